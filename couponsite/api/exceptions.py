@@ -1,0 +1,109 @@
+"""Domain errors and the one place they become HTTP.
+
+Services raise ``DomainError`` subclasses carrying a stable upper-snake ``code``
+and an HTTP status; ``exception_handler`` turns those and DRF's own exceptions
+into ``{"code", "detail"}`` bodies (plus ``fields`` for validation errors).
+"""
+
+import logging
+import math
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A business rule said no. Subclasses set ``code``, ``status_code``, ``detail``."""
+
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    code: str = "BAD_REQUEST"
+    detail: str = "The request was refused."
+
+    def __init__(self, detail: str | None = None, *, retry_after: float | None = None):
+        self.detail = detail or self.detail
+        self.retry_after = retry_after
+        super().__init__(self.detail)
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_after is None:
+            return {}
+        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+
+
+class NotFound(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "NOT_FOUND"
+    detail = "Not found."
+
+
+class RateLimited(DomainError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "RATE_LIMITED"
+    detail = "Too many requests; retry later."
+
+
+# DRF's exception classes, by the code we publish for them.
+_DRF_CODES: dict[type[exceptions.APIException], str] = {
+    exceptions.ParseError: "MALFORMED_REQUEST",
+    exceptions.AuthenticationFailed: "INVALID_TOKEN",
+    exceptions.NotAuthenticated: "NOT_AUTHENTICATED",
+    exceptions.PermissionDenied: "PERMISSION_DENIED",
+    exceptions.NotFound: "NOT_FOUND",
+    exceptions.MethodNotAllowed: "METHOD_NOT_ALLOWED",
+    exceptions.NotAcceptable: "NOT_ACCEPTABLE",
+    exceptions.UnsupportedMediaType: "UNSUPPORTED_MEDIA_TYPE",
+    exceptions.Throttled: "RATE_LIMITED",
+    exceptions.ValidationError: "VALIDATION_ERROR",
+}
+
+
+def error_body(code: str, detail: str, **extra) -> dict:
+    return {"code": code, "detail": detail, **extra}
+
+
+def _drf_code(exc: exceptions.APIException) -> str:
+    for cls in type(exc).__mro__:
+        if cls in _DRF_CODES:
+            return _DRF_CODES[cls]
+    return str(exc.default_code).upper()
+
+
+def _validation_fields(detail) -> dict:
+    if isinstance(detail, dict):
+        return detail
+    return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every error answer has ``code`` and ``detail``."""
+    if isinstance(exc, DomainError):
+        return Response(
+            error_body(exc.code, exc.detail),
+            status=exc.status_code,
+            headers=exc.headers(),
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a bug: Django's 500 handler answers, and it is logged
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+
+    code = _drf_code(exc)
+    if isinstance(exc, exceptions.ValidationError):
+        body = error_body(
+            code, "The request has invalid fields.", fields=_validation_fields(exc.detail)
+        )
+    else:
+        body = error_body(code, str(exc.detail))
+    return Response(body, status=exc.status_code, headers=headers)

@@ -1,0 +1,39 @@
+"""Who may call what: customers act on their own things, staff run the shop."""
+
+from django.contrib.auth import get_user_model
+from rest_framework.permissions import BasePermission
+
+
+def is_customer(user) -> bool:
+    from customers.models import Customer
+
+    return isinstance(user, Customer)
+
+
+def is_staff(user) -> bool:
+    return (
+        isinstance(user, get_user_model())
+        and user.is_active
+        and user.is_staff
+    )
+
+
+class IsCustomer(BasePermission):
+    message = "Only a signed-in customer may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return is_customer(request.user)
+
+
+class IsStaff(BasePermission):
+    message = "Only staff may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return is_staff(request.user)
+
+
+class IsCustomerOrStaff(BasePermission):
+    message = "Sign in as a customer or with a staff token."
+
+    def has_permission(self, request, view) -> bool:
+        return is_customer(request.user) or is_staff(request.user)

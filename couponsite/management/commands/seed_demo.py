@@ -1,0 +1,58 @@
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from customers import services as customer_services
+from customers.models import Customer
+
+# The ten customers of seed 001 (voucher pool), with fictional 555-01xx numbers.
+DEMO_CUSTOMERS = [
+    (f"+1415555{100 + n:04d}", f"customer{n}@gmail.com", f"Customer {n}") for n in range(1, 11)
+]
+
+
+class Command(BaseCommand):
+    help = (
+        "Seed demo data (idempotent): ten customers, an admin whose fresh password "
+        "is printed, and a staff API token."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--admin-username", default="admin")
+        parser.add_argument(
+            "--admin-password",
+            default=None,
+            help="Default: a new random password on every run.",
+        )
+
+    @transaction.atomic
+    def handle(self, *args, admin_username="admin", admin_password=None, **options):
+        for phone, email, name in DEMO_CUSTOMERS:
+            Customer.objects.update_or_create(
+                phone=phone, defaults={"email": email, "name": name}
+            )
+
+        User = get_user_model()
+        admin, _ = User.objects.get_or_create(
+            username=admin_username, defaults={"email": "admin@example.com"}
+        )
+        password = admin_password or secrets.token_urlsafe(12)
+        admin.is_staff = admin.is_superuser = admin.is_active = True
+        admin.set_password(password)
+        admin.save()
+        staff_token = customer_services.token_create(user=admin, name="seed_demo")
+        customer_token = customer_services.token_create(
+            customer=Customer.objects.get(phone=DEMO_CUSTOMERS[0][0]), name="seed_demo"
+        )
+
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"  {len(DEMO_CUSTOMERS)} demo customers (customer1..10@gmail.com)")
+        self.stdout.write(f"  Admin:          http://127.0.0.1:8000/admin/")
+        self.stdout.write(f"  Admin username: {admin_username}")
+        self.stdout.write(f"  Admin password: {password}")
+        self.stdout.write(f"  Staff token:    {staff_token.key}")
+        self.stdout.write(
+            f"  Customer token: {customer_token.key}  ({DEMO_CUSTOMERS[0][0]})"
+        )

@@ -1,0 +1,20 @@
+"""The raw Redis connection behind the cache, for scripts and counters.
+
+Redis is optional (the embedded mode has none) and may be down: callers get
+``None`` when it is not configured and must treat ``REDIS_ERRORS`` as "answer
+from Postgres instead".
+"""
+
+from django.conf import settings
+from redis import Redis
+from redis.exceptions import RedisError
+
+REDIS_ERRORS = (RedisError, OSError)
+
+
+def get_redis() -> Redis | None:
+    if not settings.REDIS_URL:
+        return None
+    from django_redis import get_redis_connection
+
+    return get_redis_connection("default")

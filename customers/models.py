@@ -1,0 +1,122 @@
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from customers.phones import validate_e164
+
+
+class Customer(models.Model):
+    """A person taking part, known by their phone number.
+
+    It stands in for ``request.user`` on customer tokens, so it answers the
+    few questions DRF and Django ask of a user.
+    """
+
+    phone = models.CharField(max_length=16, unique=True, validators=[validate_e164])
+    email = models.EmailField(null=True, blank=True)
+    name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=models.Q(email__isnull=False),
+                name="customer_email_unique_ci",
+                violation_error_message="Another customer already uses this email.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.phone
+
+    def save(self, *args, **kwargs):
+        if self.email:
+            self.email = self.email.strip().lower()
+        else:
+            self.email = None
+        super().save(*args, **kwargs)
+
+
+class OneTimeCode(models.Model):
+    """The sign-in code last sent to a phone: one row per phone, rewritten on resend.
+
+    Only a keyed hash of the code is kept. The row's ``sent_at`` is the resend
+    limit and ``attempts`` the wrong-guess limit, both enforced by conditional
+    updates and a row lock, never by reading then writing in Python.
+    """
+
+    phone = models.CharField(max_length=16, unique=True)
+    code_hash = models.CharField(max_length=64)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"code for {self.phone} sent {self.sent_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A bearer token for a customer or a staff user (exactly one of them).
+
+    Only the SHA-256 of the token is stored; the token itself is shown once.
+    """
+
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=8, editable=False)
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tokens",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        help_text="A staff user: the token may generate vouchers, create campaigns and redeem at checkout.",
+    )
+    name = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(customer__isnull=False, user__isnull=True)
+                    | models.Q(customer__isnull=True, user__isnull=False)
+                ),
+                name="api_token_one_owner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.owner})"
+
+    @staticmethod
+    def digest_of(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @property
+    def owner(self):
+        return self.customer if self.customer_id else self.user

@@ -1,0 +1,158 @@
+"""Every write about customers, sign-in codes and tokens."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from rest_framework import status
+
+from couponsite.api.exceptions import DomainError
+from couponsite.sms import send_sms_on_commit
+from customers.models import ApiToken, Customer, OneTimeCode
+
+
+class OtpResendTooSoon(DomainError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "OTP_RESEND_TOO_SOON"
+    detail = "A code was sent to this phone moments ago; wait before asking again."
+
+
+class OtpInvalid(DomainError):
+    code = "OTP_INVALID"
+    detail = "This code is not valid for this phone number."
+
+
+class OtpExpired(DomainError):
+    code = "OTP_EXPIRED"
+    detail = "This code has expired; ask for a new one."
+
+
+class OtpAttemptsExceeded(DomainError):
+    code = "OTP_ATTEMPTS_EXCEEDED"
+    detail = "Too many wrong codes; ask for a new one."
+
+
+def _code_hash(phone: str, code: str) -> str:
+    return salted_hmac("customers.otp", f"{phone}:{code}", algorithm="sha256").hexdigest()
+
+
+def otp_send(*, phone: str) -> OneTimeCode:
+    """Text a fresh 6-digit code to ``phone`` (E.164).
+
+    At most one send per phone per ``OTP_RESEND_SECONDS``: the rewrite of the
+    phone's row is conditional on the last send being old enough, and the first
+    send for a phone relies on the unique constraint, so parallel requests
+    cannot both send.
+    """
+    now = timezone.now()
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    fresh = {
+        "code_hash": _code_hash(phone, code),
+        "sent_at": now,
+        "expires_at": now + timedelta(seconds=settings.OTP_TTL_SECONDS),
+        "attempts": 0,
+        "used_at": None,
+    }
+    resend_after = now - timedelta(seconds=settings.OTP_RESEND_SECONDS)
+    with transaction.atomic():
+        sent = OneTimeCode.objects.filter(phone=phone, sent_at__lte=resend_after).update(
+            **fresh
+        )
+        if not sent:
+            try:
+                with transaction.atomic():
+                    OneTimeCode.objects.create(phone=phone, **fresh)
+            except IntegrityError:
+                last = OneTimeCode.objects.filter(phone=phone).values_list(
+                    "sent_at", flat=True
+                ).first()
+                wait = settings.OTP_RESEND_SECONDS
+                if last is not None:
+                    wait = (last - resend_after).total_seconds()
+                raise OtpResendTooSoon(retry_after=wait) from None
+        minutes = settings.OTP_TTL_SECONDS // 60
+        send_sms_on_commit(
+            to=phone,
+            body=f"Your Couponsite code is {code}. It expires in {minutes} minutes.",
+        )
+    return OneTimeCode.objects.get(phone=phone)
+
+
+def customer_get_or_create(*, phone: str) -> Customer:
+    """The customer with this phone, created on first sight (race-safe: unique phone)."""
+    customer, _ = Customer.objects.get_or_create(phone=phone)
+    return customer
+
+
+def token_create(
+    *, customer: Customer | None = None, user=None, name: str = ""
+) -> ApiToken:
+    """A new bearer token; the plain token is on ``.key`` of the returned object only."""
+    raw = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        digest=ApiToken.digest_of(raw),
+        prefix=raw[:8],
+        customer=customer,
+        user=user,
+        name=name,
+    )
+    token.key = raw
+    return token
+
+
+def token_revoke(*, token: ApiToken) -> ApiToken:
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    token.refresh_from_db()
+    return token
+
+
+def otp_exchange(*, phone: str, code: str) -> ApiToken:
+    """Trade a sent code for a customer token; the first sign-in creates the customer.
+
+    A code works once, before it expires, and not after ``OTP_MAX_ATTEMPTS``
+    wrong guesses. The phone's row is locked, so two tries of one code cannot
+    both succeed and every wrong guess is counted.
+    """
+    now = timezone.now()
+    error: DomainError | None = None
+    with transaction.atomic():
+        challenge = OneTimeCode.objects.select_for_update().filter(phone=phone).first()
+        if challenge is None or challenge.used_at is not None:
+            error = OtpInvalid()
+        elif challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
+            error = OtpAttemptsExceeded()
+        elif challenge.expires_at <= now:
+            error = OtpExpired()
+        elif not constant_time_compare(challenge.code_hash, _code_hash(phone, code)):
+            OneTimeCode.objects.filter(pk=challenge.pk).update(attempts=F("attempts") + 1)
+            error = OtpInvalid()
+        else:
+            OneTimeCode.objects.filter(pk=challenge.pk).update(used_at=now)
+            customer = customer_get_or_create(phone=phone)
+            token = token_create(customer=customer, name="sign-in")
+    # Raised after the block so a wrong guess's counter is committed, not rolled back.
+    if error is not None:
+        raise error
+    return token
+
+
+def staff_user_get_or_create(*, username: str):
+    """A staff user by this name; a new one has no password (token use only)."""
+    User = get_user_model()
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"is_staff": True}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    elif not user.is_staff:
+        User.objects.filter(pk=user.pk).update(is_staff=True)
+        user.is_staff = True
+    return user

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from customers import api
+
+urlpatterns = [
+    path("auth/otp", api.OtpRequestApi.as_view(), name="auth-otp"),
+    path("auth/token", api.TokenApi.as_view(), name="auth-token"),
+    path("me", api.MeApi.as_view(), name="me"),
+]
