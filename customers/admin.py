@@ -31,7 +31,14 @@ class CustomerAdmin(admin.ModelAdmin):
 class OneTimeCodeAdmin(admin.ModelAdmin):
     list_display = ["phone", "sent_at", "expires_at", "attempts", "used_at"]
     search_fields = ["phone"]
-    readonly_fields = ["phone", "code_hash", "sent_at", "expires_at", "attempts", "used_at"]
+    readonly_fields = [
+        "phone",
+        "code_hash",
+        "sent_at",
+        "expires_at",
+        "attempts",
+        "used_at",
+    ]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -16,7 +16,8 @@ class Customer(models.Model):
     """
 
     phone = models.CharField(max_length=16, unique=True, validators=[validate_e164])
-    email = models.EmailField(null=True, blank=True)
+    # NULL, not "", for "no email": the unique constraint must ignore customers without one.
+    email = models.EmailField(null=True, blank=True)  # noqa: DJ001
     name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)

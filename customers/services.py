@@ -38,7 +38,9 @@ class OtpAttemptsExceeded(DomainError):
 
 
 def _code_hash(phone: str, code: str) -> str:
-    return salted_hmac("customers.otp", f"{phone}:{code}", algorithm="sha256").hexdigest()
+    return salted_hmac(
+        "customers.otp", f"{phone}:{code}", algorithm="sha256"
+    ).hexdigest()
 
 
 def otp_send(*, phone: str) -> OneTimeCode:
@@ -60,17 +62,19 @@ def otp_send(*, phone: str) -> OneTimeCode:
     }
     resend_after = now - timedelta(seconds=settings.OTP_RESEND_SECONDS)
     with transaction.atomic():
-        sent = OneTimeCode.objects.filter(phone=phone, sent_at__lte=resend_after).update(
-            **fresh
-        )
+        sent = OneTimeCode.objects.filter(
+            phone=phone, sent_at__lte=resend_after
+        ).update(**fresh)
         if not sent:
             try:
                 with transaction.atomic():
                     OneTimeCode.objects.create(phone=phone, **fresh)
             except IntegrityError:
-                last = OneTimeCode.objects.filter(phone=phone).values_list(
-                    "sent_at", flat=True
-                ).first()
+                last = (
+                    OneTimeCode.objects.filter(phone=phone)
+                    .values_list("sent_at", flat=True)
+                    .first()
+                )
                 wait = settings.OTP_RESEND_SECONDS
                 if last is not None:
                     wait = (last - resend_after).total_seconds()
@@ -131,7 +135,9 @@ def otp_exchange(*, phone: str, code: str) -> ApiToken:
         elif challenge.expires_at <= now:
             error = OtpExpired()
         elif not constant_time_compare(challenge.code_hash, _code_hash(phone, code)):
-            OneTimeCode.objects.filter(pk=challenge.pk).update(attempts=F("attempts") + 1)
+            OneTimeCode.objects.filter(pk=challenge.pk).update(
+                attempts=F("attempts") + 1
+            )
             error = OtpInvalid()
         else:
             OneTimeCode.objects.filter(pk=challenge.pk).update(used_at=now)

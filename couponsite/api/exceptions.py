@@ -102,7 +102,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     code = _drf_code(exc)
     if isinstance(exc, exceptions.ValidationError):
         body = error_body(
-            code, "The request has invalid fields.", fields=_validation_fields(exc.detail)
+            code,
+            "The request has invalid fields.",
+            fields=_validation_fields(exc.detail),
         )
     else:
         body = error_body(code, str(exc.detail))

@@ -59,7 +59,9 @@ class IdempotencyInProgress(DomainError):
 
 def _fingerprint(request) -> str:
     payload = json.dumps(request.data, sort_keys=True, default=str)
-    return hashlib.sha256(f"{request.method} {request.path}\n{payload}".encode()).hexdigest()
+    return hashlib.sha256(
+        f"{request.method} {request.path}\n{payload}".encode()
+    ).hexdigest()
 
 
 def _storable(response: Response) -> bool:
@@ -140,7 +142,7 @@ def idempotent(handler):
             with transaction.atomic():
                 try:
                     response = handler(view, request, *args, **kwargs)
-                except Exception as exc:  # noqa: BLE001 - DRF answers or re-raises
+                except Exception as exc:
                     response = view.handle_exception(exc)
                 if _storable(response):
                     IdempotencyKey.objects.filter(pk=claimed.pk).update(

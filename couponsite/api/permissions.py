@@ -11,11 +11,7 @@ def is_customer(user) -> bool:
 
 
 def is_staff(user) -> bool:
-    return (
-        isinstance(user, get_user_model())
-        and user.is_active
-        and user.is_staff
-    )
+    return isinstance(user, get_user_model()) and user.is_active and user.is_staff
 
 
 class IsCustomer(BasePermission):

@@ -49,7 +49,9 @@ def error_responses(*errors) -> dict[int, OpenApiResponse]:
             response=ErrorSerializer,
             description="Error codes: " + ", ".join(f"`{code}`" for code in codes),
             examples=[
-                OpenApiExample(code, value={"code": code, "detail": "…"}, status_codes=[status])
+                OpenApiExample(
+                    code, value={"code": code, "detail": "…"}, status_codes=[status]
+                )
                 for code in codes
             ],
         )

@@ -9,7 +9,8 @@ from customers.models import Customer
 
 # The ten customers of seed 001 (voucher pool), with fictional 555-01xx numbers.
 DEMO_CUSTOMERS = [
-    (f"+1415555{100 + n:04d}", f"customer{n}@gmail.com", f"Customer {n}") for n in range(1, 11)
+    (f"+1415555{100 + n:04d}", f"customer{n}@gmail.com", f"Customer {n}")
+    for n in range(1, 11)
 ]
 
 
@@ -48,8 +49,10 @@ class Command(BaseCommand):
         )
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write(f"  {len(DEMO_CUSTOMERS)} demo customers (customer1..10@gmail.com)")
-        self.stdout.write(f"  Admin:          http://127.0.0.1:8000/admin/")
+        self.stdout.write(
+            f"  {len(DEMO_CUSTOMERS)} demo customers (customer1..10@gmail.com)"
+        )
+        self.stdout.write("  Admin:          http://127.0.0.1:8000/admin/")
         self.stdout.write(f"  Admin username: {admin_username}")
         self.stdout.write(f"  Admin password: {password}")
         self.stdout.write(f"  Staff token:    {staff_token.key}")

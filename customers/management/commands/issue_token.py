@@ -15,7 +15,9 @@ class Command(BaseCommand):
         who = parser.add_mutually_exclusive_group(required=True)
         who.add_argument("--phone", help="The customer's phone number.")
         who.add_argument("--staff", metavar="USERNAME", help="A staff username.")
-        parser.add_argument("--name", default="issue_token", help="A label for the token.")
+        parser.add_argument(
+            "--name", default="issue_token", help="A label for the token."
+        )
 
     def handle(self, *args, phone=None, staff=None, name="", **options):
         if phone:

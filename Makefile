@@ -1,0 +1,33 @@
+# The two commands a new machine needs:  make run  and  make test.
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test venv lint format migrations-check
+
+## Run the service on http://$(HOST):$(PORT) (embedded SQLite + local cache unless
+## DATABASE_URL / REDIS_URL are set): venv, migrate, demo data, gunicorn.
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py seed_demo
+	BIND=$(HOST):$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py couponsite.wsgi
+
+## Run the whole test suite against Postgres and Redis (see scripts/test).
+test:
+	scripts/test
+
+venv:
+	scripts/bootstrap
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations-check: venv
+	$(PY) manage.py makemigrations --check --dry-run

@@ -1,0 +1,48 @@
+"""Views that exist only for tests of the shared plumbing."""
+
+import time
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from couponsite.api.exceptions import DomainError
+from couponsite.api.idempotency import idempotent
+from couponsite.api.permissions import IsCustomer
+from couponsite.api.throttling import CustomerAndAddressThrottle
+from customers.services import token_create
+
+
+class Refused(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "REFUSED_FOR_TEST"
+
+
+class IdempotentEffectApi(APIView):
+    """Each effect makes one token for the caller; ``sleep`` widens the race."""
+
+    permission_classes = [IsCustomer]
+
+    @idempotent
+    def post(self, request):
+        time.sleep(float(request.data.get("sleep", 0)))
+        if request.data.get("refuse"):
+            raise Refused()
+        if request.data.get("crash"):
+            raise RuntimeError("boom")
+        token = token_create(customer=request.user, name="effect")
+        return Response({"token_id": token.pk}, status=status.HTTP_201_CREATED)
+
+
+class ThrottledApi(APIView):
+    permission_classes = [IsCustomer]
+    throttle_classes = [CustomerAndAddressThrottle]
+    throttle_scope = "test"
+
+    def post(self, request):
+        return Response({"ok": True})
+
+
+class CrashApi(APIView):
+    def get(self, request):
+        raise RuntimeError("boom")
