@@ -50,6 +50,13 @@ def pytest_collection_modifyitems(config, items):
 def _isolated_services(settings):
     """Each test starts with an empty outbox, cache and test Redis database."""
     settings.SMS_BACKEND = "locmem"
+    # No collectstatic in tests: serve static names as they are, without a manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
     sms.outbox.clear()
     redis = get_redis()
     if redis is not None:

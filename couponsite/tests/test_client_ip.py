@@ -41,7 +41,10 @@ def test_trusted_proxy_chain_is_walked_from_the_right(settings, request_from):
 def test_garbage_hop_stops_the_walk(settings, request_from):
     settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
 
-    assert client_ip(request_from("10.1.2.3", "1.2.3.4, not-an-ip, 10.9.9.9")) == "10.9.9.9"
+    assert (
+        client_ip(request_from("10.1.2.3", "1.2.3.4, not-an-ip, 10.9.9.9"))
+        == "10.9.9.9"
+    )
 
 
 def test_ipv6_proxy(settings, request_from):

@@ -7,7 +7,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_validation_error_names_the_fields(api_client):
-    response = api_client.post("/api/v1/auth/otp", {"phone": "not a phone"}, format="json")
+    response = api_client.post(
+        "/api/v1/auth/otp", {"phone": "not a phone"}, format="json"
+    )
 
     assert response.status_code == 400
     body = response.json()
@@ -17,7 +19,9 @@ def test_validation_error_names_the_fields(api_client):
 
 
 def test_missing_field_is_a_validation_error(api_client):
-    response = api_client.post("/api/v1/auth/token", {"phone": "+14155550123"}, format="json")
+    response = api_client.post(
+        "/api/v1/auth/token", {"phone": "+14155550123"}, format="json"
+    )
 
     assert response.status_code == 400
     assert response.json()["fields"]["code"] == ["This field is required."]
@@ -33,14 +37,18 @@ def test_malformed_json(api_client):
 
 
 def test_json_array_instead_of_object(api_client):
-    response = api_client.post("/api/v1/auth/otp", data="[1, 2]", content_type="application/json")
+    response = api_client.post(
+        "/api/v1/auth/otp", data="[1, 2]", content_type="application/json"
+    )
 
     assert response.status_code == 400
     assert response.json()["code"] == "VALIDATION_ERROR"
 
 
 def test_unsupported_media_type(api_client):
-    response = api_client.post("/api/v1/auth/otp", data="phone=1", content_type="text/plain")
+    response = api_client.post(
+        "/api/v1/auth/otp", data="phone=1", content_type="text/plain"
+    )
 
     assert response.status_code == 415
     assert response.json()["code"] == "UNSUPPORTED_MEDIA_TYPE"
@@ -53,7 +61,9 @@ def test_method_not_allowed(api_client):
     assert response.json()["code"] == "METHOD_NOT_ALLOWED"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/nope", "/nothing-here", "/api/v1/auth/otp/extra"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/nope", "/nothing-here", "/api/v1/auth/otp/extra"]
+)
 def test_unknown_route_answers_json(api_client, path):
     response = api_client.get(path)
 

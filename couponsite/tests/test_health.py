@@ -1,0 +1,84 @@
+"""/healthz says the process lives; /readyz asks the database and Redis."""
+
+import socket
+
+import pytest
+from django.core.cache import caches
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def redis_down(settings):
+    """Point Redis at a local port where nothing listens: a real refused connection."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0"
+    settings.REDIS_URL = url
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 0.2,
+                "SOCKET_TIMEOUT": 0.2,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    yield url
+    caches["default"].close()
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_readyz_all_up(client):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "redis": "ok"},
+    }
+
+
+@pytest.mark.postgres
+def test_readyz_with_redis_down_says_so_while_healthz_stays_up(client, redis_down):
+    ready = client.get("/readyz")
+    alive = client.get("/healthz")
+
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["redis"] != "ok"
+    assert alive.status_code == 200
+
+
+@pytest.mark.postgres
+def test_rate_limits_fail_open_when_redis_is_down(client, redis_down, settings):
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "otp_ip": "1/hour",
+        "otp_phone": "1/hour",
+    }
+
+    answers = [
+        client.post(
+            "/api/v1/auth/otp",
+            {"phone": f"+141555501{n:02d}"},
+            content_type="application/json",
+        ).status_code
+        for n in range(3)
+    ]
+
+    assert answers == [202, 202, 202]
