@@ -16,7 +16,7 @@ run: venv
 
 ## Run the whole test suite against Postgres and Redis (see scripts/test).
 test:
-	scripts/test
+	scripts/test $(ARGS)
 
 venv:
 	scripts/bootstrap

@@ -35,7 +35,8 @@ class IdempotentEffectApi(APIView):
 
 
 class ThrottledApi(APIView):
-    permission_classes = [IsCustomer]
+    """Open to all, so a 100-thread race needs no database connection per thread."""
+
     throttle_classes = [CustomerAndAddressThrottle]
     throttle_scope = "test"
 
