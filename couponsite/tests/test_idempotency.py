@@ -173,3 +173,19 @@ def test_without_key_every_request_acts(customer, token):
     client.post(URL, {"n": 1}, format="json")
 
     assert _effects(customer) == 2
+
+
+def test_purge_command_deletes_only_expired_keys(customer, token):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    _post(token, {"n": 1}, key="old")
+    _post(token, {"n": 1}, key="new")
+    IdempotencyKey.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+
+    call_command("purge_idempotency_keys", stdout=StringIO())
+
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
