@@ -174,6 +174,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "VoucherStatusEnum": "vouchers.models.Voucher.Status",
+        "CampaignKindEnum": "campaigns.models.Campaign.Kind",
+    },
 }
 
 # --- Rate limits ------------------------------------------------------------------

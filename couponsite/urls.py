@@ -10,6 +10,9 @@ from couponsite import health
 
 api_v1 = [
     path("", include("customers.urls")),
+    path("", include("campaigns.urls")),
+    path("", include("draws.urls")),
+    path("", include("vouchers.urls")),
 ]
 
 urlpatterns = [

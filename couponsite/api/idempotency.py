@@ -57,6 +57,13 @@ class IdempotencyInProgress(DomainError):
     detail = f"A request with this {HEADER} is still being processed; retry shortly."
 
 
+IDEMPOTENCY_ERRORS = (
+    InvalidIdempotencyKey,
+    IdempotencyKeyReused,
+    IdempotencyInProgress,
+)
+
+
 def _fingerprint(request) -> str:
     payload = json.dumps(request.data, sort_keys=True, default=str)
     return hashlib.sha256(

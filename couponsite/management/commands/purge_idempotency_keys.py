@@ -11,6 +11,8 @@ class Command(BaseCommand):
     help = "Delete Idempotency-Key records older than IDEMPOTENCY_KEY_TTL_SECONDS (for cron)."
 
     def handle(self, *args, **options):
-        cutoff = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS)
+        cutoff = timezone.now() - timedelta(
+            seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS
+        )
         deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
         self.stdout.write(f"Deleted {deleted} expired idempotency keys.")

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CampaignsConfig(AppConfig):
+    name = "campaigns"
+
+    def ready(self) -> None:
+        from campaigns import signals  # noqa: F401 - connects the receivers

@@ -1,0 +1,295 @@
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone as django_timezone
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            f"{value!r} is not a known time zone (like Europe/Paris)."
+        )
+
+
+class Benefit(models.Model):
+    """What a coupon is worth: an amount off, a percentage off, or a free item."""
+
+    class Kind(models.TextChoices):
+        AMOUNT = "amount", "Amount off"
+        PERCENT = "percent", "Percentage off"
+        FREE_ITEM = "free_item", "Free item"
+
+    benefit_kind = models.CharField(
+        max_length=16, choices=Kind.choices, default=Kind.PERCENT
+    )
+    amount = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(100)],
+    )
+    free_item = models.CharField(
+        max_length=120, blank=True, help_text='For example "Buy 1 get 1 free".'
+    )
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        super().clean()
+        required = {
+            self.Kind.AMOUNT: ["amount", "currency"],
+            self.Kind.PERCENT: ["percent"],
+            self.Kind.FREE_ITEM: ["free_item"],
+        }[self.benefit_kind]
+        missing = {
+            name: "Required for this kind of benefit."
+            for name in required
+            if getattr(self, name) in (None, "")
+        }
+        if missing:
+            raise ValidationError(missing)
+
+    def benefit_fields(self) -> dict:
+        return {
+            "benefit_kind": self.benefit_kind,
+            "amount": self.amount,
+            "currency": self.currency,
+            "percent": self.percent,
+            "free_item": self.free_item,
+        }
+
+    @property
+    def benefit_text(self) -> str:
+        if self.benefit_kind == self.Kind.AMOUNT:
+            return f"{self.amount} {self.currency} off"
+        if self.benefit_kind == self.Kind.PERCENT:
+            return f"{self.percent.normalize():f}% off"
+        return self.free_item
+
+
+class CampaignQuerySet(models.QuerySet):
+    def active(self, now: dt.datetime | None = None):
+        now = now or django_timezone.now()
+        return self.filter(
+            status=Campaign.Status.ACTIVE, starts_at__lte=now, ends_at__gt=now
+        )
+
+
+class Campaign(models.Model):
+    """A coupon campaign of one kind, with its own time zone for "a day"."""
+
+    class Kind(models.TextChoices):
+        DRAW = "draw", "Lucky draw"
+        CLAIM = "claim", "Claim and hold"
+        RUSH = "rush", "Flash-sale rush"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ENDED = "ended", "Ended"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    description = models.TextField(blank=True)
+    timezone = models.CharField(
+        max_length=64, default="UTC", validators=[validate_timezone]
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=8, choices=Status.choices, default=Status.ACTIVE
+    )
+    # Rush campaigns: each local day, a reservation window then a rush window.
+    reservation_opens = models.TimeField(default=dt.time(22, 55))
+    reservation_closes = models.TimeField(default=dt.time(22, 59, 59))
+    rush_opens = models.TimeField(default=dt.time(23, 0))
+    rush_closes = models.TimeField(default=dt.time(23, 0, 59))
+    ratio = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.2"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Rush: coupons per reservation (0.2 = one per five).",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=django_timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(starts_at__lt=F("ends_at")),
+                name="campaign_starts_before_it_ends",
+                violation_error_message="A campaign must start before it ends.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ratio__gte=0, ratio__lte=1), name="campaign_ratio_0_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def local_now(self, now: dt.datetime | None = None) -> dt.datetime:
+        return (now or django_timezone.now()).astimezone(self.tz)
+
+    def local_day(self, now: dt.datetime | None = None) -> dt.date:
+        """Today's date where the campaign runs: every daily rule keys on it."""
+        return self.local_now(now).date()
+
+    def next_local_midnight(self, now: dt.datetime | None = None) -> dt.datetime:
+        tomorrow = self.local_day(now) + dt.timedelta(days=1)
+        return dt.datetime.combine(tomorrow, dt.time(0), tzinfo=self.tz)
+
+    def seconds_to_local_midnight(self, now: dt.datetime | None = None) -> float:
+        now = now or django_timezone.now()
+        return (self.next_local_midnight(now) - now).total_seconds()
+
+    def is_running(self, now: dt.datetime | None = None) -> bool:
+        now = now or django_timezone.now()
+        return (
+            self.status == self.Status.ACTIVE and self.starts_at <= now < self.ends_at
+        )
+
+
+class CouponType(Benefit):
+    """A prize category of a campaign, with its odds (draws) and quotas.
+
+    Quota accounting lives on this row, as in seed 000: ``issued_total`` counts
+    every coupon ever issued, ``issued_today`` those of local day ``quota_day``.
+    One conditional UPDATE takes a unit of both and rolls the day over when
+    ``quota_day`` is not today, so tomorrow needs no command to be right. The
+    check constraints make "more than the quota" impossible in the database.
+    """
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="coupon_types"
+    )
+    name = models.CharField(max_length=120)
+    category = models.CharField(max_length=60, blank=True)
+    probability = models.DecimalField(
+        max_digits=7,
+        decimal_places=6,
+        default=Decimal(0),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Draws: chance of winning this type (all types sum to at most 1).",
+    )
+    total_quota = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty for unlimited."
+    )
+    daily_quota = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty for unlimited."
+    )
+    valid_days = models.PositiveIntegerField(
+        default=30, help_text="A coupon is valid this many days after it is issued."
+    )
+    valid_until = models.DateTimeField(
+        null=True, blank=True, help_text="…and never after this moment, if set."
+    )
+    hold_seconds = models.PositiveIntegerField(
+        default=300, help_text="Claims: how long a claimed coupon is held."
+    )
+    code_prefix = models.CharField(max_length=8, blank=True)
+    issued_total = models.PositiveIntegerField(default=0, editable=False)
+    issued_today = models.PositiveIntegerField(default=0, editable=False)
+    quota_day = models.DateField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["campaign", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "name"], name="coupon_type_name_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(probability__gte=0, probability__lte=1),
+                name="coupon_type_probability_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_quota__isnull=True)
+                | Q(issued_total__lte=F("total_quota")),
+                name="coupon_type_total_quota_kept",
+                violation_error_message="The total quota cannot be below what was already issued.",
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_quota__isnull=True)
+                | Q(issued_today__lte=F("daily_quota")),
+                name="coupon_type_daily_quota_kept",
+                violation_error_message="The daily quota cannot be below what was issued today.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.campaign})"
+
+    def issued_on(self, day: dt.date) -> int:
+        return self.issued_today if self.quota_day == day else 0
+
+    def left_on(self, day: dt.date) -> int | None:
+        """Units still available on ``day`` (None: unlimited)."""
+        lefts = []
+        if self.daily_quota is not None:
+            lefts.append(self.daily_quota - self.issued_on(day))
+        if self.total_quota is not None:
+            lefts.append(self.total_quota - self.issued_total)
+        return max(0, min(lefts)) if lefts else None
+
+    def expiry_from(self, issued_at: dt.datetime) -> dt.datetime:
+        expires = issued_at + dt.timedelta(days=self.valid_days)
+        if self.valid_until is not None:
+            expires = min(expires, self.valid_until)
+        return expires
+
+
+class Release(models.Model):
+    """A batch of coupons of one type put into the pool (claim and rush modes)."""
+
+    coupon_type = models.ForeignKey(
+        CouponType, on_delete=models.CASCADE, related_name="releases"
+    )
+    count = models.PositiveIntegerField()
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=django_timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.count} x {self.coupon_type.name} at {self.created_at:%Y-%m-%d %H:%M}"

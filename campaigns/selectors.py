@@ -1,0 +1,72 @@
+"""Reads about campaigns that a use case needs together."""
+
+import datetime as dt
+
+from django.core.cache import cache
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from campaigns.models import Campaign, CouponType
+from campaigns.services import odds_cache_key
+
+ODDS_CACHE_SECONDS = 600
+
+
+def campaign_odds(campaign: Campaign) -> list[tuple[int, float]]:
+    """The draw distribution ``[(coupon type id, probability), …]``, cached.
+
+    Cached in Redis (or the local cache) so a draw reads no coupon type rows;
+    an edit of a type invalidates it (``campaigns.signals``).
+    """
+    key = odds_cache_key(campaign.pk)
+    odds = cache.get(key)
+    if odds is None:
+        odds = [
+            (pk, float(probability))
+            for pk, probability in CouponType.objects.filter(
+                campaign=campaign, probability__gt=0
+            )
+            .order_by("id")
+            .values_list("id", "probability")
+        ]
+        cache.set(key, odds, ODDS_CACHE_SECONDS)
+    return [tuple(pair) for pair in odds]
+
+
+def campaign_figures(campaign: Campaign, now: dt.datetime | None = None) -> dict:
+    """Today's and all-time figures of a campaign, in its local day."""
+    from draws.models import Draw
+    from vouchers.models import Voucher
+
+    now = now or timezone.now()
+    day = campaign.local_day(now)
+    draws = Draw.objects.filter(campaign=campaign, day=day).aggregate(
+        draws=Count("id"), wins=Count("id", filter=Q(won=True))
+    )
+    vouchers = Voucher.objects.filter(campaign=campaign).aggregate(
+        issued=Count("id", filter=~Q(status=Voucher.Status.AVAILABLE)),
+        redeemed=Count("id", filter=Q(status=Voucher.Status.REDEEMED)),
+        held=Count("id", filter=Q(status=Voucher.Status.HELD, held_until__gt=now)),
+    )
+    types = [
+        {
+            "id": coupon_type.pk,
+            "name": coupon_type.name,
+            "issued_today": coupon_type.issued_on(day),
+            "left_today": coupon_type.left_on(day),
+            "issued_total": coupon_type.issued_total,
+            "left_total": None
+            if coupon_type.total_quota is None
+            else coupon_type.total_quota - coupon_type.issued_total,
+        }
+        for coupon_type in campaign.coupon_types.all()
+    ]
+    return {
+        "day": day,
+        "draws_today": draws["draws"],
+        "wins_today": draws["wins"],
+        "vouchers_issued": vouchers["issued"],
+        "vouchers_redeemed": vouchers["redeemed"],
+        "holds_now": vouchers["held"],
+        "coupon_types": types,
+    }

@@ -1,0 +1,202 @@
+import zoneinfo
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from campaigns.models import Campaign, CouponType
+from vouchers.codes import normalize_prefix
+
+
+class BenefitSerializer(serializers.Serializer):
+    """What a coupon is worth, read from any model with the Benefit fields."""
+
+    kind = serializers.CharField(source="benefit_kind")
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    currency = serializers.CharField()
+    percent = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
+    free_item = serializers.CharField()
+    text = serializers.CharField(source="benefit_text")
+
+
+class CouponTypeSerializer(serializers.ModelSerializer):
+    benefit = BenefitSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = CouponType
+        fields = [
+            "id",
+            "name",
+            "category",
+            "benefit",
+            "probability",
+            "total_quota",
+            "daily_quota",
+            "valid_days",
+            "valid_until",
+            "hold_seconds",
+        ]
+        read_only_fields = fields
+
+
+class CouponTypeInputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CouponType
+        fields = [
+            "name",
+            "category",
+            "benefit_kind",
+            "amount",
+            "currency",
+            "percent",
+            "free_item",
+            "probability",
+            "total_quota",
+            "daily_quota",
+            "valid_days",
+            "valid_until",
+            "hold_seconds",
+            "code_prefix",
+        ]
+        # Uniqueness of names within a campaign is checked by CampaignCreateSerializer.
+        validators = []
+
+    def validate_code_prefix(self, value: str) -> str:
+        try:
+            return normalize_prefix(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def validate_currency(self, value: str) -> str:
+        return value.upper()
+
+    def validate(self, attrs):
+        try:
+            CouponType(**attrs).clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        return attrs
+
+
+class CampaignCreateSerializer(serializers.ModelSerializer):
+    coupon_types = CouponTypeInputSerializer(many=True, allow_empty=False)
+    slug = serializers.SlugField(max_length=80, required=False)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "slug",
+            "kind",
+            "description",
+            "timezone",
+            "starts_at",
+            "ends_at",
+            "status",
+            "reservation_opens",
+            "reservation_closes",
+            "rush_opens",
+            "rush_closes",
+            "ratio",
+            "coupon_types",
+        ]
+        extra_kwargs = {"timezone": {"required": True}}
+
+    def validate_slug(self, value: str) -> str:
+        if Campaign.objects.filter(slug=value).exists():
+            raise serializers.ValidationError("A campaign with this slug exists.")
+        return value
+
+    def validate_timezone(self, value: str) -> str:
+        if value not in zoneinfo.available_timezones():
+            raise serializers.ValidationError(
+                f"{value!r} is not a known time zone (like Europe/Paris)."
+            )
+        return value
+
+    def validate(self, attrs):
+        errors = {}
+        if attrs["starts_at"] >= attrs["ends_at"]:
+            errors["ends_at"] = ["A campaign must end after it starts."]
+        types = attrs["coupon_types"]
+        names = [t["name"] for t in types]
+        if len(set(names)) != len(names):
+            errors["coupon_types"] = ["Coupon type names must differ."]
+        if attrs["kind"] == Campaign.Kind.DRAW:
+            total = sum(t.get("probability", 0) for t in types)
+            if total > 1:
+                errors["coupon_types"] = [
+                    f"Probabilities add up to {total}; they may add up to 1 at most."
+                ]
+            elif total == 0:
+                errors["coupon_types"] = [
+                    "A lucky draw needs at least one coupon type with a probability."
+                ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class RushWindowsSerializer(serializers.Serializer):
+    reservation_opens = serializers.TimeField()
+    reservation_closes = serializers.TimeField()
+    rush_opens = serializers.TimeField()
+    rush_closes = serializers.TimeField()
+    ratio = serializers.DecimalField(max_digits=5, decimal_places=4)
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Campaign
+        fields = [
+            "slug",
+            "name",
+            "kind",
+            "description",
+            "timezone",
+            "starts_at",
+            "ends_at",
+            "status",
+        ]
+        read_only_fields = fields
+
+
+class CouponTypeFiguresSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    issued_today = serializers.IntegerField()
+    left_today = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
+    issued_total = serializers.IntegerField()
+    left_total = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
+
+
+class CampaignFiguresSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="Today in the campaign's time zone.")
+    draws_today = serializers.IntegerField()
+    wins_today = serializers.IntegerField()
+    vouchers_issued = serializers.IntegerField()
+    vouchers_redeemed = serializers.IntegerField()
+    holds_now = serializers.IntegerField()
+    coupon_types = CouponTypeFiguresSerializer(many=True)
+
+
+class CampaignDetailSerializer(CampaignSerializer):
+    coupon_types = CouponTypeSerializer(many=True, read_only=True)
+    windows = serializers.SerializerMethodField()
+    today = serializers.SerializerMethodField()
+
+    class Meta(CampaignSerializer.Meta):
+        fields = [*CampaignSerializer.Meta.fields, "coupon_types", "windows", "today"]
+        read_only_fields = fields
+
+    @extend_schema_field(RushWindowsSerializer(allow_null=True))
+    def get_windows(self, campaign: Campaign):
+        if campaign.kind != Campaign.Kind.RUSH:
+            return None
+        return RushWindowsSerializer(campaign).data
+
+    @extend_schema_field(CampaignFiguresSerializer)
+    def get_today(self, campaign: Campaign):
+        from campaigns.selectors import campaign_figures
+
+        return CampaignFiguresSerializer(campaign_figures(campaign)).data

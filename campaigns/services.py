@@ -1,0 +1,98 @@
+"""Every write about campaigns, coupon types and their quotas."""
+
+import datetime as dt
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.utils import timezone
+from django.utils.text import slugify
+from rest_framework import status
+
+from campaigns.models import Campaign, CouponType
+from couponsite.api.exceptions import DomainError
+
+
+class NotInActiveTime(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "NOT_IN_ACTIVE_TIME"
+    detail = "This campaign is not open right now."
+
+
+class WrongCampaignKind(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "WRONG_CAMPAIGN_KIND"
+    detail = "This campaign does not work that way."
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:70] or "campaign"
+    slug, n = base, 1
+    while Campaign.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def campaign_create(*, coupon_types: list[dict], created_by=None, **fields) -> Campaign:
+    """A campaign with its coupon types, in one transaction (seed 000's POST /campaign).
+
+    Callers validate the fields (serializer or admin form); the database
+    constraints stand behind them.
+    """
+    with transaction.atomic():
+        if not fields.get("slug"):
+            fields["slug"] = _unique_slug(fields["name"])
+        campaign = Campaign.objects.create(created_by=created_by, **fields)
+        CouponType.objects.bulk_create(
+            CouponType(campaign=campaign, **type_fields) for type_fields in coupon_types
+        )
+    return campaign
+
+
+def quota_take(*, coupon_type_id: int, day: dt.date) -> bool:
+    """Take one unit of the type's total quota and of ``day``'s quota, or nothing.
+
+    One conditional UPDATE: the row is locked for that statement's transaction,
+    the predicate is re-checked after any wait, and the row count says whether
+    a unit was taken. A row still on an earlier day rolls over to ``day`` (so
+    the daily quota turns over at local midnight with no command); a row
+    already on a later day is never rolled back by a request from before
+    midnight.
+    """
+    within_total = Q(total_quota__isnull=True) | Q(issued_total__lt=F("total_quota"))
+    within_day = (
+        Q(daily_quota__isnull=True)
+        | Q(quota_day=day, issued_today__lt=F("daily_quota"))
+        | (~Q(quota_day=day) & Q(daily_quota__gt=0))
+    )
+    not_from_the_past = Q(quota_day__isnull=True) | Q(quota_day__lte=day)
+    taken = (
+        CouponType.objects.filter(pk=coupon_type_id)
+        .filter(within_total, within_day, not_from_the_past)
+        .update(
+            issued_total=F("issued_total") + 1,
+            issued_today=Case(
+                When(quota_day=day, then=F("issued_today") + 1), default=Value(1)
+            ),
+            quota_day=day,
+        )
+    )
+    return taken == 1
+
+
+def odds_cache_key(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}:odds"
+
+
+def odds_invalidate(campaign_id: int) -> None:
+    """Forget the cached distribution (employees edited a coupon type)."""
+    cache.delete(odds_cache_key(campaign_id))
+
+
+def campaign_set_status(*, campaign: Campaign, status: str) -> Campaign:
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status=status, updated_at=timezone.now()
+    )
+    campaign.refresh_from_db()
+    return campaign

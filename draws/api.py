@@ -1,0 +1,49 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from campaigns.api import CampaignNotFound, campaign_for
+from campaigns.services import NotInActiveTime, WrongCampaignKind
+from couponsite.api.idempotency import (
+    IDEMPOTENCY_ERRORS,
+    IDEMPOTENCY_PARAMETER,
+    idempotent,
+)
+from couponsite.api.permissions import IsCustomer
+from couponsite.api.schema import AUTH_ERRORS, RATE_LIMITED, error_responses
+from couponsite.api.throttling import CustomerAndAddressThrottle
+from draws.serializers import DrawSerializer
+from draws.services import AlreadyDrawnToday, draw_run
+
+
+class DrawApi(APIView):
+    permission_classes = [IsCustomer]
+    throttle_classes = [CustomerAndAddressThrottle]
+    throttle_scope = "draw"
+
+    @extend_schema(
+        tags=["draws"],
+        summary="Draw once today",
+        description=(
+            "Once per customer per campaign per local day. `voucher` is null on a loss."
+        ),
+        request=None,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: DrawSerializer,
+            **error_responses(
+                *AUTH_ERRORS,
+                CampaignNotFound,
+                NotInActiveTime,
+                AlreadyDrawnToday,
+                WrongCampaignKind,
+                *IDEMPOTENCY_ERRORS,
+                RATE_LIMITED,
+            ),
+        },
+    )
+    @idempotent
+    def post(self, request, slug: str):
+        draw = draw_run(campaign=campaign_for(request, slug), customer=request.user)
+        return Response(DrawSerializer(draw).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,23 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from campaigns.serializers import CouponTypeSerializer
+from draws.models import Draw
+from vouchers.serializers import VoucherSerializer
+
+
+class DrawSerializer(serializers.ModelSerializer):
+    coupon_type = serializers.SerializerMethodField()
+    voucher = VoucherSerializer(allow_null=True, read_only=True)
+
+    class Meta:
+        model = Draw
+        fields = ["id", "day", "won", "coupon_type", "voucher", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(CouponTypeSerializer(allow_null=True))
+    def get_coupon_type(self, draw: Draw):
+        """The prize won; null on a loss (even when the roll hit a spent quota)."""
+        if not draw.won:
+            return None
+        return CouponTypeSerializer(draw.voucher.coupon_type).data

@@ -1,0 +1,112 @@
+"""The lucky draw (seed 000): once a day per campaign, odds per coupon type, quotas."""
+
+import datetime as dt
+import random
+
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import status
+
+from campaigns.models import Campaign, CouponType
+from campaigns.selectors import campaign_odds
+from campaigns.services import NotInActiveTime, WrongCampaignKind, quota_take
+from couponsite.api.exceptions import DomainError
+from couponsite.sms import send_sms_on_commit
+from customers.models import Customer
+from draws.models import Draw
+from vouchers.codes import display_code
+from vouchers.services import voucher_issue
+
+# The operating system's CSPRNG: outcomes cannot be predicted from earlier ones.
+_rng = random.SystemRandom()
+
+
+class AlreadyDrawnToday(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "ALREADY_DRAWN_TODAY"
+    detail = "You already drew in this campaign today; come back after midnight."
+
+
+def pick_coupon_type(odds: list[tuple[int, float]], roll: float) -> int | None:
+    """The coupon type whose slice of [0, 1) holds ``roll``; None for "no prize"."""
+    edge = 0.0
+    for coupon_type_id, probability in odds:
+        edge += probability
+        if roll < edge:
+            return coupon_type_id
+    return None
+
+
+def _drew_key(campaign: Campaign, customer: Customer, day: dt.date) -> str:
+    return f"drew:{campaign.pk}:{day.isoformat()}:{customer.pk}"
+
+
+def _remember_drawn(campaign: Campaign, customer: Customer, day: dt.date, now) -> None:
+    ttl = int(campaign.seconds_to_local_midnight(now)) + 60
+    cache.set(_drew_key(campaign, customer, day), 1, ttl)
+
+
+def _win_message(campaign: Campaign, coupon_type: CouponType, voucher) -> str:
+    return (
+        f"You won {coupon_type.name} ({coupon_type.benefit_text}) in {campaign.name}! "
+        f"Code {display_code(voucher.code)}, valid until "
+        f"{voucher.expires_at.astimezone(campaign.tz):%Y-%m-%d %H:%M}."
+    )
+
+
+def draw_run(
+    *,
+    campaign: Campaign,
+    customer: Customer,
+    now: dt.datetime | None = None,
+    roll: float | None = None,
+) -> Draw:
+    """Draw once for ``customer`` in ``campaign`` today (the campaign's local day).
+
+    - The campaign must be a running draw campaign (``NOT_IN_ACTIVE_TIME``).
+    - Once per customer, campaign and local day: the unique constraint decides;
+      a cached "drew today" mark answers repeats without the database.
+    - The roll picks a coupon type by its probability; a hit takes one unit of
+      the type's total and today's quota in one conditional UPDATE. A spent
+      quota makes it a loss and leaves the other odds as they are.
+    - A win creates the voucher now and texts the customer after commit.
+    """
+    now = now or timezone.now()
+    if campaign.kind != Campaign.Kind.DRAW:
+        raise WrongCampaignKind("This campaign is not a lucky draw.")
+    if not campaign.is_running(now):
+        raise NotInActiveTime()
+    day = campaign.local_day(now)
+    retry_after = campaign.seconds_to_local_midnight(now)
+    if cache.get(_drew_key(campaign, customer, day)):
+        raise AlreadyDrawnToday(retry_after=retry_after)
+
+    odds = campaign_odds(campaign)
+    roll = _rng.random() if roll is None else roll
+    picked = pick_coupon_type(odds, roll)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                draw = Draw.objects.create(
+                    customer=customer,
+                    campaign=campaign,
+                    day=day,
+                    coupon_type_id=picked,
+                    roll=roll,
+                    odds=odds,
+                    created_at=now,
+                )
+        except IntegrityError:
+            _remember_drawn(campaign, customer, day, now)
+            raise AlreadyDrawnToday(retry_after=retry_after) from None
+        if picked is not None and quota_take(coupon_type_id=picked, day=day):
+            coupon_type = CouponType.objects.get(pk=picked)
+            voucher = voucher_issue(coupon_type=coupon_type, owner=customer, now=now)
+            Draw.objects.filter(pk=draw.pk).update(won=True, voucher=voucher)
+            draw.won, draw.voucher = True, voucher
+            send_sms_on_commit(
+                to=customer.phone, body=_win_message(campaign, coupon_type, voucher)
+            )
+        transaction.on_commit(lambda: _remember_drawn(campaign, customer, day, now))
+    return draw

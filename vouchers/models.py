@@ -1,0 +1,241 @@
+import datetime as dt
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from campaigns.models import Benefit, Campaign, CouponType, Release
+from customers.models import Customer
+
+
+class Offer(models.Model):
+    """A special offer of the voucher pool (seed 001): a name and its current discount.
+
+    Changing the discount changes no voucher already issued: each voucher keeps
+    a copy of the discount it was issued with.
+    """
+
+    name = models.CharField(max_length=120)
+    discount = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Percentage off for vouchers issued from now on.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="offer_name_unique_ci"),
+            models.CheckConstraint(
+                condition=Q(discount__gte=0, discount__lte=100),
+                name="offer_discount_0_100",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VoucherQuerySet(models.QuerySet):
+    def usable(self, now: dt.datetime):
+        """Issued and unexpired, or held with the hold still running."""
+        unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        return self.filter(unexpired).filter(
+            Q(status=Voucher.Status.ISSUED)
+            | Q(status=Voucher.Status.HELD, held_until__gt=now)
+        )
+
+    def valid_for(self, customer: Customer, now: dt.datetime):
+        """A customer's vouchers they can still use, soonest to expire first."""
+        return (
+            self.usable(now)
+            .filter(owner=customer)
+            .select_related("offer", "coupon_type", "campaign")
+            .order_by(models.F("expires_at").asc(nulls_last=True), "id")
+        )
+
+    def claimable(self, now: dt.datetime):
+        """In the pool: available, or held with the hold run out."""
+        return self.filter(
+            Q(status=Voucher.Status.AVAILABLE)
+            | Q(status=Voucher.Status.HELD, held_until__lte=now)
+        )
+
+
+class Voucher(Benefit):
+    """One coupon instance, for every mode.
+
+    ``code`` is stored canonical (see ``vouchers.codes``). A voucher comes from
+    a coupon type of a campaign (draw win, released batch) or from an offer of
+    the voucher pool; it carries a copy of its benefit, so later edits of the
+    type or offer change nothing already issued.
+    """
+
+    class Status(models.TextChoices):
+        AVAILABLE = "available", "Available"  # in a pool, nobody holds it
+        HELD = "held", "Held"  # claimed, held for one customer until held_until
+        ISSUED = "issued", "Issued"  # belongs to its owner until used or expired
+        REDEEMED = "redeemed", "Redeemed"
+        EXPIRED = "expired", "Expired"
+        VOID = "void", "Void"
+
+    code = models.CharField(max_length=32, unique=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.ISSUED
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="vouchers",
+    )
+    coupon_type = models.ForeignKey(
+        CouponType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="vouchers",
+    )
+    offer = models.ForeignKey(
+        Offer, null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers"
+    )
+    release = models.ForeignKey(
+        Release,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="vouchers",
+    )
+    owner = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="vouchers",
+    )
+    # The pool's vouchers are issued to an email; the customer with that email owns them.
+    email = models.EmailField(blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    held_until = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    order_ref = models.CharField(max_length=100, blank=True)
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The staff user who redeemed it at checkout (empty: the owner did).",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = VoucherQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(coupon_type__isnull=False) | Q(offer__isnull=False),
+                name="voucher_has_a_source",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="held")
+                | Q(owner__isnull=False, held_until__isnull=False),
+                name="voucher_held_has_holder_and_deadline",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="redeemed") | Q(used_at__isnull=False),
+                name="voucher_redeemed_has_used_at",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status"], name="voucher_owner_status"),
+            models.Index(fields=["email", "status"], name="voucher_email_status"),
+            # The claim pool: pick among available (or lapsed held) coupons of a type.
+            models.Index(
+                fields=["coupon_type", "id"],
+                name="voucher_pool_pick",
+                condition=Q(status__in=["available", "held"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        from vouchers.codes import display_code
+
+        return display_code(self.code)
+
+    def effective_status(self, now: dt.datetime | None = None) -> str:
+        """The status as a person sees it now: lapsed holds and expiry need no job."""
+        now = now or timezone.now()
+        if self.status == self.Status.HELD and self.held_until <= now:
+            return self.Status.AVAILABLE
+        if (
+            self.status in (self.Status.ISSUED, self.Status.HELD, self.Status.AVAILABLE)
+            and self.expires_at is not None
+            and self.expires_at <= now
+        ):
+            return self.Status.EXPIRED
+        return self.status
+
+    @property
+    def source_name(self) -> str:
+        if self.offer_id:
+            return self.offer.name
+        return self.coupon_type.name
+
+
+class VoucherEvent(models.Model):
+    """Append-only history of what happened to vouchers, for analytics and audit.
+
+    Staff actions name the staff user; customers' actions name the customer.
+    """
+
+    class Kind(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        RELEASED = "released", "Released"
+        CLAIMED = "claimed", "Claimed"
+        REDEEMED = "redeemed", "Redeemed"
+        EXPIRED = "expired", "Hold expired"
+        VOIDED = "voided", "Voided"
+        REDEMPTION_ROLLED_BACK = "rolled_back", "Redemption rolled back"
+
+    voucher = models.ForeignKey(
+        Voucher, on_delete=models.CASCADE, related_name="events", null=True, blank=True
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["campaign", "kind", "created_at"],
+                name="event_campaign_kind_time",
+            ),
+            models.Index(fields=["customer", "created_at"], name="event_customer_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.voucher or ''} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,73 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from campaigns.serializers import BenefitSerializer
+from vouchers.codes import display_code
+from vouchers.models import Voucher
+
+
+class VoucherSerializer(serializers.ModelSerializer):
+    code = serializers.SerializerMethodField(
+        help_text="Grouped for people: K7QM-3XDP-9T."
+    )
+    status = serializers.SerializerMethodField()
+    name = serializers.CharField(
+        source="source_name", help_text="The offer's or coupon type's name."
+    )
+    offer_name = serializers.SerializerMethodField()
+    coupon_type = serializers.SerializerMethodField()
+    campaign = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    benefit = BenefitSerializer(source="*", read_only=True)
+
+    class Meta:
+        model = Voucher
+        fields = [
+            "code",
+            "status",
+            "name",
+            "offer_name",
+            "coupon_type",
+            "campaign",
+            "benefit",
+            "email",
+            "issued_at",
+            "expires_at",
+            "held_until",
+            "used_at",
+            "order_ref",
+        ]
+        read_only_fields = fields
+
+    def get_code(self, voucher: Voucher) -> str:
+        return display_code(voucher.code)
+
+    @extend_schema_field(serializers.ChoiceField(choices=Voucher.Status.choices))
+    def get_status(self, voucher: Voucher) -> str:
+        return voucher.effective_status(self.context.get("now"))
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_offer_name(self, voucher: Voucher):
+        return voucher.offer.name if voucher.offer_id else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_coupon_type(self, voucher: Voucher):
+        return voucher.coupon_type.name if voucher.coupon_type_id else None
+
+
+class VoucherCodeSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        max_length=64, help_text="Case, dashes and spaces ignored."
+    )
+    email = serializers.EmailField(
+        required=False,
+        help_text="Staff: the customer's email the voucher was issued to.",
+    )
+
+
+class VoucherRedeemSerializer(VoucherCodeSerializer):
+    order_ref = serializers.CharField(max_length=100, required=False, default="")
+
+
+class VoucherCheckResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    voucher = VoucherSerializer()

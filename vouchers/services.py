@@ -1,0 +1,259 @@
+"""Every write about vouchers: issuing, redeeming, voiding.
+
+Redemption is one conditional UPDATE (``status`` usable, unexpired, in the
+caller's scope) whose row count decides: two checkouts redeeming one code
+cannot both succeed, and nothing is read and then written in Python.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from rest_framework import status
+
+from campaigns.models import CouponType, Release
+from couponsite.api.exceptions import DomainError, NotFound
+from customers.models import Customer
+from vouchers.codes import generate_code, is_well_formed, normalize_code
+from vouchers.models import Voucher, VoucherEvent
+
+CODE_ATTEMPTS = 5
+
+
+class VoucherNotFound(NotFound):
+    detail = "No such voucher."
+
+
+class AlreadyRedeemed(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "ALREADY_REDEEMED"
+    detail = "This voucher was already redeemed."
+
+
+class VoucherExpired(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "EXPIRED"
+    detail = "This voucher has expired."
+
+
+class VoucherVoid(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "VOID"
+    detail = "This voucher was voided."
+
+
+class HoldExpired(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "HOLD_EXPIRED"
+    detail = "Your hold on this coupon ran out and it went back to the pool."
+
+
+class NotRedeemed(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "NOT_REDEEMED"
+    detail = "Only a redeemed voucher's redemption can be rolled back."
+
+
+class AlreadyVoid(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "VOID"
+    detail = "This voucher is already void."
+
+
+def with_unique_codes[T](create: Callable[[], T]) -> T:
+    """Run ``create`` (which draws fresh codes each call) until no code collides.
+
+    Collisions are astronomically rare at 50 bits; the unique constraint catches
+    them and a savepoint lets us draw again.
+    """
+    for attempt in range(CODE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return create()
+        except IntegrityError as exc:
+            if "code" not in str(exc) or attempt == CODE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def voucher_issue(
+    *,
+    coupon_type: CouponType,
+    owner: Customer,
+    now: dt.datetime | None = None,
+    release: Release | None = None,
+) -> Voucher:
+    """Create a coupon of ``coupon_type`` owned by ``owner`` (draw wins, grabs).
+
+    Codes are not pre-generated: the voucher and its code are made here.
+    """
+    now = now or timezone.now()
+    return with_unique_codes(
+        lambda: Voucher.objects.create(
+            code=generate_code(prefix=coupon_type.code_prefix),
+            status=Voucher.Status.ISSUED,
+            campaign_id=coupon_type.campaign_id,
+            coupon_type=coupon_type,
+            release=release,
+            owner=owner,
+            email=owner.email or "",
+            issued_at=now,
+            expires_at=coupon_type.expiry_from(now),
+            **coupon_type.benefit_fields(),
+        )
+    )
+
+
+def email_scope(email: str) -> Q:
+    """Vouchers issued to an email, or owned by the customer with that email."""
+    return Q(email__iexact=email) | Q(owner__email__iexact=email)
+
+
+def _scope(*, customer: Customer | None, email: str | None) -> Q:
+    """Which vouchers the caller may see: a customer their own; staff any, or an email's."""
+    if customer is not None:
+        return Q(owner=customer)
+    if email:
+        return email_scope(email)
+    return Q()
+
+
+def voucher_get(
+    *, code: str, customer: Customer | None = None, email: str | None = None
+) -> Voucher:
+    """The voucher with this code in the caller's scope; unknown and not-yours look alike."""
+    canonical = normalize_code(code)
+    voucher = None
+    if is_well_formed(canonical):
+        voucher = (
+            Voucher.objects.filter(
+                _scope(customer=customer, email=email), code=canonical
+            )
+            .select_related("offer", "coupon_type", "campaign")
+            .first()
+        )
+    if voucher is None:
+        raise VoucherNotFound()
+    return voucher
+
+
+def _refusal(voucher: Voucher, now: dt.datetime) -> DomainError:
+    """Why a voucher in the caller's scope cannot be used now."""
+    if voucher.status == Voucher.Status.REDEEMED:
+        return AlreadyRedeemed()
+    if voucher.status == Voucher.Status.VOID:
+        return VoucherVoid()
+    if voucher.status == Voucher.Status.EXPIRED or (
+        voucher.expires_at is not None and voucher.expires_at <= now
+    ):
+        return VoucherExpired()
+    if voucher.status == Voucher.Status.HELD and voucher.held_until <= now:
+        return HoldExpired()
+    return VoucherNotFound()  # in the pool, nobody's yet
+
+
+def voucher_check(
+    *,
+    code: str,
+    customer: Customer | None = None,
+    email: str | None = None,
+    now: dt.datetime | None = None,
+) -> Voucher:
+    """Whether the voucher could be redeemed now; consumes nothing."""
+    now = now or timezone.now()
+    voucher = voucher_get(code=code, customer=customer, email=email)
+    if not Voucher.objects.usable(now).filter(pk=voucher.pk).exists():
+        raise _refusal(voucher, now)
+    return voucher
+
+
+def voucher_redeem(
+    *,
+    code: str,
+    customer: Customer | None = None,
+    staff=None,
+    email: str | None = None,
+    order_ref: str = "",
+    now: dt.datetime | None = None,
+) -> Voucher:
+    """Use a voucher once: by its owner, or by staff at checkout (optionally naming the email).
+
+    Valid while issued (or held by the caller, inside the hold), unexpired and
+    unused. Exactly one of any number of parallel redemptions succeeds.
+    """
+    now = now or timezone.now()
+    voucher = voucher_get(code=code, customer=customer, email=email)
+    with transaction.atomic():
+        redeemed = (
+            Voucher.objects.usable(now)
+            .filter(pk=voucher.pk)
+            .update(
+                status=Voucher.Status.REDEEMED,
+                used_at=now,
+                redeemed_by=staff,
+                order_ref=order_ref,
+            )
+        )
+        if redeemed:
+            VoucherEvent.objects.create(
+                voucher=voucher,
+                kind=VoucherEvent.Kind.REDEEMED,
+                campaign_id=voucher.campaign_id,
+                customer_id=voucher.owner_id,
+                actor=staff,
+                data={"order_ref": order_ref} if order_ref else {},
+                created_at=now,
+            )
+    voucher.refresh_from_db()
+    if not redeemed:
+        raise _refusal(voucher, now)
+    return voucher
+
+
+def voucher_void(*, voucher: Voucher, actor, reason: str) -> Voucher:
+    """Staff take a voucher out of use for good (fraud, mistake); recorded with who and why."""
+    with transaction.atomic():
+        voided = (
+            Voucher.objects.filter(pk=voucher.pk)
+            .exclude(status=Voucher.Status.VOID)
+            .update(status=Voucher.Status.VOID)
+        )
+        if voided:
+            VoucherEvent.objects.create(
+                voucher=voucher,
+                kind=VoucherEvent.Kind.VOIDED,
+                campaign_id=voucher.campaign_id,
+                customer_id=voucher.owner_id,
+                actor=actor,
+                reason=reason,
+            )
+    voucher.refresh_from_db()
+    if not voided:
+        raise AlreadyVoid()
+    return voucher
+
+
+def voucher_rollback_redemption(*, voucher: Voucher, actor, reason: str) -> Voucher:
+    """Staff undo a redemption (order cancelled): the voucher is usable again."""
+    with transaction.atomic():
+        restored = Voucher.objects.filter(
+            pk=voucher.pk, status=Voucher.Status.REDEEMED
+        ).update(
+            status=Voucher.Status.ISSUED, used_at=None, redeemed_by=None, order_ref=""
+        )
+        if restored:
+            VoucherEvent.objects.create(
+                voucher=voucher,
+                kind=VoucherEvent.Kind.REDEMPTION_ROLLED_BACK,
+                campaign_id=voucher.campaign_id,
+                customer_id=voucher.owner_id,
+                actor=actor,
+                reason=reason,
+                data={"order_ref": voucher.order_ref},
+            )
+    voucher.refresh_from_db()
+    if not restored:
+        raise NotRedeemed()
+    return voucher
