@@ -1,7 +1,7 @@
 from django.urls import path
 
-from draws import api
+from draws.api import draw
 
 urlpatterns = [
-    path("campaigns/<slug:slug>/draws", api.DrawApi.as_view(), name="campaign-draws"),
+    path("campaigns/<slug:slug>/draws", draw.DrawApi.as_view(), name="campaign-draws"),
 ]

@@ -3,7 +3,9 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.module_loading import import_string
 
+from couponsite.demo import SEEDERS
 from customers import services as customer_services
 from customers.models import Customer
 
@@ -16,8 +18,8 @@ DEMO_CUSTOMERS = [
 
 class Command(BaseCommand):
     help = (
-        "Seed demo data (idempotent): ten customers, an admin whose fresh password "
-        "is printed, and a staff API token."
+        "Seed demo data (idempotent): ten customers, a campaign of each kind, an "
+        "admin whose fresh password is printed, and API tokens."
     )
 
     def add_arguments(self, parser):
@@ -47,6 +49,9 @@ class Command(BaseCommand):
         customer_token = customer_services.token_create(
             customer=Customer.objects.get(phone=DEMO_CUSTOMERS[0][0]), name="seed_demo"
         )
+
+        for seeder in SEEDERS:
+            import_string(seeder)(self.stdout)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(

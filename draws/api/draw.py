@@ -14,7 +14,7 @@ from couponsite.api.permissions import IsCustomer
 from couponsite.api.schema import AUTH_ERRORS, RATE_LIMITED, error_responses
 from couponsite.api.throttling import CustomerAndAddressThrottle
 from draws.serializers import DrawSerializer
-from draws.services import AlreadyDrawnToday, draw_run
+from draws.services.draw import AlreadyDrawnToday, draw_run
 
 
 class DrawApi(APIView):

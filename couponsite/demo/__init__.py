@@ -1,0 +1,8 @@
+"""Demo data for ``manage.py seed_demo``: one module per mode, each with ``seed(stdout)``.
+
+Each seeder is idempotent: running seed_demo twice leaves one of everything.
+"""
+
+SEEDERS = [
+    "couponsite.demo.draw.seed",
+]

@@ -1,0 +1,1 @@
+"""Participation endpoints, one module per mode."""

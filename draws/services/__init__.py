@@ -1,0 +1,1 @@
+"""Participation services, one module per mode: draw (lucky draw), claim, rush."""
