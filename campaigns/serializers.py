@@ -5,7 +5,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.models import Campaign, CouponType
+from campaigns.schedule import RushWindows
 from vouchers.codes import normalize_prefix
+
+RUSH_WINDOW_FIELDS = (
+    "reservation_opens",
+    "reservation_closes",
+    "rush_opens",
+    "rush_closes",
+)
 
 
 class BenefitSerializer(serializers.Serializer):
@@ -132,9 +140,32 @@ class CampaignCreateSerializer(serializers.ModelSerializer):
                 errors["coupon_types"] = [
                     "A lucky draw needs at least one coupon type with a probability."
                 ]
+        if attrs["kind"] == Campaign.Kind.RUSH:
+            errors.update(self._rush_errors(attrs))
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+    def _rush_errors(self, attrs) -> dict[str, list[str]]:
+        """A rush hands out one coupon type, in windows that make a daily cycle."""
+        errors = {}
+        if len(attrs["coupon_types"]) != 1:
+            errors["coupon_types"] = ["A rush hands out exactly one coupon type."]
+        times = {
+            name: attrs.get(name, Campaign._meta.get_field(name).default)
+            for name in RUSH_WINDOW_FIELDS
+        }
+        for name, value in times.items():
+            if value.microsecond:
+                errors[name] = ["Window times are to the second."]
+        ratio = attrs.get("ratio", Campaign._meta.get_field("ratio").default)
+        if ratio <= 0:
+            errors["ratio"] = [
+                "A rush needs a ratio above 0 (0.2: one coupon per five)."
+            ]
+        for name, message in RushWindows(**times).errors().items():
+            errors.setdefault(name, [message])
+        return errors
 
 
 class RushWindowsSerializer(serializers.Serializer):

@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.serializers import CouponTypeSerializer
-from draws.models import Draw
+from draws.models import Draw, Grab, Reservation
 from vouchers.serializers import VoucherSerializer
 
 
@@ -21,3 +21,25 @@ class DrawSerializer(serializers.ModelSerializer):
         if not draw.won:
             return None
         return CouponTypeSerializer(draw.voucher.coupon_type).data
+
+
+class ReservationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Reservation
+        fields = ["number", "day", "created_at"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "number": {"help_text": "Your place in the day's reservations: 1, 2, 3…"},
+            "day": {
+                "help_text": "The rush's day (local date its reservations opened)."
+            },
+        }
+
+
+class GrabSerializer(serializers.ModelSerializer):
+    voucher = VoucherSerializer(read_only=True)
+
+    class Meta:
+        model = Grab
+        fields = ["voucher", "day", "created_at"]
+        read_only_fields = fields

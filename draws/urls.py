@@ -1,7 +1,13 @@
 from django.urls import path
 
-from draws.api import draw
+from draws.api import draw, rush
 
 urlpatterns = [
     path("campaigns/<slug:slug>/draws", draw.DrawApi.as_view(), name="campaign-draws"),
+    path(
+        "campaigns/<slug:slug>/reservations",
+        rush.ReservationApi.as_view(),
+        name="campaign-reservations",
+    ),
+    path("campaigns/<slug:slug>/grabs", rush.GrabApi.as_view(), name="campaign-grabs"),
 ]
