@@ -64,6 +64,7 @@ class RushDayAdmin(RushFigures, admin.ModelAdmin):
         "grabs",
         "left",
         "sold_out_at",
+        "reservations_closed_at",
         "created_at",
     ]
     fields = readonly_fields

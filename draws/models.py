@@ -69,6 +69,10 @@ class RushDay(models.Model):
     coupon it adds is made in that transaction too. The ratio is copied from
     the campaign at the day's first reservation, so an edit takes effect the
     next day. The day's coupons are the vouchers of ``release``.
+
+    Loading the rush sets ``reservations_closed_at`` with an UPDATE of this
+    row, which waits for reservations still committing; the counter refuses
+    any reservation after it, so what the rush loaded is final.
     """
 
     campaign = models.ForeignKey(
@@ -83,6 +87,11 @@ class RushDay(models.Model):
     )
     reservations = models.PositiveBigIntegerField(default=0)
     coupons = models.PositiveBigIntegerField(default=0)
+    reservations_closed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when the rush state is loaded: later reservations are refused.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

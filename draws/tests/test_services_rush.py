@@ -16,7 +16,6 @@ from campaigns.services import NotInActiveTime, WrongCampaignKind
 from couponsite.redis_client import get_redis
 from couponsite.testing import race
 from draws.models import Grab, Reservation, RushDay
-from draws.services import rush
 from draws.services.rush import (
     AlreadyReceived,
     DuplicatedReservation,
@@ -24,13 +23,17 @@ from draws.services.rush import (
     ReservationsStillOpen,
     RushKeys,
     SoldOut,
+    common,
     coupons_for,
     ratio_per_10000,
+    redis_state,
+    reserve,
     rush_grab,
     rush_local_state_clear,
     rush_reserve,
     rush_warm,
 )
+from draws.services.rush import grab as grabbing
 from draws.tests.rush_support import (
     DAY,
     RESERVING,
@@ -135,7 +138,7 @@ def test_the_database_counts_coupons_like_python(reservations, ratio):
 
     # when the counter row takes one more reservation
     with transaction.atomic():
-        _, _, number, _ = rush._count_reservation(campaign.pk, DAY)
+        _, _, number, _ = reserve._count_reservation(campaign.pk, DAY)
     row = RushDay.objects.get(campaign=campaign, day=DAY)
 
     # then Postgres's integer arithmetic agrees with floor(n * ratio)
@@ -366,9 +369,13 @@ def test_a_coupon_popped_by_a_request_that_died_is_handed_on():
     _reserve_all(campaign, people)
     rush_warm(campaign=campaign, now=RUSHING)
     keys = RushKeys(campaign.pk, DAY)
-    popped = rush._GRAB(
+    popped = redis_state.GRAB_SCRIPT(
         keys=keys.grab(),
-        args=[people[0].pk, rush._ms(RUSHING), rush.STALE_PENDING_SECONDS * 1000],
+        args=[
+            people[0].pk,
+            redis_state.ms(RUSHING),
+            common.STALE_PENDING_SECONDS * 1000,
+        ],
         client=get_redis(),
     )
     assert popped[0] == b"OK"
@@ -377,7 +384,7 @@ def test_a_coupon_popped_by_a_request_that_died_is_handed_on():
     with pytest.raises(SoldOut):
         rush_grab(campaign=campaign, customer=people[1], now=RUSHING)
     rush_local_state_clear()
-    later = RUSHING + dt.timedelta(seconds=rush.STALE_PENDING_SECONDS + 1)
+    later = RUSHING + dt.timedelta(seconds=common.STALE_PENDING_SECONDS + 1)
     grab = rush_grab(campaign=campaign, customer=people[1], now=later)
 
     # then exactly the one coupon is out, to the customer who got an answer
@@ -411,6 +418,28 @@ def test_warming_waits_for_reservations_to_close_and_keeps_a_loaded_day():
     assert replaced.installed
     keys = RushKeys(campaign.pk, DAY)
     assert get_redis().ttl(keys.stock) > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_reservation_still_committing_when_the_rush_loads_is_refused():
+    # given a reservation that passed the window check at 22:59:59.5 ...
+    campaign = rush_campaign()
+    _reserve_all(campaign, customers(5))
+    late = customers(1, start=100)[0]
+
+    # ... but reaches the counter after the rush state was loaded
+    rush_warm(campaign=campaign, now=at(DAY, "23:00:00"))
+    with pytest.raises(NotInActiveTime):
+        rush_reserve(campaign=campaign, customer=late, now=at(DAY, "22:59:59.5"))
+
+    # then what Redis loaded is what Postgres holds
+    day = RushDay.objects.get(campaign=campaign)
+    assert (day.reservations, day.coupons) == (5, 1)
+    assert day.reservations_closed_at == at(DAY, "23:00:00")
+    with pytest.raises(NotReservation):
+        rush_grab(campaign=campaign, customer=late, now=RUSHING)
 
 
 @pytest.mark.postgres
@@ -511,11 +540,11 @@ def test_racing_grabs_stay_exact_through_postgres_when_redis_is_down(redis_down)
 
 
 def test_the_sold_out_flag_is_kept_for_a_moment_only():
-    rush._local.remember_sold_out(1, DAY)
+    common.local.remember_sold_out(1, DAY)
 
-    assert rush._local.is_sold_out(1, DAY)
-    rush._local.sold_out_until[(1, DAY)] -= rush.LOCAL_SOLD_OUT_SECONDS + 0.01
-    assert not rush._local.is_sold_out(1, DAY)
+    assert common.local.is_sold_out(1, DAY)
+    common.local.sold_out_until[(1, DAY)] -= common.LOCAL_SOLD_OUT_SECONDS + 0.01
+    assert not common.local.is_sold_out(1, DAY)
 
 
 @pytest.mark.postgres
@@ -526,7 +555,7 @@ def test_the_pool_pick_keeps_order_by_and_skip_locked():
     day = RushDay.objects.get(campaign=campaign)
 
     with transaction.atomic(), CaptureQueriesContext(connection) as queries:
-        picked = rush._pool_pick(
+        picked = grabbing._pool_pick(
             coupon_type_id=campaign.coupon_types.get().pk, release_id=day.release_id
         )
 

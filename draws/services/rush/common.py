@@ -1,0 +1,176 @@
+"""What the rush's parts share: its errors, its arithmetic, and what a process remembers."""
+
+import datetime as dt
+import time
+from decimal import ROUND_FLOOR, Decimal
+
+from redis import Redis
+from rest_framework import status
+
+from campaigns.models import Campaign, CouponType
+from campaigns.schedule import RushCycle, RushWindows
+from campaigns.services import WrongCampaignKind
+from couponsite.api.exceptions import DomainError
+from couponsite.redis_client import get_redis
+
+# A popped coupon not settled after this long belongs to a request that died.
+STALE_PENDING_SECONDS = 15
+# How long this process trusts a "sold out" it saw (a failed write may put one back).
+LOCAL_SOLD_OUT_SECONDS = 1.0
+# How long this process remembers a customer who holds today's coupon (seed 003: 2 min).
+LOCAL_RECEIVED_SECONDS = 120.0
+LOCAL_RECEIVED_MAX = 200_000
+# After a Redis error, go straight to Postgres for this long.
+REDIS_BACKOFF_SECONDS = 5.0
+# Campaign rows and coupon types read by grabs are reused this long.
+CAMPAIGN_CACHE_SECONDS = 5.0
+WARM_LOCK_SECONDS = 10
+# Redis keys of a day outlive its rush by this long.
+KEYS_LINGER_SECONDS = 3600
+# Coupons Redis offers that Postgres has given away are skipped, this many at most.
+GRAB_ATTEMPTS = 10
+
+
+class DuplicatedReservation(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "ERROR_DUPLICATED_RESERVATION"
+    detail = "You have already reserved for today's rush."
+
+
+class NotReservation(DomainError):
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "NOT_RESERVATION"
+    detail = "Only customers who reserved for today's rush may grab."
+
+
+class AlreadyReceived(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "ALREADY_RECEIVED"
+    detail = "You already have a coupon from today's rush."
+
+
+class SoldOut(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "SOLD_OUT"
+    detail = "Today's coupons are all gone."
+
+
+class RushNotConfigured(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "RUSH_NOT_CONFIGURED"
+    detail = "This rush has no coupon type to hand out."
+
+
+class ReservationsStillOpen(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "RESERVATIONS_STILL_OPEN"
+    detail = "That day's reservations are still open; its rush cannot be loaded yet."
+
+
+# --- Arithmetic and schedule ---------------------------------------------------------
+
+
+def ratio_per_10000(ratio: Decimal) -> int:
+    """The campaign's ratio (four decimals, 0 to 1) as coupons per 10,000 reservations."""
+    return int((Decimal(ratio) * 10000).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def coupons_for(reservations: int, coupons_per_10000: int) -> int:
+    """floor(reservations * ratio), in integers (as the database computes it)."""
+    return reservations * coupons_per_10000 // 10000
+
+
+def rush_cycle_at(campaign: Campaign, now: dt.datetime) -> RushCycle | None:
+    """The campaign's daily cycle running at ``now`` (reservation to rush end), if any."""
+    return RushWindows.of(campaign).cycle_at(campaign.tz, now)
+
+
+def require_rush(campaign: Campaign) -> None:
+    if campaign.kind != Campaign.Kind.RUSH:
+        raise WrongCampaignKind("This campaign is not a flash-sale rush.")
+
+
+# --- What this process remembers -----------------------------------------------------
+
+
+class _LocalState:
+    """Flags and small caches of this process, each trusted only for a short while."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.sold_out_until: dict[tuple[int, dt.date], float] = {}
+        self.received_until: dict[tuple[int, dt.date, int], float] = {}
+        self.redis_skipped_until = 0.0
+        self.campaigns: dict[str, tuple[float, Campaign]] = {}
+        self.coupon_types: dict[int, tuple[float, CouponType]] = {}
+        self.id_ranges: dict[int, tuple[int, int]] = {}
+
+    def is_sold_out(self, campaign_id: int, day: dt.date) -> bool:
+        return self.sold_out_until.get((campaign_id, day), 0) > time.monotonic()
+
+    def remember_sold_out(self, campaign_id: int, day: dt.date) -> None:
+        self.sold_out_until[(campaign_id, day)] = (
+            time.monotonic() + LOCAL_SOLD_OUT_SECONDS
+        )
+
+    def has_received(self, campaign_id: int, day: dt.date, customer_id: int) -> bool:
+        key = (campaign_id, day, customer_id)
+        return self.received_until.get(key, 0) > time.monotonic()
+
+    def remember_received(
+        self, campaign_id: int, day: dt.date, customer_id: int
+    ) -> None:
+        now = time.monotonic()
+        if len(self.received_until) >= LOCAL_RECEIVED_MAX:
+            self.received_until = {
+                key: until for key, until in self.received_until.items() if until > now
+            }
+        self.received_until[(campaign_id, day, customer_id)] = (
+            now + LOCAL_RECEIVED_SECONDS
+        )
+
+    def redis(self) -> Redis | None:
+        if self.redis_skipped_until > time.monotonic():
+            return None
+        return get_redis()
+
+    def redis_failed(self) -> None:
+        self.redis_skipped_until = time.monotonic() + REDIS_BACKOFF_SECONDS
+
+
+local = _LocalState()
+
+
+def rush_local_state_clear() -> None:
+    """Forget every flag and cache of this process (tests; a deploy does it anyway)."""
+    local.clear()
+
+
+def rush_campaign_cached(slug: str, load) -> Campaign:
+    """The campaign ``load()`` finds for ``slug``, reused for a few seconds.
+
+    A grab must not cost a database query: a paused or edited campaign takes
+    effect here within ``CAMPAIGN_CACHE_SECONDS``. Misses are not cached.
+    """
+    now = time.monotonic()
+    hit = local.campaigns.get(slug)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    campaign = load()
+    local.campaigns[slug] = (now + CAMPAIGN_CACHE_SECONDS, campaign)
+    return campaign
+
+
+def rush_coupon_type(campaign: Campaign) -> CouponType:
+    """The one coupon type a rush hands out (its first), reused for a few seconds."""
+    now = time.monotonic()
+    hit = local.coupon_types.get(campaign.pk)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    coupon_type = CouponType.objects.filter(campaign=campaign).order_by("id").first()
+    if coupon_type is None:
+        raise RushNotConfigured()
+    local.coupon_types[campaign.pk] = (now + CAMPAIGN_CACHE_SECONDS, coupon_type)
+    return coupon_type
