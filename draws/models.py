@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.db import models
 from django.utils import timezone
 
@@ -119,9 +121,7 @@ class RushDay(models.Model):
         return f"{self.campaign} on {self.day}"
 
     @property
-    def ratio(self):
-        from decimal import Decimal
-
+    def ratio(self) -> Decimal:
         return Decimal(self.coupons_per_10000) / 10000
 
 

@@ -121,6 +121,43 @@ def test_each_endpoint_answers_in_its_own_window_only(
             assert _code(response) == "NOT_IN_ACTIVE_TIME"
 
 
+@pytest.mark.redis
+def test_a_rush_across_midnight_in_new_york_is_the_day_it_opened():
+    # given a rush from 23:59:30 to 00:00:29, New York time (UTC-4 in April)
+    zone = "America/New_York"
+    rush_campaign(
+        slug="midnight",
+        timezone=zone,
+        reservation_opens=dt.time(23, 50),
+        reservation_closes=dt.time(23, 59, 29),
+        rush_opens=dt.time(23, 59, 30),
+        rush_closes=dt.time(0, 0, 29),
+    )
+    clients = [client_for(person) for person in customers(6)]
+    next_day = DAY + dt.timedelta(days=1)
+
+    # when five reserve before midnight and grab after it
+    with time_machine.travel(at(DAY, "23:55:00", zone), tick=False):
+        reserved = [_reserve(client, slug="midnight") for client in clients[:5]]
+    with time_machine.travel(at(DAY, "23:59:29", zone), tick=False):
+        too_early = _grab(clients[0], slug="midnight")
+    with time_machine.travel(at(next_day, "00:00:15", zone), tick=False):
+        won = _grab(clients[0], slug="midnight")
+        late_reserve = _reserve(clients[5], slug="midnight")
+    with time_machine.travel(at(next_day, "00:00:29.999", zone), tick=False):
+        last_second = _grab(clients[1], slug="midnight")
+    with time_machine.travel(at(next_day, "00:00:30", zone), tick=False):
+        over = _grab(clients[2], slug="midnight")
+
+    # then it is all the 24th's rush, open to the second
+    assert {r.json()["day"] for r in reserved} == {"2026-04-24"}
+    assert _code(too_early) == "NOT_IN_ACTIVE_TIME"
+    assert won.status_code == 201 and won.json()["day"] == "2026-04-24"
+    assert _code(late_reserve) == "NOT_IN_ACTIVE_TIME"
+    assert _code(last_second) == "SOLD_OUT"  # inside the window, one coupon gone
+    assert _code(over) == "NOT_IN_ACTIVE_TIME"
+
+
 def test_only_signed_in_customers_may_reserve_and_grab(
     campaign, api_client, staff_client
 ):
