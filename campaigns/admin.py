@@ -1,10 +1,28 @@
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
 from campaigns.models import Campaign, CouponType, Release
 
 
+class CouponTypeFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        total = sum(data.get("probability") or 0 for data in kept)
+        if total > 1:
+            raise ValidationError(
+                f"Probabilities add up to {total}; they may add up to 1 at most."
+            )
+
+
 class CouponTypeInline(admin.StackedInline):
     model = CouponType
+    formset = CouponTypeFormSet
     extra = 0
     fieldsets = [
         (None, {"fields": [("name", "category")]}),
