@@ -41,7 +41,10 @@ class CouponTypeInline(admin.StackedInline):
             "Odds and quotas",
             {"fields": ["probability", ("total_quota", "daily_quota"), "hold_seconds"]},
         ),
-        ("Coupons", {"fields": [("valid_days", "valid_until"), "code_prefix"]}),
+        (
+            "Coupons",
+            {"fields": [("valid_days", "valid_until"), ("code_prefix", "code_length")]},
+        ),
         (
             "Accounting (read-only)",
             {"fields": [("issued_total", "issued_today", "quota_day")]},

@@ -142,6 +142,7 @@ def test_campaign_with_coupon_types_is_created_in_the_admin(admin_client, admin_
         "coupon_types-0-valid_until_0": "",
         "coupon_types-0-valid_until_1": "",
         "coupon_types-0-code_prefix": "",
+        "coupon_types-0-code_length": "10",
     }
 
     response = admin_client.post(reverse("admin:campaigns_campaign_add"), data)
