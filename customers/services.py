@@ -137,10 +137,9 @@ def token_create(
 
 
 def token_revoke(*, token: ApiToken) -> ApiToken:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
-    token.refresh_from_db()
+    """Revoke a token; it stops working at once (its cached owner is dropped)."""
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
     return token
 
 
@@ -186,6 +185,6 @@ def staff_user_get_or_create(*, username: str):
         user.set_unusable_password()
         user.save(update_fields=["password"])
     elif not user.is_staff:
-        User.objects.filter(pk=user.pk).update(is_staff=True)
         user.is_staff = True
+        user.save(update_fields=["is_staff"])
     return user
