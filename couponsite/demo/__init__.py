@@ -5,4 +5,5 @@ Each seeder is idempotent: running seed_demo twice leaves one of everything.
 
 SEEDERS = [
     "couponsite.demo.draw.seed",
+    "couponsite.demo.claim.seed",
 ]
