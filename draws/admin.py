@@ -23,6 +23,8 @@ class ReleaseForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "coupon_type" not in self.fields:
+            return  # a release once made is read-only
         self.fields["coupon_type"].queryset = CouponType.objects.filter(
             campaign__kind=Campaign.Kind.CLAIM
         ).select_related("campaign")
