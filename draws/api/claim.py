@@ -25,7 +25,6 @@ from couponsite.api.throttling import CustomerAndAddressThrottle
 from draws.models import Claim
 from draws.services.claim import (
     AlreadyClaimedToday,
-    InvalidReleaseCount,
     SoldOut,
     batch_release,
     claim_take,
@@ -98,7 +97,6 @@ class ReleaseApi(APIView):
                 *AUTH_ERRORS,
                 CampaignNotFound,
                 WrongCampaignKind,
-                InvalidReleaseCount,
                 *IDEMPOTENCY_ERRORS,
             ),
         },
