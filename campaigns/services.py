@@ -81,6 +81,20 @@ def quota_take(*, coupon_type_id: int, day: dt.date) -> bool:
     return taken == 1
 
 
+def quotas_open_day(*, campaign: Campaign, day: dt.date) -> int:
+    """Roll the campaign's daily counters over to ``day`` (idempotent).
+
+    Nothing depends on this running: ``quota_take`` rolls a counter over by
+    itself on the day's first win. It only makes the figures read "0 issued
+    today" from midnight on. Rows already on ``day`` or later are untouched.
+    """
+    return (
+        CouponType.objects.filter(campaign=campaign)
+        .filter(Q(quota_day__isnull=True) | Q(quota_day__lt=day))
+        .update(issued_today=0, quota_day=day)
+    )
+
+
 def odds_cache_key(campaign_id: int) -> str:
     return f"campaign:{campaign_id}:odds"
 

@@ -25,6 +25,12 @@ class Offer(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
         help_text="Percentage off for vouchers issued from now on.",
     )
+    code_prefix = models.CharField(max_length=8, blank=True)
+    code_length = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(10), MaxValueValidator(20)],
+        help_text="Random symbols per code (5 bits each; 10 = 50 bits).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

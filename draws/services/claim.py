@@ -153,7 +153,9 @@ def _release_chunk(
                     created_at=now,
                     **benefit,
                 )
-                for code in generate_codes(size, prefix=coupon_type.code_prefix)
+                for code in generate_codes(
+                    size, length=coupon_type.code_length, prefix=coupon_type.code_prefix
+                )
             ],
             batch_size=size,
         )
