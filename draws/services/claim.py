@@ -254,7 +254,7 @@ def _hold(
                 kind=VoucherEvent.Kind.EXPIRED,
                 campaign=campaign,
                 customer_id=voucher.owner_id,
-                reason="Hold ran out; claimed by another customer.",
+                reason="Hold ran out; the coupon was claimed again.",
                 data={"held_until": voucher.held_until.isoformat()},
                 created_at=now,
             )
