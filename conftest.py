@@ -3,11 +3,12 @@ from a skip into a failure (``COUPONSITE_REQUIRE_SERVICES=1``)."""
 
 import contextlib
 import os
+import socket
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -117,3 +118,27 @@ def staff_client(staff_user) -> APIClient:
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_create(user=staff_user).key}")
     client.user = staff_user
     return client
+
+
+@pytest.fixture
+def redis_down(settings):
+    """Point Redis at a local port where nothing listens: a real refused connection."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"redis://127.0.0.1:{port}/0"
+    settings.REDIS_URL = url
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 0.2,
+                "SOCKET_TIMEOUT": 0.2,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    yield url
+    caches["default"].close()

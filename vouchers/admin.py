@@ -231,6 +231,7 @@ class VoucherEventAdmin(admin.ModelAdmin):
         "customer",
         "actor",
         "reason",
+        "data",
     ]
     list_filter = ["kind", "campaign", "created_at"]
     search_fields = [
@@ -241,6 +242,17 @@ class VoucherEventAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["voucher", "campaign", "customer", "actor"]
     date_hierarchy = "created_at"
+    show_full_result_count = False  # the history grows large; skip the extra COUNT
+
+    def get_search_results(self, request, queryset, search_term):
+        """A code is found however it was typed (as shown, with dashes, any case)."""
+        found, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term
+        )
+        canonical = normalize_code(search_term)
+        if canonical:
+            found |= queryset.filter(voucher__code=canonical)
+        return found, may_have_duplicates
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -170,6 +170,12 @@ class Voucher(Benefit):
                 name="voucher_pool_pick",
                 condition=Q(status__in=["available", "held"]),
             ),
+            # The hold sweeper and the sold-out flag: running and lapsed holds by deadline.
+            models.Index(
+                fields=["held_until"],
+                name="voucher_hold_deadline",
+                condition=Q(status="held"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -191,7 +191,9 @@ def voucher_redeem(
     with transaction.atomic():
         redeemed = (
             Voucher.objects.usable(now)
-            .filter(pk=voucher.pk)
+            # Pinned to the holder we looked up: a lapsed hold re-claimed by
+            # someone else in between must not be redeemed for the old holder.
+            .filter(pk=voucher.pk, owner_id=voucher.owner_id)
             .update(
                 status=Voucher.Status.REDEEMED,
                 used_at=now,
@@ -209,8 +211,11 @@ def voucher_redeem(
                 data={"order_ref": order_ref} if order_ref else {},
                 created_at=now,
             )
+    holder_id = voucher.owner_id
     voucher.refresh_from_db()
     if not redeemed:
+        if voucher.owner_id != holder_id:
+            raise HoldExpired()  # the hold lapsed and the coupon left this holder
         raise _refusal(voucher, now)
     return voucher
 

@@ -6,4 +6,5 @@ Each seeder is idempotent: running seed_demo twice leaves one of everything.
 SEEDERS = [
     "couponsite.demo.draw.seed",
     "couponsite.demo.vouchers.seed",
+    "couponsite.demo.claim.seed",
 ]

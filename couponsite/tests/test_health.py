@@ -1,35 +1,8 @@
 """/healthz says the process lives; /readyz asks the database and Redis."""
 
-import socket
-
 import pytest
-from django.core.cache import caches
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def redis_down(settings):
-    """Point Redis at a local port where nothing listens: a real refused connection."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"redis://127.0.0.1:{port}/0"
-    settings.REDIS_URL = url
-    settings.CACHES = {
-        "default": {
-            **settings.CACHES["default"],
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": url,
-            "OPTIONS": {
-                "SOCKET_CONNECT_TIMEOUT": 0.2,
-                "SOCKET_TIMEOUT": 0.2,
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
-    }
-    yield url
-    caches["default"].close()
 
 
 def test_healthz(client):
