@@ -336,6 +336,111 @@ class RedeemStorm:
         }
 
 
+class ClaimStorm:
+    """10,000 customers claim once from a pool of 2,000 coupons."""
+
+    customers = 10_000
+    coupons = 2_000
+
+    def run(self, context: Context) -> dict:
+        from django.db.models import Count
+
+        from draws.models import Claim
+        from draws.services.claim import batch_release
+        from vouchers.models import Voucher
+
+        flush_redis()
+        campaign = _campaign("claim")
+        coupon_type = _coupon_type(campaign, hold_seconds=600)
+        batch_release(coupon_type=coupon_type, count=self.coupons)
+        phase = run_phase(
+            context,
+            {
+                "method": "POST",
+                "path": f"/api/v1/campaigns/{campaign.slug}/claims",
+                "limit": self.customers,
+            },
+        )
+        claims = Claim.objects.filter(campaign=campaign)
+        doubled = (
+            claims.values("voucher").annotate(n=Count("id")).filter(n__gt=1).count()
+        )
+        held = Voucher.objects.filter(
+            coupon_type=coupon_type, status=Voucher.Status.HELD
+        )
+        return {
+            "phases": {"claims": phase},
+            "correctness": {
+                "coupons": self.coupons,
+                "claims": claims.count(),
+                "held": held.count(),
+                "distinct_holders": held.values("owner").distinct().count(),
+                "coupons_with_two_claims": doubled,
+                "sold_out_answers": phase["error_codes"].get("SOLD_OUT", 0),
+                "left_over": self.coupons - held.count(),
+                "5xx": _server_errors(phase),
+            },
+        }
+
+
+class ReleaseBatches:
+    """Releasing coupons: 10,000 through the API (one request), 1,000,000 by the command."""
+
+    customers = 1
+
+    def run(self, context: Context) -> dict:
+        from customers.services import staff_user_get_or_create, token_create
+        from vouchers.models import Voucher
+
+        campaign = _campaign("claim")
+        coupon_type = _coupon_type(campaign)
+        staff = staff_user_get_or_create(username="bench-staff")
+        tokens = context.scratch / "staff-token.txt"
+        tokens.write_text(token_create(user=staff).key + "\n")
+        api = run_phase(
+            context,
+            {
+                "method": "POST",
+                "path": f"/api/v1/campaigns/{campaign.slug}/releases",
+                "tokens_file": str(tokens),
+                "body": {"coupon_type": coupon_type.pk, "count": 10_000},
+                "concurrency": 1,
+                "timeout": 60,
+            },
+        )
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "release_coupons",
+                "--campaign",
+                campaign.slug,
+                "--coupon-type",
+                str(coupon_type.pk),
+                "--count",
+                "1000000",
+                "--no-progress",
+            ],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        million_seconds = round(time.perf_counter() - started, 1)
+        return {
+            "phases": {"release-10000-api": api},
+            "correctness": {
+                "coupons_in_pool": Voucher.objects.filter(
+                    coupon_type=coupon_type
+                ).count(),
+                "expected": 1_010_000,
+                "release_10000_api_seconds": api["seconds"],
+                "release_1000000_command_seconds": million_seconds,
+                "5xx": _server_errors(api),
+            },
+        }
+
+
 def _server_errors(phase: dict) -> int:
     return sum(
         count for status, count in phase["statuses"].items() if status.startswith("5")
@@ -345,7 +450,9 @@ def _server_errors(phase: dict) -> int:
 ALL = {
     "baseline": Baseline(),
     "draw": DrawStorm(),
+    "claim": ClaimStorm(),
     "redeem": RedeemStorm(),
+    "release": ReleaseBatches(),
 }
 
 
