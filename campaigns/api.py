@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from campaigns import services
 from campaigns.models import Campaign, CouponType
+from campaigns.selectors import campaign_by_slug
 from campaigns.serializers import (
     CampaignCreateSerializer,
     CampaignDetailSerializer,
@@ -26,12 +27,11 @@ class CampaignNotFound(NotFound):
 
 
 def campaign_for(request, slug: str) -> Campaign:
-    """The campaign by slug; drafts exist for staff only."""
-    campaigns = Campaign.objects.all()
-    if not is_staff(request.user):
-        campaigns = campaigns.exclude(status=Campaign.Status.DRAFT)
-    campaign = campaigns.filter(slug=slug).first()
-    if campaign is None:
+    """The campaign by slug (cached); drafts exist for staff only."""
+    campaign = campaign_by_slug(slug)
+    if campaign is None or (
+        campaign.status == Campaign.Status.DRAFT and not is_staff(request.user)
+    ):
         raise CampaignNotFound()
     return campaign
 

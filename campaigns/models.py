@@ -221,6 +221,11 @@ class CouponType(Benefit):
         default=300, help_text="Claims: how long a claimed coupon is held."
     )
     code_prefix = models.CharField(max_length=8, blank=True)
+    code_length = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(10), MaxValueValidator(20)],
+        help_text="Random symbols per code (5 bits each; 10 = 50 bits).",
+    )
     issued_total = models.PositiveIntegerField(default=0, editable=False)
     issued_today = models.PositiveIntegerField(default=0, editable=False)
     quota_day = models.DateField(null=True, blank=True, editable=False)

@@ -10,6 +10,24 @@ from campaigns.models import Campaign, CouponType
 from campaigns.services import odds_cache_key
 
 ODDS_CACHE_SECONDS = 600
+CAMPAIGN_CACHE_SECONDS = 300
+
+
+def campaign_cache_key(slug: str) -> str:
+    return f"campaign:slug:{slug}"
+
+
+def campaign_by_slug(slug: str) -> Campaign | None:
+    """The campaign with this slug, cached: every participation request starts here.
+
+    An edit of the campaign drops the entry (``campaigns.signals``).
+    """
+    key = campaign_cache_key(slug)
+    campaign = cache.get(key)
+    if campaign is None:
+        campaign = Campaign.objects.filter(slug=slug).first()
+        cache.set(key, campaign or False, CAMPAIGN_CACHE_SECONDS)
+    return campaign or None
 
 
 def campaign_odds(campaign: Campaign) -> list[tuple[int, float]]:

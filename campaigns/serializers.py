@@ -65,6 +65,7 @@ class CouponTypeInputSerializer(serializers.ModelSerializer):
             "valid_until",
             "hold_seconds",
             "code_prefix",
+            "code_length",
         ]
         # Uniqueness of names within a campaign is checked by CampaignCreateSerializer.
         validators = []

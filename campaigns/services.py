@@ -5,7 +5,6 @@ import datetime as dt
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
-from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework import status
 
@@ -81,6 +80,20 @@ def quota_take(*, coupon_type_id: int, day: dt.date) -> bool:
     return taken == 1
 
 
+def quotas_open_day(*, campaign: Campaign, day: dt.date) -> int:
+    """Roll the campaign's daily counters over to ``day`` (idempotent).
+
+    Nothing depends on this running: ``quota_take`` rolls a counter over by
+    itself on the day's first win. It only makes the figures read "0 issued
+    today" from midnight on. Rows already on ``day`` or later are untouched.
+    """
+    return (
+        CouponType.objects.filter(campaign=campaign)
+        .filter(Q(quota_day__isnull=True) | Q(quota_day__lt=day))
+        .update(issued_today=0, quota_day=day)
+    )
+
+
 def odds_cache_key(campaign_id: int) -> str:
     return f"campaign:{campaign_id}:odds"
 
@@ -90,9 +103,15 @@ def odds_invalidate(campaign_id: int) -> None:
     cache.delete(odds_cache_key(campaign_id))
 
 
+def campaign_forget(slug: str) -> None:
+    """Drop the cached campaign (it was edited)."""
+    from campaigns.selectors import campaign_cache_key
+
+    cache.delete(campaign_cache_key(slug))
+
+
 def campaign_set_status(*, campaign: Campaign, status: str) -> Campaign:
-    Campaign.objects.filter(pk=campaign.pk).update(
-        status=status, updated_at=timezone.now()
-    )
-    campaign.refresh_from_db()
+    """Open, pause or end a campaign (saved, so caches drop it)."""
+    campaign.status = status
+    campaign.save(update_fields=["status", "updated_at"])
     return campaign

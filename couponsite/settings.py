@@ -199,6 +199,11 @@ RATE_LIMITS = {
     "grab_ip": env.str("RATE_LIMIT_GRAB_IP", default="600/minute"),
     "redeem_customer": env.str("RATE_LIMIT_REDEEM_CUSTOMER", default="30/minute"),
     "redeem_ip": env.str("RATE_LIMIT_REDEEM_IP", default="600/minute"),
+    # Failed checks and redemptions (unknown, expired, used codes): code guessing.
+    "redeem_fail_customer": env.str(
+        "RATE_LIMIT_REDEEM_FAIL_CUSTOMER", default="20/hour"
+    ),
+    "redeem_fail_ip": env.str("RATE_LIMIT_REDEEM_FAIL_IP", default="100/hour"),
 }
 # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For we believe.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])

@@ -18,6 +18,7 @@ from couponsite.api.throttling import check_rate_limits
 from customers import services
 from customers.serializers import (
     CustomerSerializer,
+    CustomerUpdateSerializer,
     OtpRequestSerializer,
     OtpSentSerializer,
     TokenRequestSerializer,
@@ -89,3 +90,21 @@ class MeApi(APIView):
     )
     def get(self, request):
         return Response(CustomerSerializer(request.user).data)
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Change the signed-in customer's name or email",
+        description="Vouchers issued to the new email become the customer's.",
+        request=CustomerUpdateSerializer,
+        responses={
+            200: CustomerSerializer,
+            **error_responses(*BODY_ERRORS, *AUTH_ERRORS, services.EmailTaken),
+        },
+    )
+    def patch(self, request):
+        serializer = CustomerUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = services.customer_update(
+            customer=request.user, **serializer.validated_data
+        )
+        return Response(CustomerSerializer(customer).data)

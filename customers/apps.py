@@ -5,4 +5,7 @@ class CustomersConfig(AppConfig):
     name = "customers"
 
     def ready(self) -> None:
-        from customers import schema  # noqa: F401 - registers the OpenAPI auth scheme
+        from customers import (  # noqa: F401 - registers the auth scheme and receivers
+            schema,
+            signals,
+        )

@@ -46,3 +46,8 @@ class CustomerSerializer(serializers.ModelSerializer):
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField(source="key")
     customer = CustomerSerializer()
+
+
+class CustomerUpdateSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False)
+    name = serializers.CharField(max_length=150, required=False, allow_blank=True)

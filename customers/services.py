@@ -87,6 +87,33 @@ def otp_send(*, phone: str) -> OneTimeCode:
     return OneTimeCode.objects.get(phone=phone)
 
 
+class EmailTaken(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "EMAIL_TAKEN"
+    detail = "Another customer already uses this email."
+
+
+def customer_update(
+    *, customer: Customer, email: str | None = None, name: str | None = None
+) -> Customer:
+    """Change a customer's name or email; vouchers already issued to the new email
+    become theirs (the unique email constraint keeps one owner per email)."""
+    from vouchers.services import vouchers_link_email
+
+    if name is not None:
+        customer.name = name
+    if email is not None:
+        customer.email = email
+    try:
+        with transaction.atomic():
+            customer.save()
+            vouchers_link_email(customer=customer)
+    except IntegrityError:
+        customer.refresh_from_db()
+        raise EmailTaken() from None
+    return customer
+
+
 def customer_get_or_create(*, phone: str) -> Customer:
     """The customer with this phone, created on first sight (race-safe: unique phone)."""
     customer, _ = Customer.objects.get_or_create(phone=phone)
@@ -110,10 +137,9 @@ def token_create(
 
 
 def token_revoke(*, token: ApiToken) -> ApiToken:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-        revoked_at=timezone.now()
-    )
-    token.refresh_from_db()
+    """Revoke a token; it stops working at once (its cached owner is dropped)."""
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
     return token
 
 
@@ -159,6 +185,6 @@ def staff_user_get_or_create(*, username: str):
         user.set_unusable_password()
         user.save(update_fields=["password"])
     elif not user.is_staff:
-        User.objects.filter(pk=user.pk).update(is_staff=True)
         user.is_staff = True
+        user.save(update_fields=["is_staff"])
     return user

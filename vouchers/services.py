@@ -7,6 +7,7 @@ cannot both succeed, and nothing is read and then written in Python.
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -16,8 +17,8 @@ from rest_framework import status
 from campaigns.models import CouponType, Release
 from couponsite.api.exceptions import DomainError, NotFound
 from customers.models import Customer
-from vouchers.codes import generate_code, is_well_formed, normalize_code
-from vouchers.models import Voucher, VoucherEvent
+from vouchers.codes import generate_code, generate_codes, is_well_formed, normalize_code
+from vouchers.models import Offer, Voucher, VoucherEvent
 
 CODE_ATTEMPTS = 5
 
@@ -92,7 +93,9 @@ def voucher_issue(
     now = now or timezone.now()
     return with_unique_codes(
         lambda: Voucher.objects.create(
-            code=generate_code(prefix=coupon_type.code_prefix),
+            code=generate_code(
+                length=coupon_type.code_length, prefix=coupon_type.code_prefix
+            ),
             status=Voucher.Status.ISSUED,
             campaign_id=coupon_type.campaign_id,
             coupon_type=coupon_type,
@@ -188,7 +191,9 @@ def voucher_redeem(
     with transaction.atomic():
         redeemed = (
             Voucher.objects.usable(now)
-            .filter(pk=voucher.pk)
+            # Pinned to the holder we looked up: a lapsed hold re-claimed by
+            # someone else in between must not be redeemed for the old holder.
+            .filter(pk=voucher.pk, owner_id=voucher.owner_id)
             .update(
                 status=Voucher.Status.REDEEMED,
                 used_at=now,
@@ -206,8 +211,11 @@ def voucher_redeem(
                 data={"order_ref": order_ref} if order_ref else {},
                 created_at=now,
             )
+    holder_id = voucher.owner_id
     voucher.refresh_from_db()
     if not redeemed:
+        if voucher.owner_id != holder_id:
+            raise HoldExpired()  # the hold lapsed and the coupon left this holder
         raise _refusal(voucher, now)
     return voucher
 
@@ -257,3 +265,97 @@ def voucher_rollback_redemption(*, voucher: Voucher, actor, reason: str) -> Vouc
     if not restored:
         raise NotRedeemed()
     return voucher
+
+
+def _normalize_emails(emails: list[str]) -> list[str]:
+    """Lower-cased, stripped, duplicates dropped, order kept."""
+    return list(dict.fromkeys(email.strip().lower() for email in emails))
+
+
+def offer_upsert(*, name: str, discount: Decimal) -> Offer:
+    """The offer by this name (any case), created if new; its current discount set.
+
+    Unlike seed 001, this changes no voucher already issued: vouchers carry
+    their own copy of the discount.
+    """
+    name = name.strip()
+    offer, created = Offer.objects.get_or_create(
+        name__iexact=name, defaults={"name": name, "discount": discount}
+    )
+    if not created and offer.discount != discount:
+        Offer.objects.filter(pk=offer.pk).update(
+            discount=discount, updated_at=timezone.now()
+        )
+        offer.refresh_from_db()
+    return offer
+
+
+def vouchers_generate(
+    *,
+    emails: list[str],
+    offer_name: str,
+    discount: Decimal,
+    expires_at: dt.datetime,
+    actor=None,
+    now: dt.datetime | None = None,
+) -> list[Voucher]:
+    """One voucher per email for the offer (seed 001's generate), in one bulk insert.
+
+    Each voucher keeps ``discount`` as issued. A voucher belongs to the customer
+    with that email now, or when a customer adds that email later.
+    """
+    now = now or timezone.now()
+    emails = _normalize_emails(emails)
+    with transaction.atomic():
+        offer = offer_upsert(name=offer_name, discount=discount)
+        owners = dict(
+            Customer.objects.filter(email__in=emails).values_list("email", "pk")
+        )
+
+        def insert() -> list[Voucher]:
+            codes = generate_codes(
+                len(emails), length=offer.code_length, prefix=offer.code_prefix
+            )
+            return Voucher.objects.bulk_create(
+                [
+                    Voucher(
+                        code=code,
+                        status=Voucher.Status.ISSUED,
+                        offer=offer,
+                        owner_id=owners.get(email),
+                        email=email,
+                        issued_at=now,
+                        expires_at=expires_at,
+                        benefit_kind=Voucher.Kind.PERCENT,
+                        percent=offer.discount,
+                        created_at=now,
+                    )
+                    for code, email in zip(codes, emails, strict=True)
+                ],
+                batch_size=2000,
+            )
+
+        vouchers = with_unique_codes(insert)
+        VoucherEvent.objects.create(
+            kind=VoucherEvent.Kind.ISSUED,
+            actor=actor,
+            data={
+                "offer": offer.name,
+                "discount": str(offer.discount),
+                "count": len(vouchers),
+                "expires_at": expires_at.isoformat(),
+            },
+            created_at=now,
+        )
+    for voucher in vouchers:
+        voucher.offer = offer
+    return vouchers
+
+
+def vouchers_link_email(*, customer: Customer) -> int:
+    """Give a customer the unowned vouchers issued to their email."""
+    if not customer.email:
+        return 0
+    return Voucher.objects.filter(owner__isnull=True, email=customer.email).update(
+        owner=customer
+    )

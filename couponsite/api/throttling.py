@@ -80,12 +80,10 @@ def _count_hits(keys: list[tuple[str, int]]) -> list[int] | None:
     return replies[0::2]
 
 
-def check_rate_limits(limits: list[tuple[str, str]]) -> None:
-    """Count one hit against each (rate name, identity); raise ``RateLimited`` if any is over.
-
-    A hit counts even when refused, so hammering does not shorten the wait.
-    """
-    now = time.time()
+def _windows(
+    limits: list[tuple[str, str]], now: float
+) -> list[tuple[str, Rate, float]]:
+    """(counter key, rate, seconds until the window turns) for each active limit."""
     active = []
     for name, identity in limits:
         rate = rate_for(name)
@@ -93,18 +91,57 @@ def check_rate_limits(limits: list[tuple[str, str]]) -> None:
             window = int(now // rate.period)
             key = f"rl:{name}:{identity}:{window}"
             active.append((key, rate, (window + 1) * rate.period - now))
-    if not active:
-        return
-    counts = _count_hits([(key, rate.period + 1) for key, rate, _ in active])
-    if counts is None:
-        return
+    return active
+
+
+def _refuse_if_over(active, counts, *, limit_reached: bool) -> None:
     waits = [
         wait
         for (_, rate, wait), count in zip(active, counts, strict=True)
-        if count > rate.count
+        if count is not None
+        and (count >= rate.count if limit_reached else count > rate.count)
     ]
     if waits:
         raise RateLimited(retry_after=math.ceil(max(waits)))
+
+
+def check_rate_limits(limits: list[tuple[str, str]]) -> None:
+    """Count one hit against each (rate name, identity); raise ``RateLimited`` if any is over.
+
+    A hit counts even when refused, so hammering does not shorten the wait.
+    """
+    active = _windows(limits, time.time())
+    if not active:
+        return
+    counts = _count_hits([(key, rate.period + 1) for key, rate, _ in active])
+    if counts is not None:
+        _refuse_if_over(active, counts, limit_reached=False)
+
+
+def count_hits(limits: list[tuple[str, str]]) -> None:
+    """Count one hit against each limit without refusing (e.g. a failed attempt)."""
+    active = _windows(limits, time.time())
+    if active:
+        _count_hits([(key, rate.period + 1) for key, rate, _ in active])
+
+
+def refuse_if_spent(limits: list[tuple[str, str]]) -> None:
+    """Raise ``RateLimited`` if any limit is already used up; counts nothing."""
+    active = _windows(limits, time.time())
+    if not active:
+        return
+    keys = [key for key, _, _ in active]
+    redis = get_redis()
+    if redis is None:
+        found = cache.get_many(keys)
+        counts = [found.get(key) for key in keys]
+    else:
+        try:
+            counts = [int(count) if count else None for count in redis.mget(keys)]
+        except REDIS_ERRORS:
+            logger.warning("rate limit skipped: Redis unavailable", exc_info=True)
+            return
+    _refuse_if_over(active, counts, limit_reached=True)
 
 
 def principal_ref(user) -> str:

@@ -1,9 +1,6 @@
 """Rate limits are atomic: parallel requests cannot overshoot the limit."""
 
-from datetime import UTC, datetime
-
 import pytest
-import time_machine
 from rest_framework.test import APIClient
 
 from couponsite.api.exceptions import RateLimited
@@ -11,14 +8,10 @@ from couponsite.api.throttling import Rate, check_rate_limits
 from couponsite.testing import race
 from customers.services import token_create
 
-pytestmark = pytest.mark.urls("couponsite.tests.urls")
-
-
-@pytest.fixture(autouse=True)
-def _mid_window():
-    """Windows are aligned to the clock; start well inside one so none turns over."""
-    with time_machine.travel(datetime(2026, 11, 23, 10, 0, 5, tzinfo=UTC), tick=True):
-        yield
+pytestmark = [
+    pytest.mark.urls("couponsite.tests.urls"),
+    pytest.mark.usefixtures("start_of_rate_window"),
+]
 
 
 @pytest.fixture

@@ -190,8 +190,12 @@ class TestTokens:
 
         assert client.get("/api/v1/me").json()["code"] == "INVALID_TOKEN"
 
-    def test_inactive_customer_token(self, customer_client, customer):
-        Customer.objects.filter(pk=customer.pk).update(is_active=False)
+    def test_deactivating_a_customer_stops_their_cached_token(
+        self, customer_client, customer
+    ):
+        assert customer_client.get("/api/v1/me").status_code == 200  # owner now cached
+        customer.is_active = False
+        customer.save()  # as the admin does
 
         assert customer_client.get("/api/v1/me").status_code == 401
 
@@ -202,9 +206,31 @@ class TestTokens:
         assert response.json()["code"] == "PERMISSION_DENIED"
 
     def test_token_of_demoted_staff_stops_working(self, staff_client, staff_user):
-        type(staff_user).objects.filter(pk=staff_user.pk).update(is_staff=False)
+        assert staff_client.get("/api/v1/me").status_code == 403  # valid staff, cached
+        staff_user.is_staff = False
+        staff_user.save()
 
         assert staff_client.get("/api/v1/me").json()["code"] == "INVALID_TOKEN"
+
+    def test_revoked_token_stops_at_once(self, customer):
+        from rest_framework.test import APIClient
+
+        from customers.services import token_create, token_revoke
+
+        token = token_create(customer=customer)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
+        assert client.get("/api/v1/me").status_code == 200
+
+        token_revoke(token=token)
+
+        assert client.get("/api/v1/me").status_code == 401
+
+    def test_token_lookup_is_cached(self, customer_client, django_assert_num_queries):
+        customer_client.get("/api/v1/me")
+
+        with django_assert_num_queries(0):
+            assert customer_client.get("/api/v1/me").status_code == 200
 
     def test_only_digest_is_stored(self, customer):
         from customers.services import token_create

@@ -50,9 +50,6 @@ class Command(BaseCommand):
             customer=Customer.objects.get(phone=DEMO_CUSTOMERS[0][0]), name="seed_demo"
         )
 
-        for seeder in SEEDERS:
-            import_string(seeder)(self.stdout)
-
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(
             f"  {len(DEMO_CUSTOMERS)} demo customers (customer1..10@gmail.com)"
@@ -64,3 +61,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Customer token: {customer_token.key}  ({DEMO_CUSTOMERS[0][0]})"
         )
+        for seeder in SEEDERS:
+            import_string(seeder)(self.stdout)

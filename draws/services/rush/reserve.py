@@ -70,7 +70,9 @@ def _coupons_make(*, campaign: Campaign, release_id: int, count: int, now) -> No
     for _ in range(count):
         with_unique_codes(
             lambda: Voucher.objects.create(
-                code=generate_code(prefix=coupon_type.code_prefix),
+                code=generate_code(
+                    length=coupon_type.code_length, prefix=coupon_type.code_prefix
+                ),
                 status=Voucher.Status.AVAILABLE,
                 campaign=campaign,
                 coupon_type=coupon_type,

@@ -1,0 +1,173 @@
+"""POST/GET /api/v1/campaigns: staff create campaigns with coupon types; anyone reads."""
+
+import datetime as dt
+
+import pytest
+
+from campaigns.models import Campaign
+from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/campaigns"
+
+
+def _payload(**overrides) -> dict:
+    body = {
+        "name": "Summer Lucky Draw",
+        "kind": "draw",
+        "timezone": "Asia/Hong_Kong",
+        "starts_at": "2026-06-01T00:00:00+08:00",
+        "ends_at": "2026-09-01T00:00:00+08:00",
+        "coupon_types": [
+            {
+                "name": "$5 Cash Coupon",
+                "benefit_kind": "amount",
+                "amount": "5",
+                "currency": "usd",
+                "probability": "0.05",
+                "total_quota": 100,
+                "daily_quota": 10,
+            },
+            {
+                "name": "Buy 1 get 1 free",
+                "benefit_kind": "free_item",
+                "free_item": "Buy 1 get 1 free",
+                "probability": "0.3",
+                "daily_quota": 100,
+            },
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+def test_staff_creates_campaign_with_coupon_types(staff_client, staff_user):
+    response = staff_client.post(URL, _payload(), format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["slug"] == "summer-lucky-draw"
+    assert [t["name"] for t in body["coupon_types"]] == [
+        "$5 Cash Coupon",
+        "Buy 1 get 1 free",
+    ]
+    assert body["coupon_types"][0]["benefit"]["currency"] == "USD"
+    assert body["coupon_types"][1]["total_quota"] is None
+    campaign = Campaign.objects.get(slug="summer-lucky-draw")
+    assert campaign.created_by == staff_user
+    assert campaign.coupon_types.count() == 2
+
+
+def test_slug_is_made_unique(staff_client):
+    staff_client.post(URL, _payload(), format="json")
+
+    second = staff_client.post(URL, _payload(), format="json")
+
+    assert second.json()["slug"] == "summer-lucky-draw-2"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"ends_at": "2026-05-01T00:00:00Z"}, "ends_at"),
+        ({"kind": "lottery"}, "kind"),
+        ({"coupon_types": []}, "coupon_types"),
+        ({"name": ""}, "name"),
+    ],
+)
+def test_invalid_campaign_fields(staff_client, change, field):
+    response = staff_client.post(URL, _payload(**change), format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "VALIDATION_ERROR"
+    assert field in body["fields"]
+    assert not Campaign.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "type_change",
+    [
+        {"probability": "1.5"},
+        {"probability": "-0.1"},
+        {"total_quota": -1},
+        {"daily_quota": "many"},
+        {"benefit_kind": "amount", "amount": None},
+        {"benefit_kind": "percent"},
+        {"code_prefix": "IOU!"},
+    ],
+)
+def test_invalid_coupon_types(staff_client, type_change):
+    payload = _payload()
+    payload["coupon_types"][0].update(type_change)
+
+    response = staff_client.post(URL, payload, format="json")
+
+    assert response.status_code == 400
+    assert "coupon_types" in response.json()["fields"]
+    assert not Campaign.objects.exists()
+
+
+def test_probabilities_may_not_add_up_past_one(staff_client):
+    payload = _payload()
+    payload["coupon_types"][0]["probability"] = "0.8"
+
+    response = staff_client.post(URL, payload, format="json")
+
+    assert response.status_code == 400
+    assert "add up to" in response.json()["fields"]["coupon_types"][0]
+
+
+def test_duplicate_type_names(staff_client):
+    payload = _payload()
+    payload["coupon_types"][1]["name"] = payload["coupon_types"][0]["name"]
+
+    assert staff_client.post(URL, payload, format="json").status_code == 400
+
+
+def test_customers_cannot_create(customer_client):
+    response = customer_client.post(URL, _payload(), format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "PERMISSION_DENIED"
+
+
+def test_anonymous_cannot_create(api_client):
+    assert api_client.post(URL, _payload(), format="json").status_code == 401
+
+
+def test_list_shows_running_campaigns_only(api_client, django_assert_num_queries):
+    running = CampaignFactory()
+    CampaignFactory(status=Campaign.Status.DRAFT)
+    CampaignFactory(
+        starts_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC),
+        ends_at=dt.datetime(2000, 2, 1, tzinfo=dt.UTC),
+    )
+
+    with django_assert_num_queries(2):  # count + page
+        response = api_client.get(URL)
+
+    assert [c["slug"] for c in response.json()["results"]] == [running.slug]
+
+
+def test_detail_has_types_and_todays_figures(api_client):
+    coupon_type = CouponTypeFactory(daily_quota=10, total_quota=100)
+
+    response = api_client.get(f"{URL}/{coupon_type.campaign.slug}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["coupon_types"][0]["name"] == coupon_type.name
+    assert body["today"]["draws_today"] == 0
+    assert body["today"]["coupon_types"][0]["left_today"] == 10
+    assert body["today"]["coupon_types"][0]["left_total"] == 100
+    assert body["windows"] is None
+
+
+def test_drafts_are_hidden_from_customers(customer_client, staff_client):
+    draft = CampaignFactory(status=Campaign.Status.DRAFT)
+
+    assert customer_client.get(f"{URL}/{draft.slug}").json()["code"] == "NOT_FOUND"
+    assert staff_client.get(f"{URL}/{draft.slug}").status_code == 200

@@ -1,0 +1,264 @@
+import csv
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from couponsite.api.exceptions import DomainError
+from vouchers import services
+from vouchers.codes import display_code, normalize_code
+from vouchers.forms import GenerateVouchersForm
+from vouchers.models import Offer, Voucher, VoucherEvent
+
+
+@admin.register(Offer)
+class OfferAdmin(admin.ModelAdmin):
+    list_display = ["name", "discount", "issued", "created_at", "updated_at"]
+    search_fields = ["name"]
+    change_list_template = "admin/vouchers/offer/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(issued_count=Count("vouchers"))
+
+    @admin.display(description="vouchers issued", ordering="issued_count")
+    def issued(self, offer: Offer) -> int:
+        return offer.issued_count
+
+    def get_urls(self):
+        return [
+            path(
+                "generate/",
+                self.admin_site.admin_view(self.generate_view),
+                name="vouchers_offer_generate",
+            ),
+            *super().get_urls(),
+        ]
+
+    def generate_view(self, request):
+        """Bulk generation from a CSV of emails; answers with a CSV of the codes."""
+        if not request.user.has_perm("vouchers.add_voucher"):
+            raise PermissionDenied
+        form = GenerateVouchersForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            vouchers = services.vouchers_generate(
+                emails=form.cleaned_data["emails_csv"],
+                offer_name=form.cleaned_data["offer_name"],
+                discount=form.cleaned_data["discount"],
+                expires_at=form.cleaned_data["expires_at"],
+                actor=request.user,
+            )
+            response = HttpResponse(content_type="text/csv")
+            response["Content-Disposition"] = 'attachment; filename="vouchers.csv"'
+            writer = csv.writer(response)
+            writer.writerow(["email", "code", "offer", "discount", "expires_at"])
+            for voucher in vouchers:
+                writer.writerow(
+                    [
+                        voucher.email,
+                        display_code(voucher.code),
+                        voucher.offer.name,
+                        voucher.percent,
+                        voucher.expires_at.isoformat(),
+                    ]
+                )
+            return response
+        return TemplateResponse(
+            request,
+            "admin/vouchers/offer/generate.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Generate vouchers from a CSV of emails",
+                "form": form,
+                "opts": self.model._meta,
+            },
+        )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=200, help_text="Recorded in the voucher's history."
+    )
+
+
+def _with_reason(description: str, service, done: str):
+    """An admin action that asks for a reason, then calls ``service`` per voucher."""
+
+    def action(modeladmin, request, queryset):
+        if "apply" in request.POST:
+            form = ReasonForm(request.POST)
+            if form.is_valid():
+                ok = failed = 0
+                for voucher in queryset:
+                    try:
+                        service(
+                            voucher=voucher,
+                            actor=request.user,
+                            reason=form.cleaned_data["reason"],
+                        )
+                        ok += 1
+                    except DomainError as exc:
+                        failed += 1
+                        modeladmin.message_user(
+                            request, f"{voucher}: {exc.detail}", messages.WARNING
+                        )
+                modeladmin.message_user(request, f"{done}: {ok}; refused: {failed}.")
+                return None
+        else:
+            form = ReasonForm()
+        return TemplateResponse(
+            request,
+            "admin/vouchers/action_reason.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": description,
+                "form": form,
+                "queryset": queryset,
+                "action": request.POST["action"],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "opts": modeladmin.model._meta,
+            },
+        )
+
+    action.short_description = description
+    action.__name__ = service.__name__
+    return action
+
+
+class EventInline(admin.TabularInline):
+    model = VoucherEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "customer", "actor", "reason", "data"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Voucher)
+class VoucherAdmin(admin.ModelAdmin):
+    list_display = [
+        "shown_code",
+        "status",
+        "source",
+        "campaign",
+        "owner",
+        "email",
+        "expires_at",
+        "held_until",
+        "used_at",
+    ]
+    list_filter = [
+        "status",
+        "campaign",
+        "offer",
+        "benefit_kind",
+        "expires_at",
+        "issued_at",
+    ]
+    search_fields = ["code", "email", "owner__phone", "owner__email", "order_ref"]
+    list_select_related = ["campaign", "coupon_type", "offer", "owner"]
+    date_hierarchy = "created_at"
+    inlines = [EventInline]
+    actions = [
+        _with_reason("Void selected vouchers", services.voucher_void, "Voided"),
+        _with_reason(
+            "Roll back the redemption of selected vouchers",
+            services.voucher_rollback_redemption,
+            "Rolled back",
+        ),
+    ]
+    readonly_fields = [
+        "code",
+        "status",
+        "campaign",
+        "coupon_type",
+        "offer",
+        "release",
+        "owner",
+        "email",
+        "benefit_kind",
+        "amount",
+        "currency",
+        "percent",
+        "free_item",
+        "issued_at",
+        "expires_at",
+        "held_until",
+        "used_at",
+        "order_ref",
+        "redeemed_by",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        """Codes are found however they were typed (case, dashes, look-alikes)."""
+        found, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term
+        )
+        canonical = normalize_code(search_term)
+        if canonical:
+            found |= queryset.filter(code=canonical)
+        return found, may_have_duplicates
+
+    @admin.display(description="code", ordering="code")
+    def shown_code(self, voucher: Voucher) -> str:
+        return display_code(voucher.code)
+
+    @admin.display(description="offer / coupon type")
+    def source(self, voucher: Voucher) -> str:
+        return voucher.source_name
+
+
+@admin.register(VoucherEvent)
+class VoucherEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "voucher",
+        "campaign",
+        "customer",
+        "actor",
+        "reason",
+        "data",
+    ]
+    list_filter = ["kind", "campaign", "created_at"]
+    search_fields = [
+        "voucher__code",
+        "customer__phone",
+        "customer__email",
+        "actor__username",
+    ]
+    list_select_related = ["voucher", "campaign", "customer", "actor"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # the history grows large; skip the extra COUNT
+
+    def get_search_results(self, request, queryset, search_term):
+        """A code is found however it was typed (as shown, with dashes, any case)."""
+        found, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term
+        )
+        canonical = normalize_code(search_term)
+        if canonical:
+            found |= queryset.filter(voucher__code=canonical)
+        return found, may_have_duplicates
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
