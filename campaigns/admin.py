@@ -2,8 +2,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.template.loader import render_to_string
 
 from campaigns.models import Campaign, CouponType, Release
+from campaigns.selectors import campaign_figures
 from couponsite.api.exceptions import DomainError
 
 
@@ -71,8 +73,9 @@ class CampaignAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     date_hierarchy = "starts_at"
     inlines = [CouponTypeInline]
-    readonly_fields = ["created_by", "created_at", "updated_at"]
+    readonly_fields = ["created_by", "created_at", "updated_at", "live_figures"]
     fieldsets = [
+        ("Live figures", {"fields": ["live_figures"]}),
         (None, {"fields": ["name", "slug", "kind", "status", "description"]}),
         ("When", {"fields": ["timezone", ("starts_at", "ends_at")]}),
         (
@@ -93,6 +96,26 @@ class CampaignAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        return fieldsets if obj is not None else fieldsets[1:]
+
+    @admin.display(description="Today (the campaign's local day)")
+    def live_figures(self, campaign: Campaign) -> str:
+        figures = campaign_figures(campaign)
+        types = []
+        for row in figures["coupon_types"]:
+            limit = (
+                None
+                if row["left_today"] is None
+                else row["issued_today"] + row["left_today"]
+            )
+            share = round(100 * row["issued_today"] / limit) if limit else None
+            types.append({**row, "share": share, "bar": 3 * (share or 0)})
+        return render_to_string(
+            "admin/campaigns/figures.html", {"f": figures, "types": types}
+        )
 
 
 # Releasing from the admin (claim and hold, seed 002): the add form calls

@@ -2,10 +2,16 @@ from django.contrib import admin, messages
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from couponsite.admin_csv import csv_export_action
 from couponsite.redis_client import REDIS_ERRORS
 from draws.models import Claim, Draw, Grab, Reservation, RushDay
 from draws.services.rush import ReservationsStillOpen, rush_warm
+from vouchers.codes import display_code
 from vouchers.models import Voucher
+
+
+def _code(voucher) -> str:
+    return display_code(voucher.code) if voucher else ""
 
 
 @admin.register(Draw)
@@ -23,6 +29,22 @@ class DrawAdmin(admin.ModelAdmin):
     search_fields = ["customer__phone", "customer__email", "voucher__code"]
     list_select_related = ["customer", "campaign", "coupon_type", "voucher"]
     date_hierarchy = "created_at"
+    actions = [
+        csv_export_action(
+            "draws.csv",
+            [
+                ("created_at", lambda d: d.created_at.isoformat()),
+                ("campaign", lambda d: d.campaign.slug),
+                ("day", lambda d: d.day.isoformat()),
+                ("phone", lambda d: d.customer.phone),
+                ("won", lambda d: d.won),
+                ("coupon_type", lambda d: d.coupon_type.name if d.won else ""),
+                ("code", lambda d: _code(d.voucher)),
+                ("roll", lambda d: d.roll),
+            ],
+            select_related=["campaign", "customer", "coupon_type", "voucher"],
+        )
+    ]
     readonly_fields = [
         "customer",
         "campaign",
@@ -63,6 +85,21 @@ class ClaimAdmin(admin.ModelAdmin):
     search_fields = ["customer__phone", "customer__email", "voucher__code"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    actions = [
+        csv_export_action(
+            "claims.csv",
+            [
+                ("created_at", lambda c: c.created_at.isoformat()),
+                ("campaign", lambda c: c.campaign.slug),
+                ("day", lambda c: c.day.isoformat()),
+                ("phone", lambda c: c.customer.phone),
+                ("code", lambda c: _code(c.voucher)),
+                ("held_until", lambda c: c.held_until.isoformat()),
+                ("voucher_status", lambda c: c.voucher.status),
+            ],
+            select_related=["campaign", "customer", "voucher"],
+        )
+    ]
 
     @admin.display(description="Hold")
     def hold(self, claim: Claim) -> str:
@@ -237,6 +274,21 @@ class GrabAdmin(admin.ModelAdmin):
     list_filter = ["campaign", "day", "via"]
     search_fields = ["customer__phone", "customer__email", "voucher__code"]
     list_select_related = ["campaign", "customer", "voucher"]
+    actions = [
+        csv_export_action(
+            "grabs.csv",
+            [
+                ("created_at", lambda g: g.created_at.isoformat()),
+                ("campaign", lambda g: g.campaign.slug),
+                ("day", lambda g: g.day.isoformat()),
+                ("phone", lambda g: g.customer.phone),
+                ("reservation_number", lambda g: g.reservation.number),
+                ("code", lambda g: display_code(g.voucher.code)),
+                ("via", lambda g: g.via),
+            ],
+            select_related=["campaign", "customer", "reservation", "voucher"],
+        )
+    ]
     readonly_fields = [
         "reservation",
         "campaign",

@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from couponsite.admin_csv import csv_export_action
 from couponsite.api.exceptions import DomainError
 from vouchers import services
 from vouchers.codes import display_code, normalize_code
@@ -223,6 +224,28 @@ class VoucherAdmin(admin.ModelAdmin):
 
 @admin.register(VoucherEvent)
 class VoucherEventAdmin(admin.ModelAdmin):
+    """The history; filter on kind "Redeemed" and export for the redemptions report."""
+
+    actions = [
+        csv_export_action(
+            "voucher-events.csv",
+            [
+                ("created_at", lambda e: e.created_at.isoformat()),
+                ("kind", lambda e: e.kind),
+                (
+                    "code",
+                    lambda e: display_code(e.voucher.code) if e.voucher_id else "",
+                ),
+                ("campaign", lambda e: e.campaign.slug if e.campaign_id else ""),
+                ("phone", lambda e: e.customer.phone if e.customer_id else ""),
+                ("staff", lambda e: e.actor.username if e.actor_id else ""),
+                ("order_ref", lambda e: e.data.get("order_ref", "")),
+                ("reason", lambda e: e.reason),
+            ],
+            select_related=["voucher", "campaign", "customer", "actor"],
+        )
+    ]
+
     list_display = [
         "created_at",
         "kind",

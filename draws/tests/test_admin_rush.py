@@ -67,3 +67,23 @@ def test_seed_demo_adds_the_nightly_rush():
     assert rush.kind == Campaign.Kind.RUSH
     assert rush.coupon_types.count() == 1
     assert "nightly-rush" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_grabs_export_as_csv(admin_client):
+    rush_local_state_clear()
+    campaign = rush_campaign(slug="csv-rush")
+    people = customers(5)
+    for person in people:
+        rush_reserve(campaign=campaign, customer=person, now=RESERVING)
+    grab = rush_grab(campaign=campaign, customer=people[3], now=RUSHING)
+    rush_local_state_clear()
+
+    response = admin_client.post(
+        "/admin/draws/grab/",
+        {"action": "export_grabs", "_selected_action": [grab.pk]},
+    )
+
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0] == "created_at,campaign,day,phone,reservation_number,code,via"
+    assert lines[1].split(",")[1:5] == ["csv-rush", "2026-04-24", people[3].phone, "4"]

@@ -199,3 +199,51 @@ def test_admin_refuses_probabilities_over_one(admin_client):
     assert response.status_code == 200
     assert "add up to" in response.content.decode()
     assert Campaign.objects.get(pk=campaign.pk).coupon_types.count() == 1
+
+
+def test_campaign_page_shows_live_figures(admin_client):
+    from customers.tests.factories import CustomerFactory
+    from draws.services.draw import draw_run
+
+    coupon_type = CouponTypeFactory(name="Hot prize", probability=1, daily_quota=4)
+    draw_run(campaign=coupon_type.campaign, customer=CustomerFactory())
+
+    page = admin_client.get(
+        reverse("admin:campaigns_campaign_change", args=[coupon_type.campaign.pk])
+    ).content.decode()
+
+    assert "draws today: <strong>1</strong>" in page
+    assert "25% of today&#x27;s quota used" in page or "25% of today's quota used" in page
+
+
+@pytest.mark.parametrize(
+    ("changelist", "action", "header"),
+    [
+        ("admin:draws_draw_changelist", "export_draws", "created_at,campaign,day,phone,won"),
+        ("admin:vouchers_voucherevent_changelist", "export_voucher-events", "created_at,kind,code"),
+    ],
+)
+def test_csv_exports(admin_client, changelist, action, header):
+    from customers.tests.factories import CustomerFactory
+    from draws.services.draw import draw_run
+
+    coupon_type = CouponTypeFactory(probability=1)
+    result = draw_run(campaign=coupon_type.campaign, customer=CustomerFactory())
+    from vouchers.services import voucher_redeem
+
+    voucher_redeem(code=result.voucher.code, customer=result.customer, order_ref="O-1")
+    model = "draw" if "draw" in changelist else "event"
+    ids = (
+        [result.pk]
+        if model == "draw"
+        else list(VoucherEvent.objects.values_list("pk", flat=True))
+    )
+
+    response = admin_client.post(
+        reverse(changelist), {"action": action, "_selected_action": ids}
+    )
+
+    assert response["Content-Type"] == "text/csv"
+    text = b"".join(response.streaming_content).decode()
+    assert text.startswith(header)
+    assert display_code(result.voucher.code) in text
