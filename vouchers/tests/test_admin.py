@@ -213,14 +213,24 @@ def test_campaign_page_shows_live_figures(admin_client):
     ).content.decode()
 
     assert "draws today: <strong>1</strong>" in page
-    assert "25% of today&#x27;s quota used" in page or "25% of today's quota used" in page
+    assert (
+        "25% of today&#x27;s quota used" in page or "25% of today's quota used" in page
+    )
 
 
 @pytest.mark.parametrize(
     ("changelist", "action", "header"),
     [
-        ("admin:draws_draw_changelist", "export_draws", "created_at,campaign,day,phone,won"),
-        ("admin:vouchers_voucherevent_changelist", "export_voucher-events", "created_at,kind,code"),
+        (
+            "admin:draws_draw_changelist",
+            "export_draws",
+            "created_at,campaign,day,phone,won",
+        ),
+        (
+            "admin:vouchers_voucherevent_changelist",
+            "export_voucher-events",
+            "created_at,kind,code",
+        ),
     ],
 )
 def test_csv_exports(admin_client, changelist, action, header):
