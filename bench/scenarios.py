@@ -441,6 +441,101 @@ class ReleaseBatches:
         }
 
 
+class Rush:
+    """Seed 003 at scale: every customer reserves, then every customer grabs once.
+
+    The reservation window opens now; when every reservation is in, the windows
+    are moved (as an employee would) so the rush opens seconds later, the day is
+    loaded into Redis (``rush_warm``, as ``manage.py warm_rush`` does), and the
+    grabs run inside the one-minute rush window.
+    """
+
+    def __init__(self, customers: int):
+        self.customers = customers
+
+    def run(self, context: Context) -> dict:
+        from django.utils import timezone
+
+        from draws.models import Grab, Reservation, RushDay
+        from draws.services.rush import rush_warm
+        from vouchers.models import Voucher
+
+        flush_redis()
+        now = timezone.now()
+        campaign = _campaign("rush")
+        local = campaign.local_now(now)
+        campaign.reservation_opens = (
+            (local - dt.timedelta(seconds=5)).time().replace(microsecond=0)
+        )
+        campaign.reservation_closes = (
+            (local + dt.timedelta(minutes=30)).time().replace(microsecond=0)
+        )
+        campaign.rush_opens = (
+            (local + dt.timedelta(minutes=31)).time().replace(microsecond=0)
+        )
+        campaign.rush_closes = (
+            (local + dt.timedelta(minutes=32)).time().replace(microsecond=0)
+        )
+        campaign.save()
+        coupon_type = _coupon_type(campaign)
+        reserve = run_phase(
+            context,
+            {
+                "method": "POST",
+                "path": f"/api/v1/campaigns/{campaign.slug}/reservations",
+                "limit": self.customers,
+                "max_seconds": 600,
+            },
+        )
+        # Close reservations now and open the rush a few seconds later (processes
+        # keep the campaign row for up to 5 s).
+        local = campaign.local_now(timezone.now())
+        opens = (local + dt.timedelta(seconds=7)).replace(microsecond=0)
+        campaign.reservation_closes = (
+            (local + dt.timedelta(seconds=1)).time().replace(microsecond=0)
+        )
+        campaign.rush_opens = opens.time()
+        campaign.rush_closes = (opens + dt.timedelta(seconds=59)).time()
+        campaign.save()
+        time.sleep(
+            max(0.0, (opens - campaign.local_now(timezone.now())).total_seconds()) + 0.2
+        )
+        rush_warm(campaign=campaign)
+        grab = run_phase(
+            context,
+            {
+                "method": "POST",
+                "path": f"/api/v1/campaigns/{campaign.slug}/grabs",
+                "limit": self.customers,
+                "max_seconds": 59,
+            },
+        )
+        day = RushDay.objects.get(campaign=campaign)
+        winners = Grab.objects.filter(campaign=campaign).count()
+        issued = Voucher.objects.filter(
+            coupon_type=coupon_type, status=Voucher.Status.ISSUED, owner__isnull=False
+        ).count()
+        unanswered = sum(grab["unanswered"].values()) + sum(
+            reserve["unanswered"].values()
+        )
+        return {
+            "phases": {"reserve": reserve, "grab": grab},
+            "correctness": {
+                "reservations": Reservation.objects.filter(campaign=campaign).count(),
+                "coupons": day.coupons,
+                "expected_coupons": self.customers // 5,
+                "winners": winners,
+                "vouchers_issued": issued,
+                "oversold": max(0, winners - day.coupons),
+                "undersold": max(0, day.coupons - winners),
+                "sold_out_answers": grab["error_codes"].get("SOLD_OUT", 0),
+                "unanswered": unanswered,
+                "grab_phase_seconds": grab["seconds"],
+                "5xx": _server_errors(reserve) + _server_errors(grab),
+            },
+        }
+
+
 def _server_errors(phase: dict) -> int:
     return sum(
         count for status, count in phase["statuses"].items() if status.startswith("5")
@@ -453,6 +548,8 @@ ALL = {
     "claim": ClaimStorm(),
     "redeem": RedeemStorm(),
     "release": ReleaseBatches(),
+    "rush-300": Rush(300),
+    "rush-30000": Rush(30_000),
 }
 
 

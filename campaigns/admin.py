@@ -5,6 +5,7 @@ from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
 
 from campaigns.models import Campaign, CouponType, Release
+from campaigns.schedule import RushWindows
 from campaigns.selectors import campaign_figures
 from couponsite.api.exceptions import DomainError
 
@@ -57,8 +58,40 @@ class CouponTypeInline(admin.StackedInline):
     readonly_fields = ["issued_total", "issued_today", "quota_day"]
 
 
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "slug",
+            "kind",
+            "status",
+            "description",
+            "timezone",
+            "starts_at",
+            "ends_at",
+            "reservation_opens",
+            "reservation_closes",
+            "rush_opens",
+            "rush_closes",
+            "ratio",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        times = ["reservation_opens", "reservation_closes", "rush_opens", "rush_closes"]
+        if cleaned.get("kind") == Campaign.Kind.RUSH and all(
+            cleaned.get(t) for t in times
+        ):
+            windows = RushWindows(**{t: cleaned[t] for t in times})
+            for field, message in windows.errors().items():
+                self.add_error(field, message)
+        return cleaned
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
     list_display = [
         "name",
         "slug",
@@ -96,6 +129,15 @@ class CampaignAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    def get_inline_instances(self, request, obj=None):
+        """Rush campaigns also list their days (reservations, coupons, grabs)."""
+        from draws.admin import RushDayInline
+
+        inlines = super().get_inline_instances(request, obj)
+        if obj is not None and obj.kind == Campaign.Kind.RUSH:
+            inlines.append(RushDayInline(self.model, self.admin_site))
+        return inlines
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -81,10 +81,39 @@ def campaign_figures(campaign: Campaign, now: dt.datetime | None = None) -> dict
     ]
     return {
         "day": day,
+        "rush": _rush_figures(campaign, now)
+        if campaign.kind == Campaign.Kind.RUSH
+        else None,
         "draws_today": draws["draws"],
         "wins_today": draws["wins"],
         "vouchers_issued": vouchers["issued"],
         "vouchers_redeemed": vouchers["redeemed"],
         "holds_now": vouchers["held"],
         "coupon_types": types,
+    }
+
+
+def _rush_figures(campaign: Campaign, now: dt.datetime) -> dict:
+    """The latest rush cycle that opened: its day, reservations, coupons and grabs."""
+    from campaigns.schedule import RushWindows
+    from draws.models import Grab, RushDay
+
+    cycle = RushWindows.of(campaign).latest_cycle(campaign.tz, now)
+    rush_day = RushDay.objects.filter(campaign=campaign, day=cycle.day).first()
+    grabs = Grab.objects.filter(campaign=campaign, day=cycle.day)
+    grab_count = grabs.count()
+    coupons = rush_day.coupons if rush_day else 0
+    return {
+        "day": cycle.day,
+        "reservation_opens": cycle.reservation_opens,
+        "rush_opens": cycle.rush_opens,
+        "rush_closes": cycle.rush_ends,
+        "reservations": rush_day.reservations if rush_day else 0,
+        "coupons": coupons,
+        "grabs": grab_count,
+        "sold_out_at": grabs.order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+        if coupons and grab_count >= coupons
+        else None,
     }

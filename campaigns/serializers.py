@@ -202,8 +202,20 @@ class CouponTypeFiguresSerializer(serializers.Serializer):
     left_total = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
 
 
+class RushFiguresSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="The local day of the latest rush cycle.")
+    reservation_opens = serializers.DateTimeField()
+    rush_opens = serializers.DateTimeField()
+    rush_closes = serializers.DateTimeField(help_text="Exclusive.")
+    reservations = serializers.IntegerField()
+    coupons = serializers.IntegerField()
+    grabs = serializers.IntegerField()
+    sold_out_at = serializers.DateTimeField(allow_null=True)
+
+
 class CampaignFiguresSerializer(serializers.Serializer):
     day = serializers.DateField(help_text="Today in the campaign's time zone.")
+    rush = RushFiguresSerializer(allow_null=True, help_text="Rush campaigns only.")
     draws_today = serializers.IntegerField()
     wins_today = serializers.IntegerField()
     vouchers_issued = serializers.IntegerField()

@@ -250,6 +250,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own config gives "django" INFO; follow LOG_LEVEL instead, so an
+        # operator can silence the 4xx warnings of a flash sale (LOG_LEVEL=ERROR).
+        "django": {"level": LOG_LEVEL},
         "django.db.backends": {"level": "INFO"},
     },
 }

@@ -171,3 +171,28 @@ def test_drafts_are_hidden_from_customers(customer_client, staff_client):
 
     assert customer_client.get(f"{URL}/{draft.slug}").json()["code"] == "NOT_FOUND"
     assert staff_client.get(f"{URL}/{draft.slug}").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rush_detail_shows_the_days_reservations_and_coupons(api_client):
+    import zoneinfo
+
+    import time_machine
+
+    from customers.tests.factories import CustomerFactory
+    from draws.services.rush import rush_reserve
+
+    taipei = zoneinfo.ZoneInfo("Asia/Taipei")
+    campaign = CampaignFactory(kind=Campaign.Kind.RUSH, timezone="Asia/Taipei")
+    CouponTypeFactory(campaign=campaign, probability=0)
+    during_reservations = dt.datetime.now(taipei).replace(hour=22, minute=57, second=0)
+    with time_machine.travel(during_reservations, tick=False):
+        for _ in range(6):
+            rush_reserve(campaign=campaign, customer=CustomerFactory())
+        body = api_client.get(f"{URL}/{campaign.slug}").json()
+
+    rush = body["today"]["rush"]
+    assert rush["day"] == during_reservations.date().isoformat()
+    assert (rush["reservations"], rush["coupons"], rush["grabs"]) == (6, 1, 0)
+    assert rush["sold_out_at"] is None
+    assert body["windows"]["rush_opens"] == "23:00:00"

@@ -257,3 +257,53 @@ def test_csv_exports(admin_client, changelist, action, header):
     text = b"".join(response.streaming_content).decode()
     assert text.startswith(header)
     assert display_code(result.voucher.code) in text
+
+
+def test_admin_refuses_rush_windows_in_the_wrong_order(admin_client):
+    from campaigns.models import Campaign
+
+    data = {
+        "name": "Bad Rush",
+        "slug": "bad-rush",
+        "kind": "rush",
+        "status": "active",
+        "description": "",
+        "timezone": "Asia/Taipei",
+        "starts_at_0": "2026-01-01",
+        "starts_at_1": "00:00:00",
+        "ends_at_0": "2027-01-01",
+        "ends_at_1": "00:00:00",
+        "reservation_opens": "22:55:00",
+        "reservation_closes": "23:10:00",
+        "rush_opens": "23:00:00",
+        "rush_closes": "23:00:59",
+        "ratio": "0.2",
+        "coupon_types-TOTAL_FORMS": "0",
+        "coupon_types-INITIAL_FORMS": "0",
+        "coupon_types-MIN_NUM_FORMS": "0",
+        "coupon_types-MAX_NUM_FORMS": "1000",
+    }
+
+    response = admin_client.post(reverse("admin:campaigns_campaign_add"), data)
+
+    assert response.status_code == 200
+    assert (
+        "The rush must open after the reservation window" in response.content.decode()
+    )
+    assert not Campaign.objects.filter(slug="bad-rush").exists()
+
+
+def test_rush_campaign_page_lists_its_days(admin_client):
+    from campaigns.models import Campaign
+
+    campaign = CouponTypeFactory(campaign__kind=Campaign.Kind.RUSH).campaign
+
+    response = admin_client.get(
+        reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    )
+
+    assert response.status_code == 200
+    assert any(
+        inline.formset.model.__name__ == "RushDay"
+        for inline in response.context["inline_admin_formsets"]
+    )
