@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from couponsite import sms
+from couponsite.localcache import local_clear
 from couponsite.redis_client import REDIS_ERRORS, get_redis
 
 REQUIRE_SERVICES = os.environ.get("COUPONSITE_REQUIRE_SERVICES") == "1"
@@ -66,6 +67,7 @@ def _isolated_services(settings):
         with contextlib.suppress(REDIS_ERRORS):
             redis.flushdb()
     cache.clear()
+    local_clear()
     yield
     sms.outbox.clear()
 

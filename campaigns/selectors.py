@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CouponType
 from campaigns.services import odds_cache_key
+from couponsite.localcache import local_cached
 
 ODDS_CACHE_SECONDS = 600
 CAMPAIGN_CACHE_SECONDS = 300
@@ -23,11 +24,15 @@ def campaign_by_slug(slug: str) -> Campaign | None:
     An edit of the campaign drops the entry (``campaigns.signals``).
     """
     key = campaign_cache_key(slug)
-    campaign = cache.get(key)
-    if campaign is None:
-        campaign = Campaign.objects.filter(slug=slug).first()
-        cache.set(key, campaign or False, CAMPAIGN_CACHE_SECONDS)
-    return campaign or None
+
+    def load():
+        campaign = cache.get(key)
+        if campaign is None:
+            campaign = Campaign.objects.filter(slug=slug).first()
+            cache.set(key, campaign or False, CAMPAIGN_CACHE_SECONDS)
+        return campaign
+
+    return local_cached(key, load) or None
 
 
 def campaign_odds(campaign: Campaign) -> list[tuple[int, float]]:
@@ -37,18 +42,22 @@ def campaign_odds(campaign: Campaign) -> list[tuple[int, float]]:
     an edit of a type invalidates it (``campaigns.signals``).
     """
     key = odds_cache_key(campaign.pk)
-    odds = cache.get(key)
-    if odds is None:
-        odds = [
-            (pk, float(probability))
-            for pk, probability in CouponType.objects.filter(
-                campaign=campaign, probability__gt=0
-            )
-            .order_by("id")
-            .values_list("id", "probability")
-        ]
-        cache.set(key, odds, ODDS_CACHE_SECONDS)
-    return [tuple(pair) for pair in odds]
+
+    def load():
+        odds = cache.get(key)
+        if odds is None:
+            odds = [
+                (pk, float(probability))
+                for pk, probability in CouponType.objects.filter(
+                    campaign=campaign, probability__gt=0
+                )
+                .order_by("id")
+                .values_list("id", "probability")
+            ]
+            cache.set(key, odds, ODDS_CACHE_SECONDS)
+        return [tuple(pair) for pair in odds]
+
+    return local_cached(key, load)
 
 
 def campaign_figures(campaign: Campaign, now: dt.datetime | None = None) -> dict:

@@ -3,13 +3,14 @@
 import datetime as dt
 
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils.text import slugify
 from rest_framework import status
 
 from campaigns.models import Campaign, CouponType
 from couponsite.api.exceptions import DomainError
+from couponsite.localcache import local_forget
 
 
 class NotInActiveTime(DomainError):
@@ -49,6 +50,20 @@ def campaign_create(*, coupon_types: list[dict], created_by=None, **fields) -> C
     return campaign
 
 
+_QUOTA_TAKE_SQL = """
+    UPDATE {table}
+       SET issued_total = issued_total + 1,
+           issued_today = CASE WHEN quota_day = %(day)s THEN issued_today + 1 ELSE 1 END,
+           quota_day = %(day)s
+     WHERE id = %(id)s
+       AND (total_quota IS NULL OR issued_total < total_quota)
+       AND (daily_quota IS NULL
+            OR (quota_day = %(day)s AND issued_today < daily_quota)
+            OR ((quota_day IS NULL OR quota_day <> %(day)s) AND daily_quota > 0))
+       AND (quota_day IS NULL OR quota_day <= %(day)s)
+"""
+
+
 def quota_take(*, coupon_type_id: int, day: dt.date) -> bool:
     """Take one unit of the type's total quota and of ``day``'s quota, or nothing.
 
@@ -57,27 +72,15 @@ def quota_take(*, coupon_type_id: int, day: dt.date) -> bool:
     a unit was taken. A row still on an earlier day rolls over to ``day`` (so
     the daily quota turns over at local midnight with no command); a row
     already on a later day is never rolled back by a request from before
-    midnight.
+    midnight. Written in SQL because it runs on every winning roll and the
+    ORM's expression building cost more than the statement (bench: draw).
     """
-    within_total = Q(total_quota__isnull=True) | Q(issued_total__lt=F("total_quota"))
-    within_day = (
-        Q(daily_quota__isnull=True)
-        | Q(quota_day=day, issued_today__lt=F("daily_quota"))
-        | (~Q(quota_day=day) & Q(daily_quota__gt=0))
+    sql = _QUOTA_TAKE_SQL.format(
+        table=connection.ops.quote_name(CouponType._meta.db_table)
     )
-    not_from_the_past = Q(quota_day__isnull=True) | Q(quota_day__lte=day)
-    taken = (
-        CouponType.objects.filter(pk=coupon_type_id)
-        .filter(within_total, within_day, not_from_the_past)
-        .update(
-            issued_total=F("issued_total") + 1,
-            issued_today=Case(
-                When(quota_day=day, then=F("issued_today") + 1), default=Value(1)
-            ),
-            quota_day=day,
-        )
-    )
-    return taken == 1
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"id": coupon_type_id, "day": day})
+        return cursor.rowcount == 1
 
 
 def quotas_open_day(*, campaign: Campaign, day: dt.date) -> int:
@@ -101,6 +104,7 @@ def odds_cache_key(campaign_id: int) -> str:
 def odds_invalidate(campaign_id: int) -> None:
     """Forget the cached distribution (employees edited a coupon type)."""
     cache.delete(odds_cache_key(campaign_id))
+    local_forget(odds_cache_key(campaign_id))
 
 
 def campaign_forget(slug: str) -> None:
@@ -108,6 +112,7 @@ def campaign_forget(slug: str) -> None:
     from campaigns.selectors import campaign_cache_key
 
     cache.delete(campaign_cache_key(slug))
+    local_forget(campaign_cache_key(slug))
 
 
 def campaign_set_status(*, campaign: Campaign, status: str) -> Campaign:

@@ -119,6 +119,10 @@ else:
         }
     }
 
+# Seconds a process keeps campaigns and draw odds without asking Redis (edits reach
+# other processes within this time).
+LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=2.0)
+
 # --- Auth, i18n, static ----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {

@@ -1,0 +1,34 @@
+"""A per-process cache in front of the shared one, for hot reads that rarely change.
+
+Every participation request reads its campaign (and a draw its odds); even one
+Redis round trip each adds up in a flash sale. Entries live ``LOCAL_CACHE_SECONDS``
+in this process, so an edit reaches the other processes within that time (the
+process that saved it forgets at once).
+"""
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+
+_entries: dict[str, tuple[float, object]] = {}
+
+
+def local_cached[T](key: str, load: Callable[[], T]) -> T:
+    now = time.monotonic()
+    entry = _entries.get(key)
+    if entry is not None and entry[0] > now:
+        return entry[1]
+    value = load()
+    if len(_entries) > 10_000:  # a bound, not an LRU: campaigns are few
+        _entries.clear()
+    _entries[key] = (now + settings.LOCAL_CACHE_SECONDS, value)
+    return value
+
+
+def local_forget(key: str) -> None:
+    _entries.pop(key, None)
+
+
+def local_clear() -> None:
+    _entries.clear()
