@@ -1,10 +1,11 @@
 """The lucky draw (seed 000): once a day per campaign, odds per coupon type, quotas."""
 
 import datetime as dt
+import json
 import random
 
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import status
 
@@ -55,6 +56,41 @@ def _win_message(campaign: Campaign, coupon_type: CouponType, voucher) -> str:
     )
 
 
+_DRAW_INSERT_SQL = """
+    INSERT INTO {table}
+        (customer_id, campaign_id, day, won, coupon_type_id, roll, odds, created_at)
+    VALUES (%(customer)s, %(campaign)s, %(day)s, FALSE, %(coupon_type)s, %(roll)s,
+            %(odds)s, %(created_at)s)
+    ON CONFLICT (customer_id, campaign_id, day) DO NOTHING
+    RETURNING id
+"""
+
+
+def _draw_insert(draw: Draw) -> int | None:
+    """Insert the draw unless the customer already drew that day; its id, or None.
+
+    ``ON CONFLICT DO NOTHING`` on the once-a-day constraint answers a repeat
+    without an error, so no savepoint is needed around it (two round trips
+    fewer on every draw; SQL for the same reason as ``quota_take``).
+    """
+    sql = _DRAW_INSERT_SQL.format(table=connection.ops.quote_name(Draw._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "customer": draw.customer_id,
+                "campaign": draw.campaign_id,
+                "day": draw.day,
+                "coupon_type": draw.coupon_type_id,
+                "roll": draw.roll,
+                "odds": json.dumps(draw.odds),
+                "created_at": draw.created_at,
+            },
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
 def draw_run(
     *,
     campaign: Campaign,
@@ -85,21 +121,20 @@ def draw_run(
     odds = campaign_odds(campaign)
     roll = _rng.random() if roll is None else roll
     picked = pick_coupon_type(odds, roll)
+    draw = Draw(
+        customer=customer,
+        campaign=campaign,
+        day=day,
+        coupon_type_id=picked,
+        roll=roll,
+        odds=odds,
+        created_at=now,
+    )
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                draw = Draw.objects.create(
-                    customer=customer,
-                    campaign=campaign,
-                    day=day,
-                    coupon_type_id=picked,
-                    roll=roll,
-                    odds=odds,
-                    created_at=now,
-                )
-        except IntegrityError:
+        draw.pk = _draw_insert(draw)
+        if draw.pk is None:
             _remember_drawn(campaign, customer, day, now)
-            raise AlreadyDrawnToday(retry_after=retry_after) from None
+            raise AlreadyDrawnToday(retry_after=retry_after)
         if picked is not None and quota_take(coupon_type_id=picked, day=day):
             coupon_type = CouponType.objects.get(pk=picked)
             voucher = voucher_issue(coupon_type=coupon_type, owner=customer, now=now)
