@@ -27,24 +27,21 @@ class BenefitSerializer(serializers.Serializer):
     text = serializers.CharField(source="benefit_text")
 
 
-class CouponTypeSerializer(serializers.ModelSerializer):
-    benefit = BenefitSerializer(source="*", read_only=True)
+class CouponTypeSerializer(serializers.Serializer):
+    """A coupon type in answers (plain Serializer: it is on the draw's hot path)."""
 
-    class Meta:
-        model = CouponType
-        fields = [
-            "id",
-            "name",
-            "category",
-            "benefit",
-            "probability",
-            "total_quota",
-            "daily_quota",
-            "valid_days",
-            "valid_until",
-            "hold_seconds",
-        ]
-        read_only_fields = fields
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    category = serializers.CharField(read_only=True)
+    benefit = BenefitSerializer(source="*", read_only=True)
+    probability = serializers.DecimalField(
+        max_digits=7, decimal_places=6, read_only=True
+    )
+    total_quota = serializers.IntegerField(read_only=True, allow_null=True)
+    daily_quota = serializers.IntegerField(read_only=True, allow_null=True)
+    valid_days = serializers.IntegerField(read_only=True)
+    valid_until = serializers.DateTimeField(read_only=True, allow_null=True)
+    hold_seconds = serializers.IntegerField(read_only=True)
 
 
 class CouponTypeInputSerializer(serializers.ModelSerializer):

@@ -6,14 +6,13 @@ from draws.models import Draw, Grab, Reservation
 from vouchers.serializers import VoucherSerializer
 
 
-class DrawSerializer(serializers.ModelSerializer):
+class DrawSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    day = serializers.DateField(read_only=True)
+    won = serializers.BooleanField(read_only=True)
     coupon_type = serializers.SerializerMethodField()
     voucher = VoucherSerializer(allow_null=True, read_only=True)
-
-    class Meta:
-        model = Draw
-        fields = ["id", "day", "won", "coupon_type", "voucher", "created_at"]
-        read_only_fields = fields
+    created_at = serializers.DateTimeField(read_only=True)
 
     @extend_schema_field(CouponTypeSerializer(allow_null=True))
     def get_coupon_type(self, draw: Draw):
