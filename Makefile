@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv lint format migrations-check
+.PHONY: run test venv lint format migrations-check bench
 
 ## Run the service on http://$(HOST):$(PORT) (embedded SQLite + local cache unless
 ## DATABASE_URL / REDIS_URL are set): venv, migrate, demo data, gunicorn.
@@ -31,3 +31,9 @@ format: venv
 
 migrations-check: venv
 	$(PY) manage.py makemigrations --check --dry-run
+
+## Benchmark on gunicorn + Postgres + Redis, loopback only (see docs/performance.md):
+##   make bench   |   make bench SCENARIO=rush-30000   |   make bench BENCH_ARGS=--write-docs
+bench: venv
+	scripts/services-up
+	$(PY) -m bench $(SCENARIO) $(BENCH_ARGS)

@@ -125,16 +125,24 @@ def main() -> None:
             result = scenarios.ALL[name].run(context)
             report["scenarios"][name] = result
             print(json.dumps({name: result}, indent=2))
-    baseline = report["scenarios"]["baseline"]["phases"]["me"]["throughput"]
-    for result in report["scenarios"].values():
-        for phase in result["phases"].values():
-            if phase.get("throughput"):
-                phase["ratio_to_baseline"] = round(phase["throughput"] / baseline, 3)
+    if "baseline" in report["scenarios"]:
+        baseline = report["scenarios"]["baseline"]["phases"]["me"]["throughput"]
+        for result in report["scenarios"].values():
+            for phase in result["phases"].values():
+                if phase.get("throughput"):
+                    phase["ratio_to_baseline"] = round(
+                        phase["throughput"] / baseline, 3
+                    )
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))
     table = scenarios.markdown(report)
     print(table)
     if args.write_docs:
         scenarios.write_docs(report, table)
+    failures = scenarios.failures(report)
+    if failures:
+        print("bench: correctness failures: " + "; ".join(failures), file=sys.stderr)
+        sys.exit(1)
+    print("bench: every correctness count is as expected", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -555,6 +555,45 @@ ALL = {
 
 # --- report -------------------------------------------------------------------------
 
+# Counts that must be zero in every scenario that reports them.
+MUST_BE_ZERO = (
+    "oversold",
+    "undersold",
+    "false_losses",
+    "left_over",
+    "coupons_with_two_claims",
+    "not_redeemed",
+    "unanswered",
+    "5xx",
+)
+
+
+def failures(report: dict) -> list[str]:
+    """What is wrong with the correctness counts (empty when all is well)."""
+    found = []
+    for name, result in report["scenarios"].items():
+        counts = result["correctness"]
+        found += [
+            f"{name}: {key} = {counts[key]}" for key in MUST_BE_ZERO if counts.get(key)
+        ]
+        if "expected" in counts and counts.get("coupons_in_pool") != counts["expected"]:
+            found.append(
+                f"{name}: {counts.get('coupons_in_pool')} coupons, expected {counts['expected']}"
+            )
+        if (
+            "expected_coupons" in counts
+            and counts["coupons"] != counts["expected_coupons"]
+        ):
+            found.append(
+                f"{name}: {counts['coupons']} coupons, expected {counts['expected_coupons']}"
+            )
+        for phase_name, phase in result["phases"].items():
+            if phase["answered"] != phase["requests"]:
+                found.append(
+                    f"{name}/{phase_name}: {phase['requests'] - phase['answered']} unanswered"
+                )
+    return found
+
 
 def markdown(report: dict) -> str:
     rows = [
@@ -565,7 +604,7 @@ def markdown(report: dict) -> str:
         for phase_name, phase in result["phases"].items():
             cpu = phase["server_cpu_seconds"]
             rows.append(
-                f"| {name} / {phase_name} | {phase['answered']:,} | {phase['throughput']:,} | "
+                f"| {name} / {phase_name} | {phase['answered']:,} | {phase['throughput'] or 0:,} | "
                 f"{phase.get('ratio_to_baseline', '')} | {phase['p50_ms']} | {phase['p95_ms']} | "
                 f"{phase['p99_ms']} | {', '.join(f'{k}: {v:,}' for k, v in phase['statuses'].items())} | "
                 f"{phase['loadgen_cpu_share']:.0%} of a core | "
