@@ -383,6 +383,49 @@ class ClaimStorm:
         }
 
 
+class GenerateVouchers:
+    """Seed 001's generate for 10,000 emails in one request (staff)."""
+
+    customers = 1
+    emails = 10_000
+
+    def run(self, context: Context) -> dict:
+        from customers.services import staff_user_get_or_create, token_create
+        from vouchers.models import Voucher
+
+        staff = staff_user_get_or_create(username="bench-staff")
+        tokens = context.scratch / "staff-token.txt"
+        tokens.write_text(token_create(user=staff).key + "\n")
+        offer = f"Bench offer {time.time_ns()}"
+        phase = run_phase(
+            context,
+            {
+                "method": "POST",
+                "path": "/api/v1/vouchers",
+                "tokens_file": str(tokens),
+                "body": {
+                    "emails": [f"gen{n}@example.com" for n in range(self.emails)],
+                    "offer_name": offer,
+                    "discount": "22.1",
+                    "expires_at": "2099-01-01T00:00:00Z",
+                },
+                "concurrency": 1,
+                "timeout": 60,
+            },
+        )
+        made = Voucher.objects.filter(offer__name=offer)
+        return {
+            "phases": {"generate-10000": phase},
+            "correctness": {
+                "vouchers": made.count(),
+                "distinct_codes": made.values("code").distinct().count(),
+                "expected": self.emails,
+                "generate_10000_seconds": phase["seconds"],
+                "5xx": _server_errors(phase),
+            },
+        }
+
+
 class ReleaseBatches:
     """Releasing coupons: 10,000 through the API (one request), 1,000,000 by the command."""
 
@@ -548,6 +591,7 @@ ALL = {
     "claim": ClaimStorm(),
     "redeem": RedeemStorm(),
     "release": ReleaseBatches(),
+    "generate": GenerateVouchers(),
     "rush-300": Rush(300),
     "rush-30000": Rush(30_000),
 }

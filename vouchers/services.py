@@ -128,18 +128,16 @@ def voucher_get(
 ) -> Voucher:
     """The voucher with this code in the caller's scope; unknown and not-yours look alike."""
     canonical = normalize_code(code)
-    voucher = None
-    if is_well_formed(canonical):
-        voucher = (
-            Voucher.objects.filter(
-                _scope(customer=customer, email=email), code=canonical
-            )
-            .select_related("offer", "coupon_type", "campaign")
-            .first()
-        )
-    if voucher is None:
+    if not is_well_formed(canonical):
         raise VoucherNotFound()
-    return voucher
+    try:
+        # get(), not first(): first() adds ORDER BY id, and with a million
+        # vouchers the planner may walk the primary key instead of the code index.
+        return Voucher.objects.select_related("offer", "coupon_type", "campaign").get(
+            _scope(customer=customer, email=email), code=canonical
+        )
+    except Voucher.DoesNotExist:
+        raise VoucherNotFound() from None
 
 
 def _refusal(voucher: Voucher, now: dt.datetime) -> DomainError:
@@ -211,13 +209,19 @@ def voucher_redeem(
                 data={"order_ref": order_ref} if order_ref else {},
                 created_at=now,
             )
+    if redeemed:
+        # We know what the UPDATE wrote; no need to read the row (and its
+        # relations, for the answer) again.
+        voucher.status, voucher.used_at = Voucher.Status.REDEEMED, now
+        voucher.redeemed_by, voucher.order_ref = staff, order_ref
+        return voucher
     holder_id = voucher.owner_id
-    voucher.refresh_from_db()
-    if not redeemed:
-        if voucher.owner_id != holder_id:
-            raise HoldExpired()  # the hold lapsed and the coupon left this holder
-        raise _refusal(voucher, now)
-    return voucher
+    voucher.refresh_from_db(
+        fields=["status", "owner", "held_until", "expires_at", "used_at"]
+    )
+    if voucher.owner_id != holder_id:
+        raise HoldExpired()  # the hold lapsed and the coupon left this holder
+    raise _refusal(voucher, now)
 
 
 def voucher_void(*, voucher: Voucher, actor, reason: str) -> Voucher:
