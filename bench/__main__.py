@@ -88,12 +88,17 @@ def main() -> None:
     parser.add_argument(
         "--write-docs", action="store_true", help="rewrite docs/performance.md"
     )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="correctness only (CI): no baseline; exit 1 if any count is off",
+    )
     args = parser.parse_args()
     names = args.names or list(scenarios.ALL)
     unknown = set(names) - set(scenarios.ALL)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
-    if "baseline" not in names:
+    if "baseline" not in names and not args.smoke:
         names.insert(0, "baseline")
 
     os.environ.update(BENCH_ENV)
