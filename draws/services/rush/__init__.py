@@ -48,7 +48,6 @@ from draws.services.rush.common import (
     SoldOut,
     coupons_for,
     ratio_per_10000,
-    rush_campaign_cached,
     rush_cycle_at,
     rush_local_state_clear,
 )
@@ -67,7 +66,6 @@ __all__ = [
     "WarmResult",
     "coupons_for",
     "ratio_per_10000",
-    "rush_campaign_cached",
     "rush_cycle_at",
     "rush_grab",
     "rush_local_state_clear",

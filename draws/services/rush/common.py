@@ -11,6 +11,7 @@ from campaigns.models import Campaign, CouponType
 from campaigns.schedule import RushCycle, RushWindows
 from campaigns.services import WrongCampaignKind
 from couponsite.api.exceptions import DomainError
+from couponsite.localcache import local_cached, local_clear
 from couponsite.redis_client import get_redis
 
 # A popped coupon not settled after this long belongs to a request that died.
@@ -23,7 +24,6 @@ LOCAL_RECEIVED_MAX = 200_000
 # After a Redis error, go straight to Postgres for this long.
 REDIS_BACKOFF_SECONDS = 5.0
 # Campaign rows and coupon types read by grabs are reused this long.
-CAMPAIGN_CACHE_SECONDS = 5.0
 WARM_LOCK_SECONDS = 10
 # Redis keys of a day outlive its rush by this long.
 KEYS_LINGER_SECONDS = 3600
@@ -103,8 +103,6 @@ class _LocalState:
         self.sold_out_until: dict[tuple[int, dt.date], float] = {}
         self.received_until: dict[tuple[int, dt.date, int], float] = {}
         self.redis_skipped_until = 0.0
-        self.campaigns: dict[str, tuple[float, Campaign]] = {}
-        self.coupon_types: dict[int, tuple[float, CouponType]] = {}
         self.id_ranges: dict[int, tuple[int, int]] = {}
 
     def is_sold_out(self, campaign_id: int, day: dt.date) -> bool:
@@ -146,31 +144,18 @@ local = _LocalState()
 def rush_local_state_clear() -> None:
     """Forget every flag and cache of this process (tests; a deploy does it anyway)."""
     local.clear()
-
-
-def rush_campaign_cached(slug: str, load) -> Campaign:
-    """The campaign ``load()`` finds for ``slug``, reused for a few seconds.
-
-    A grab must not cost a database query: a paused or edited campaign takes
-    effect here within ``CAMPAIGN_CACHE_SECONDS``. Misses are not cached.
-    """
-    now = time.monotonic()
-    hit = local.campaigns.get(slug)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    campaign = load()
-    local.campaigns[slug] = (now + CAMPAIGN_CACHE_SECONDS, campaign)
-    return campaign
+    local_clear()
 
 
 def rush_coupon_type(campaign: Campaign) -> CouponType:
-    """The one coupon type a rush hands out (its first), reused for a few seconds."""
-    now = time.monotonic()
-    hit = local.coupon_types.get(campaign.pk)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    coupon_type = CouponType.objects.filter(campaign=campaign).order_by("id").first()
-    if coupon_type is None:
-        raise RushNotConfigured()
-    local.coupon_types[campaign.pk] = (now + CAMPAIGN_CACHE_SECONDS, coupon_type)
-    return coupon_type
+    """The one coupon type a rush hands out (its first), kept a moment per process."""
+
+    def load() -> CouponType:
+        coupon_type = (
+            CouponType.objects.filter(campaign=campaign).order_by("id").first()
+        )
+        if coupon_type is None:
+            raise RushNotConfigured()
+        return coupon_type
+
+    return local_cached(f"rush:{campaign.pk}:coupon_type", load)
