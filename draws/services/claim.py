@@ -22,12 +22,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 from rest_framework import status
 
+from campaigns.daily_marks import done_today, remember_done_today
 from campaigns.models import Campaign, CouponType, Release
 from campaigns.services import NotInActiveTime, WrongCampaignKind
 from couponsite.api.exceptions import DomainError
@@ -190,7 +190,9 @@ def claim_take(
         raise NotInActiveTime()
     day = campaign.local_day(now)
     retry_after = campaign.seconds_to_local_midnight(now)
-    if cache.get(_claimed_key(campaign, customer, day)):
+    if done_today(
+        action="claimed", campaign=campaign, customer_id=customer.pk, day=day
+    ):
         raise AlreadyClaimedToday(retry_after=retry_after)
     pool = _PoolState.read(campaign.pk, now)
     if pool.sold_out:
@@ -346,15 +348,12 @@ def _pool_bounds(coupon_type_id: int) -> tuple[int | None, int | None]:
     return bounds["low"], bounds["high"]
 
 
-def _claimed_key(campaign: Campaign, customer: Customer, day: dt.date) -> str:
-    return f"claimed:{campaign.pk}:{day.isoformat()}:{customer.pk}"
-
-
 def _remember_claimed(
     campaign: Campaign, customer: Customer, day: dt.date, now: dt.datetime
 ) -> None:
-    ttl = int(campaign.seconds_to_local_midnight(now)) + 60
-    cache.set(_claimed_key(campaign, customer, day), 1, ttl)
+    remember_done_today(
+        action="claimed", campaign=campaign, customer_id=customer.pk, day=day, now=now
+    )
 
 
 # --- The "sold out" flag -------------------------------------------------------------

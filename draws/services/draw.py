@@ -4,11 +4,11 @@ import datetime as dt
 import json
 import random
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import status
 
+from campaigns.daily_marks import done_today, remember_done_today
 from campaigns.models import Campaign, CouponType
 from campaigns.selectors import campaign_odds
 from campaigns.services import NotInActiveTime, WrongCampaignKind, quota_take
@@ -39,13 +39,10 @@ def pick_coupon_type(odds: list[tuple[int, float]], roll: float) -> int | None:
     return None
 
 
-def _drew_key(campaign: Campaign, customer: Customer, day: dt.date) -> str:
-    return f"drew:{campaign.pk}:{day.isoformat()}:{customer.pk}"
-
-
 def _remember_drawn(campaign: Campaign, customer: Customer, day: dt.date, now) -> None:
-    ttl = int(campaign.seconds_to_local_midnight(now)) + 60
-    cache.set(_drew_key(campaign, customer, day), 1, ttl)
+    remember_done_today(
+        action="drew", campaign=campaign, customer_id=customer.pk, day=day, now=now
+    )
 
 
 def _win_message(campaign: Campaign, coupon_type: CouponType, voucher) -> str:
@@ -115,7 +112,7 @@ def draw_run(
         raise NotInActiveTime()
     day = campaign.local_day(now)
     retry_after = campaign.seconds_to_local_midnight(now)
-    if cache.get(_drew_key(campaign, customer, day)):
+    if done_today(action="drew", campaign=campaign, customer_id=customer.pk, day=day):
         raise AlreadyDrawnToday(retry_after=retry_after)
 
     odds = campaign_odds(campaign)
