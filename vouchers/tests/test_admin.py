@@ -21,7 +21,12 @@ pytestmark = pytest.mark.django_db
         "vouchers_offer",
         "vouchers_voucherevent",
         "draws_draw",
+        "draws_claim",
+        "draws_rushday",
+        "draws_reservation",
+        "draws_grab",
         "customers_customer",
+        "customers_onetimecode",
         "customers_apitoken",
     ],
 )
