@@ -141,8 +141,24 @@ class EventInline(admin.TabularInline):
         return False
 
 
+class CodeSearchMixin:
+    """Admin search that finds a voucher code however it was typed (case, dashes,
+    look-alikes), on top of the usual ``search_fields``."""
+
+    code_lookup = "code"
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term
+        )
+        canonical = normalize_code(search_term)
+        if canonical:
+            found |= queryset.filter(**{self.code_lookup: canonical})
+        return found, may_have_duplicates
+
+
 @admin.register(Voucher)
-class VoucherAdmin(admin.ModelAdmin):
+class VoucherAdmin(CodeSearchMixin, admin.ModelAdmin):
     list_display = [
         "shown_code",
         "status",
@@ -203,16 +219,6 @@ class VoucherAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def get_search_results(self, request, queryset, search_term):
-        """Codes are found however they were typed (case, dashes, look-alikes)."""
-        found, may_have_duplicates = super().get_search_results(
-            request, queryset, search_term
-        )
-        canonical = normalize_code(search_term)
-        if canonical:
-            found |= queryset.filter(code=canonical)
-        return found, may_have_duplicates
-
     @admin.display(description="code", ordering="code")
     def shown_code(self, voucher: Voucher) -> str:
         return display_code(voucher.code)
@@ -223,7 +229,7 @@ class VoucherAdmin(admin.ModelAdmin):
 
 
 @admin.register(VoucherEvent)
-class VoucherEventAdmin(admin.ModelAdmin):
+class VoucherEventAdmin(CodeSearchMixin, admin.ModelAdmin):
     """The history; filter on kind "Redeemed" and export for the redemptions report."""
 
     actions = [
@@ -266,16 +272,7 @@ class VoucherEventAdmin(admin.ModelAdmin):
     list_select_related = ["voucher", "campaign", "customer", "actor"]
     date_hierarchy = "created_at"
     show_full_result_count = False  # the history grows large; skip the extra COUNT
-
-    def get_search_results(self, request, queryset, search_term):
-        """A code is found however it was typed (as shown, with dashes, any case)."""
-        found, may_have_duplicates = super().get_search_results(
-            request, queryset, search_term
-        )
-        canonical = normalize_code(search_term)
-        if canonical:
-            found |= queryset.filter(voucher__code=canonical)
-        return found, may_have_duplicates
+    code_lookup = "voucher__code"
 
     def has_add_permission(self, request) -> bool:
         return False
