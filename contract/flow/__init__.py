@@ -1,0 +1,118 @@
+"""The end-to-end flow: what a checkout and an app do, through the generated client only.
+
+Each mode has its module (sign-in, lucky draw, voucher pool, claim, rush); each
+makes its calls with the generated functions and models of ``couponsite_client``
+(imported only once it has been generated) and states what it expects. A
+section that cannot go on (a value it needs was refused) stops with a note, and
+the others still run, so one run lists every mismatch.
+"""
+
+import json
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from couponsite_client import AuthenticatedClient, Client
+
+from contract.harness import Harness
+
+T = TypeVar("T")
+
+
+class Stop(Exception):
+    """A section cannot go on; the reason is reported, the next section runs."""
+
+
+@dataclass
+class Flow:
+    h: Harness
+    base_url: str
+    staff_token: str
+    sms_dir: Path
+    customers: dict[str, AuthenticatedClient] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def anon(self) -> Client:
+        return Client(
+            base_url=self.base_url,
+            httpx_args=self.h.recorder.httpx_args,
+            timeout=None,
+        )
+
+    def client(self, token: str) -> AuthenticatedClient:
+        return AuthenticatedClient(
+            base_url=self.base_url,
+            token=token,
+            httpx_args=self.h.recorder.httpx_args,
+        )
+
+    @property
+    def staff(self) -> AuthenticatedClient:
+        return self.client(self.staff_token)
+
+    def customer(self, name: str) -> AuthenticatedClient:
+        if name not in self.customers:
+            raise Stop(f"{name} could not sign in")
+        return self.customers[name]
+
+    def need(self, value: T | None, what: str) -> T:
+        if value is None:
+            raise Stop(f"no {what}")
+        return value
+
+    def sms_code(self, phone: str, after: float) -> str | None:
+        """The code in the newest text to ``phone`` written after ``after``."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            newest = None
+            for path in sorted(self.sms_dir.glob("*.json")):
+                if path.stat().st_mtime < after:
+                    continue
+                message = json.loads(path.read_text())
+                if message["to"] == phone:
+                    newest = message
+            if newest is not None:
+                digits = [w.strip(".") for w in newest["body"].split()]
+                return next((w for w in digits if w.isdigit() and len(w) == 6), None)
+            time.sleep(0.1)
+        return None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def run(h: Harness, *, base_url: str, staff_token: str, sms_dir: Path) -> list[str]:
+    """Every section in order; the notes of sections that stopped early."""
+    from contract.flow import claim, draw, pool, rush, signin
+
+    flow = Flow(h=h, base_url=base_url, staff_token=staff_token, sms_dir=sms_dir)
+    sections: list[tuple[str, Callable[[Flow], None]]] = [
+        ("sign-in", signin.run),
+        ("lucky draw", draw.run),
+        ("voucher pool", pool.run),
+        ("claim and hold", claim.run),
+        ("flash-sale rush", rush.run),
+    ]
+    for name, section in sections:
+        started = time.monotonic()
+        try:
+            section(flow)
+        except Stop as stop:
+            flow.notes.append(f"{name}: stopped early: {stop}")
+        except Exception:
+            flow.notes.append(
+                f"{name}: the flow itself failed (harness bug or a changed "
+                f"generated client):\n{traceback.format_exc()}"
+            )
+        print(f"contract: {name} done in {time.monotonic() - started:.1f} s")
+    return flow.notes

@@ -1,0 +1,226 @@
+"""Voucher pool: staff generate vouchers for emails and redeem them at checkout.
+
+Also a customer who adds the email later sees the voucher as theirs, and the
+refusals: redeem twice, the wrong email, invalid input, an email already taken.
+"""
+
+from datetime import timedelta
+
+from couponsite_client.api.auth import me_partial_update
+from couponsite_client.api.vouchers import (
+    vouchers_check_create,
+    vouchers_create,
+    vouchers_list,
+    vouchers_redeem_create,
+    vouchers_retrieve,
+)
+from couponsite_client.models import (
+    Customer,
+    PaginatedVoucherList,
+    PatchedCustomerUpdateRequest,
+    Voucher,
+    VoucherCheckResult,
+    VoucherCodeRequest,
+    VoucherGenerateRequest,
+    VoucherGenerateResult,
+    VoucherRedeemRequest,
+)
+
+from contract.flow import Flow, now
+
+CHECKOUT_EMAIL = "pool-checkout@example.com"
+LATER_EMAIL = "pool-later@example.com"
+
+
+def run(flow: Flow) -> None:
+    h = flow.h
+    staff = flow.staff
+    expires = now() + timedelta(days=30)
+    generated = flow.need(
+        h.call(
+            "pool: staff generate a voucher for one email",
+            lambda: vouchers_create.sync_detailed(
+                client=staff,
+                body=VoucherGenerateRequest(
+                    offer_name="KOI",
+                    discount="22.10",
+                    expires_at=expires,
+                    email=CHECKOUT_EMAIL,
+                ),
+            ),
+            expect=201,
+            want=VoucherGenerateResult,
+        ),
+        "generated voucher",
+    )
+    code = generated.vouchers[0].code
+    many = h.call(
+        "pool: staff generate vouchers for a list of emails",
+        lambda: vouchers_create.sync_detailed(
+            client=staff,
+            body=VoucherGenerateRequest(
+                offer_name="KOI",
+                discount="22.10",
+                expires_at=expires,
+                emails=[LATER_EMAIL, "pool-other@example.com"],
+            ),
+        ),
+        expect=201,
+        want=VoucherGenerateResult,
+    )
+    listed = h.call(
+        "pool: staff list an email's vouchers",
+        lambda: vouchers_list.sync_detailed(client=staff, email=CHECKOUT_EMAIL),
+        expect=200,
+        want=PaginatedVoucherList,
+    )
+    if listed is not None:
+        h.same(
+            "pool: staff list",
+            "the generated code is listed",
+            [v.code for v in listed.results],
+            [code],
+        )
+    h.call(
+        "pool: staff read the voucher",
+        lambda: vouchers_retrieve.sync_detailed(code, client=staff),
+        expect=200,
+        want=Voucher,
+    )
+    h.call(
+        "pool: staff check it with the email",
+        lambda: vouchers_check_create.sync_detailed(
+            client=staff, body=VoucherCodeRequest(code=code, email=CHECKOUT_EMAIL)
+        ),
+        expect=200,
+        want=VoucherCheckResult,
+    )
+    h.call(
+        "pool: staff check it with another email",
+        lambda: vouchers_check_create.sync_detailed(
+            client=staff,
+            body=VoucherCodeRequest(code=code, email="someone@example.com"),
+        ),
+        expect=404,
+        code="NOT_FOUND",
+    )
+    redeemed = h.call(
+        "pool: staff redeem with the email (order_ref left unset)",
+        lambda: vouchers_redeem_create.sync_detailed(
+            client=staff, body=VoucherRedeemRequest(code=code, email=CHECKOUT_EMAIL)
+        ),
+        expect=200,
+        want=VoucherCheckResult,
+    )
+    if redeemed is None:
+        h.call(
+            "pool: staff redeem with the email and an order_ref (after the natural call failed)",
+            lambda: vouchers_redeem_create.sync_detailed(
+                client=staff,
+                body=VoucherRedeemRequest(
+                    code=code, email=CHECKOUT_EMAIL, order_ref="ORDER-P1"
+                ),
+            ),
+            expect=200,
+        )
+    h.call(
+        "pool: staff redeem it again",
+        lambda: vouchers_redeem_create.sync_detailed(
+            client=staff,
+            body=VoucherRedeemRequest(code=code, email=CHECKOUT_EMAIL, order_ref="P2"),
+        ),
+        expect=409,
+        code="ALREADY_REDEEMED",
+    )
+    later_email(flow, many)
+    refusals(flow)
+
+
+def later_email(flow: Flow, many: VoucherGenerateResult | None) -> None:
+    """dave adds an email vouchers were issued to: they become his."""
+    h = flow.h
+    dave, carol = flow.customer("dave"), flow.customer("carol")
+    h.call(
+        "pool: dave adds his email",
+        lambda: me_partial_update.sync_detailed(
+            client=dave, body=PatchedCustomerUpdateRequest(email=LATER_EMAIL)
+        ),
+        expect=200,
+        want=Customer,
+    )
+    mine = h.call(
+        "pool: dave lists his vouchers",
+        lambda: vouchers_list.sync_detailed(client=dave),
+        expect=200,
+        want=PaginatedVoucherList,
+    )
+    if mine is not None and many is not None:
+        issued = [v.code for v in many.vouchers if v.email == LATER_EMAIL]
+        h.same(
+            "pool: dave lists his vouchers",
+            "vouchers issued to his email are his",
+            [v.code for v in mine.results],
+            issued,
+        )
+    h.call(
+        "pool: carol takes dave's email",
+        lambda: me_partial_update.sync_detailed(
+            client=carol, body=PatchedCustomerUpdateRequest(email=LATER_EMAIL)
+        ),
+        expect=409,
+        code="EMAIL_TAKEN",
+    )
+
+
+def refusals(flow: Flow) -> None:
+    h = flow.h
+    staff = flow.staff
+    h.call(
+        "pool: a discount of 0",
+        lambda: vouchers_create.sync_detailed(
+            client=staff,
+            body=VoucherGenerateRequest(
+                offer_name="KOI",
+                discount="0",
+                expires_at=now() + timedelta(days=1),
+                email=CHECKOUT_EMAIL,
+            ),
+        ),
+        expect=400,
+        code="VALIDATION_ERROR",
+        natural=False,
+    )
+    h.call(
+        "pool: neither email nor emails",
+        lambda: vouchers_create.sync_detailed(
+            client=staff,
+            body=VoucherGenerateRequest(
+                offer_name="KOI", discount="5", expires_at=now() + timedelta(days=1)
+            ),
+        ),
+        expect=400,
+        code="VALIDATION_ERROR",
+        natural=False,
+    )
+    h.call(
+        "pool: an expiry in the past",
+        lambda: vouchers_create.sync_detailed(
+            client=staff,
+            body=VoucherGenerateRequest(
+                offer_name="KOI",
+                discount="5",
+                expires_at=now() - timedelta(days=1),
+                email=CHECKOUT_EMAIL,
+            ),
+        ),
+        expect=400,
+        code="VALIDATION_ERROR",
+        natural=False,
+    )
+    h.call(
+        "pool: staff list without an email",
+        lambda: vouchers_list.sync_detailed(client=staff),
+        expect=400,
+        code="VALIDATION_ERROR",
+        natural=False,
+    )
