@@ -165,8 +165,24 @@ class Harness:
         if not self.recorder.exchanges:
             self.report.add("client", step, f"no request was made: {failure!r}", step)
             return None
+        # Every exchange is checked; the expectation is about the last one.
+        checked = [
+            self._check(step, exchange, natural) for exchange in self.recorder.exchanges
+        ]
+        operation, exchange = checked[-1], self.recorder.exchanges[-1]
+        if operation is None:
+            return None
+        if failure is not None:
+            where = f"{operation.label} → {exchange.status}"
+            self.report.add("client", where, f"parsing raised {failure!r}", step)
+        self._check_expectation(step, operation, exchange, expect, code, natural)
+        if want is not None and isinstance(parsed, want):
+            return parsed
+        return None
+
+    def _check(self, step: str, exchange: Exchange, natural: bool) -> Operation | None:
+        """One exchange against the spec; its operation, if the spec has it."""
         self.report.calls += 1
-        exchange = self.recorder.exchanges[-1]
         operation = self.spec.operation(exchange.method, exchange.path)
         if operation is None:
             self.report.add(
@@ -177,8 +193,6 @@ class Harness:
             )
             return None
         where = f"{operation.label} → {exchange.status}"
-        if failure is not None:
-            self.report.add("client", where, f"parsing raised {failure!r}", step)
         self._check_request(step, operation, exchange, natural)
         for kind, problems in self.spec.response_errors(
             operation, exchange.status, exchange.headers, exchange.body
@@ -189,10 +203,7 @@ class Harness:
         for rule in self.rules:
             for name, problem in rule(body):
                 self.report.add("answer", name, problem, f"{operation.label} ({step})")
-        self._check_expectation(step, operation, exchange, expect, code, natural)
-        if want is not None and isinstance(parsed, want):
-            return parsed
-        return None
+        return operation
 
     def _check_request(
         self, step: str, operation: Operation, exchange: Exchange, natural: bool
@@ -204,10 +215,10 @@ class Harness:
             body = json.loads(exchange.request_body)
         except ValueError:
             return
+        sent = json.dumps(body)
+        sent = sent if len(sent) <= 200 else sent[:197] + "..."
         for problem in self.spec.request_errors(operation, content_type, body):
-            self.report.add(
-                "request", operation.label, f"{problem} (sent {body})", step
-            )
+            self.report.add("request", operation.label, problem, f"{step}, sent {sent}")
 
     def _check_expectation(
         self,

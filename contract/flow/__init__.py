@@ -93,13 +93,14 @@ def iso(moment: datetime) -> str:
 
 def run(h: Harness, *, base_url: str, staff_token: str, sms_dir: Path) -> list[str]:
     """Every section in order; the notes of sections that stopped early."""
-    from contract.flow import claim, draw, pool, rush, signin
+    from contract.flow import claim, draw, guide, pool, rush, signin
 
     flow = Flow(h=h, base_url=base_url, staff_token=staff_token, sms_dir=sms_dir)
     sections: list[tuple[str, Callable[[Flow], None]]] = [
         ("sign-in", signin.run),
         ("lucky draw", draw.run),
         ("voucher pool", pool.run),
+        ("the integration guide's example", guide.run),
         ("claim and hold", claim.run),
         ("flash-sale rush", rush.run),
     ]
