@@ -160,3 +160,13 @@ def test_a_refused_csrf_check_outside_the_admin_is_json(rf):
     assert json.loads(response.content)["code"] == "CSRF_FAILED"
     assert b"<html" not in csrf_failure(rf.post("/x")).content.lower()
     assert b"<html" in csrf_failure(rf.post("/admin/login/")).content.lower()
+
+
+def test_redis_down_logs_one_warning_per_interval_not_one_per_request(
+    redis_down, customer_client, console_log
+):
+    for _ in range(30):
+        assert customer_client.get("/api/v1/me").status_code == 200
+
+    lines = console_log.getvalue().splitlines()
+    assert 1 <= len([line for line in lines if "couponsite.redis" in line]) <= 2
