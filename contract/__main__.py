@@ -120,6 +120,21 @@ def main() -> int:
             server.stop()
 
 
+def coverage(spec: Spec, report: Report) -> str:
+    """Which operations and statuses the run met (information, not a failure)."""
+    called = {label for label, _ in report.seen}
+    labels = [operation.label for operation in spec.operations()]
+    missing = [label for label in labels if label not in called]
+    statuses = sum(len(op.data.get("responses", {})) for op in spec.operations())
+    lines = [
+        f"contract: called {len(labels) - len(missing)} of {len(labels)} operations; "
+        f"met {len(report.seen)} of {statuses} declared (operation, status) pairs"
+    ]
+    if missing:
+        lines.append("contract: never called: " + ", ".join(missing))
+    return "\n".join(lines)
+
+
 def check(
     base_url: str, staff_token: str, sms_dir: Path, started: float, server=None
 ) -> int:
@@ -149,6 +164,7 @@ def check(
         for line in server.errors_logged()[:20]:
             report.add("server", "server log", line[:300], "the whole run")
     print()
+    print(coverage(spec, report))
     print(report.render())
     for note in notes:
         print(f"note: {note}")

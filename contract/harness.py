@@ -95,6 +95,7 @@ class Recorder:
 @dataclass
 class Report:
     calls: int = 0
+    seen: set[tuple[str, int]] = field(default_factory=set)
     found: dict[Mismatch, list[str]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, kind: str, where: str, message: str, step: str) -> None:
@@ -192,6 +193,7 @@ class Harness:
                 step,
             )
             return None
+        self.report.seen.add((operation.label, exchange.status))
         where = f"{operation.label} → {exchange.status}"
         self._check_request(step, operation, exchange, natural)
         for kind, problems in self.spec.response_errors(
