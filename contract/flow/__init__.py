@@ -13,14 +13,17 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 from couponsite_client import AuthenticatedClient, Client
 
 from contract.harness import Harness
 
 T = TypeVar("T")
+TIMEOUT = httpx.Timeout(30.0)
 
 
 class Stop(Exception):
@@ -36,20 +39,25 @@ class Flow:
     customers: dict[str, AuthenticatedClient] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    @property
+    clients: dict[str, AuthenticatedClient] = field(default_factory=dict)
+
+    @cached_property
     def anon(self) -> Client:
         return Client(
             base_url=self.base_url,
             httpx_args=self.h.recorder.httpx_args,
-            timeout=None,
+            timeout=TIMEOUT,
         )
 
     def client(self, token: str) -> AuthenticatedClient:
-        return AuthenticatedClient(
-            base_url=self.base_url,
-            token=token,
-            httpx_args=self.h.recorder.httpx_args,
-        )
+        if token not in self.clients:
+            self.clients[token] = AuthenticatedClient(
+                base_url=self.base_url,
+                token=token,
+                httpx_args=self.h.recorder.httpx_args,
+                timeout=TIMEOUT,
+            )
+        return self.clients[token]
 
     @property
     def staff(self) -> AuthenticatedClient:
