@@ -181,6 +181,14 @@ class Harness:
             return parsed
         return None
 
+    def check_exchange(
+        self, step: str, exchange: Exchange, *, expect: int, code: str | None = None
+    ) -> None:
+        """Check an exchange recorded elsewhere (another thread's call)."""
+        operation = self._check(step, exchange, natural=True)
+        if operation is not None:
+            self._check_expectation(step, operation, exchange, expect, code, True)
+
     def _check(self, step: str, exchange: Exchange, natural: bool) -> Operation | None:
         """One exchange against the spec; its operation, if the spec has it."""
         self.report.calls += 1

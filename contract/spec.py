@@ -251,7 +251,7 @@ class Spec:
             if lower in ignored:
                 continue
             if lower not in declared:
-                errors.append(f"header {name}: {value!r} is sent but not declared")
+                errors.append(f"header {name} is sent but not declared")
                 continue
             errors.extend(self._header_value_errors(name, value, declared[lower]))
         sent = {name.lower() for name in headers}

@@ -4,8 +4,11 @@ Also a customer who adds the email later sees the voucher as theirs, and the
 refusals: redeem twice, the wrong email, invalid input, an email already taken.
 """
 
+import threading
+import time
 from datetime import timedelta
 
+from couponsite_client import AuthenticatedClient
 from couponsite_client.api.auth import me_partial_update
 from couponsite_client.api.vouchers import (
     vouchers_check_create,
@@ -26,7 +29,8 @@ from couponsite_client.models import (
     VoucherRedeemRequest,
 )
 
-from contract.flow import Flow, now
+from contract.flow import TIMEOUT, Flow, now
+from contract.harness import Recorder
 
 CHECKOUT_EMAIL = "pool-checkout@example.com"
 LATER_EMAIL = "pool-later@example.com"
@@ -133,7 +137,50 @@ def run(flow: Flow) -> None:
         code="ALREADY_REDEEMED",
     )
     later_email(flow, many)
+    in_progress(flow)
     refusals(flow)
+
+
+def in_progress(flow: Flow) -> None:
+    """A retry that arrives while the first call still runs (2,000 vouchers take
+    a second or two) is told so, and the first call is not disturbed."""
+    h = flow.h
+    body = VoucherGenerateRequest(
+        offer_name="BULK",
+        discount="5.00",
+        expires_at=now() + timedelta(days=30),
+        emails=[f"bulk{n}@example.com" for n in range(2000)],
+    )
+    key = "contract-bulk-1"
+    first = Recorder()
+    client = AuthenticatedClient(
+        base_url=flow.base_url,
+        token=flow.staff_token,
+        httpx_args=first.httpx_args,
+        timeout=TIMEOUT,
+    )
+    thread = threading.Thread(
+        target=lambda: vouchers_create.sync_detailed(
+            client=client, body=body, idempotency_key=key
+        )
+    )
+    thread.start()
+    time.sleep(0.3)
+    h.call(
+        "pool: the same Idempotency-Key while the first call still runs",
+        lambda: vouchers_create.sync_detailed(
+            client=flow.staff, body=body, idempotency_key=key
+        ),
+        expect=409,
+        code="IDEMPOTENCY_IN_PROGRESS",
+    )
+    thread.join(timeout=60)
+    for exchange in first.exchanges:
+        h.check_exchange(
+            "pool: 2,000 vouchers in one call, with an Idempotency-Key",
+            exchange,
+            expect=201,
+        )
 
 
 def later_email(flow: Flow, many: VoucherGenerateResult | None) -> None:
