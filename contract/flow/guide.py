@@ -1,20 +1,17 @@
 """docs/integrating.md's worked example (contract/example.py), run as written."""
 
 import time
-from datetime import timedelta
 
 from couponsite_client.api.auth import me_retrieve
-from couponsite_client.api.vouchers import vouchers_create
 from couponsite_client.models import (
     Customer,
     Token,
     VoucherCheckResult,
-    VoucherGenerateRequest,
-    VoucherGenerateResult,
 )
 
 from contract import example
-from contract.flow import Flow, now
+from contract.flow import Flow
+from contract.flow.pool import generate
 
 PHONE = "+14155550305"
 EMAIL = "guide@example.com"
@@ -43,19 +40,10 @@ def run(flow: Flow) -> None:
         want=Customer,
     )
     generated = flow.need(
-        h.call(
+        generate(
+            flow,
             "guide: staff generate a voucher to redeem",
-            lambda: vouchers_create.sync_detailed(
-                client=flow.staff,
-                body=VoucherGenerateRequest(
-                    offer_name="GUIDE",
-                    discount="15.00",
-                    expires_at=now() + timedelta(days=7),
-                    email=EMAIL,
-                ),
-            ),
-            expect=201,
-            want=VoucherGenerateResult,
+            {"offer_name": "GUIDE", "discount": "15.00", "email": EMAIL},
         ),
         "voucher for the guide",
     )
