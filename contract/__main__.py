@@ -91,6 +91,11 @@ def main() -> int:
     parser.add_argument("--base-url", help="a running server (default: start one)")
     parser.add_argument("--staff-token")
     parser.add_argument("--sms-dir", type=Path, help="the server's SMS_FILE_PATH")
+    parser.add_argument(
+        "--mail-dir",
+        type=Path,
+        help="the server's EMAIL_FILE_PATH (EMAIL_BACKEND=file)",
+    )
     args = parser.parse_args()
 
     budget = int(os.environ.get("CONTRACT_TIMEOUT", "300"))
@@ -106,18 +111,15 @@ def main() -> int:
         if args.base_url:
             if not (args.staff_token and args.sms_dir):
                 parser.error("--base-url needs --staff-token and --sms-dir")
-            base_url, staff_token, sms_dir = (
-                args.base_url,
-                args.staff_token,
-                args.sms_dir,
-            )
+            base_url, staff_token = args.base_url, args.staff_token
+            sms_dir, mail_dir = args.sms_dir, args.mail_dir
         else:
             from contract.server import Server
 
             server = Server().start()
             base_url, staff_token = server.base_url, server.staff_token
-            sms_dir = server.sms_dir
-        return check(base_url, staff_token, sms_dir, started, server)
+            sms_dir, mail_dir = server.sms_dir, server.mail_dir
+        return check(base_url, staff_token, sms_dir, mail_dir, started, server)
     finally:
         signal.alarm(0)
         if server is not None:
@@ -140,7 +142,12 @@ def coverage(spec: Spec, report: Report) -> str:
 
 
 def check(
-    base_url: str, staff_token: str, sms_dir: Path, started: float, server=None
+    base_url: str,
+    staff_token: str,
+    sms_dir: Path,
+    mail_dir: Path | None,
+    started: float,
+    server=None,
 ) -> int:
     report = Report()
     content = fetch_schema(base_url)
@@ -161,6 +168,7 @@ def check(
                 base_url=base_url,
                 staff_token=staff_token,
                 sms_dir=sms_dir,
+                mail_dir=mail_dir,
             )
         else:
             notes.append("no client could be generated; nothing was called")

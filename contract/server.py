@@ -26,6 +26,8 @@ RATE_LIMITS = {
         for scope in ("OTP", "TOKEN", "DRAW", "CLAIM", "RESERVE", "GRAB", "REDEEM")
     },
     "RATE_LIMIT_REDEEM_FAIL_IP": "off",
+    "RATE_LIMIT_EMAIL_IP": "off",
+    "RATE_LIMIT_EMAIL_CUSTOMER": "1000/hour",
     "RATE_LIMIT_OTP_PHONE": "3/hour",
     **{
         f"RATE_LIMIT_{scope}_CUSTOMER": "1000/minute"
@@ -56,6 +58,7 @@ class Server:
         self.port = int(os.environ.get("CONTRACT_PORT") or _free_port())
         self.scratch = Path(tempfile.mkdtemp(prefix="contract-server-"))
         self.sms_dir = self.scratch / "sms"
+        self.mail_dir = self.scratch / "mail"
         self.log = self.scratch / "server.log"
         self.process: subprocess.Popen | None = None
         self.staff_token = ""
@@ -71,6 +74,8 @@ class Server:
             "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
             "SMS_BACKEND": "file",
             "SMS_FILE_PATH": str(self.sms_dir),
+            "EMAIL_BACKEND": "file",
+            "EMAIL_FILE_PATH": str(self.mail_dir),
             "WEB_CONCURRENCY": "2",
             "BIND": f"127.0.0.1:{self.port}",
             **RATE_LIMITS,

@@ -9,6 +9,7 @@ the others still run, so one run lists every mismatch.
 
 import importlib
 import json
+import re
 import time
 import traceback
 import typing
@@ -38,6 +39,7 @@ class Flow:
     base_url: str
     staff_token: str
     sms_dir: Path
+    mail_dir: Path | None = None
     customers: dict[str, AuthenticatedClient] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -91,6 +93,33 @@ class Flow:
             raise Stop(f"no {what}")
         return value
 
+    def function(self, method: str, path: str) -> Callable:
+        """The generated ``sync_detailed`` of an operation of the schema."""
+        operation = self.h.spec.operation(method, path)
+        if operation is None:
+            raise Stop(f"the schema has no {method.upper()} {path}")
+        tag = operation.data.get("tags", ["default"])[0]
+        module = importlib.import_module(f"couponsite_client.api.{tag}.{operation.id}")
+        return module.sync_detailed
+
+    def mail_code(self, email: str, after: float) -> str | None:
+        """The 6-digit code in the newest mail to ``email`` (Django's file backend)."""
+        if self.mail_dir is None:
+            return None
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            found = None
+            for path in sorted(self.mail_dir.glob("*")):
+                if path.stat().st_mtime < after:
+                    continue
+                for message in path.read_text().split("-" * 79):
+                    if f"To: {email}" in message:
+                        found = re.search(r"\b(\d{6})\b", message.split("\n\n", 1)[-1])
+            if found is not None:
+                return found.group(1)
+            time.sleep(0.1)
+        return None
+
     def sms_code(self, phone: str, after: float) -> str | None:
         """The code in the newest text to ``phone`` written after ``after``."""
         deadline = time.monotonic() + 5
@@ -117,9 +146,22 @@ def iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def run(h: Harness, *, base_url: str, staff_token: str, sms_dir: Path) -> list[str]:
+def run(
+    h: Harness,
+    *,
+    base_url: str,
+    staff_token: str,
+    sms_dir: Path,
+    mail_dir: Path | None = None,
+) -> list[str]:
     """Every section in order; the notes of sections that stopped early."""
-    flow = Flow(h=h, base_url=base_url, staff_token=staff_token, sms_dir=sms_dir)
+    flow = Flow(
+        h=h,
+        base_url=base_url,
+        staff_token=staff_token,
+        sms_dir=sms_dir,
+        mail_dir=mail_dir,
+    )
     sections = [
         ("sign-in", "signin"),
         ("lucky draw", "draw"),

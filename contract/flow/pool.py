@@ -19,9 +19,7 @@ from couponsite_client.api.vouchers import (
     vouchers_retrieve,
 )
 from couponsite_client.models import (
-    Customer,
     PaginatedVoucherList,
-    PatchedCustomerUpdateRequest,
     Voucher,
     VoucherCheckResult,
     VoucherCodeRequest,
@@ -30,11 +28,10 @@ from couponsite_client.models import (
 )
 from couponsite_client.types import UNSET
 
-from contract.flow import TIMEOUT, Flow, iso, now
+from contract.flow import TIMEOUT, Flow, iso, now, owner_email
 from contract.harness import Recorder
 
 CHECKOUT_EMAIL = "pool-checkout@example.com"
-LATER_EMAIL = "pool-later@example.com"
 
 
 def generate(
@@ -89,7 +86,7 @@ def run(flow: Flow) -> None:
     many = generate(
         flow,
         "pool: staff generate vouchers for a list of emails",
-        {"emails": [LATER_EMAIL, "pool-other@example.com"]},
+        {"emails": [owner_email.LATER_EMAIL, "pool-other@example.com"]},
     )
     listed = h.call(
         "pool: staff list an email's vouchers",
@@ -155,7 +152,7 @@ def run(flow: Flow) -> None:
         expect=409,
         code="ALREADY_REDEEMED",
     )
-    later_email(flow, many)
+    owner_email.run(flow, many)
     in_progress(flow)
     refusals(flow)
     optional_bodies(flow)
@@ -231,42 +228,6 @@ def in_progress(flow: Flow) -> None:
             exchange,
             expect=201,
         )
-
-
-def later_email(flow: Flow, many: VoucherGenerateResult | None) -> None:
-    """dave adds an email vouchers were issued to: they become his."""
-    h = flow.h
-    dave, carol = flow.customer("dave"), flow.customer("carol")
-    h.call(
-        "pool: dave adds his email",
-        lambda: me_partial_update.sync_detailed(
-            client=dave, body=PatchedCustomerUpdateRequest(email=LATER_EMAIL)
-        ),
-        expect=200,
-        want=Customer,
-    )
-    mine = h.call(
-        "pool: dave lists his vouchers",
-        lambda: vouchers_list.sync_detailed(client=dave),
-        expect=200,
-        want=PaginatedVoucherList,
-    )
-    if mine is not None and many is not None:
-        issued = [v.code for v in many.vouchers if v.email == LATER_EMAIL]
-        h.same(
-            "pool: dave lists his vouchers",
-            "vouchers issued to his email are his",
-            [v.code for v in mine.results],
-            issued,
-        )
-    h.call(
-        "pool: carol takes dave's email",
-        lambda: me_partial_update.sync_detailed(
-            client=carol, body=PatchedCustomerUpdateRequest(email=LATER_EMAIL)
-        ),
-        expect=409,
-        code="EMAIL_TAKEN",
-    )
 
 
 def refusals(flow: Flow) -> None:
