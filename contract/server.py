@@ -74,7 +74,7 @@ class Server:
             "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
             "SMS_BACKEND": "file",
             "SMS_FILE_PATH": str(self.sms_dir),
-            "EMAIL_BACKEND": "file",
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(self.mail_dir),
             "WEB_CONCURRENCY": "2",
             "BIND": f"127.0.0.1:{self.port}",

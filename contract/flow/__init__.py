@@ -88,6 +88,13 @@ class Flow:
                 return instance
         return None
 
+    def part(self, name: str, function: Callable, *args: Any) -> None:
+        """Run a part of a section; if it stops, note it and let the section go on."""
+        try:
+            function(self, *args)
+        except Stop as stop:
+            self.notes.append(f"{name}: stopped early: {stop}")
+
     def need(self, value: T | None, what: str) -> T:
         if value is None:
             raise Stop(f"no {what}")

@@ -77,9 +77,11 @@ def claim_email(
         expect=202,
         want=Customer,
     )
-    mailed = flow.need(flow.mail_code(email, after=asked), f"a code mailed to {email}")
+    mailed = flow.need(flow.mail_code(email, after=asked), f"code mailed to {email}")
     verify = flow.function(*VERIFY)
-    body = flow.need(flow.body(verify, {"code": mailed}), "a verify body")
+    body = flow.need(
+        flow.body(verify, {"code": mailed}), "generated body for the verification"
+    )
     h.call(
         f"pool: {name} proves {email} with the mailed code",
         lambda: verify(client=client, body=body),

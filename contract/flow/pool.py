@@ -152,8 +152,8 @@ def run(flow: Flow) -> None:
         expect=409,
         code="ALREADY_REDEEMED",
     )
-    owner_email.run(flow, many)
-    in_progress(flow)
+    flow.part("voucher pool: an email becomes a customer's", owner_email.run, many)
+    flow.part("voucher pool: a retry while the first call runs", in_progress)
     refusals(flow)
     optional_bodies(flow)
 
