@@ -112,14 +112,14 @@ def main() -> int:
             if not (args.staff_token and args.sms_dir):
                 parser.error("--base-url needs --staff-token and --sms-dir")
             base_url, staff_token = args.base_url, args.staff_token
-            sms_dir, mail_dir = args.sms_dir, args.mail_dir
+            sms_dir, mail_log = args.sms_dir, args.mail_log
         else:
             from contract.server import Server
 
             server = Server().start()
             base_url, staff_token = server.base_url, server.staff_token
-            sms_dir, mail_dir = server.sms_dir, server.mail_dir
-        return check(base_url, staff_token, sms_dir, mail_dir, started, server)
+            sms_dir, mail_log = server.sms_dir, server.log
+        return check(base_url, staff_token, sms_dir, mail_log, started, server)
     finally:
         signal.alarm(0)
         if server is not None:
@@ -145,7 +145,7 @@ def check(
     base_url: str,
     staff_token: str,
     sms_dir: Path,
-    mail_dir: Path | None,
+    mail_log: Path | None,
     started: float,
     server=None,
 ) -> int:
@@ -168,7 +168,7 @@ def check(
                 base_url=base_url,
                 staff_token=staff_token,
                 sms_dir=sms_dir,
-                mail_dir=mail_dir,
+                mail_log=mail_log,
             )
         else:
             notes.append("no client could be generated; nothing was called")

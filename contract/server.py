@@ -58,7 +58,6 @@ class Server:
         self.port = int(os.environ.get("CONTRACT_PORT") or _free_port())
         self.scratch = Path(tempfile.mkdtemp(prefix="contract-server-"))
         self.sms_dir = self.scratch / "sms"
-        self.mail_dir = self.scratch / "mail"
         self.log = self.scratch / "server.log"
         self.process: subprocess.Popen | None = None
         self.staff_token = ""
@@ -74,8 +73,8 @@ class Server:
             "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
             "SMS_BACKEND": "file",
             "SMS_FILE_PATH": str(self.sms_dir),
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "EMAIL_FILE_PATH": str(self.mail_dir),
+            # Mail (email verification codes) is printed to the server's log.
+            "EMAIL_BACKEND": "console",
             "WEB_CONCURRENCY": "2",
             "BIND": f"127.0.0.1:{self.port}",
             **RATE_LIMITS,

@@ -39,7 +39,7 @@ class Flow:
     base_url: str
     staff_token: str
     sms_dir: Path
-    mail_dir: Path | None = None
+    mail_log: Path | None = None
     customers: dict[str, AuthenticatedClient] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -109,19 +109,18 @@ class Flow:
         module = importlib.import_module(f"couponsite_client.api.{tag}.{operation.id}")
         return module.sync_detailed
 
-    def mail_code(self, email: str, after: float) -> str | None:
-        """The 6-digit code in the newest mail to ``email`` (Django's file backend)."""
-        if self.mail_dir is None:
+    def mail_code(self, email: str) -> str | None:
+        """The 6-digit code in the newest mail to ``email`` that the server printed
+        (Django's console mail backend) into ``mail_log``."""
+        if self.mail_log is None:
             return None
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             found = None
-            for path in sorted(self.mail_dir.glob("*")):
-                if path.stat().st_mtime < after:
-                    continue
-                for message in path.read_text().split("-" * 79):
-                    if f"To: {email}" in message:
-                        found = re.search(r"\b(\d{6})\b", message.split("\n\n", 1)[-1])
+            for message in self.mail_log.read_text().split("-" * 79):
+                if f"To: {email}" in message:
+                    body = message.split("\n\n", 1)[-1]
+                    found = re.search(r"\b(\d{6})\b", body) or found
             if found is not None:
                 return found.group(1)
             time.sleep(0.1)
@@ -159,7 +158,7 @@ def run(
     base_url: str,
     staff_token: str,
     sms_dir: Path,
-    mail_dir: Path | None = None,
+    mail_log: Path | None = None,
 ) -> list[str]:
     """Every section in order; the notes of sections that stopped early."""
     flow = Flow(
@@ -167,7 +166,7 @@ def run(
         base_url=base_url,
         staff_token=staff_token,
         sms_dir=sms_dir,
-        mail_dir=mail_dir,
+        mail_log=mail_log,
     )
     sections = [
         ("sign-in", "signin"),
