@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from couponsite import sms
 from couponsite.localcache import local_clear
+from couponsite.namespace import key_namespace, key_namespace_forget
 from couponsite.redis_client import REDIS_ERRORS, get_redis
 
 REQUIRE_SERVICES = os.environ.get("COUPONSITE_REQUIRE_SERVICES") == "1"
@@ -48,6 +49,15 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(
                     pytest.mark.skip(reason=f"no {name} configured or answering")
                 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _key_namespace(django_db_setup, django_db_blocker):
+    """Read the test database's Redis key namespace once, as a process does, so
+    tests without database access can build keys too."""
+    with django_db_blocker.unblock():
+        key_namespace_forget()
+        key_namespace()
 
 
 @pytest.fixture(autouse=True)

@@ -92,7 +92,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Redis ----------------------------------------------------------
 # Redis is an accelerator, never the only copy: a Redis outage must degrade to
-# slower answers from Postgres, so cache errors are logged, not raised.
+# slower answers from Postgres, so cache errors are logged, not raised. Every key
+# starts with the database's namespace (couponsite.namespace), so a reset or
+# restored database never reads the old one's keys.
 REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
 if REDIS_URL:
@@ -101,6 +103,7 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="cs"),
+            "KEY_FUNCTION": "couponsite.namespace.cache_key",
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
@@ -116,6 +119,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "couponsite",
+            "KEY_FUNCTION": "couponsite.namespace.cache_key",
         }
     }
 

@@ -22,7 +22,7 @@ from rest_framework.throttling import BaseThrottle
 
 from couponsite.api.client_ip import client_ip
 from couponsite.api.exceptions import RateLimited
-from couponsite.redis_client import REDIS_ERRORS, get_redis
+from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def _windows(
         rate = rate_for(name)
         if rate is not None:
             window = int(now // rate.period)
-            key = f"rl:{name}:{identity}:{window}"
+            key = redis_key("rl", name, identity, window)
             active.append((key, rate, (window + 1) * rate.period - now))
     return active
 
