@@ -6,14 +6,13 @@ import os
 import socket
 
 import pytest
-import time_machine
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import connection
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from couponsite import sms
+from couponsite.api.throttling import local_windows
 from couponsite.localcache import local_clear
 from couponsite.namespace import key_namespace, key_namespace_forget
 from couponsite.redis_client import REDIS_ERRORS, get_redis
@@ -78,17 +77,9 @@ def _isolated_services(settings):
             redis.flushdb()
     cache.clear()
     local_clear()
+    local_windows.clear()
     yield
     sms.outbox.clear()
-
-
-@pytest.fixture
-def start_of_rate_window():
-    """Rate limits count in clock-aligned windows (up to an hour); run the test from
-    the start of the current hour so no window turns over under it."""
-    start = timezone.now().replace(minute=0, second=5, microsecond=0)
-    with time_machine.travel(start, tick=True):
-        yield
 
 
 @pytest.fixture

@@ -190,9 +190,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Rate limits ------------------------------------------------------------------
-# "<count>/<second|minute|hour|day>" or "off". Each scope is limited per customer
-# (or phone) and per client address; an operator behind a NAT or a load test from
-# one address raises the *_IP values.
+# "<count>/<second|minute|hour|day>" or "off": at most <count> in any span of that
+# length (sliding windows, couponsite.api.throttling). Each scope is limited per
+# customer (or phone) and per client address; an operator behind a NAT or a load
+# test from one address raises the *_IP values.
 RATE_LIMITS = {
     "otp_phone": env.str("RATE_LIMIT_OTP_PHONE", default="5/hour"),
     "otp_ip": env.str("RATE_LIMIT_OTP_IP", default="30/hour"),
