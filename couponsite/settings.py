@@ -208,7 +208,10 @@ RATE_LIMITS = {
     "grab_ip": env.str("RATE_LIMIT_GRAB_IP", default="600/minute"),
     "redeem_customer": env.str("RATE_LIMIT_REDEEM_CUSTOMER", default="30/minute"),
     "redeem_ip": env.str("RATE_LIMIT_REDEEM_IP", default="600/minute"),
-    # Failed checks and redemptions (unknown, expired, used codes): code guessing.
+    "lookup_customer": env.str("RATE_LIMIT_LOOKUP_CUSTOMER", default="60/minute"),
+    "lookup_ip": env.str("RATE_LIMIT_LOOKUP_IP", default="600/minute"),
+    # Failed lookups, checks and redemptions (unknown, expired, used codes): code
+    # guessing. A sliding hour: at most this many in any hour.
     "redeem_fail_customer": env.str(
         "RATE_LIMIT_REDEEM_FAIL_CUSTOMER", default="20/hour"
     ),
