@@ -2,6 +2,7 @@
 from a skip into a failure (``COUPONSITE_REQUIRE_SERVICES=1``)."""
 
 import contextlib
+import logging
 import os
 import socket
 
@@ -83,6 +84,35 @@ def _isolated_services(settings):
     local_windows.clear()
     yield
     sms.outbox.clear()
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def log_records():
+    """``log_records(name)``: the list of records that logger emits from then on
+    in the test, at WARNING and above (pytest's own log capture is off)."""
+    attached: list[tuple[logging.Logger, _Collect, int]] = []
+
+    def collect(name: str) -> list[logging.LogRecord]:
+        logger = logging.getLogger(name)
+        handler = _Collect()
+        attached.append((logger, handler, logger.level))
+        logger.setLevel(logging.WARNING)
+        logger.addHandler(handler)
+        return handler.records
+
+    yield collect
+    for logger, handler, level in attached:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @pytest.fixture

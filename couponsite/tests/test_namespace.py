@@ -117,21 +117,21 @@ def test_the_namespace_is_read_once_per_process(
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_an_unmigrated_database_gets_a_private_namespace_and_no_broken_transaction(
-    fresh_namespace, caplog
+    fresh_namespace, log_records
 ):
     # given: the table is not there yet (as during migrate)
     with connection.schema_editor() as editor:
         editor.delete_model(KeyNamespace)
+    records = log_records("couponsite.namespace")
 
     # when
-    with caplog.at_level(logging.WARNING, logger="couponsite.namespace"):
-        private = key_namespace()
-        private_again = key_namespace()  # no query until a few seconds later
+    private = key_namespace()
+    private_again = key_namespace()  # no query until a few seconds later
 
     # then: a namespace of this process alone, and the caller's transaction lives on
     assert private == private_again == namespace._private
-    assert [r.levelno for r in caplog.records] == [logging.WARNING]
-    assert not caplog.records[0].exc_info
+    assert [r.levelno for r in records] == [logging.WARNING]
+    assert not records[0].exc_info
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
 
