@@ -23,7 +23,16 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 RATE_LIMITS = {
     **{
         f"RATE_LIMIT_{scope}_IP": "off"
-        for scope in ("OTP", "TOKEN", "DRAW", "CLAIM", "RESERVE", "GRAB", "REDEEM")
+        for scope in (
+            "OTP",
+            "TOKEN",
+            "DRAW",
+            "CLAIM",
+            "RESERVE",
+            "GRAB",
+            "REDEEM",
+            "LOOKUP",
+        )
     },
     "RATE_LIMIT_REDEEM_FAIL_IP": "off",
     "RATE_LIMIT_EMAIL_IP": "off",
@@ -31,7 +40,7 @@ RATE_LIMITS = {
     "RATE_LIMIT_OTP_PHONE": "3/hour",
     **{
         f"RATE_LIMIT_{scope}_CUSTOMER": "1000/minute"
-        for scope in ("DRAW", "CLAIM", "RESERVE", "GRAB", "REDEEM")
+        for scope in ("DRAW", "CLAIM", "RESERVE", "GRAB", "REDEEM", "LOOKUP")
     },
     "RATE_LIMIT_REDEEM_FAIL_CUSTOMER": "1000/hour",
 }
