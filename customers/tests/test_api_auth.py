@@ -44,6 +44,10 @@ def test_sign_in_creates_customer_and_token_that_works(api_client):
     assert response.status_code == 200
     body = response.json()
     assert body["customer"]["phone"] == PHONE
+    expires_at = datetime.fromisoformat(body["expires_at"])
+    assert abs(expires_at - (timezone.now() + timedelta(days=30))) < timedelta(
+        minutes=1
+    )
     assert Customer.objects.filter(phone=PHONE).count() == 1
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['token']}")
     me = api_client.get("/api/v1/me")
@@ -226,11 +230,15 @@ class TestTokens:
 
         assert client.get("/api/v1/me").status_code == 401
 
-    def test_token_lookup_is_cached(self, customer_client, django_assert_num_queries):
+    @pytest.mark.redis
+    def test_token_lookup_is_cached_in_redis(
+        self, customer_client, django_assert_num_queries
+    ):
         customer_client.get("/api/v1/me")
 
-        with django_assert_num_queries(0):
+        with django_assert_num_queries(1) as captured:  # the pending email only
             assert customer_client.get("/api/v1/me").status_code == 200
+        assert "customers_apitoken" not in captured.captured_queries[0]["sql"]
 
     def test_only_digest_is_stored(self, customer):
         from customers.services import token_create
