@@ -30,8 +30,9 @@ def _exchange(client, code, phone=PHONE):
     )
 
 
-def test_sign_in_creates_customer_and_token_that_works(api_client):
+def test_sign_in_creates_customer_and_token_that_works(api_client, settings):
     # given
+    settings.TOKEN_TTL_SECONDS = 30 * 86400
     sent = _request_code(api_client, phone="+1 (415) 555-0123")
     assert sent.status_code == 202
     assert sent.json()["phone"] == PHONE
