@@ -6,6 +6,10 @@ process's memory: without Redis every request asks the database (one indexed
 query), so a token revoked anywhere is refused by every worker on the next
 request.
 
+The cached customer carries their email verification (``GET /me`` shows the
+pending email without a query), so the email services mark the customer's
+tokens stale too when it changes (``forget_tokens_of``).
+
 With Redis, an entry lives at most ``TOKEN_CACHE_SECONDS`` (and never past the
 token's ``expires_at``, which is also checked on every hit). When a token, its
 customer or its user changes, ``forget_tokens`` overwrites the entries with a
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -70,10 +75,28 @@ def forget_tokens(digests: list[str]) -> None:
     )
 
 
+def forget_tokens_on_commit(digests: list[str]) -> None:
+    if digests and shared_token_cache() is not None:
+        transaction.on_commit(lambda: forget_tokens(digests))
+
+
+def forget_tokens_of(*, customer_id: int | None = None, user_id: int | None = None):
+    """After commit, mark stale the cached owner of every live token of a customer
+    or a user: what the cache holds about them changed."""
+    if shared_token_cache() is None:
+        return  # nothing cached: every request asks the database
+    if customer_id:
+        tokens = ApiToken.objects.active().filter(customer_id=customer_id)
+    else:
+        tokens = ApiToken.objects.active().filter(user_id=user_id)
+    forget_tokens_on_commit(list(tokens.values_list("digest", flat=True)))
+
+
 def _from_database(digest: str) -> TokenOwner:
+    # The customer comes with their email verification: GET /me shows it.
     token = (
         ApiToken.objects.filter(digest=digest, revoked_at__isnull=True)
-        .select_related("customer", "user")
+        .select_related("customer", "customer__email_verification", "user")
         .first()
     )
     if token is None:

@@ -26,6 +26,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework import status
 
 from couponsite.api.exceptions import DomainError
+from customers.authentication import forget_tokens_of
 from customers.models import Customer, EmailVerification
 
 
@@ -67,6 +68,15 @@ def _code_hash(customer_id: int, email: str, code: str) -> str:
     return salted_hmac(
         "customers.email", f"{customer_id}:{email}:{code}", algorithm="sha256"
     ).hexdigest()
+
+
+def _verification_changed(customer: Customer) -> None:
+    """The customer's verification row changed: drop the copy loaded with them here,
+    and (after commit) the one cached with their tokens."""
+    related = Customer.email_verification.related
+    if related.is_cached(customer):
+        related.delete_cached_value(customer)
+    forget_tokens_of(customer_id=customer.pk)
 
 
 def _mail_code_on_commit(*, email: str, code: str) -> None:
@@ -122,15 +132,17 @@ def email_verification_start(*, customer: Customer, email: str) -> EmailVerifica
                 if last is not None:
                     wait = (last - resend_after).total_seconds()
                 raise EmailResendTooSoon(retry_after=wait) from None
+        _verification_changed(customer)
         _mail_code_on_commit(email=email, code=code)
-    return EmailVerification.objects.get(customer=customer)
+    return customer.email_verification
 
 
 def _cancel_pending(*, customer: Customer) -> None:
     """End a pending verification (its code stops working; the resend gap stays)."""
-    EmailVerification.objects.filter(
+    if EmailVerification.objects.filter(
         customer=customer, verified_at__isnull=True, expires_at__gt=timezone.now()
-    ).update(expires_at=timezone.now())
+    ).update(expires_at=timezone.now()):
+        _verification_changed(customer)
 
 
 def customer_update(
@@ -208,6 +220,7 @@ def email_verify(*, customer: Customer, code: str) -> Customer:
                 EmailVerification.objects.filter(pk=challenge.pk).update(
                     verified_at=now
                 )
+                _verification_changed(customer)
                 vouchers_link_email(customer=customer)
     # Raised after the block so a wrong guess's counter is committed, not rolled back.
     if error is not None:

@@ -106,6 +106,16 @@ class TestLifetime:
         assert 0 < ttl <= 10
 
 
+@pytest.mark.django_db
+def test_without_redis_each_request_costs_one_query(
+    no_redis, customer_client, django_assert_num_queries
+):
+    customer_client.get(ME)
+
+    with django_assert_num_queries(1):  # the token, its customer and their email
+        assert customer_client.get(ME).status_code == 200
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 class TestRevocation:
