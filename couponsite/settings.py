@@ -94,7 +94,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Redis ----------------------------------------------------------
 # Redis is an accelerator, never the only copy: a Redis outage must degrade to
-# slower answers from Postgres, so cache errors are logged, not raised.
+# slower answers from Postgres, so cache errors are logged, not raised. Every key
+# starts with the database's namespace (couponsite.namespace), so a reset or
+# restored database never reads the old one's keys.
 REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
 if REDIS_URL:
@@ -103,6 +105,7 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="cs"),
+            "KEY_FUNCTION": "couponsite.namespace.cache_key",
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
@@ -118,6 +121,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "couponsite",
+            "KEY_FUNCTION": "couponsite.namespace.cache_key",
         }
     }
 
@@ -188,9 +192,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Rate limits ------------------------------------------------------------------
-# "<count>/<second|minute|hour|day>" or "off". Each scope is limited per customer
-# (or phone) and per client address; an operator behind a NAT or a load test from
-# one address raises the *_IP values.
+# "<count>/<second|minute|hour|day>" or "off": at most <count> in any span of that
+# length (sliding windows, couponsite.api.throttling). Each scope is limited per
+# customer (or phone) and per client address; an operator behind a NAT or a load
+# test from one address raises the *_IP values.
 RATE_LIMITS = {
     "otp_phone": env.str("RATE_LIMIT_OTP_PHONE", default="5/hour"),
     "otp_ip": env.str("RATE_LIMIT_OTP_IP", default="30/hour"),
@@ -205,7 +210,10 @@ RATE_LIMITS = {
     "grab_ip": env.str("RATE_LIMIT_GRAB_IP", default="600/minute"),
     "redeem_customer": env.str("RATE_LIMIT_REDEEM_CUSTOMER", default="30/minute"),
     "redeem_ip": env.str("RATE_LIMIT_REDEEM_IP", default="600/minute"),
-    # Failed checks and redemptions (unknown, expired, used codes): code guessing.
+    "lookup_customer": env.str("RATE_LIMIT_LOOKUP_CUSTOMER", default="60/minute"),
+    "lookup_ip": env.str("RATE_LIMIT_LOOKUP_IP", default="600/minute"),
+    # Failed lookups, checks and redemptions (unknown, expired, used codes): code
+    # guessing. A sliding hour: at most this many in any hour.
     "redeem_fail_customer": env.str(
         "RATE_LIMIT_REDEEM_FAIL_CUSTOMER", default="20/hour"
     ),

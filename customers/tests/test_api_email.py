@@ -108,9 +108,7 @@ class TestAskingForAnEmail:
         assert len(mail.outbox) == 2
         assert verified.json()["email"] == "b@example.com"
 
-    def test_is_rate_limited_per_customer(
-        self, customer_client, settings, start_of_rate_window
-    ):
+    def test_is_rate_limited_per_customer(self, customer_client, settings):
         settings.RATE_LIMITS = {**settings.RATE_LIMITS, "email_customer": "2/hour"}
         start = timezone.now()
         answers = []
@@ -122,7 +120,7 @@ class TestAskingForAnEmail:
         assert answers[2].json()["code"] == "RATE_LIMITED"
         assert len(mail.outbox) == 2
 
-    def test_is_rate_limited_per_address(self, settings, start_of_rate_window):
+    def test_is_rate_limited_per_address(self, settings):
         settings.RATE_LIMITS = {**settings.RATE_LIMITS, "email_ip": "2/hour"}
         clients = [_client_for(CustomerFactory()) for _ in range(3)]
 
