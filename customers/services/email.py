@@ -94,7 +94,7 @@ def _mail_code_on_commit(*, email: str, code: str) -> None:
 
 
 def email_verification_start(*, customer: Customer, email: str) -> EmailVerification:
-    """Mail a fresh code to ``email`` (normalised) for ``customer`` to prove they own it.
+    """Mail a fresh code to ``email`` for ``customer`` to prove they own it.
 
     The customer's one row is rewritten with the new email and code, which
     replaces any earlier pending one. At most one send per customer per
@@ -102,6 +102,7 @@ def email_verification_start(*, customer: Customer, email: str) -> EmailVerifica
     is conditional on the last send being old enough, and the first send relies
     on the one-row-per-customer constraint, so parallel requests cannot both send.
     """
+    email = email.strip().lower()
     now = timezone.now()
     code = f"{secrets.randbelow(1_000_000):06d}"
     fresh = {
