@@ -75,7 +75,16 @@ def generate_client(schema_file: Path, into: Path, report: Report) -> bool:
         line for line in output.splitlines() if line.strip() and line not in noise
     ]
     if done.returncode != 0:
-        report.add("generator", "openapi-python-client", output or "failed", "generate")
+        # The generator's traceback is drawn in a box; its message is below it.
+        message = [
+            line for line in output.splitlines() if line and line[0] not in "│╭╰"
+        ]
+        report.add(
+            "generator",
+            "openapi-python-client",
+            " ".join(message) or output or "failed",
+            "generate",
+        )
         return False
     if complaints:
         report.add(
