@@ -170,6 +170,17 @@ class Spec:
                     return Operation(method.lower(), template, data)
         return None
 
+    def status_of(self, method: str, path: str, code: str) -> int | None:
+        """The status whose response the schema documents ``code`` under (each
+        error response's description lists its codes, `LIKE_THIS`)."""
+        operation = self.operation(method, path)
+        if operation is None:
+            return None
+        for status, response in operation.data.get("responses", {}).items():
+            if f"`{code}`" in response.get("description", "") and status.isdigit():
+                return int(status)
+        return None
+
     def operations(self) -> Iterator[Operation]:
         for template, item in self.document.get("paths", {}).items():
             for method, data in item.items():

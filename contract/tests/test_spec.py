@@ -114,6 +114,15 @@ def test_a_matching_answer_passes():
     assert found == {"status": [], "header": [], "body": []}
 
 
+def test_the_status_documented_for_a_code():
+    spec = Spec(document())
+    responses = spec.document["paths"]["/vouchers/{code}"]["get"]["responses"]
+    responses["429"]["description"] = "Error codes: `RATE_LIMITED`, `SLOW_DOWN`"
+    assert spec.status_of("get", "/vouchers/{code}", "SLOW_DOWN") == 429
+    assert spec.status_of("get", "/vouchers/K7QM", "RATE_LIMITED") == 429
+    assert spec.status_of("get", "/vouchers/K7QM", "NOT_FOUND") is None
+
+
 def test_an_undeclared_status_is_caught():
     found = errors(Spec(document()), "/vouchers/K7QM", 404, JSON, {})
     assert found["status"] == ["status 404 is not declared (declared: 200, 429)"]
