@@ -50,12 +50,9 @@ class CouponTypeInline(admin.StackedInline):
             "Coupons",
             {"fields": [("valid_days", "valid_until"), ("code_prefix", "code_length")]},
         ),
-        (
-            "Accounting (read-only)",
-            {"fields": [("issued_total", "issued_today", "quota_day")]},
-        ),
     ]
-    readonly_fields = ["issued_total", "issued_today", "quota_day"]
+    # Issued and left per type are in the campaign's live figures (one source,
+    # the coupons); the quota counters on the row are the draw's enforcement.
 
 
 class CampaignForm(forms.ModelForm):

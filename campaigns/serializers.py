@@ -193,9 +193,12 @@ class CampaignSerializer(serializers.ModelSerializer):
 class CouponTypeFiguresSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    issued_today = serializers.IntegerField()
+    issued_today = serializers.IntegerField(
+        help_text="Coupons of this type customers got today (draw wins, claims "
+        "still held or redeemed, grabs); a lapsed hold does not count."
+    )
     left_today = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
-    issued_total = serializers.IntegerField()
+    issued_total = serializers.IntegerField(help_text="The same, all days.")
     left_total = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
 
 
@@ -215,7 +218,9 @@ class CampaignFiguresSerializer(serializers.Serializer):
     rush = RushFiguresSerializer(allow_null=True, help_text="Rush campaigns only.")
     draws_today = serializers.IntegerField()
     wins_today = serializers.IntegerField()
-    vouchers_issued = serializers.IntegerField()
+    vouchers_issued = serializers.IntegerField(
+        help_text="All days: the sum of the coupon types' `issued_total`."
+    )
     vouchers_redeemed = serializers.IntegerField()
     holds_now = serializers.IntegerField()
     coupon_types = CouponTypeFiguresSerializer(many=True)
