@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
 
-from campaigns.models import Campaign, CouponType, Release
+from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign, CouponType, Release
 from campaigns.schedule import RushWindows
 from campaigns.selectors import campaign_figures
 from couponsite.api.exceptions import DomainError
@@ -23,6 +23,10 @@ class CouponTypeFormSet(BaseInlineFormSet):
             raise ValidationError(
                 f"Probabilities add up to {total}; they may add up to 1 at most."
             )
+        if self.instance.kind == Campaign.Kind.CLAIM:
+            for form in self.forms:
+                if form.cleaned_data and "valid_days" in form.changed_data:
+                    form.add_error("valid_days", CLAIM_VALID_DAYS_REFUSED)
 
 
 class CouponTypeInline(admin.StackedInline):

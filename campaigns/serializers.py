@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from campaigns.models import Campaign, CouponType
+from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign, CouponType
 from campaigns.schedule import RushWindows
 from vouchers.codes import normalize_prefix
 
@@ -39,7 +39,11 @@ class CouponTypeSerializer(serializers.Serializer):
     )
     total_quota = serializers.IntegerField(read_only=True, allow_null=True)
     daily_quota = serializers.IntegerField(read_only=True, allow_null=True)
-    valid_days = serializers.IntegerField(read_only=True)
+    valid_days = serializers.IntegerField(
+        read_only=True,
+        help_text="Draw and rush coupons are valid this many days after issue; "
+        "not used by claim coupons, whose deadline is the hold.",
+    )
     valid_until = serializers.DateTimeField(read_only=True, allow_null=True)
     hold_seconds = serializers.IntegerField(read_only=True)
 
@@ -140,6 +144,10 @@ class CampaignCreateSerializer(serializers.ModelSerializer):
                 ]
         if attrs["kind"] == Campaign.Kind.RUSH:
             errors.update(self._rush_errors(attrs))
+        if attrs["kind"] == Campaign.Kind.CLAIM and any(
+            "valid_days" in t for t in types
+        ):
+            errors.setdefault("coupon_types", []).append(CLAIM_VALID_DAYS_REFUSED)
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
