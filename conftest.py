@@ -18,6 +18,8 @@ from couponsite.localcache import local_clear
 from couponsite.redis_client import REDIS_ERRORS, get_redis
 
 REQUIRE_SERVICES = os.environ.get("COUPONSITE_REQUIRE_SERVICES") == "1"
+# Browser tests drive Debian's Chromium through Playwright (no browser download).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def _redis_answers() -> bool:
@@ -34,6 +36,7 @@ def pytest_collection_modifyitems(config, items):
     available = {
         "postgres": connection.vendor == "postgresql",
         "redis": _redis_answers(),
+        "browser": os.access(CHROMIUM, os.X_OK),
     }
     missing = [name for name, ok in available.items() if not ok]
     if REQUIRE_SERVICES and missing:
@@ -144,3 +147,32 @@ def redis_down(settings):
     }
     yield url
     caches["default"].close()
+
+
+@pytest.fixture
+def browser_page(live_server):
+    """A fresh headless Chromium page; ``page.sent`` lists the URL of every request
+    that went to the network (a request the page's Content-Security-Policy
+    blocks is never sent, and is not there).
+
+    Playwright's sync API runs an event loop in this thread, which makes Django
+    refuse database calls here unless told that this thread is not async code.
+    """
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM)
+            page = browser.new_page()
+            page.sent = []
+
+            def send(route):
+                page.sent.append(route.request.url)
+                route.continue_()
+
+            page.route("**/*", send)
+            yield page
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]

@@ -21,6 +21,8 @@ SECRET_KEY = env.str(
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A refused CSRF check answers JSON outside the admin, like every other answer.
+CSRF_FAILURE_VIEW = "couponsite.api.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -212,6 +214,9 @@ RATE_LIMITS = {
 # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For we believe.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
+# Seconds a client is told to wait (Retry-After) when Postgres cannot be reached.
+SERVICE_UNAVAILABLE_RETRY_AFTER = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER", default=5)
+
 # --- Idempotency --------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
 # A key still "in progress" after this long belongs to a request that died.
@@ -235,9 +240,18 @@ TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+# The same failure (database or Redis unreachable) is logged once per this many
+# seconds and process, with a count of the repeats dropped; 0 logs every one.
+LOG_REPEAT_SECONDS = env.float("LOG_REPEAT_SECONDS", default=60.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "repeats": {
+            "()": "couponsite.logfilters.RepeatFilter",
+            "seconds": LOG_REPEAT_SECONDS,
+        }
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -250,6 +264,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["repeats"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
