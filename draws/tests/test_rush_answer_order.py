@@ -240,6 +240,31 @@ def test_a_grab_made_through_postgres_is_never_told_sold_out_by_redis(settings):
 
 
 @pytest.mark.redis
+def test_while_redis_settles_a_postgres_winners_coupon_they_are_not_sold_out():
+    # given one coupon, grabbed through Postgres while Redis still offers it
+    campaign = rush_campaign()
+    people = customers(5)
+    for person in people:
+        rush_reserve(campaign=campaign, customer=person, now=RESERVING)
+    rush_warm(campaign=campaign, now=RUSHING)
+    local.redis_failed()
+    winner = rush_grab(campaign=campaign, customer=people[0], now=RUSHING)
+    rush_local_state_clear()
+
+    # when another request has popped that coupon and not settled it yet
+    popped = redis_state.GRAB_SCRIPT(
+        keys=RushKeys(campaign.pk, DAY).grab(),
+        args=[people[1].pk, redis_state.ms(RUSHING), 15_000],
+        client=get_redis(),
+    )
+    assert int(popped[1]) == winner.voucher_id
+
+    # then the winner asking meanwhile is ALREADY_RECEIVED, the others SOLD_OUT
+    assert _answer(campaign, people[0]) == "ALREADY_RECEIVED"
+    assert _answer(campaign, people[2]) == "SOLD_OUT"
+
+
+@pytest.mark.redis
 def test_loading_reads_the_stock_before_the_grabs():
     campaign = rush_campaign()
     for person in customers(5):

@@ -87,6 +87,10 @@ def _grab_write(
     return grab
 
 
+def _has_grabbed(campaign: Campaign, day: dt.date, customer: Customer) -> bool:
+    return Grab.objects.filter(campaign=campaign, day=day, customer=customer).exists()
+
+
 def _grab_redis(
     redis: Redis,
     *,
@@ -118,6 +122,11 @@ def _grab_redis(
                 local.remember_received(campaign.pk, day, customer.pk)
             raise AlreadyReceived()
         if outcome == "SOLD_OUT":
+            if reply[1] == 1 and _has_grabbed(campaign, day, customer):
+                # A coupon in flight is being settled as this customer's (Redis
+                # offered it again after a grab through Postgres took it).
+                local.remember_received(campaign.pk, day, customer.pk)
+                raise AlreadyReceived()
             final_day_learn(campaign, day, now)
             raise SoldOut()
 
@@ -254,7 +263,7 @@ def _grab_postgres(
     if voucher_id is None:
         # The pick waited for grabs in flight; one of them may have been this
         # customer's own (a double submit), which took the last coupon.
-        if Grab.objects.filter(campaign=campaign, day=day, customer=customer).exists():
+        if _has_grabbed(campaign, day, customer):
             local.remember_received(campaign.pk, day, customer.pk)
             raise AlreadyReceived()
         final_day_learn(campaign, day, now)  # outside the pick's transaction
