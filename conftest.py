@@ -2,19 +2,20 @@
 from a skip into a failure (``COUPONSITE_REQUIRE_SERVICES=1``)."""
 
 import contextlib
+import logging
 import os
 import socket
 
 import pytest
-import time_machine
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import connection
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from couponsite import sms
+from couponsite.api.throttling import local_windows
 from couponsite.localcache import local_clear
+from couponsite.namespace import key_namespace, key_namespace_forget
 from couponsite.redis_client import REDIS_ERRORS, get_redis
 
 REQUIRE_SERVICES = os.environ.get("COUPONSITE_REQUIRE_SERVICES") == "1"
@@ -53,10 +54,22 @@ def pytest_collection_modifyitems(config, items):
                 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _key_namespace(django_db_setup, django_db_blocker):
+    """Read the test database's Redis key namespace once, as a process does, so
+    tests without database access can build keys too."""
+    with django_db_blocker.unblock():
+        key_namespace_forget()
+        key_namespace()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_services(settings):
     """Each test starts with an empty outbox, cache and test Redis database."""
     settings.SMS_BACKEND = "locmem"
+    # Tests travel in time (to 2027 and beyond) with tokens made today: let tokens
+    # outlive the travel. Tests about token lifetimes set the lifetime they test.
+    settings.TOKEN_TTL_SECONDS = settings.STAFF_TOKEN_TTL_SECONDS = 10 * 365 * 86400
     # No collectstatic in tests: serve static names as they are, without a manifest.
     settings.STORAGES = {
         **settings.STORAGES,
@@ -71,17 +84,38 @@ def _isolated_services(settings):
             redis.flushdb()
     cache.clear()
     local_clear()
+    local_windows.clear()
     yield
     sms.outbox.clear()
 
 
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture
-def start_of_rate_window():
-    """Rate limits count in clock-aligned windows (up to an hour); run the test from
-    the start of the current hour so no window turns over under it."""
-    start = timezone.now().replace(minute=0, second=5, microsecond=0)
-    with time_machine.travel(start, tick=True):
-        yield
+def log_records():
+    """``log_records(name)``: the list of records that logger emits from then on
+    in the test, at WARNING and above (pytest's own log capture is off)."""
+    attached: list[tuple[logging.Logger, _Collect, int]] = []
+
+    def collect(name: str) -> list[logging.LogRecord]:
+        logger = logging.getLogger(name)
+        handler = _Collect()
+        attached.append((logger, handler, logger.level))
+        logger.setLevel(logging.WARNING)
+        logger.addHandler(handler)
+        return handler.records
+
+    yield collect
+    for logger, handler, level in attached:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @pytest.fixture

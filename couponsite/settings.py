@@ -94,7 +94,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Redis ----------------------------------------------------------
 # Redis is an accelerator, never the only copy: a Redis outage must degrade to
-# slower answers from Postgres, so cache errors are logged, not raised.
+# slower answers from Postgres, so cache errors are logged, not raised. Every key
+# starts with the database's namespace (couponsite.namespace), so a reset or
+# restored database never reads the old one's keys.
 REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
 if REDIS_URL:
@@ -103,6 +105,7 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="cs"),
+            "KEY_FUNCTION": "couponsite.namespace.cache_key",
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
@@ -118,6 +121,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "couponsite",
+            "KEY_FUNCTION": "couponsite.namespace.cache_key",
         }
     }
 
@@ -188,9 +192,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Rate limits ------------------------------------------------------------------
-# "<count>/<second|minute|hour|day>" or "off". Each scope is limited per customer
-# (or phone) and per client address; an operator behind a NAT or a load test from
-# one address raises the *_IP values.
+# "<count>/<second|minute|hour|day>" or "off": at most <count> in any span of that
+# length (sliding windows, couponsite.api.throttling). Each scope is limited per
+# customer (or phone) and per client address; an operator behind a NAT or a load
+# test from one address raises the *_IP values.
 RATE_LIMITS = {
     "otp_phone": env.str("RATE_LIMIT_OTP_PHONE", default="5/hour"),
     "otp_ip": env.str("RATE_LIMIT_OTP_IP", default="30/hour"),
@@ -205,11 +210,17 @@ RATE_LIMITS = {
     "grab_ip": env.str("RATE_LIMIT_GRAB_IP", default="600/minute"),
     "redeem_customer": env.str("RATE_LIMIT_REDEEM_CUSTOMER", default="30/minute"),
     "redeem_ip": env.str("RATE_LIMIT_REDEEM_IP", default="600/minute"),
-    # Failed checks and redemptions (unknown, expired, used codes): code guessing.
+    "lookup_customer": env.str("RATE_LIMIT_LOOKUP_CUSTOMER", default="60/minute"),
+    "lookup_ip": env.str("RATE_LIMIT_LOOKUP_IP", default="600/minute"),
+    # Failed lookups, checks and redemptions (unknown, expired, used codes): code
+    # guessing. A sliding hour: at most this many in any hour.
     "redeem_fail_customer": env.str(
         "RATE_LIMIT_REDEEM_FAIL_CUSTOMER", default="20/hour"
     ),
     "redeem_fail_ip": env.str("RATE_LIMIT_REDEEM_FAIL_IP", default="100/hour"),
+    # Verification codes sent to an email (PATCH /me with an email).
+    "email_customer": env.str("RATE_LIMIT_EMAIL_CUSTOMER", default="5/hour"),
+    "email_ip": env.str("RATE_LIMIT_EMAIL_IP", default="30/hour"),
 }
 # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For we believe.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
@@ -229,6 +240,18 @@ OTP_RESEND_SECONDS = env.int("OTP_RESEND_SECONDS", default=30)
 # Region used to read phone numbers written without a leading "+country code".
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="") or None
 
+# API tokens: customer sign-in tokens and staff tokens end this long after they are
+# made. Token owners are cached only in Redis (shared by every worker), for at
+# most TOKEN_CACHE_SECONDS; 0 asks the database on every request.
+TOKEN_TTL_SECONDS = env.int("TOKEN_TTL_SECONDS", default=30 * 86400)
+STAFF_TOKEN_TTL_SECONDS = env.int("STAFF_TOKEN_TTL_SECONDS", default=90 * 86400)
+TOKEN_CACHE_SECONDS = env.int("TOKEN_CACHE_SECONDS", default=60)
+
+# Email verification codes (PATCH /me {"email"}; POST /me/email/verify).
+EMAIL_CODE_TTL_SECONDS = env.int("EMAIL_CODE_TTL_SECONDS", default=900)
+EMAIL_CODE_MAX_ATTEMPTS = env.int("EMAIL_CODE_MAX_ATTEMPTS", default=5)
+EMAIL_CODE_RESEND_SECONDS = env.int("EMAIL_CODE_RESEND_SECONDS", default=60)
+
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms"))
 SMS_SENDER = env.str("SMS_SENDER", default="Couponsite")
@@ -236,6 +259,37 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
+
+# --- Email -------------------------------------------------------------------------------
+# Django's email framework (verification codes). EMAIL_BACKEND is "console" (the
+# default: printed), "smtp" (set EMAIL_HOST and friends), "file" (EMAIL_FILE_PATH),
+# "locmem" (tests) or a dotted path to a backend class.
+_EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="console")
+_EMAIL_BACKEND_PATH = (
+    f"django.core.mail.backends.{_EMAIL_BACKEND}.EmailBackend"
+    if _EMAIL_BACKEND in ("console", "smtp", "file", "locmem", "dummy")
+    else _EMAIL_BACKEND
+)
+_EMAIL_OPTIONS = {}
+if _EMAIL_BACKEND == "smtp":
+    _EMAIL_OPTIONS = {
+        "host": env.str("EMAIL_HOST", default="localhost"),
+        "port": env.int("EMAIL_PORT", default=25),
+        "username": env.str("EMAIL_HOST_USER", default=""),
+        "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+        "use_tls": env.bool("EMAIL_USE_TLS", default=False),
+        "use_ssl": env.bool("EMAIL_USE_SSL", default=False),
+        # Seconds; without it a hung mail server would hold the request forever.
+        "timeout": env.int("EMAIL_TIMEOUT", default=10),
+    }
+elif _EMAIL_BACKEND == "file":
+    _EMAIL_OPTIONS = {
+        "file_path": env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "email"))
+    }
+MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND_PATH, "OPTIONS": _EMAIL_OPTIONS}}
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Couponsite <noreply@localhost>"
+)
 
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

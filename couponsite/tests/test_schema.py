@@ -1,6 +1,9 @@
 """The OpenAPI schema covers every endpoint and its errors; the docs pages work offline."""
 
+import re
+
 import pytest
+from django.urls import resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -41,3 +44,12 @@ def test_docs_pages_load_nothing_from_the_internet(client, path):
     html = response.content.decode()
     assert "drf_spectacular_sidecar" in html
     assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
+
+
+def test_rate_limited_operations_declare_429(schema):
+    for path, operations in schema["paths"].items():
+        view = resolve(re.sub(r"\{[^}]+\}", "x", path)).func.cls
+        for method, operation in operations.items():
+            if view.throttle_classes:
+                assert "429" in operation["responses"], f"{method} {path}"
+    assert "429" in schema["paths"]["/api/v1/vouchers/{code}"]["get"]["responses"]
