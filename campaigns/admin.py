@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
 
-from campaigns.models import Campaign, CouponType, Release
+from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign, CouponType, Release
 from campaigns.schedule import RushWindows
 from campaigns.selectors import campaign_figures
 from couponsite.api.exceptions import DomainError
@@ -23,6 +23,10 @@ class CouponTypeFormSet(BaseInlineFormSet):
             raise ValidationError(
                 f"Probabilities add up to {total}; they may add up to 1 at most."
             )
+        if self.instance.kind == Campaign.Kind.CLAIM:
+            for form in self.forms:
+                if form.cleaned_data and "valid_days" in form.changed_data:
+                    form.add_error("valid_days", CLAIM_VALID_DAYS_REFUSED)
 
 
 class CouponTypeInline(admin.StackedInline):
@@ -50,12 +54,9 @@ class CouponTypeInline(admin.StackedInline):
             "Coupons",
             {"fields": [("valid_days", "valid_until"), ("code_prefix", "code_length")]},
         ),
-        (
-            "Accounting (read-only)",
-            {"fields": [("issued_total", "issued_today", "quota_day")]},
-        ),
     ]
-    readonly_fields = ["issued_total", "issued_today", "quota_day"]
+    # Issued and left per type are in the campaign's live figures (one source,
+    # the coupons); the quota counters on the row are the draw's enforcement.
 
 
 class CampaignForm(forms.ModelForm):

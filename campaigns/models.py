@@ -183,6 +183,14 @@ class Campaign(models.Model):
         )
 
 
+# A claimed coupon must be redeemed within its hold, and once redeemed it is
+# used: no validity in days could ever apply to it.
+CLAIM_VALID_DAYS_REFUSED = (
+    "valid_days has no effect on a claim's coupons: the hold (hold_seconds) is "
+    "their deadline. Leave it out (valid_until still ends the pool's coupons)."
+)
+
+
 class CouponType(Benefit):
     """A prize category of a campaign, with its odds (draws) and quotas.
 

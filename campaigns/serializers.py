@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from campaigns.models import Campaign, CouponType
+from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign, CouponType
 from campaigns.schedule import RushWindows
 from vouchers.codes import normalize_prefix
 
@@ -39,7 +39,11 @@ class CouponTypeSerializer(serializers.Serializer):
     )
     total_quota = serializers.IntegerField(read_only=True, allow_null=True)
     daily_quota = serializers.IntegerField(read_only=True, allow_null=True)
-    valid_days = serializers.IntegerField(read_only=True)
+    valid_days = serializers.IntegerField(
+        read_only=True,
+        help_text="Draw and rush coupons are valid this many days after issue; "
+        "not used by claim coupons, whose deadline is the hold.",
+    )
     valid_until = serializers.DateTimeField(read_only=True, allow_null=True)
     hold_seconds = serializers.IntegerField(read_only=True)
 
@@ -140,6 +144,10 @@ class CampaignCreateSerializer(serializers.ModelSerializer):
                 ]
         if attrs["kind"] == Campaign.Kind.RUSH:
             errors.update(self._rush_errors(attrs))
+        if attrs["kind"] == Campaign.Kind.CLAIM and any(
+            "valid_days" in t for t in types
+        ):
+            errors.setdefault("coupon_types", []).append(CLAIM_VALID_DAYS_REFUSED)
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -193,9 +201,12 @@ class CampaignSerializer(serializers.ModelSerializer):
 class CouponTypeFiguresSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    issued_today = serializers.IntegerField()
+    issued_today = serializers.IntegerField(
+        help_text="Coupons of this type customers got today (draw wins, claims "
+        "still held or redeemed, grabs); a lapsed hold does not count."
+    )
     left_today = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
-    issued_total = serializers.IntegerField()
+    issued_total = serializers.IntegerField(help_text="The same, all days.")
     left_total = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
 
 
@@ -215,7 +226,9 @@ class CampaignFiguresSerializer(serializers.Serializer):
     rush = RushFiguresSerializer(allow_null=True, help_text="Rush campaigns only.")
     draws_today = serializers.IntegerField()
     wins_today = serializers.IntegerField()
-    vouchers_issued = serializers.IntegerField()
+    vouchers_issued = serializers.IntegerField(
+        help_text="All days: the sum of the coupon types' `issued_total`."
+    )
     vouchers_redeemed = serializers.IntegerField()
     holds_now = serializers.IntegerField()
     coupon_types = CouponTypeFiguresSerializer(many=True)

@@ -36,6 +36,11 @@ class VoucherSerializer(serializers.Serializer):
     held_until = serializers.DateTimeField(read_only=True, allow_null=True)
     used_at = serializers.DateTimeField(read_only=True, allow_null=True)
     order_ref = serializers.CharField(read_only=True)
+    redeem_by = serializers.SerializerMethodField(
+        help_text="The real deadline to redeem: the end of the hold for a held "
+        "coupon (a claim; `expires_at` if sooner), `expires_at` for an issued "
+        "one; null when it cannot be redeemed (any more) or never expires."
+    )
 
     def get_code(self, voucher: Voucher) -> str:
         return display_code(voucher.code)
@@ -43,6 +48,21 @@ class VoucherSerializer(serializers.Serializer):
     @extend_schema_field(serializers.ChoiceField(choices=Voucher.Status.choices))
     def get_status(self, voucher: Voucher) -> str:
         return voucher.effective_status(self.context.get("now"))
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_redeem_by(self, voucher: Voucher):
+        status = voucher.effective_status(self.context.get("now"))
+        if status == Voucher.Status.HELD:
+            deadline = voucher.held_until
+            if voucher.expires_at is not None:
+                deadline = min(deadline, voucher.expires_at)
+        elif status == Voucher.Status.ISSUED:
+            deadline = voucher.expires_at
+        else:
+            return None
+        if deadline is None:
+            return None
+        return serializers.DateTimeField().to_representation(deadline)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_offer_name(self, voucher: Voucher):

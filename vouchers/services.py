@@ -115,30 +115,64 @@ def email_scope(email: str) -> Q:
     return Q(email__iexact=email) | Q(owner__email__iexact=email)
 
 
-def _scope(*, customer: Customer | None, email: str | None) -> Q:
-    """Which vouchers the caller may see: a customer their own; staff any, or an email's."""
+def _scope(*, customer: Customer | None, email: str | None, now: dt.datetime) -> Q:
+    """Which vouchers the caller may see: a customer their own; staff any, or an email's.
+
+    A claimed coupon whose hold ran out is back in the pool, nobody's, even
+    before the sweeper clears its holder: not its former holder's any more.
+    """
     if customer is not None:
-        return Q(owner=customer)
+        return Q(owner=customer) & ~Q(status=Voucher.Status.HELD, held_until__lte=now)
     if email:
         return email_scope(email)
     return Q()
 
 
 def voucher_get(
-    *, code: str, customer: Customer | None = None, email: str | None = None
+    *,
+    code: str,
+    customer: Customer | None = None,
+    email: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Voucher:
     """The voucher with this code in the caller's scope; unknown and not-yours look alike."""
     canonical = normalize_code(code)
     if not is_well_formed(canonical):
         raise VoucherNotFound()
+    scope = _scope(customer=customer, email=email, now=now or timezone.now())
     try:
         # get(), not first(): first() adds ORDER BY id, and with a million
         # vouchers the planner may walk the primary key instead of the code index.
         return Voucher.objects.select_related("offer", "coupon_type", "campaign").get(
-            _scope(customer=customer, email=email), code=canonical
+            scope, code=canonical
         )
     except Voucher.DoesNotExist:
         raise VoucherNotFound() from None
+
+
+def _voucher_to_use(
+    *, code: str, customer: Customer | None, email: str | None, now: dt.datetime
+) -> Voucher:
+    """``voucher_get`` for check and redeem: a customer whose claim's hold ran out
+    hears ``HOLD_EXPIRED`` for that coupon (not ``NOT_FOUND``), whether or not the
+    sweeper ran or someone else claimed it since; it tells them only what they
+    knew, and what to do (claim again tomorrow)."""
+    try:
+        return voucher_get(code=code, customer=customer, email=email, now=now)
+    except VoucherNotFound:
+        if customer is not None and _held_by_before(code, customer):
+            raise HoldExpired() from None
+        raise
+
+
+def _held_by_before(code: str, customer: Customer) -> bool:
+    """Whether ``customer`` once held this coupon by a claim (the claim's history)."""
+    canonical = normalize_code(code)
+    return is_well_formed(canonical) and (
+        VoucherEvent.objects.filter(
+            voucher__code=canonical, customer=customer, kind=VoucherEvent.Kind.CLAIMED
+        ).exists()
+    )
 
 
 def _refusal(voucher: Voucher, now: dt.datetime) -> DomainError:
@@ -165,7 +199,7 @@ def voucher_check(
 ) -> Voucher:
     """Whether the voucher could be redeemed now; consumes nothing."""
     now = now or timezone.now()
-    voucher = voucher_get(code=code, customer=customer, email=email)
+    voucher = _voucher_to_use(code=code, customer=customer, email=email, now=now)
     if not Voucher.objects.usable(now).filter(pk=voucher.pk).exists():
         raise _refusal(voucher, now)
     return voucher
@@ -186,7 +220,7 @@ def voucher_redeem(
     unused. Exactly one of any number of parallel redemptions succeeds.
     """
     now = now or timezone.now()
-    voucher = voucher_get(code=code, customer=customer, email=email)
+    voucher = _voucher_to_use(code=code, customer=customer, email=email, now=now)
     with transaction.atomic():
         redeemed = (
             Voucher.objects.usable(now)

@@ -26,7 +26,9 @@ class DrawApi(APIView):
         tags=["draws"],
         summary="Draw once today",
         description=(
-            "Once per customer per campaign per local day. `voucher` is null on a loss."
+            "Once per customer per campaign per local day; again that day is `429 "
+            "ALREADY_DRAWN_TODAY` with `Retry-After` counting to the campaign's "
+            "local midnight (as for claims). `voucher` is null on a loss."
         ),
         request=None,
         parameters=[IDEMPOTENCY_PARAMETER],

@@ -72,7 +72,10 @@ class GrabApi(APIView):
         description=(
             "Only inside the rush window, only for customers who reserved that day, "
             "once each, first come first served. `201` means the coupon is yours "
-            "(committed); `SOLD_OUT` when today's coupons are gone."
+            "(committed); `SOLD_OUT` when today's coupons are gone. The checks "
+            "answer in this order: window (`NOT_IN_ACTIVE_TIME`), reservation "
+            "(`NOT_RESERVATION`), already received (`ALREADY_RECEIVED`), sold out "
+            "(`SOLD_OUT`)."
         ),
         request=None,
         parameters=[IDEMPOTENCY_PARAMETER],

@@ -10,7 +10,9 @@
 --         belongs to a request that died: its coupon is handed on
 --
 -- Returns {'COLD'} | {'NOT_RESERVATION'} | {'ALREADY_RECEIVED', settled 0/1}
---       | {'SOLD_OUT'} | {'OK', voucher id, reservation id, coupons left}
+--       | {'SOLD_OUT', in flight 0/1} | {'OK', voucher id, reservation id, coupons left}
+-- "In flight": coupons are popped but not settled, so Redis may not know yet
+-- who has them (one may be settled 'gone' to this very customer).
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl == -2 then
   return {'COLD'}
@@ -29,7 +31,7 @@ if had then
   return {'ALREADY_RECEIVED', in_flight and 0 or 1}
 end
 if redis.call('EXISTS', KEYS[6]) == 1 then
-  return {'SOLD_OUT'}
+  return {'SOLD_OUT', 0}
 end
 local now = tonumber(ARGV[2])
 local voucher = redis.call('LPOP', KEYS[4])
@@ -38,8 +40,9 @@ if not voucher then
   if #stale == 0 then
     if redis.call('ZCARD', KEYS[5]) == 0 then
       redis.call('SET', KEYS[6], now, 'PX', ttl)
+      return {'SOLD_OUT', 0}
     end
-    return {'SOLD_OUT'}
+    return {'SOLD_OUT', 1}
   end
   redis.call('ZREM', KEYS[5], stale[1])
   local sep = string.find(stale[1], ':', 1, true)

@@ -7,6 +7,7 @@
 --   'back'     the write failed: the coupon goes back to the front of the stock
 --   'gone'     Postgres says the coupon is no longer free: drop it
 -- ARGV[4] the voucher the customer already holds in Postgres, or ''
+-- ARGV[5] 'gone' only: the customer Postgres gave ARGV[2] to, or '' (none, or void)
 local entry = ARGV[2] .. ':' .. ARGV[1]
 local was_pending = redis.call('ZREM', KEYS[4], entry)
 local ready = redis.call('EXISTS', KEYS[1]) == 1
@@ -25,5 +26,10 @@ if ARGV[3] == 'back' and was_pending == 1 then
 end
 if ARGV[4] ~= '' and ready then
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+end
+-- Whoever Postgres gave the coupon to has received: a later grab of theirs is
+-- ALREADY_RECEIVED, never SOLD_OUT.
+if ARGV[3] == 'gone' and ARGV[5] ~= '' and ready then
+  redis.call('HSET', KEYS[2], ARGV[5], ARGV[2])
 end
 return was_pending

@@ -181,7 +181,12 @@ def claim_take(
       ``FOR UPDATE SKIP LOCKED`` (parallel claimers take different rows) and
       held until now + the type's ``hold_seconds``: one holder at any moment.
     - Nothing free: ``SOLD_OUT``, remembered in Redis until the next hold runs
-      out or a release, so further claims skip the database.
+      out or a release, so further claims skip the pick.
+    - The answers come in this order: not running, already claimed today, sold
+      out. A ``SOLD_OUT`` (from the Redis flag or an empty pick) is only given
+      after the database said there is no claim of the customer's today (one
+      indexed ``EXISTS``), so a repeat is ``ALREADY_CLAIMED_TODAY`` with or
+      without Redis and its marks.
     """
     now = now or timezone.now()
     if campaign.kind != Campaign.Kind.CLAIM:
@@ -196,7 +201,7 @@ def claim_take(
         raise AlreadyClaimedToday(retry_after=retry_after)
     pool = _PoolState.read(campaign.pk, now)
     if pool.sold_out:
-        raise SoldOut()
+        raise _sold_out_unless_claimed(campaign, customer, day, now, retry_after)
 
     coupon_types = list(CouponType.objects.filter(campaign=campaign))
     with transaction.atomic():
@@ -217,8 +222,27 @@ def claim_take(
             )
     if picked is None:
         pool.remember_sold_out(campaign, [t.pk for t in coupon_types], now)
-        raise SoldOut()
+        raise _sold_out_unless_claimed(campaign, customer, day, now, retry_after)
     return claim
+
+
+def _sold_out_unless_claimed(
+    campaign: Campaign,
+    customer: Customer,
+    day: dt.date,
+    now: dt.datetime,
+    retry_after: float,
+) -> AlreadyClaimedToday | SoldOut:
+    """What an empty pool answers: a customer who claimed today hears that first.
+
+    The claim row is otherwise only met when its insert fails, which an empty
+    pool never reaches; without this a lost "claimed today" mark (Redis down,
+    flushed, evicted) would turn a repeat into ``SOLD_OUT``.
+    """
+    if Claim.objects.filter(customer=customer, campaign=campaign, day=day).exists():
+        _remember_claimed(campaign, customer, day, now)
+        return AlreadyClaimedToday(retry_after=retry_after)
+    return SoldOut()
 
 
 def _hold(

@@ -24,7 +24,8 @@ _rng = random.SystemRandom()
 
 
 class AlreadyDrawnToday(DomainError):
-    status_code = status.HTTP_409_CONFLICT
+    # "Already done today" is 429 with Retry-After to local midnight, as for claims.
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "ALREADY_DRAWN_TODAY"
     detail = "You already drew in this campaign today; come back after midnight."
 
@@ -98,8 +99,9 @@ def draw_run(
     """Draw once for ``customer`` in ``campaign`` today (the campaign's local day).
 
     - The campaign must be a running draw campaign (``NOT_IN_ACTIVE_TIME``).
-    - Once per customer, campaign and local day: the unique constraint decides;
-      a cached "drew today" mark answers repeats without the database.
+    - Once per customer, campaign and local day: the unique constraint decides
+      (``ALREADY_DRAWN_TODAY``, 429, ``Retry-After`` to the campaign's local
+      midnight); a cached "drew today" mark answers repeats without the database.
     - The roll picks a coupon type by its probability; a hit takes one unit of
       the type's total and today's quota in one conditional UPDATE. A spent
       quota makes it a loss and leaves the other odds as they are.

@@ -38,15 +38,28 @@ def test_loss(customer_client):
     assert body["coupon_type"] is None and body["voucher"] is None
 
 
-def test_second_draw_same_day(customer_client):
+def test_second_draw_same_day_is_429_until_local_midnight(customer_client):
+    # Like a second claim: "already done today" is 429 with Retry-After.
     coupon_type = CouponTypeFactory(probability=1)
     customer_client.post(_url(coupon_type.campaign))
 
     response = customer_client.post(_url(coupon_type.campaign))
 
-    assert response.status_code == 409
+    assert response.status_code == 429
     assert response.json()["code"] == "ALREADY_DRAWN_TODAY"
-    assert 0 < int(response["Retry-After"]) <= 86400
+    midnight = coupon_type.campaign.seconds_to_local_midnight()
+    assert abs(int(response["Retry-After"]) - midnight) <= 2
+
+
+def test_the_schema_declares_a_repeat_draw_as_429(client):
+    schema = client.get(
+        "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    ).json()
+
+    responses = schema["paths"]["/api/v1/campaigns/{slug}/draws"]["post"]["responses"]
+
+    assert "ALREADY_DRAWN_TODAY" in str(responses["429"])
+    assert "409" not in responses or "ALREADY_DRAWN_TODAY" not in str(responses["409"])
 
 
 def test_idempotent_retry_returns_the_first_draw(customer_client):

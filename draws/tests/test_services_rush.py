@@ -292,8 +292,7 @@ def test_a_reserved_customer_grabs_once_and_others_may_not():
         rush_grab(campaign=campaign, customer=people[0], now=RUSHING)
     with pytest.raises(SoldOut):
         rush_grab(campaign=campaign, customer=people[1], now=RUSHING)
-    rush_local_state_clear()  # another process, without the "sold out" flag
-    with pytest.raises(NotReservation):
+    with pytest.raises(NotReservation):  # not reserved comes before sold out
         rush_grab(campaign=campaign, customer=people[5], now=RUSHING)
 
 
@@ -537,14 +536,6 @@ def test_racing_grabs_stay_exact_through_postgres_when_redis_is_down(redis_down)
 
     _assert_exactly(campaign, outcomes, 60)
     assert set(Grab.objects.values_list("via", flat=True)) == {"postgres"}
-
-
-def test_the_sold_out_flag_is_kept_for_a_moment_only():
-    common.local.remember_sold_out(1, DAY)
-
-    assert common.local.is_sold_out(1, DAY)
-    common.local.sold_out_until[(1, DAY)] -= common.LOCAL_SOLD_OUT_SECONDS + 0.01
-    assert not common.local.is_sold_out(1, DAY)
 
 
 @pytest.mark.postgres

@@ -32,11 +32,16 @@ ratio), one per five reservations at the default 20%.
 - With Redis down, grabs are decided by Postgres alone: a random-start
   ``SELECT … FOR UPDATE SKIP LOCKED`` on the day's free coupons, then the same
   write, exact as well.
-- Answers that need nothing new (sold out, already received) come from flags
-  this process keeps for a moment, else from the one Lua call: no database.
+- The checks answer in one order on every path: window, reservation, already
+  received, sold out. The Lua script checks in that order; so does the
+  Postgres path; and a process answers from memory only what cannot change
+  any more: a customer who received, and, once a day is sold out for good
+  (``final``), every grab of that day, from the final sets of who reserved and
+  who received. Else the one Lua call answers: no database.
 
 Modules: ``common`` (errors, arithmetic, what a process remembers),
-``reserve``, ``redis_state`` (keys, scripts, loading), ``grab``.
+``reserve``, ``redis_state`` (keys, scripts, loading), ``grab``, ``final``
+(sold-out days answered from memory).
 """
 
 from draws.services.rush.common import (

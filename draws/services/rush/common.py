@@ -1,7 +1,9 @@
 """What the rush's parts share: its errors, its arithmetic, and what a process remembers."""
 
 import datetime as dt
+import threading
 import time
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from redis import Redis
@@ -16,8 +18,10 @@ from couponsite.redis_client import get_redis
 
 # A popped coupon not settled after this long belongs to a request that died.
 STALE_PENDING_SECONDS = 15
-# How long this process trusts a "sold out" it saw (a failed write may put one back).
-LOCAL_SOLD_OUT_SECONDS = 1.0
+# After finding a day not yet final in Postgres, wait this long before looking again.
+FINAL_DAY_RETRY_SECONDS = 1.0
+# A process keeps a sold-out day's answers in memory up to this many reservations.
+FINAL_DAY_MAX_RESERVATIONS = 500_000
 # How long this process remembers a customer who holds today's coupon (seed 003: 2 min).
 LOCAL_RECEIVED_SECONDS = 120.0
 LOCAL_RECEIVED_MAX = 200_000
@@ -93,24 +97,67 @@ def require_rush(campaign: Campaign) -> None:
 # --- What this process remembers -----------------------------------------------------
 
 
+@dataclass(frozen=True)
+class FinalDay:
+    """A sold-out day, as final as it gets: who reserved and who received.
+
+    Once a day's reservations are closed and none of its coupons is free in
+    Postgres, neither set can change again (no reservation is counted after
+    the close, no coupon is left to give, and a given coupon never returns to
+    the stock). Every grab's answer is then a function of the customer alone,
+    in the rush's order: reservation, already received, sold out.
+    """
+
+    reserved: frozenset[int]
+    received: frozenset[int]
+
+    def refusal(self, customer_id: int) -> DomainError:
+        if customer_id not in self.reserved:
+            return NotReservation()
+        if customer_id in self.received:
+            return AlreadyReceived()
+        return SoldOut()
+
+
 class _LocalState:
-    """Flags and small caches of this process, each trusted only for a short while."""
+    """What this process remembers: facts that cannot change, and short-lived hints.
+
+    A customer who received keeps their coupon, and a sold-out day is final
+    (``FinalDay``): both answer grabs from memory in the rush's order. Nothing
+    here ever answers ``SOLD_OUT`` on its own: that answer needs the customer's
+    reservation and receipt checked first, by Redis, Postgres or a ``FinalDay``.
+    """
 
     def __init__(self) -> None:
+        self.final_lock = threading.Lock()
         self.clear()
 
     def clear(self) -> None:
-        self.sold_out_until: dict[tuple[int, dt.date], float] = {}
+        self.final_days: dict[tuple[int, dt.date], FinalDay] = {}
+        self.final_not_before: dict[tuple[int, dt.date], float] = {}
         self.received_until: dict[tuple[int, dt.date, int], float] = {}
         self.redis_skipped_until = 0.0
         self.id_ranges: dict[int, tuple[int, int]] = {}
 
-    def is_sold_out(self, campaign_id: int, day: dt.date) -> bool:
-        return self.sold_out_until.get((campaign_id, day), 0) > time.monotonic()
+    def final_day(self, campaign_id: int, day: dt.date) -> FinalDay | None:
+        return self.final_days.get((campaign_id, day))
 
-    def remember_sold_out(self, campaign_id: int, day: dt.date) -> None:
-        self.sold_out_until[(campaign_id, day)] = (
-            time.monotonic() + LOCAL_SOLD_OUT_SECONDS
+    def remember_final_day(
+        self, campaign_id: int, day: dt.date, final: FinalDay
+    ) -> None:
+        self.final_days = {
+            key: value
+            for key, value in self.final_days.items()
+            if key[0] != campaign_id
+        }
+        self.final_days[(campaign_id, day)] = final
+
+    def may_look_for_final_day(self, campaign_id: int, day: dt.date) -> bool:
+        return self.final_not_before.get((campaign_id, day), 0) <= time.monotonic()
+
+    def looked_for_final_day(self, campaign_id: int, day: dt.date) -> None:
+        self.final_not_before[(campaign_id, day)] = (
+            time.monotonic() + FINAL_DAY_RETRY_SECONDS
         )
 
     def has_received(self, campaign_id: int, day: dt.date, customer_id: int) -> bool:

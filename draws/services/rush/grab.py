@@ -26,6 +26,7 @@ from draws.services.rush.common import (
     rush_coupon_type,
     rush_cycle_at,
 )
+from draws.services.rush.final import final_day_learn
 from draws.services.rush.redis_state import (
     GRAB_SCRIPT,
     RushKeys,
@@ -86,6 +87,10 @@ def _grab_write(
     return grab
 
 
+def _has_grabbed(campaign: Campaign, day: dt.date, customer: Customer) -> bool:
+    return Grab.objects.filter(campaign=campaign, day=day, customer=customer).exists()
+
+
 def _grab_redis(
     redis: Redis,
     *,
@@ -117,7 +122,12 @@ def _grab_redis(
                 local.remember_received(campaign.pk, day, customer.pk)
             raise AlreadyReceived()
         if outcome == "SOLD_OUT":
-            local.remember_sold_out(campaign.pk, day)
+            if reply[1] == 1 and _has_grabbed(campaign, day, customer):
+                # A coupon in flight is being settled as this customer's (Redis
+                # offered it again after a grab through Postgres took it).
+                local.remember_received(campaign.pk, day, customer.pk)
+                raise AlreadyReceived()
+            final_day_learn(campaign, day, now)
             raise SoldOut()
 
         voucher_id, reservation_id = int(reply[1]), int(reply[2])
@@ -146,7 +156,15 @@ def _grab_redis(
             settle(redis, keys, customer.pk, voucher_id, "back")
             raise
         if grab is None:
-            settle(redis, keys, customer.pk, voucher_id, "gone")
+            # Given away outside Redis (a grab through Postgres, or a request
+            # Redis gave up on that committed after all): Redis learns who has
+            # it, so that customer is told ALREADY_RECEIVED, never SOLD_OUT.
+            holder = (
+                Grab.objects.filter(voucher_id=voucher_id)
+                .values_list("customer_id", flat=True)
+                .first()
+            )
+            settle(redis, keys, customer.pk, voucher_id, "gone", gone_to=holder or "")
             continue
 
         def settled(customer_id=customer.pk, voucher_id=voucher_id):
@@ -229,21 +247,27 @@ def _grab_postgres(
     coupon_type = rush_coupon_type(campaign)
     with transaction.atomic():
         voucher_id = _pool_pick(coupon_type_id=coupon_type.pk, release_id=release_id)
-        if voucher_id is None:
-            local.remember_sold_out(campaign.pk, day)
-            raise SoldOut()
-        grab = _grab_write(
-            campaign=campaign,
-            coupon_type=coupon_type,
-            customer=customer,
-            day=day,
-            reservation_id=reservation_id,
-            voucher_id=voucher_id,
-            via=Grab.Via.POSTGRES,
-            now=now,
-        )
-        if grab is None:  # locked and free a moment ago: cannot happen
-            raise AssertionError(f"voucher {voucher_id} changed under its row lock")
+        if voucher_id is not None:
+            grab = _grab_write(
+                campaign=campaign,
+                coupon_type=coupon_type,
+                customer=customer,
+                day=day,
+                reservation_id=reservation_id,
+                voucher_id=voucher_id,
+                via=Grab.Via.POSTGRES,
+                now=now,
+            )
+            if grab is None:  # locked and free a moment ago: cannot happen
+                raise AssertionError(f"voucher {voucher_id} changed under its lock")
+    if voucher_id is None:
+        # The pick waited for grabs in flight; one of them may have been this
+        # customer's own (a double submit), which took the last coupon.
+        if _has_grabbed(campaign, day, customer):
+            local.remember_received(campaign.pk, day, customer.pk)
+            raise AlreadyReceived()
+        final_day_learn(campaign, day, now)  # outside the pick's transaction
+        raise SoldOut()
     transaction.on_commit(
         lambda: local.remember_received(campaign.pk, day, customer.pk)
     )
@@ -262,6 +286,10 @@ def rush_grab(
     - Never more than the day's coupons, and none left while someone asks:
       each coupon goes to the one grab whose conditional UPDATE finds it free
       (``SOLD_OUT`` when none is).
+    - The checks answer in this order on every path (process memory, the Lua
+      script, Postgres): window, reservation, already received, sold out.
+      Process memory answers only what cannot change any more: a customer who
+      received, and every answer of a day that is sold out for good.
     - The grab is committed when this returns (inside the caller's
       transaction, if any).
     """
@@ -272,9 +300,10 @@ def rush_grab(
         raise NotInActiveTime("The rush is not on right now.")
     day = cycle.day
     if local.has_received(campaign.pk, day, customer.pk):
-        raise AlreadyReceived()
-    if local.is_sold_out(campaign.pk, day):
-        raise SoldOut()
+        raise AlreadyReceived()  # received implies reserved: the order holds
+    final = local.final_day(campaign.pk, day)
+    if final is not None:
+        raise final.refusal(customer.pk)
     redis = local.redis()
     if redis is not None:
         try:

@@ -128,11 +128,9 @@ def _warm(
             "customer_id", "id"
         )
     )
-    received = list(
-        Grab.objects.filter(campaign=campaign, day=day).values_list(
-            "customer_id", "voucher_id"
-        )
-    )
+    # The stock before the grabs: a grab (through Postgres) committing between
+    # the two reads leaves its coupon in the stock and its customer in the
+    # grabs, never neither; the coupon is dropped when Redis offers it.
     stock = list(
         Voucher.objects.filter(
             release__rush_day__campaign=campaign,
@@ -141,6 +139,11 @@ def _warm(
         )
         .order_by("id")
         .values_list("id", flat=True)
+    )
+    received = list(
+        Grab.objects.filter(campaign=campaign, day=day).values_list(
+            "customer_id", "voucher_id"
+        )
     )
     keys = RushKeys(campaign.pk, day)
     token = secrets.token_hex(8)
@@ -227,11 +230,25 @@ def warm_lazily(
     return True
 
 
-def settle(redis: Redis, keys: RushKeys, customer_id, voucher_id, outcome, holds=""):
+def settle(
+    redis: Redis,
+    keys: RushKeys,
+    customer_id,
+    voucher_id,
+    outcome,
+    holds="",
+    *,
+    gone_to="",
+):
+    """Settle a popped coupon (``settle.lua``): kept, back in the stock, or gone.
+
+    ``holds``: the coupon the customer already holds in Postgres; ``gone_to``
+    (outcome "gone"): the customer Postgres gave the coupon to.
+    """
     try:
         SETTLE_SCRIPT(
             keys=keys.settle(),
-            args=[customer_id, voucher_id, outcome, holds],
+            args=[customer_id, voucher_id, outcome, holds, gone_to],
             client=redis,
         )
     except REDIS_ERRORS:
