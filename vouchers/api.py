@@ -1,5 +1,9 @@
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,8 +30,11 @@ from couponsite.api.throttling import (
 from vouchers import services
 from vouchers.models import Voucher
 from vouchers.serializers import (
+    EMAIL_MAX_LENGTH,
     VoucherCheckResultSerializer,
     VoucherCodeSerializer,
+    VoucherGenerateManySerializer,
+    VoucherGenerateOneSerializer,
     VoucherGenerateResultSerializer,
     VoucherGenerateSerializer,
     VoucherRedeemSerializer,
@@ -61,7 +68,7 @@ class VoucherListApi(generics.ListAPIView):
         if is_customer(self.request.user):
             return Voucher.objects.valid_for(self.request.user, now)
         email = self.request.query_params.get("email", "")
-        field = serializers.EmailField()
+        field = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
         try:
             email = field.run_validation(email)
         except serializers.ValidationError as exc:
@@ -82,7 +89,7 @@ class VoucherListApi(generics.ListAPIView):
         parameters=[
             OpenApiParameter(
                 "email",
-                str,
+                {"type": "string", "format": "email", "maxLength": EMAIL_MAX_LENGTH},
                 description="Staff only, required for staff: the customer's email.",
             )
         ],
@@ -101,7 +108,11 @@ class VoucherListApi(generics.ListAPIView):
             "Seed 001's generate: the offer is created if new and its current "
             "discount set; each voucher keeps the discount it was issued with."
         ),
-        request=VoucherGenerateSerializer,
+        request=PolymorphicProxySerializer(
+            component_name="VoucherGenerate",
+            serializers=[VoucherGenerateOneSerializer, VoucherGenerateManySerializer],
+            resource_type_field_name=None,
+        ),
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             201: VoucherGenerateResultSerializer,
