@@ -138,3 +138,17 @@ def test_a_long_email_in_the_staff_list_is_refused(client):
 
     assert response.status_code == 400
     assert list(response.json()["fields"]) == ["email"]
+
+
+def test_a_malformed_email_in_the_list_is_refused_for_customers_too(customer_client):
+    response = customer_client.get("/api/v1/vouchers?email=not-an-email")
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["email"]
+
+
+def test_staff_list_needs_an_email(client):
+    response = client.get("/api/v1/vouchers")
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["email"]

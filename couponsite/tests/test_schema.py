@@ -259,3 +259,10 @@ def test_idempotent_operations_declare_the_replay_header(schema):
             "headers", {}
         )
     assert len(idempotent) >= 6
+
+
+def test_paged_lists_declare_the_paging_validation_error(schema):
+    for name, operation in _operations(schema):
+        if "limit" in [p["name"] for p in operation.get("parameters", [])]:
+            errors = operation["responses"]["400"]["description"]
+            assert "VALIDATION_ERROR" in errors, name
