@@ -11,7 +11,7 @@ PORT ?= 8000
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py seed_demo
+	BIND=$(HOST):$(PORT) $(PY) manage.py seed_demo
 	BIND=$(HOST):$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py couponsite.wsgi
 
 ## Run the whole test suite against Postgres and Redis (see scripts/test).

@@ -2,22 +2,25 @@
 from a skip into a failure (``COUPONSITE_REQUIRE_SERVICES=1``)."""
 
 import contextlib
+import logging
 import os
 import socket
 
 import pytest
-import time_machine
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import connection
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from couponsite import sms
+from couponsite.api.throttling import local_windows
 from couponsite.localcache import local_clear
+from couponsite.namespace import key_namespace, key_namespace_forget
 from couponsite.redis_client import REDIS_ERRORS, get_redis
 
 REQUIRE_SERVICES = os.environ.get("COUPONSITE_REQUIRE_SERVICES") == "1"
+# Browser tests drive Debian's Chromium through Playwright (no browser download).
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def _redis_answers() -> bool:
@@ -34,6 +37,7 @@ def pytest_collection_modifyitems(config, items):
     available = {
         "postgres": connection.vendor == "postgresql",
         "redis": _redis_answers(),
+        "browser": os.access(CHROMIUM, os.X_OK),
     }
     missing = [name for name, ok in available.items() if not ok]
     if REQUIRE_SERVICES and missing:
@@ -48,6 +52,15 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(
                     pytest.mark.skip(reason=f"no {name} configured or answering")
                 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _key_namespace(django_db_setup, django_db_blocker):
+    """Read the test database's Redis key namespace once, as a process does, so
+    tests without database access can build keys too."""
+    with django_db_blocker.unblock():
+        key_namespace_forget()
+        key_namespace()
 
 
 @pytest.fixture(autouse=True)
@@ -68,17 +81,38 @@ def _isolated_services(settings):
             redis.flushdb()
     cache.clear()
     local_clear()
+    local_windows.clear()
     yield
     sms.outbox.clear()
 
 
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture
-def start_of_rate_window():
-    """Rate limits count in clock-aligned windows (up to an hour); run the test from
-    the start of the current hour so no window turns over under it."""
-    start = timezone.now().replace(minute=0, second=5, microsecond=0)
-    with time_machine.travel(start, tick=True):
-        yield
+def log_records():
+    """``log_records(name)``: the list of records that logger emits from then on
+    in the test, at WARNING and above (pytest's own log capture is off)."""
+    attached: list[tuple[logging.Logger, _Collect, int]] = []
+
+    def collect(name: str) -> list[logging.LogRecord]:
+        logger = logging.getLogger(name)
+        handler = _Collect()
+        attached.append((logger, handler, logger.level))
+        logger.setLevel(logging.WARNING)
+        logger.addHandler(handler)
+        return handler.records
+
+    yield collect
+    for logger, handler, level in attached:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @pytest.fixture
@@ -144,3 +178,32 @@ def redis_down(settings):
     }
     yield url
     caches["default"].close()
+
+
+@pytest.fixture
+def browser_page(live_server):
+    """A fresh headless Chromium page; ``page.sent`` lists the URL of every request
+    that went to the network (a request the page's Content-Security-Policy
+    blocks is never sent, and is not there).
+
+    Playwright's sync API runs an event loop in this thread, which makes Django
+    refuse database calls here unless told that this thread is not async code.
+    """
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM)
+            page = browser.new_page()
+            page.sent = []
+
+            def send(route):
+                page.sent.append(route.request.url)
+                route.continue_()
+
+            page.route("**/*", send)
+            yield page
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]

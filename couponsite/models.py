@@ -1,3 +1,5 @@
+import uuid
+
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
@@ -35,3 +37,25 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} {self.endpoint} {self.key}"
+
+
+class KeyNamespace(models.Model):
+    """The one row naming this database's Redis keys (``couponsite.namespace``).
+
+    A migration writes it with a random value, so a database that is reset or
+    recreated gets a new one and meets none of the old database's keys.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    value = models.UUIDField(default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(id=1), name="key_namespace_one_row"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -9,6 +9,8 @@ from django.conf import settings
 from redis import Redis
 from redis.exceptions import RedisError
 
+from couponsite.namespace import key_namespace
+
 REDIS_ERRORS = (RedisError, OSError)
 
 
@@ -18,3 +20,13 @@ def get_redis() -> Redis | None:
     from django_redis import get_redis_connection
 
     return get_redis_connection("default")
+
+
+def redis_key(*parts: object) -> str:
+    """A raw Redis key: this database's namespace, then the parts, joined by ":".
+
+    The namespace goes first and holds no braces, so a part's ``{hash tag}`` alone
+    decides the Redis Cluster slot: keys that share a tag share a slot, whatever
+    the namespace.
+    """
+    return ":".join([key_namespace(), *map(str, parts)])

@@ -21,6 +21,8 @@ SECRET_KEY = env.str(
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A refused CSRF check answers JSON outside the admin, like every other answer.
+CSRF_FAILURE_VIEW = "couponsite.api.views.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -92,7 +94,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Redis ----------------------------------------------------------
 # Redis is an accelerator, never the only copy: a Redis outage must degrade to
-# slower answers from Postgres, so cache errors are logged, not raised.
+# slower answers from Postgres, so cache errors are logged, not raised. Every key
+# starts with the database's namespace (couponsite.namespace), so a reset or
+# restored database never reads the old one's keys.
 REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
 if REDIS_URL:
@@ -101,6 +105,7 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="cs"),
+            "KEY_FUNCTION": "couponsite.namespace.cache_key",
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
@@ -116,6 +121,7 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "couponsite",
+            "KEY_FUNCTION": "couponsite.namespace.cache_key",
         }
     }
 
@@ -186,9 +192,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Rate limits ------------------------------------------------------------------
-# "<count>/<second|minute|hour|day>" or "off". Each scope is limited per customer
-# (or phone) and per client address; an operator behind a NAT or a load test from
-# one address raises the *_IP values.
+# "<count>/<second|minute|hour|day>" or "off": at most <count> in any span of that
+# length (sliding windows, couponsite.api.throttling). Each scope is limited per
+# customer (or phone) and per client address; an operator behind a NAT or a load
+# test from one address raises the *_IP values.
 RATE_LIMITS = {
     "otp_phone": env.str("RATE_LIMIT_OTP_PHONE", default="5/hour"),
     "otp_ip": env.str("RATE_LIMIT_OTP_IP", default="30/hour"),
@@ -203,7 +210,10 @@ RATE_LIMITS = {
     "grab_ip": env.str("RATE_LIMIT_GRAB_IP", default="600/minute"),
     "redeem_customer": env.str("RATE_LIMIT_REDEEM_CUSTOMER", default="30/minute"),
     "redeem_ip": env.str("RATE_LIMIT_REDEEM_IP", default="600/minute"),
-    # Failed checks and redemptions (unknown, expired, used codes): code guessing.
+    "lookup_customer": env.str("RATE_LIMIT_LOOKUP_CUSTOMER", default="60/minute"),
+    "lookup_ip": env.str("RATE_LIMIT_LOOKUP_IP", default="600/minute"),
+    # Failed lookups, checks and redemptions (unknown, expired, used codes): code
+    # guessing. A sliding hour: at most this many in any hour.
     "redeem_fail_customer": env.str(
         "RATE_LIMIT_REDEEM_FAIL_CUSTOMER", default="20/hour"
     ),
@@ -211,6 +221,9 @@ RATE_LIMITS = {
 }
 # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For we believe.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# Seconds a client is told to wait (Retry-After) when Postgres cannot be reached.
+SERVICE_UNAVAILABLE_RETRY_AFTER = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER", default=5)
 
 # --- Idempotency --------------------------------------------------------------------
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
@@ -235,9 +248,18 @@ TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+# The same failure (database or Redis unreachable) is logged once per this many
+# seconds and process, with a count of the repeats dropped; 0 logs every one.
+LOG_REPEAT_SECONDS = env.float("LOG_REPEAT_SECONDS", default=60.0)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "repeats": {
+            "()": "couponsite.logfilters.RepeatFilter",
+            "seconds": LOG_REPEAT_SECONDS,
+        }
+    },
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -250,6 +272,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["repeats"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -1,29 +1,74 @@
-"""Helpers for tests that race real threads against the real database."""
+"""Helpers for tests that race real threads against the real database.
+
+Each racing thread holds its own database connection. A stock Postgres allows
+100 connections, shared with whatever else runs on the server, so a race never
+opens more than the server has free (``race_width``): the first wave of that
+many threads is released together, and the rest of the racers follow as threads
+come free. The invariants under test (never more than a quota, one holder) do
+not depend on how many run at once, only on their running concurrently.
+"""
 
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from django.db import connections
+from django.db import connection, connections
+
+# Connections left alone for the test runner itself, other clients and psql.
+CONNECTION_HEADROOM = 10
+# Never more threads than this in one race, however roomy the server.
+MAX_RACE_WIDTH = 150
+
+
+def free_connections() -> int:
+    """Client connections the database server can still accept (Postgres), or a
+    generous number elsewhere (SQLite has no such limit).
+
+    Asked over a connection of its own, so tests that race without touching the
+    database (Redis counters) may ask too.
+    """
+    if connection.vendor != "postgresql":
+        return MAX_RACE_WIDTH
+    raw = connection.get_new_connection(connection.get_connection_params())
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('max_connections')::int"
+                " - (SELECT count(*) FROM pg_stat_activity"
+                "    WHERE backend_type = 'client backend')"
+            )
+            (free,) = cursor.fetchone()
+    finally:
+        raw.close()
+    return free
+
+
+def race_width(wanted: int) -> int:
+    """How many racers may run at once: ``wanted``, or fewer if the server is short."""
+    return max(2, min(wanted, MAX_RACE_WIDTH, free_connections() - CONNECTION_HEADROOM))
 
 
 def race[T](worker: Callable[[int], T], count: int, *, timeout: float = 120) -> list[T]:
-    """Run ``worker(i)`` for i in range(count) in as many threads, released together.
+    """Run ``worker(i)`` for i in range(count) on racing threads; the answers in order.
 
-    Each thread has its own database connection (closed at the end), so the
-    database, not Python, decides who wins. Exceptions in a worker re-raise here.
+    ``race_width(count)`` threads run at once (their first calls released together
+    by a barrier); the other calls start as threads come free. Each call has its
+    own database connection (closed after it), so the database, not Python,
+    decides who wins. Exceptions in a worker re-raise here.
     """
-    barrier = threading.Barrier(count, timeout=timeout)
+    width = race_width(count)
+    barrier = threading.Barrier(width, timeout=timeout)
 
     def run(index: int) -> T:
         try:
-            barrier.wait()
+            if index < width:
+                barrier.wait()
             return worker(index)
         finally:
             connections.close_all()
 
-    with ThreadPoolExecutor(max_workers=count) as pool:
+    with ThreadPoolExecutor(max_workers=width) as pool:
         futures = [pool.submit(run, index) for index in range(count)]
         return [future.result(timeout=timeout) for future in futures]
 
@@ -31,6 +76,8 @@ def race[T](worker: Callable[[int], T], count: int, *, timeout: float = 120) -> 
 class RaceCrew:
     """A fixed crew of threads that race trial after trial, each keeping its
     database connection, so hundreds of trials do not pay for new connections.
+    The crew is at most ``race_width(size)`` strong; a race of more racers than
+    that hands the extra calls to the crew round-robin, after the first wave.
 
         with RaceCrew(30) as crew:
             for trial in range(200):
@@ -38,8 +85,8 @@ class RaceCrew:
     """
 
     def __init__(self, size: int):
-        self.size = size
-        self._queues: list[queue.Queue] = [queue.Queue() for _ in range(size)]
+        self.size = race_width(size)
+        self._queues: list[queue.Queue] = [queue.Queue() for _ in range(self.size)]
         self._threads = [
             threading.Thread(target=self._serve, args=(q,), daemon=True)
             for q in self._queues
@@ -53,7 +100,8 @@ class RaceCrew:
             while (task := tasks.get()) is not None:
                 barrier, worker, index, future = task
                 try:
-                    barrier.wait()
+                    if barrier is not None:
+                        barrier.wait()
                     future.set_result(worker(index))
                 except BaseException as exc:  # handed to the caller
                     future.set_exception(exc)
@@ -63,12 +111,11 @@ class RaceCrew:
     def race[T](
         self, worker: Callable[[int], T], count: int, *, timeout: float = 120
     ) -> list[T]:
-        if count > self.size:
-            raise ValueError(f"crew of {self.size} cannot race {count}")
-        barrier = threading.Barrier(count, timeout=timeout)
+        barrier = threading.Barrier(min(count, self.size), timeout=timeout)
         futures = [Future() for _ in range(count)]
         for index, future in enumerate(futures):
-            self._queues[index].put((barrier, worker, index, future))
+            first_wave = barrier if index < self.size else None
+            self._queues[index % self.size].put((first_wave, worker, index, future))
         return [future.result(timeout=timeout) for future in futures]
 
     def close(self) -> None:

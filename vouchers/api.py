@@ -145,17 +145,25 @@ class VoucherListApi(generics.ListAPIView):
 
 class VoucherDetailApi(APIView):
     permission_classes = [IsCustomerOrStaff]
+    throttle_classes = [CustomerAndAddressThrottle]
+    throttle_scope = "lookup"
 
     @extend_schema(
         tags=["vouchers"],
         summary="One voucher (its owner or staff)",
+        description=(
+            "An unknown code counts against the same hourly failure budget as "
+            "check and redeem; once it is spent, lookups answer `429` too."
+        ),
         responses={
             200: VoucherSerializer,
-            **error_responses(*AUTH_ERRORS, services.VoucherNotFound),
+            **error_responses(*AUTH_ERRORS, services.VoucherNotFound, RATE_LIMITED),
         },
     )
     def get(self, request, code: str):
-        voucher = services.voucher_get(code=code, **_caller(request))
+        voucher = _attempt(
+            request, lambda: services.voucher_get(code=code, **_caller(request))
+        )
         return Response(VoucherSerializer(voucher).data)
 
 
@@ -171,8 +179,8 @@ def _result(voucher: Voucher) -> dict:
 
 
 def _attempt(request, use):
-    """Run a check or redemption; failures count against the caller's hourly budget
-    (per principal and per address), and a spent budget refuses before trying."""
+    """Run a lookup, check or redemption; failures count against the caller's hourly
+    budget (per principal and per address), and a spent budget refuses before trying."""
     limits = [
         ("redeem_fail_customer", principal_ref(request.user)),
         ("redeem_fail_ip", client_ip(request)),

@@ -8,7 +8,9 @@ into ``{"code", "detail"}`` bodies (plus ``fields`` for validation errors).
 import logging
 import math
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -50,6 +52,26 @@ class NotFound(DomainError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "NOT_FOUND"
     detail = "Not found."
+
+
+class ServiceUnavailable(DomainError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "SERVICE_UNAVAILABLE"
+    detail = "The service is briefly unavailable; retry after the given seconds."
+    sends_retry_after = True
+
+
+# The database could not be reached or dropped the connection (psycopg raises
+# these for refused connections, a server restart, "too many clients"): a
+# passing outage, answered 503, not a bug.
+DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+
+
+def service_unavailable(exc: Exception) -> ServiceUnavailable:
+    """The 503 for a database outage; logged (once per interval, see
+    ``couponsite.logfilters``) without the traceback every request would repeat."""
+    logger.error("database unavailable: %s", type(exc).__name__)
+    return ServiceUnavailable(retry_after=settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
 
 
 class RateLimited(DomainError):
@@ -119,6 +141,8 @@ def _validation_fields(detail) -> dict[str, list[str]]:
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every error answer has ``code`` and ``detail``."""
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        exc = service_unavailable(exc)
     if isinstance(exc, DomainError):
         return Response(
             error_body(exc.code, exc.detail),

@@ -8,7 +8,8 @@ drf-spectacular cannot see by itself, in one place for every operation:
   ``[{bearerAuth: []}]`` for those that need a token;
 - the ``Retry-After`` header on every 429 and on the other errors that send it
   (``error_responses`` knows which);
-- the ``Idempotent-Replayed`` header on the answers of ``@idempotent`` handlers.
+- the ``Idempotent-Replayed`` header on the answers of ``@idempotent`` handlers;
+- ``503 SERVICE_UNAVAILABLE`` (with ``Retry-After``) on every operation.
 """
 
 from collections import defaultdict
@@ -17,7 +18,7 @@ from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import permissions, serializers
 
-from couponsite.api.exceptions import DomainError
+from couponsite.api.exceptions import DomainError, ServiceUnavailable
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -148,6 +149,16 @@ class AutoSchema(openapi.AutoSchema):
         ):
             return schemes
         return [*schemes, {}] if _allows_anonymous(perms) else schemes
+
+    def _get_response_bodies(self, direction="response"):
+        """Every operation may meet a database outage: 503 with Retry-After."""
+        responses = super()._get_response_bodies(direction)
+        for status, response in error_responses(ServiceUnavailable).items():
+            responses.setdefault(
+                str(status),
+                self._get_response_for_code(response, str(status), direction=direction),
+            )
+        return responses
 
     def _is_idempotent(self) -> bool:
         handler = getattr(self.view, self.method.lower(), None)

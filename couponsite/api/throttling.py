@@ -1,33 +1,54 @@
-"""Atomic rate limits in fixed windows, per customer (or phone) and per client address.
+"""Atomic sliding-window rate limits, per customer (or phone) and per client address.
 
-Each hit is ``INCR`` + ``EXPIRE`` in one ``MULTI`` on Redis, so parallel requests
-can never both see "under the limit" (DRF's cache throttle reads then writes,
-DRF issue #8127). Without Redis the same counters live in the local cache,
-whose ``add``/``incr`` are atomic within the process. Limits are settings
-(``RATE_LIMITS``), read from the environment.
+A limit of N per period lets at most N hits through in *any* span of that length,
+so nothing bursts past it where a fixed window would turn over (N at its end
+and N more at the next one's start). Each limit keeps the times of the hits it
+counted (at most N); a hit is refused while N of them are younger than the
+period, and ``Retry-After`` says when the oldest of those leaves it.
 
-If Redis is configured but down, limits fail open (and say so in the log):
+With Redis, one Lua script (``rate_limit.lua``) checks and counts all of a
+request's limits at once, on the Redis server's clock, so parallel requests on
+any number of web nodes, whatever their clocks say, cannot both see "room
+left". A refused request counts against none of them (all or nothing), so
+hammering does not push the wait further. Without Redis the same windows live
+in this process, under a lock. Limits are settings (``RATE_LIMITS``), read
+from the environment.
+
+If Redis is configured but down, limits fail open (with a warning in the log):
 rate limits protect the service, they are not a business rule.
 """
 
 import logging
 import math
+import secrets
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
+from redis.commands.core import Script
 from rest_framework.throttling import BaseThrottle
 
 from couponsite.api.client_ip import client_ip
 from couponsite.api.exceptions import RateLimited
-from couponsite.redis_client import REDIS_ERRORS, get_redis
+from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
 
 logger = logging.getLogger(__name__)
 
 # Like DRF: the unit's first letter decides ("10/min", "5/hour", "100/d").
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# The clock the limits run on, in seconds. None: the Redis server's (one clock for
+# every web node), or this process's without Redis. Tests set it to move time.
+clock: Callable[[], float] | None = None
+
+_SCRIPT = Script(None, Path(__file__).with_name("rate_limit.lua").read_bytes())
+
+_HIT, _COUNT, _PEEK = "hit", "count", "peek"
 
 
 @dataclass(frozen=True)
@@ -42,10 +63,12 @@ class Rate:
             return None
         try:
             count, unit = text.split("/")
-            period = _PERIODS[unit.strip()[0]]
-            return cls(int(count), period)
+            rate = cls(int(count), _PERIODS[unit.strip()[0]])
         except (ValueError, KeyError, IndexError) as exc:
             raise ImproperlyConfigured(f"Bad rate limit {text!r}") from exc
+        if rate.count < 1:
+            raise ImproperlyConfigured(f"Bad rate limit {text!r}: use 'off'")
+        return rate
 
 
 def rate_for(name: str) -> Rate | None:
@@ -55,93 +78,92 @@ def rate_for(name: str) -> Rate | None:
         raise ImproperlyConfigured(f"No rate limit named {name!r}") from exc
 
 
-def _count_hits(keys: list[tuple[str, int]]) -> list[int] | None:
-    """Add one hit to each (key, ttl) counter; the counts after the hit."""
-    redis = get_redis()
-    if redis is None:
-        counts = []
-        for key, ttl in keys:
-            cache.add(key, 0, timeout=ttl)
-            try:
-                counts.append(cache.incr(key))
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=ttl)
-                counts.append(1)
-        return counts
-    try:
-        pipe = redis.pipeline(transaction=True)
-        for key, ttl in keys:
-            pipe.incr(key)
-            pipe.expire(key, ttl)
-        replies = pipe.execute()
-    except REDIS_ERRORS:
-        logger.warning("rate limit skipped: Redis unavailable", exc_info=True)
-        return None
-    return replies[0::2]
+class _LocalWindows:
+    """The windows of this process, for the embedded mode without Redis."""
+
+    MAX_KEYS = 100_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._hits: dict[str, tuple[int, deque[int]]] = {}
+
+    def apply(self, mode: str, active: list[tuple[str, Rate]], now: int) -> int:
+        """What the Lua script does, on this process's clock (ms)."""
+        with self._lock:
+            wait = 0
+            for key, rate in active:
+                period = rate.period * 1000
+                _, hits = self._hits.get(key, (0, deque()))
+                while hits and hits[0] <= now - period:
+                    hits.popleft()
+                if len(hits) >= rate.count:
+                    wait = max(wait, hits[-rate.count] + period - now)
+            if mode == _COUNT or (mode == _HIT and wait == 0):
+                if len(self._hits) >= self.MAX_KEYS:
+                    self._sweep(now)
+                for key, rate in active:
+                    _, hits = self._hits.get(key, (0, deque()))
+                    if hits.maxlen != rate.count:  # new, or its rate was changed
+                        hits = deque(hits, maxlen=rate.count)
+                    hits.append(now)
+                    self._hits[key] = (now + rate.period * 1000, hits)
+            return wait
+
+    def _sweep(self, now: int) -> None:
+        self._hits = {key: entry for key, entry in self._hits.items() if entry[0] > now}
 
 
-def _windows(
-    limits: list[tuple[str, str]], now: float
-) -> list[tuple[str, Rate, float]]:
-    """(counter key, rate, seconds until the window turns) for each active limit."""
+local_windows = _LocalWindows()
+
+
+def _apply(mode: str, limits: list[tuple[str, str]]) -> int:
+    """Run the limits named by (rate name, identity); ms until all have room again."""
     active = []
     for name, identity in limits:
         rate = rate_for(name)
         if rate is not None:
-            window = int(now // rate.period)
-            key = f"rl:{name}:{identity}:{window}"
-            active.append((key, rate, (window + 1) * rate.period - now))
-    return active
+            active.append((redis_key("rl", name, identity), rate))
+    if not active:
+        return 0
+    redis = get_redis()
+    if redis is None:
+        now = clock() if clock is not None else time.time()
+        return local_windows.apply(mode, active, int(now * 1000))
+    args = [mode, "" if clock is None else int(clock() * 1000), secrets.token_hex(6)]
+    for _, rate in active:
+        args += [rate.count, rate.period * 1000]
+    try:
+        return int(_SCRIPT(keys=[key for key, _ in active], args=args, client=redis))
+    except REDIS_ERRORS as exc:
+        logger.warning("rate limit skipped: Redis unavailable (%s)", type(exc).__name__)
+        return 0
 
 
-def _refuse_if_over(active, counts, *, limit_reached: bool) -> None:
-    waits = [
-        wait
-        for (_, rate, wait), count in zip(active, counts, strict=True)
-        if count is not None
-        and (count >= rate.count if limit_reached else count > rate.count)
-    ]
-    if waits:
-        raise RateLimited(retry_after=math.ceil(max(waits)))
+def _refuse_if_waiting(wait_ms: int) -> None:
+    if wait_ms > 0:
+        raise RateLimited(retry_after=max(1, math.ceil(wait_ms / 1000)))
 
 
 def check_rate_limits(limits: list[tuple[str, str]]) -> None:
-    """Count one hit against each (rate name, identity); raise ``RateLimited`` if any is over.
+    """Count one hit against each (rate name, identity); raise ``RateLimited`` if any is spent.
 
-    A hit counts even when refused, so hammering does not shorten the wait.
+    All or nothing: a refused hit counts against none of the limits.
     """
-    active = _windows(limits, time.time())
-    if not active:
-        return
-    counts = _count_hits([(key, rate.period + 1) for key, rate, _ in active])
-    if counts is not None:
-        _refuse_if_over(active, counts, limit_reached=False)
+    _refuse_if_waiting(_apply(_HIT, limits))
 
 
 def count_hits(limits: list[tuple[str, str]]) -> None:
     """Count one hit against each limit without refusing (e.g. a failed attempt)."""
-    active = _windows(limits, time.time())
-    if active:
-        _count_hits([(key, rate.period + 1) for key, rate, _ in active])
+    _apply(_COUNT, limits)
 
 
 def refuse_if_spent(limits: list[tuple[str, str]]) -> None:
     """Raise ``RateLimited`` if any limit is already used up; counts nothing."""
-    active = _windows(limits, time.time())
-    if not active:
-        return
-    keys = [key for key, _, _ in active]
-    redis = get_redis()
-    if redis is None:
-        found = cache.get_many(keys)
-        counts = [found.get(key) for key in keys]
-    else:
-        try:
-            counts = [int(count) if count else None for count in redis.mget(keys)]
-        except REDIS_ERRORS:
-            logger.warning("rate limit skipped: Redis unavailable", exc_info=True)
-            return
-    _refuse_if_over(active, counts, limit_reached=True)
+    _refuse_if_waiting(_apply(_PEEK, limits))
 
 
 def principal_ref(user) -> str:

@@ -1,9 +1,16 @@
-"""JSON answers for what never reaches a DRF view: unknown routes and crashes."""
+"""JSON answers for what never reaches a DRF view: unknown routes, refused CSRF
+checks, crashes and database outages outside the API's views."""
 
-from django.http import JsonResponse
-from django.views import defaults
+import sys
 
-from couponsite.api.exceptions import error_body
+from django.http import HttpResponse, JsonResponse
+from django.views import csrf, defaults
+
+from couponsite.api.exceptions import (
+    DATABASE_UNAVAILABLE_ERRORS,
+    error_body,
+    service_unavailable,
+)
 
 
 def _wants_html(request) -> bool:
@@ -16,7 +23,22 @@ def not_found(request, exception=None):
     return JsonResponse(error_body("NOT_FOUND", "No such route."), status=404)
 
 
+def _unavailable(request, exc: Exception):
+    error = service_unavailable(exc)
+    if _wants_html(request):
+        response = HttpResponse(error.detail, status=503, content_type="text/plain")
+    else:
+        response = JsonResponse(error_body(error.code, error.detail), status=503)
+    for name, value in error.headers().items():
+        response[name] = value
+    return response
+
+
 def server_error(request):
+    """handler500; Django calls it inside its ``except``, so the error is at hand."""
+    exc = sys.exception()
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        return _unavailable(request, exc)
     if _wants_html(request):
         return defaults.server_error(request)
     return JsonResponse(
@@ -35,4 +57,14 @@ def permission_denied(request, exception=None):
         return defaults.permission_denied(request, exception)
     return JsonResponse(
         error_body("PERMISSION_DENIED", "You may not do this."), status=403
+    )
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the admin keeps Django's page; everything else is JSON."""
+    if _wants_html(request):
+        return csrf.csrf_failure(request, reason=reason)
+    return JsonResponse(
+        error_body("CSRF_FAILED", f"Cross-site request refused: {reason}"),
+        status=403,
     )

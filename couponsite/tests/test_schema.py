@@ -4,6 +4,7 @@ import re
 import zoneinfo
 
 import pytest
+from django.urls import resolve
 
 pytestmark = pytest.mark.django_db
 
@@ -266,3 +267,19 @@ def test_paged_lists_declare_the_paging_validation_error(schema):
         if "limit" in [p["name"] for p in operation.get("parameters", [])]:
             errors = operation["responses"]["400"]["description"]
             assert "VALIDATION_ERROR" in errors, name
+
+
+def test_rate_limited_operations_declare_429(schema):
+    for path, operations in schema["paths"].items():
+        view = resolve(re.sub(r"\{[^}]+\}", "x", path)).func.cls
+        for method, operation in operations.items():
+            if view.throttle_classes:
+                assert "429" in operation["responses"], f"{method} {path}"
+    assert "429" in schema["paths"]["/api/v1/vouchers/{code}"]["get"]["responses"]
+
+
+def test_every_operation_declares_the_database_outage(schema):
+    for name, operation in _operations(schema):
+        unavailable = operation["responses"]["503"]
+        assert "SERVICE_UNAVAILABLE" in unavailable["description"], name
+        assert unavailable["headers"]["Retry-After"]["required"] is True, name

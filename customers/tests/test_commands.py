@@ -57,3 +57,12 @@ def test_seed_demo_is_idempotent_and_prints_credentials():
     assert "Admin password" in first
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(password)
+
+
+def test_seed_demo_prints_the_address_the_server_will_have(monkeypatch):
+    monkeypatch.setenv("BIND", "127.0.0.1:8101")
+
+    out = _run("seed_demo")
+
+    assert "http://127.0.0.1:8101/admin/" in out
+    assert ":8000" not in out

@@ -31,7 +31,7 @@ from campaigns.daily_marks import done_today, remember_done_today
 from campaigns.models import Campaign, CouponType, Release
 from campaigns.services import NotInActiveTime, WrongCampaignKind
 from couponsite.api.exceptions import DomainError
-from couponsite.redis_client import REDIS_ERRORS, get_redis
+from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
 from customers.models import Customer
 from draws.models import Claim
 from vouchers.codes import generate_codes
@@ -360,11 +360,11 @@ def _remember_claimed(
 
 
 def _generation_key(campaign_id: int) -> str:
-    return f"claim:{{{campaign_id}}}:generation"
+    return redis_key("claim", f"{{{campaign_id}}}", "generation")
 
 
 def _sold_out_key(campaign_id: int) -> str:
-    return f"claim:{{{campaign_id}}}:sold_out"
+    return redis_key("claim", f"{{{campaign_id}}}", "sold_out")
 
 
 @dataclass

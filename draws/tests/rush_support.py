@@ -63,7 +63,8 @@ def client_for(customer: Customer) -> APIClient:
 
 
 def in_batches(items: list, size: int = 150) -> list[list]:
-    """Thread races of at most 150 at a time: Postgres has 300 connections, shared."""
+    """The calls of a long race in waves of at most 150 (``race`` further bounds each
+    wave to the connections the server has free)."""
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 

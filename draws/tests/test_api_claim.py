@@ -227,7 +227,7 @@ def test_a_retried_claim_with_the_same_key_replays_the_first_answer(customer_cli
 
 
 @pytest.mark.redis
-def test_claims_are_rate_limited(customer_client, settings, start_of_rate_window):
+def test_claims_are_rate_limited(customer_client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "claim_customer": "2/minute"}
     claim_campaign(released=5)
 

@@ -95,7 +95,6 @@ def test_anonymous_cannot_draw(api_client):
     )
 
 
-@pytest.mark.usefixtures("start_of_rate_window")
 def test_draws_are_rate_limited(customer_client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "draw_customer": "2/hour"}
     campaigns = [CouponTypeFactory(probability=0).campaign for _ in range(3)]

@@ -161,7 +161,6 @@ class TestValidateWithEmail:
         assert response.status_code == 409
         assert response.json()["code"] == "EXPIRED"
 
-    @pytest.mark.usefixtures("start_of_rate_window")
     def test_failed_attempts_are_limited_per_hour(self, staff_client, code, settings):
         settings.RATE_LIMITS = {
             **settings.RATE_LIMITS,

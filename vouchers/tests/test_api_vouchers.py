@@ -91,6 +91,57 @@ class TestDetail:
     def test_staff_sees_any(self, staff_client, theirs):
         assert staff_client.get(f"/api/v1/vouchers/{theirs.code}").status_code == 200
 
+    @pytest.mark.parametrize("who", ["customer_client", "staff_client"])
+    def test_misses_spend_the_failure_budget_of_check_and_redeem(
+        self, who, request, settings, mine
+    ):
+        # given: a budget of three failures an hour, one spent by a check
+        settings.RATE_LIMITS = {
+            **settings.RATE_LIMITS,
+            "redeem_fail_customer": "3/hour",
+        }
+        client = request.getfixturevalue(who)
+        failed_check = _post(client, "check", code="ZZZZZZZZZZ").status_code
+
+        # when: lookups of unknown codes spend the rest
+        misses = [
+            client.get(f"/api/v1/vouchers/ZZZZZZZZ{n}{n}").status_code for n in range(2)
+        ]
+
+        # then: the next lookup, even of a good code, is refused before looking,
+        # and so are checks
+        refused = client.get(f"/api/v1/vouchers/{mine.code}")
+        check_refused = _post(client, "check", code=mine.code).status_code
+        assert (failed_check, misses) == (404, [404, 404])
+        assert refused.status_code == check_refused == 429
+        assert refused.json()["code"] == "RATE_LIMITED"
+        assert 3590 <= int(refused["Retry-After"]) <= 3600
+
+    def test_found_vouchers_spend_no_failure_budget(
+        self, customer_client, settings, mine
+    ):
+        settings.RATE_LIMITS = {
+            **settings.RATE_LIMITS,
+            "redeem_fail_customer": "1/hour",
+        }
+
+        statuses = {
+            customer_client.get(f"/api/v1/vouchers/{mine.code}").status_code
+            for _ in range(5)
+        }
+
+        assert statuses == {200}
+
+    def test_lookups_have_a_per_request_limit(self, customer_client, settings, mine):
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, "lookup_customer": "3/minute"}
+
+        statuses = [
+            customer_client.get(f"/api/v1/vouchers/{mine.code}").status_code
+            for _ in range(4)
+        ]
+
+        assert statuses == [200, 200, 200, 429]
+
 
 class TestCheck:
     def test_check_consumes_nothing(self, customer_client, mine):

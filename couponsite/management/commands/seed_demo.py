@@ -1,3 +1,4 @@
+import os
 import secrets
 
 from django.contrib.auth import get_user_model
@@ -54,7 +55,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  {len(DEMO_CUSTOMERS)} demo customers (customer1..10@gmail.com)"
         )
-        self.stdout.write("  Admin:          http://127.0.0.1:8000/admin/")
+        # The address gunicorn will serve on (make run sets BIND for both).
+        site = f"http://{os.environ.get('BIND', '127.0.0.1:8000')}"
+        self.stdout.write(f"  Admin:          {site}/admin/")
+        self.stdout.write(f"  API docs:       {site}/api/docs/")
         self.stdout.write(f"  Admin username: {admin_username}")
         self.stdout.write(f"  Admin password: {password}")
         self.stdout.write(f"  Staff token:    {staff_token.key}")

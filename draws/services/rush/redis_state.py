@@ -13,7 +13,7 @@ from redis.commands.core import Script
 
 from campaigns.models import Campaign
 from campaigns.schedule import RushCycle, RushWindows
-from couponsite.redis_client import REDIS_ERRORS, get_redis
+from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
 from draws.models import Grab, Reservation, RushDay
 from draws.services.rush.common import (
     KEYS_LINGER_SECONDS,
@@ -35,7 +35,7 @@ class RushKeys:
     day: dt.date
 
     def key(self, name: str) -> str:
-        return f"rush:{{{self.campaign_id}:{self.day:%Y%m%d}}}:{name}"
+        return redis_key("rush", f"{{{self.campaign_id}:{self.day:%Y%m%d}}}", name)
 
     @property
     def ready(self) -> str:
