@@ -9,7 +9,11 @@ from rest_framework import serializers
 
 from campaigns.models import BENEFIT_REQUIRES, Benefit, Campaign, CouponType
 from campaigns.schedule import RushWindows
-from couponsite.api.fields import BlankAsNullCharField
+from couponsite.api.fields import (
+    STRICT_FIELD_MAPPING,
+    BlankAsNullCharField,
+    StrictSlugField,
+)
 from vouchers.codes import normalize_prefix
 
 RUSH_WINDOW_FIELDS = (
@@ -90,6 +94,7 @@ class CouponTypeInputSerializer(serializers.ModelSerializer):
     """A coupon type to create. The schema shows it as one of three shapes, one per
     ``benefit_kind``, each requiring that kind's fields (``BENEFIT_REQUIRES``)."""
 
+    serializer_field_mapping = STRICT_FIELD_MAPPING
     benefit_kind = serializers.ChoiceField(
         choices=Benefit.Kind.choices, default=Benefit.Kind.PERCENT
     )
@@ -159,12 +164,9 @@ COUPON_TYPE_INPUT_VARIANTS = [_benefit_variant(kind) for kind in BENEFIT_REQUIRE
 
 
 class CampaignCreateSerializer(serializers.ModelSerializer):
-    serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        models.TimeField: WallTimeField,
-    }
+    serializer_field_mapping = {**STRICT_FIELD_MAPPING, models.TimeField: WallTimeField}
     coupon_types = CouponTypeInputSerializer(many=True, allow_empty=False)
-    slug = serializers.SlugField(max_length=80, required=False)
+    slug = StrictSlugField(max_length=80, required=False)
     timezone = TimezoneField(
         help_text="An IANA time zone: a campaign's days are local to it."
     )

@@ -5,7 +5,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.serializers import BenefitSerializer
-from couponsite.api.fields import BlankAsNullCharField, BlankAsNullEmailField
+from couponsite.api.fields import (
+    BlankAsNullCharField,
+    BlankAsNullEmailField,
+    StrictCharField,
+)
 from vouchers.codes import display_code
 from vouchers.models import Voucher
 
@@ -63,9 +67,7 @@ EMAIL_MAX_LENGTH = 254
 
 
 class VoucherCodeSerializer(serializers.Serializer):
-    code = serializers.CharField(
-        max_length=64, help_text="Case, dashes and spaces ignored."
-    )
+    code = StrictCharField(max_length=64, help_text="Case, dashes and spaces ignored.")
     email = serializers.EmailField(
         required=False,
         max_length=EMAIL_MAX_LENGTH,
@@ -74,7 +76,7 @@ class VoucherCodeSerializer(serializers.Serializer):
 
 
 class VoucherRedeemSerializer(VoucherCodeSerializer):
-    order_ref = serializers.CharField(
+    order_ref = StrictCharField(
         max_length=100,
         required=False,
         allow_null=True,
@@ -114,7 +116,7 @@ class VoucherGenerateSerializer(serializers.Serializer):
         max_length=MAX_EMAILS_PER_CALL,
         help_text=f"Up to {MAX_EMAILS_PER_CALL:,} emails; duplicates get one voucher.",
     )
-    offer_name = serializers.CharField(max_length=120)
+    offer_name = StrictCharField(max_length=120)
     discount = serializers.DecimalField(
         max_digits=5,
         decimal_places=2,

@@ -1,6 +1,23 @@
-"""Serializer fields shared by the apps' answers."""
+"""Serializer fields shared by the apps."""
 
+from django.db import models
 from rest_framework import serializers
+
+
+class StrictCharField(serializers.CharField):
+    """A ``CharField`` that takes only JSON strings.
+
+    DRF's ``CharField`` turns ``0`` into ``"0"`` and ``1.5`` into ``"1.5"``, so
+    ``{"name": 0}`` would be accepted although the schema says ``string``; this
+    one refuses anything that is not a string with ``VALIDATION_ERROR``.
+    """
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class _BlankAsNull:
@@ -25,3 +42,22 @@ class BlankAsNullCharField(_BlankAsNull, serializers.CharField):
 
 class BlankAsNullEmailField(_BlankAsNull, serializers.EmailField):
     pass
+
+
+class StrictSlugField(serializers.SlugField):
+    """A ``SlugField`` that takes only JSON strings (``0`` is not the slug "0")."""
+
+    default_error_messages = {"invalid_type": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid_type")
+        return super().to_internal_value(data)
+
+
+# ModelSerializer's mapping with text model fields taking only JSON strings.
+STRICT_FIELD_MAPPING = {
+    **serializers.ModelSerializer.serializer_field_mapping,
+    models.CharField: StrictCharField,
+    models.TextField: StrictCharField,
+}

@@ -195,3 +195,53 @@ def test_an_idempotency_key_with_a_space_is_refused(staff_client, pool_voucher):
     assert response.json()["code"] == "INVALID_IDEMPOTENCY_KEY"
     pool_voucher.refresh_from_db()
     assert pool_voucher.status == Voucher.Status.ISSUED
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": 0}, "name"),
+        ({"slug": 0}, "slug"),
+        ({"description": 1.5}, "description"),
+        ({"coupon_types": [{"name": 0, "percent": "5", "probability": "0.5"}]}, None),
+    ],
+)
+def test_campaign_strings_must_be_json_strings(staff_client, change, field):
+    body = {**_campaign({"percent": "10"}), **change}
+
+    response = staff_client.post("/api/v1/campaigns", body, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == [field or "coupon_types.0.name"]
+    assert not Campaign.objects.exists()
+
+
+def test_voucher_strings_must_be_json_strings(staff_client, pool_voucher):
+    redeem = staff_client.post(
+        "/api/v1/vouchers/redeem", {"code": pool_voucher.code, "order_ref": 7}
+    )
+    generate = staff_client.post(
+        "/api/v1/vouchers",
+        {
+            "email": "a@example.com",
+            "offer_name": 5,
+            "discount": "10",
+            "expires_at": (timezone.now() + dt.timedelta(days=9)).isoformat(),
+        },
+    )
+
+    assert list(redeem.json()["fields"]) == ["order_ref"]
+    assert list(generate.json()["fields"]) == ["offer_name"]
+    pool_voucher.refresh_from_db()
+    assert pool_voucher.status == Voucher.Status.ISSUED
+
+
+def test_release_note_must_be_a_json_string(staff_client):
+    campaign = claim_campaign()
+    body = {"coupon_type": first_type(campaign).pk, "count": 3, "note": 3}
+
+    response = staff_client.post(
+        f"/api/v1/campaigns/{campaign.slug}/releases", body, format="json"
+    )
+
+    assert list(response.json()["fields"]) == ["note"]

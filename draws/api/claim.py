@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from campaigns.api import CampaignNotFound, campaign_for
 from campaigns.models import Release
 from campaigns.services import NotInActiveTime, WrongCampaignKind
-from couponsite.api.fields import BlankAsNullCharField
+from couponsite.api.fields import BlankAsNullCharField, StrictCharField
 from couponsite.api.idempotency import (
     IDEMPOTENCY_ERRORS,
     IDEMPOTENCY_PARAMETER,
@@ -42,7 +42,7 @@ class ReleaseInputSerializer(serializers.Serializer):
         help_text="Id of one of the campaign's coupon types."
     )
     count = serializers.IntegerField(min_value=1, max_value=API_MAX_RELEASE)
-    note = serializers.CharField(
+    note = StrictCharField(
         max_length=200,
         required=False,
         allow_null=True,
