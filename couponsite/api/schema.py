@@ -121,11 +121,21 @@ def error_responses(*errors) -> dict[int, OpenApiResponse]:
     return responses
 
 
-def _allows_anonymous(permission_classes: list[type]) -> bool:
+def _allows_anonymous(permission_classes: list[type], method: str) -> bool:
+    """No permission class (or only ones that let anyone through) guards it."""
     return all(
-        cls is permissions.AllowAny or (cls is permissions.IsAuthenticatedOrReadOnly)
+        cls is permissions.AllowAny
+        or (
+            cls is permissions.IsAuthenticatedOrReadOnly
+            and method in permissions.SAFE_METHODS
+        )
         for cls in permission_classes
     )
+
+
+# Answers the idempotency record never stores, so never replays: 401s
+# (authentication runs before the handler), 429s and 5xx.
+_NEVER_REPLAYED = ("401", "429")
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -144,11 +154,7 @@ class AutoSchema(openapi.AutoSchema):
         if not schemes:
             return []  # anonymous only: no token is read
         perms = [type(p) for p in self.view.get_permissions()]
-        if permissions.IsAuthenticatedOrReadOnly in perms and (
-            self.method not in permissions.SAFE_METHODS
-        ):
-            return schemes
-        return [*schemes, {}] if _allows_anonymous(perms) else schemes
+        return [*schemes, {}] if _allows_anonymous(perms, self.method) else schemes
 
     def _get_response_bodies(self, direction="response"):
         """Every operation may meet a database outage: 503 with Retry-After."""
@@ -171,16 +177,10 @@ class AutoSchema(openapi.AutoSchema):
             serializer, status_code, media_types, direction
         )
         headers = dict(getattr(serializer, "headers", None) or {})
-        # The handler's stored answers are replayed with this header: not 401s
-        # (authentication runs before it), 429s or 5xx (never stored).
         if (
             self._is_idempotent()
             and status_code < "500"
-            and status_code
-            not in (
-                "401",
-                "429",
-            )
+            and status_code not in _NEVER_REPLAYED
         ):
             headers[REPLAYED] = REPLAYED_HEADER
         if headers:
