@@ -218,6 +218,9 @@ RATE_LIMITS = {
         "RATE_LIMIT_REDEEM_FAIL_CUSTOMER", default="20/hour"
     ),
     "redeem_fail_ip": env.str("RATE_LIMIT_REDEEM_FAIL_IP", default="100/hour"),
+    # Verification codes sent to an email (PATCH /me with an email).
+    "email_customer": env.str("RATE_LIMIT_EMAIL_CUSTOMER", default="5/hour"),
+    "email_ip": env.str("RATE_LIMIT_EMAIL_IP", default="30/hour"),
 }
 # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For we believe.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
@@ -237,6 +240,18 @@ OTP_RESEND_SECONDS = env.int("OTP_RESEND_SECONDS", default=30)
 # Region used to read phone numbers written without a leading "+country code".
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="") or None
 
+# API tokens: customer sign-in tokens and staff tokens end this long after they are
+# made. Token owners are cached only in Redis (shared by every worker), for at
+# most TOKEN_CACHE_SECONDS; 0 asks the database on every request.
+TOKEN_TTL_SECONDS = env.int("TOKEN_TTL_SECONDS", default=30 * 86400)
+STAFF_TOKEN_TTL_SECONDS = env.int("STAFF_TOKEN_TTL_SECONDS", default=90 * 86400)
+TOKEN_CACHE_SECONDS = env.int("TOKEN_CACHE_SECONDS", default=60)
+
+# Email verification codes (PATCH /me {"email"}; POST /me/email/verify).
+EMAIL_CODE_TTL_SECONDS = env.int("EMAIL_CODE_TTL_SECONDS", default=900)
+EMAIL_CODE_MAX_ATTEMPTS = env.int("EMAIL_CODE_MAX_ATTEMPTS", default=5)
+EMAIL_CODE_RESEND_SECONDS = env.int("EMAIL_CODE_RESEND_SECONDS", default=60)
+
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms"))
 SMS_SENDER = env.str("SMS_SENDER", default="Couponsite")
@@ -244,6 +259,37 @@ TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
+
+# --- Email -------------------------------------------------------------------------------
+# Django's email framework (verification codes). EMAIL_BACKEND is "console" (the
+# default: printed), "smtp" (set EMAIL_HOST and friends), "file" (EMAIL_FILE_PATH),
+# "locmem" (tests) or a dotted path to a backend class.
+_EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="console")
+_EMAIL_BACKEND_PATH = (
+    f"django.core.mail.backends.{_EMAIL_BACKEND}.EmailBackend"
+    if _EMAIL_BACKEND in ("console", "smtp", "file", "locmem", "dummy")
+    else _EMAIL_BACKEND
+)
+_EMAIL_OPTIONS = {}
+if _EMAIL_BACKEND == "smtp":
+    _EMAIL_OPTIONS = {
+        "host": env.str("EMAIL_HOST", default="localhost"),
+        "port": env.int("EMAIL_PORT", default=25),
+        "username": env.str("EMAIL_HOST_USER", default=""),
+        "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+        "use_tls": env.bool("EMAIL_USE_TLS", default=False),
+        "use_ssl": env.bool("EMAIL_USE_SSL", default=False),
+        # Seconds; without it a hung mail server would hold the request forever.
+        "timeout": env.int("EMAIL_TIMEOUT", default=10),
+    }
+elif _EMAIL_BACKEND == "file":
+    _EMAIL_OPTIONS = {
+        "file_path": env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "email"))
+    }
+MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND_PATH, "OPTIONS": _EMAIL_OPTIONS}}
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Couponsite <noreply@localhost>"
+)
 
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

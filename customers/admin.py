@@ -1,15 +1,17 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from customers import services
-from customers.models import ApiToken, Customer, OneTimeCode
+from customers.models import ApiToken, Customer, EmailVerification, OneTimeCode
 
 
 class ApiTokenInline(admin.TabularInline):
     model = ApiToken
     fk_name = "customer"
     extra = 0
-    fields = ["prefix", "name", "created_at", "revoked_at"]
+    fields = ["prefix", "name", "created_at", "expires_at", "revoked_at"]
     readonly_fields = fields
     can_delete = False
     show_change_link = True
@@ -25,6 +27,38 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     date_hierarchy = "created_at"
     inlines = [ApiTokenInline]
+
+
+@admin.register(EmailVerification)
+class EmailVerificationAdmin(admin.ModelAdmin):
+    """Email changes waiting for their code, and past ones; read-only."""
+
+    list_display = [
+        "email",
+        "customer",
+        "sent_at",
+        "expires_at",
+        "attempts",
+        "verified_at",
+    ]
+    list_filter = [("verified_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "customer__phone", "customer__email"]
+    list_select_related = ["customer"]
+    readonly_fields = [
+        "customer",
+        "email",
+        "sent_at",
+        "expires_at",
+        "attempts",
+        "verified_at",
+    ]
+    exclude = ["code_hash"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(OneTimeCode)
@@ -44,16 +78,57 @@ class OneTimeCodeAdmin(admin.ModelAdmin):
         return False
 
 
+class ApiTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name", "expires_at"]
+
+    def clean_expires_at(self):
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at <= timezone.now():
+            raise forms.ValidationError("Choose a time in the future.")
+        return expires_at
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    """Staff tokens are made here; the token is shown once, on creation."""
+    """Staff tokens are made here; the token is shown once, on creation.
 
-    list_display = ["prefix", "name", "user", "customer", "created_at", "revoked_at"]
-    list_filter = ["revoked_at"]
+    A new token ends ``STAFF_TOKEN_TTL_SECONDS`` from now unless another end is
+    chosen; to end one earlier, revoke it.
+    """
+
+    form = ApiTokenForm
+    list_display = [
+        "prefix",
+        "name",
+        "user",
+        "customer",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_filter = ["revoked_at", "expires_at"]
     search_fields = ["prefix", "name", "user__username", "customer__phone"]
     list_select_related = ["user", "customer"]
-    fields = ["user", "name"]
+    fields = ["user", "name", "expires_at"]
     actions = ["revoke"]
+    # An existing token is only shown: it is revoked, never edited.
+    shown_fields = [
+        "prefix",
+        "user",
+        "customer",
+        "name",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+    ]
+
+    def get_changeform_initial_data(self, request):
+        return {
+            **super().get_changeform_initial_data(request),
+            "expires_at": timezone.now() + services.token_lifetime(staff=True),
+        }
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "user":
@@ -65,23 +140,28 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
-            return ["prefix", "user", "customer", "name", "created_at", "revoked_at"]
+            return self.shown_fields
         return []
 
     def get_fields(self, request, obj=None):
         if obj is not None:
-            return ["prefix", "user", "customer", "name", "created_at", "revoked_at"]
+            return self.shown_fields
         return self.fields
 
     def save_model(self, request, obj, form, change):
         if change:
             return
         user = form.cleaned_data["user"]
-        token = services.token_create(user=user, name=form.cleaned_data["name"])
+        token = services.token_create(
+            user=user,
+            name=form.cleaned_data["name"],
+            expires_at=form.cleaned_data["expires_at"],
+        )
         obj.pk = token.pk
         messages.warning(
             request,
-            f"Token for {user.username}: {token.key} — copy it now, it is not shown again.",
+            f"Token for {user.username}: {token.key} — copy it now, it is not shown "
+            f"again. It works until {token.expires_at:%Y-%m-%d %H:%M %Z}.",
         )
 
     @admin.action(description="Revoke selected tokens")

@@ -19,6 +19,7 @@ from customers import services
 from customers.serializers import (
     CustomerSerializer,
     CustomerUpdateSerializer,
+    EmailVerifySerializer,
     OtpRequestSerializer,
     OtpSentSerializer,
     TokenRequestSerializer,
@@ -59,7 +60,11 @@ class TokenApi(APIView):
     @extend_schema(
         tags=["auth"],
         summary="Exchange the code for an API token",
-        description="The first sign-in with a phone creates the customer.",
+        description=(
+            "The first sign-in with a phone creates the customer. The token works "
+            "until `expires_at` (`TOKEN_TTL_SECONDS`, 30 days by default); then "
+            "requests answer `401 TOKEN_EXPIRED` and the customer signs in again."
+        ),
         request=TokenRequestSerializer,
         responses={
             200: TokenSerializer,
@@ -93,18 +98,71 @@ class MeApi(APIView):
 
     @extend_schema(
         tags=["auth"],
-        summary="Change the signed-in customer's name or email",
-        description="Vouchers issued to the new email become the customer's.",
+        summary="Change the signed-in customer's name, or ask to change their email",
+        description=(
+            "`name` changes at once. A new `email` does not: a 6-digit code is "
+            "mailed to it and the answer is `202` with the address in "
+            "`pending_email`; `POST /api/v1/me/email/verify` with the code makes it "
+            "the customer's `email`, and only then do vouchers issued to it become "
+            "theirs. The answer is the same whether or not another customer uses "
+            "that email. Asking for the email one already has cancels a pending "
+            "change; `email: null` removes it. Otherwise `200`."
+        ),
         request=CustomerUpdateSerializer,
         responses={
             200: CustomerSerializer,
-            **error_responses(*BODY_ERRORS, *AUTH_ERRORS, services.EmailTaken),
+            202: CustomerSerializer,
+            **error_responses(
+                *BODY_ERRORS, *AUTH_ERRORS, services.EmailResendTooSoon, RATE_LIMITED
+            ),
         },
     )
     def patch(self, request):
         serializer = CustomerUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        customer = services.customer_update(
-            customer=request.user, **serializer.validated_data
+        changes = serializer.validated_data
+        asked = changes.get("email")
+        if asked:
+            check_rate_limits(
+                [
+                    ("email_customer", f"customer:{request.user.pk}"),
+                    ("email_ip", client_ip(request)),
+                ]
+            )
+        customer = services.customer_update(customer=request.user, **changes)
+        body = CustomerSerializer(customer).data
+        started = asked is not None and body["pending_email"] == asked.lower()
+        return Response(body, status=202 if started else 200)
+
+
+class EmailVerifyApi(APIView):
+    permission_classes = [IsCustomer]
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Prove the customer owns their pending email",
+        description=(
+            "With the code mailed by `PATCH /api/v1/me`, the pending email becomes "
+            "the customer's `email`, and vouchers issued to it become theirs. "
+            "`409 EMAIL_TAKEN` if another customer verified it meanwhile."
+        ),
+        request=EmailVerifySerializer,
+        responses={
+            200: CustomerSerializer,
+            **error_responses(
+                *BODY_ERRORS,
+                *AUTH_ERRORS,
+                services.EmailCodeInvalid,
+                services.EmailCodeExpired,
+                services.EmailCodeAttemptsExceeded,
+                services.EmailTaken,
+            ),
+        },
+    )
+    def post(self, request):
+        serializer = EmailVerifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = services.email_verify(
+            customer=request.user, code=serializer.validated_data["code"]
         )
         return Response(CustomerSerializer(customer).data)

@@ -11,13 +11,19 @@ from customers.phones import validate_e164
 class Customer(models.Model):
     """A person taking part, known by their phone number.
 
-    It stands in for ``request.user`` on customer tokens, so it answers the
-    few questions DRF and Django ask of a user.
+    ``email`` is an address the customer proved to own (see ``EmailVerification``);
+    vouchers issued to it are theirs. It stands in for ``request.user`` on
+    customer tokens, so it answers the few questions DRF and Django ask of a user.
     """
 
     phone = models.CharField(max_length=16, unique=True, validators=[validate_e164])
     # NULL, not "", for "no email": the unique constraint must ignore customers without one.
-    email = models.EmailField(null=True, blank=True)  # noqa: DJ001
+    email = models.EmailField(  # noqa: DJ001
+        null=True,
+        blank=True,
+        help_text="Verified: set only when the customer proved they own it "
+        "(or by staff here).",
+    )
     name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -66,15 +72,44 @@ class OneTimeCode(models.Model):
         return f"code for {self.phone} sent {self.sent_at:%Y-%m-%d %H:%M:%S}"
 
 
+class EmailVerification(models.Model):
+    """The email a customer asked to add, until they prove they own it.
+
+    One row per customer, rewritten when they ask again (for the same or
+    another email). Like ``OneTimeCode``: only a keyed hash of the code is kept,
+    ``sent_at`` is the resend limit and ``attempts`` the wrong-guess limit, both
+    enforced by conditional updates and a row lock. ``verified_at`` marks the
+    code used; the customer's ``email`` changes only then.
+    """
+
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, related_name="email_verification"
+    )
+    email = models.EmailField(db_index=True)
+    code_hash = models.CharField(max_length=64)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} for customer {self.customer_id}"
+
+
 class ApiTokenQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(revoked_at__isnull=True)
+    def active(self, now=None):
+        """Neither revoked nor expired."""
+        return self.filter(
+            revoked_at__isnull=True, expires_at__gt=now or timezone.now()
+        )
 
 
 class ApiToken(models.Model):
     """A bearer token for a customer or a staff user (exactly one of them).
 
     Only the SHA-256 of the token is stored; the token itself is shown once.
+    Every token ends at ``expires_at`` (``TOKEN_TTL_SECONDS`` after sign-in for
+    customers, ``STAFF_TOKEN_TTL_SECONDS`` for staff, unless chosen otherwise).
     """
 
     digest = models.CharField(max_length=64, unique=True, editable=False)
@@ -96,6 +131,7 @@ class ApiToken(models.Model):
     )
     name = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(help_text="The token is refused from then on.")
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()

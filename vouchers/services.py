@@ -17,6 +17,7 @@ from rest_framework import status
 from campaigns.models import CouponType, Release
 from couponsite.api.exceptions import DomainError, NotFound
 from customers.models import Customer
+from customers.services import verified_owners
 from vouchers.codes import generate_code, generate_codes, is_well_formed, normalize_code
 from vouchers.models import Offer, Voucher, VoucherEvent
 
@@ -306,15 +307,13 @@ def vouchers_generate(
     """One voucher per email for the offer (seed 001's generate), in one bulk insert.
 
     Each voucher keeps ``discount`` as issued. A voucher belongs to the customer
-    with that email now, or when a customer adds that email later.
+    who verified that email, now or when one does later (``vouchers_link_email``).
     """
     now = now or timezone.now()
     emails = _normalize_emails(emails)
     with transaction.atomic():
         offer = offer_upsert(name=offer_name, discount=discount)
-        owners = dict(
-            Customer.objects.filter(email__in=emails).values_list("email", "pk")
-        )
+        owners = verified_owners(emails=emails)
 
         def insert() -> list[Voucher]:
             codes = generate_codes(
@@ -357,7 +356,11 @@ def vouchers_generate(
 
 
 def vouchers_link_email(*, customer: Customer) -> int:
-    """Give a customer the unowned vouchers issued to their email."""
+    """Give a customer the unowned vouchers issued to their email.
+
+    Called when the customer has just verified it (``customers.services.email_verify``),
+    in that transaction: ``Customer.email`` is always a verified email.
+    """
     if not customer.email:
         return 0
     return Voucher.objects.filter(owner__isnull=True, email=customer.email).update(

@@ -101,6 +101,8 @@ def error_body(code: str, detail: str, **extra) -> dict:
 
 
 def _drf_code(exc: exceptions.APIException) -> str:
+    if getattr(exc, "api_code", None):  # a subclass naming its own code
+        return exc.api_code
     for cls in type(exc).__mro__:
         if cls in _DRF_CODES:
             return _DRF_CODES[cls]

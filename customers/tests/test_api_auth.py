@@ -30,8 +30,9 @@ def _exchange(client, code, phone=PHONE):
     )
 
 
-def test_sign_in_creates_customer_and_token_that_works(api_client):
+def test_sign_in_creates_customer_and_token_that_works(api_client, settings):
     # given
+    settings.TOKEN_TTL_SECONDS = 30 * 86400
     sent = _request_code(api_client, phone="+1 (415) 555-0123")
     assert sent.status_code == 202
     assert sent.json()["phone"] == PHONE
@@ -44,6 +45,10 @@ def test_sign_in_creates_customer_and_token_that_works(api_client):
     assert response.status_code == 200
     body = response.json()
     assert body["customer"]["phone"] == PHONE
+    expires_at = datetime.fromisoformat(body["expires_at"])
+    assert abs(expires_at - (timezone.now() + timedelta(days=30))) < timedelta(
+        minutes=1
+    )
     assert Customer.objects.filter(phone=PHONE).count() == 1
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['token']}")
     me = api_client.get("/api/v1/me")
@@ -226,7 +231,10 @@ class TestTokens:
 
         assert client.get("/api/v1/me").status_code == 401
 
-    def test_token_lookup_is_cached(self, customer_client, django_assert_num_queries):
+    @pytest.mark.redis
+    def test_token_lookup_is_cached_in_redis(
+        self, customer_client, django_assert_num_queries
+    ):
         customer_client.get("/api/v1/me")
 
         with django_assert_num_queries(0):

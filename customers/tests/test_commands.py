@@ -1,11 +1,13 @@
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from customers.models import Customer
+from customers.models import ApiToken, Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +36,27 @@ def test_issue_token_for_staff_creates_passwordless_staff_user():
     assert user.is_staff
     assert not user.has_usable_password()
     assert user.api_tokens.get().prefix == token[:8]
+
+
+def test_issue_token_lifetimes(settings):
+    settings.TOKEN_TTL_SECONDS = 3600
+    settings.STAFF_TOKEN_TTL_SECONDS = 7200
+    now = timezone.now()
+
+    _run("issue_token", "--phone", "+14155550150")
+    _run("issue_token", "--staff", "loadtest")
+    _run("issue_token", "--phone", "+14155550151", "--ttl", "12h")
+
+    customer, staff, chosen = ApiToken.objects.order_by("pk")
+    assert abs(customer.expires_at - now - timedelta(hours=1)) < timedelta(minutes=1)
+    assert abs(staff.expires_at - now - timedelta(hours=2)) < timedelta(minutes=1)
+    assert abs(chosen.expires_at - now - timedelta(hours=12)) < timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("ttl", ["0", "soon", "-5", "9999999d"])
+def test_issue_token_rejects_a_bad_ttl(ttl):
+    with pytest.raises(CommandError):
+        _run("issue_token", "--phone", "+14155550150", "--ttl", ttl)
 
 
 def test_issue_token_rejects_bad_phone():

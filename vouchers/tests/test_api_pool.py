@@ -5,7 +5,15 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from customers.services import token_create
+from customers.tests.email_support import (
+    ask_email,
+    last_emailed_code,
+    verify,
+    verify_email,
+)
 from customers.tests.factories import CustomerFactory
 from vouchers.models import Offer, Voucher, VoucherEvent
 
@@ -194,33 +202,56 @@ class TestValidateWithEmail:
 
 
 class TestCustomerSide:
-    def test_adding_email_claims_vouchers_issued_to_it(
+    def test_verifying_email_claims_vouchers_issued_to_it(
         self, staff_client, customer_client
     ):
         _generate(staff_client, email="late@x.com")
 
-        response = customer_client.patch(
-            "/api/v1/me", {"email": "Late@x.com"}, format="json"
-        )
+        asked = ask_email(customer_client, "Late@x.com")
+        before = customer_client.get(URL).json()["results"]
+        response = verify(customer_client, last_emailed_code("late@x.com"))
         listed = customer_client.get(URL).json()["results"]
 
+        assert asked.status_code == 202 and before == []
         assert response.status_code == 200
         assert response.json()["email"] == "late@x.com"
         assert [v["offer_name"] for v in listed] == ["KOI"]
         assert listed[0]["benefit"]["percent"] == "22.10"
 
-    def test_email_of_another_customer(self, customer_client):
-        CustomerFactory(email="taken@x.com")
-
-        response = customer_client.patch(
-            "/api/v1/me", {"email": "TAKEN@x.com"}, format="json"
+    def test_typing_someones_email_takes_none_of_their_vouchers(
+        self, staff_client, customer_client
+    ):
+        victim = CustomerFactory()
+        victim_client = APIClient()
+        victim_client.credentials(
+            HTTP_AUTHORIZATION=f"Bearer {token_create(customer=victim).key}"
         )
+        verify_email(victim_client, "victim@x.com")
+        code = _generate(staff_client, email="victim@x.com").json()["vouchers"][0][
+            "code"
+        ]
 
-        assert response.status_code == 409
-        assert response.json()["code"] == "EMAIL_TAKEN"
+        asked = ask_email(customer_client, "victim@x.com")
+        listed = customer_client.get(URL).json()["results"]
+        redeemed = customer_client.post(f"{URL}/redeem", {"code": code}, format="json")
+
+        assert asked.status_code == 202
+        assert listed == []
+        assert redeemed.status_code == 404
+        assert Voucher.objects.get().owner == victim
+
+    def test_vouchers_for_an_unverified_email_stay_unowned(
+        self, staff_client, customer_client
+    ):
+        ask_email(customer_client, "pending@x.com")
+
+        _generate(staff_client, email="pending@x.com")
+
+        assert Voucher.objects.get().owner is None
+        assert customer_client.get(URL).json()["results"] == []
 
     def test_owner_redeems_with_code_alone(self, staff_client, customer_client):
-        customer_client.patch("/api/v1/me", {"email": "me@x.com"}, format="json")
+        verify_email(customer_client, "me@x.com")
         code = _generate(staff_client, email="me@x.com").json()["vouchers"][0]["code"]
 
         response = customer_client.post(f"{URL}/redeem", {"code": code}, format="json")

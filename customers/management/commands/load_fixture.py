@@ -3,9 +3,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from tqdm import tqdm
 
 from customers.models import ApiToken, Customer
+from customers.services import token_lifetime
 
 # +1 415 2xx-xxxx: valid numbers, apart from the demo customers' 555-01xx.
 PHONE_BASE = 14_152_000_000
@@ -57,6 +59,7 @@ class Command(BaseCommand):
             ).values_list("phone", "pk")
         )
         raws = [secrets.token_urlsafe(32) for _ in numbers]
+        expires_at = timezone.now() + token_lifetime(staff=False)
         ApiToken.objects.bulk_create(
             [
                 ApiToken(
@@ -64,6 +67,7 @@ class Command(BaseCommand):
                     prefix=raw[:8],
                     customer_id=ids[load_phone(n)],
                     name="load_fixture",
+                    expires_at=expires_at,
                 )
                 for n, raw in zip(numbers, raws, strict=True)
             ],

@@ -1,5 +1,6 @@
-"""Every write about customers, sign-in codes and tokens."""
+"""Phone sign-in, customers by phone, staff users and API tokens."""
 
+import datetime as dt
 import secrets
 from datetime import timedelta
 
@@ -87,43 +88,31 @@ def otp_send(*, phone: str) -> OneTimeCode:
     return OneTimeCode.objects.get(phone=phone)
 
 
-class EmailTaken(DomainError):
-    status_code = status.HTTP_409_CONFLICT
-    code = "EMAIL_TAKEN"
-    detail = "Another customer already uses this email."
-
-
-def customer_update(
-    *, customer: Customer, email: str | None = None, name: str | None = None
-) -> Customer:
-    """Change a customer's name or email; vouchers already issued to the new email
-    become theirs (the unique email constraint keeps one owner per email)."""
-    from vouchers.services import vouchers_link_email
-
-    if name is not None:
-        customer.name = name
-    if email is not None:
-        customer.email = email
-    try:
-        with transaction.atomic():
-            customer.save()
-            vouchers_link_email(customer=customer)
-    except IntegrityError:
-        customer.refresh_from_db()
-        raise EmailTaken() from None
-    return customer
-
-
 def customer_get_or_create(*, phone: str) -> Customer:
     """The customer with this phone, created on first sight (race-safe: unique phone)."""
     customer, _ = Customer.objects.get_or_create(phone=phone)
     return customer
 
 
+def token_lifetime(*, staff: bool) -> timedelta:
+    """How long a new token lives: ``STAFF_TOKEN_TTL_SECONDS`` or ``TOKEN_TTL_SECONDS``."""
+    seconds = settings.STAFF_TOKEN_TTL_SECONDS if staff else settings.TOKEN_TTL_SECONDS
+    return timedelta(seconds=seconds)
+
+
 def token_create(
-    *, customer: Customer | None = None, user=None, name: str = ""
+    *,
+    customer: Customer | None = None,
+    user=None,
+    name: str = "",
+    expires_at: dt.datetime | None = None,
 ) -> ApiToken:
-    """A new bearer token; the plain token is on ``.key`` of the returned object only."""
+    """A new bearer token; the plain token is on ``.key`` of the returned object only.
+
+    It ends at ``expires_at``, by default its kind's lifetime from now
+    (``token_lifetime``).
+    """
+    now = timezone.now()
     raw = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         digest=ApiToken.digest_of(raw),
@@ -131,13 +120,16 @@ def token_create(
         customer=customer,
         user=user,
         name=name,
+        created_at=now,
+        expires_at=expires_at or now + token_lifetime(staff=customer is None),
     )
     token.key = raw
     return token
 
 
 def token_revoke(*, token: ApiToken) -> ApiToken:
-    """Revoke a token; it stops working at once (its cached owner is dropped)."""
+    """Revoke a token; it is refused from the next request on, on every worker
+    (see ``customers.authentication`` for the one bounded exception)."""
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     return token

@@ -1,0 +1,248 @@
+"""A customer's email: it becomes theirs only once they prove they read it.
+
+``PATCH /api/v1/me {"email"}`` does not set ``Customer.email``: it starts a
+verification (``email_verification_start``), mailing a 6-digit code to the
+address after commit and keeping only a keyed hash of it in the customer's
+``EmailVerification`` row. ``POST /api/v1/me/email/verify {"code"}``
+(``email_verify``) sets ``Customer.email`` and, in the same transaction, gives
+the customer the unowned vouchers issued to that email. So ``Customer.email``
+always means "verified", and vouchers follow only a verified email.
+
+The answer to "change my email" never says whether another customer has the
+email: the code is mailed either way and nothing is checked against other
+customers. The unique email constraint is met only at verification, where
+``409 EMAIL_TAKEN`` goes to the one person who just proved they own the mailbox.
+"""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from rest_framework import status
+
+from couponsite.api.exceptions import DomainError
+from customers.authentication import forget_tokens_of
+from customers.models import Customer, EmailVerification
+
+
+class _Keep:
+    """``customer_update(email=KEEP)``: leave the email alone."""
+
+
+KEEP = _Keep()
+
+
+class EmailTaken(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "EMAIL_TAKEN"
+    detail = "Another customer already uses this email."
+
+
+class EmailResendTooSoon(DomainError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "EMAIL_RESEND_TOO_SOON"
+    detail = "A code was emailed to you moments ago; wait before asking again."
+
+
+class EmailCodeInvalid(DomainError):
+    code = "EMAIL_CODE_INVALID"
+    detail = "This code is not valid; check the last email we sent you."
+
+
+class EmailCodeExpired(DomainError):
+    code = "EMAIL_CODE_EXPIRED"
+    detail = "This code has expired; ask for a new one."
+
+
+class EmailCodeAttemptsExceeded(DomainError):
+    code = "EMAIL_CODE_ATTEMPTS_EXCEEDED"
+    detail = "Too many wrong codes; ask for a new one."
+
+
+def _code_hash(customer_id: int, email: str, code: str) -> str:
+    return salted_hmac(
+        "customers.email", f"{customer_id}:{email}:{code}", algorithm="sha256"
+    ).hexdigest()
+
+
+def _verification_changed(customer: Customer) -> None:
+    """The customer's verification row changed: drop the copy loaded with them here,
+    and (after commit) the one cached with their tokens."""
+    related = Customer.email_verification.related
+    if related.is_cached(customer):
+        related.delete_cached_value(customer)
+    forget_tokens_of(customer_id=customer.pk)
+
+
+def _mail_code_on_commit(*, email: str, code: str) -> None:
+    minutes = settings.EMAIL_CODE_TTL_SECONDS // 60
+    body = (
+        f"Your Couponsite verification code is {code}. It expires in {minutes} "
+        "minutes.\n\nIf you did not ask to add this email to a Couponsite "
+        "account, ignore this message: nothing changes without the code."
+    )
+    # A failing mail server is logged and does not undo the committed request.
+    transaction.on_commit(
+        lambda: send_mail("Your Couponsite verification code", body, None, [email]),
+        robust=True,
+    )
+
+
+def email_verification_start(*, customer: Customer, email: str) -> EmailVerification:
+    """Mail a fresh code to ``email`` for ``customer`` to prove they own it.
+
+    The customer's one row is rewritten with the new email and code, which
+    replaces any earlier pending one. At most one send per customer per
+    ``EMAIL_CODE_RESEND_SECONDS`` (unless the last code was used): the rewrite
+    is conditional on the last send being old enough, and the first send relies
+    on the one-row-per-customer constraint, so parallel requests cannot both send.
+    """
+    email = email.strip().lower()
+    now = timezone.now()
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    fresh = {
+        "email": email,
+        "code_hash": _code_hash(customer.pk, email, code),
+        "sent_at": now,
+        "expires_at": now + timedelta(seconds=settings.EMAIL_CODE_TTL_SECONDS),
+        "attempts": 0,
+        "verified_at": None,
+    }
+    resend_after = now - timedelta(seconds=settings.EMAIL_CODE_RESEND_SECONDS)
+    with transaction.atomic():
+        sent = EmailVerification.objects.filter(
+            Q(sent_at__lte=resend_after) | Q(verified_at__isnull=False),
+            customer=customer,
+        ).update(**fresh)
+        if not sent:
+            try:
+                with transaction.atomic():
+                    EmailVerification.objects.create(customer=customer, **fresh)
+            except IntegrityError:
+                last = (
+                    EmailVerification.objects.filter(customer=customer)
+                    .values_list("sent_at", flat=True)
+                    .first()
+                )
+                wait = settings.EMAIL_CODE_RESEND_SECONDS
+                if last is not None:
+                    wait = (last - resend_after).total_seconds()
+                raise EmailResendTooSoon(retry_after=wait) from None
+        _verification_changed(customer)
+        _mail_code_on_commit(email=email, code=code)
+    return customer.email_verification
+
+
+def _cancel_pending(*, customer: Customer) -> None:
+    """End a pending verification (its code stops working; the resend gap stays)."""
+    if EmailVerification.objects.filter(
+        customer=customer, verified_at__isnull=True, expires_at__gt=timezone.now()
+    ).update(expires_at=timezone.now()):
+        _verification_changed(customer)
+
+
+def customer_update(
+    *, customer: Customer, name: str | None = None, email: str | _Keep | None = KEEP
+) -> Customer:
+    """Rename the customer and/or ask to change their email, all or nothing.
+
+    - a new ``email`` starts a verification (nothing about the email changes
+      until the code comes back), whether or not another customer has it;
+    - the email they already have cancels a pending change;
+    - ``None`` removes their email (and a pending one) at once: giving an
+      address up needs no proof; vouchers already theirs stay theirs.
+    """
+    with transaction.atomic():
+        if name is not None and name != customer.name:
+            customer.name = name
+            customer.save(update_fields=["name"])
+        if email is None:
+            _cancel_pending(customer=customer)
+            if customer.email is not None:
+                customer.email = None
+                customer.save(update_fields=["email"])
+        elif isinstance(email, str):
+            email = email.strip().lower()
+            if email == customer.email:
+                _cancel_pending(customer=customer)
+            else:
+                email_verification_start(customer=customer, email=email)
+    return customer
+
+
+def email_verify(*, customer: Customer, code: str) -> Customer:
+    """Trade the emailed code for the email: it becomes ``customer.email``.
+
+    In the same transaction the unowned vouchers issued to that email become
+    theirs. A code works once, before it expires, and not after
+    ``EMAIL_CODE_MAX_ATTEMPTS`` wrong guesses; the row is locked, so two tries
+    of one code cannot both succeed and every wrong guess is counted. If another
+    customer verified the email meanwhile, ``EmailTaken`` (the code stays
+    usable, should they give the email up).
+    """
+    from vouchers.services import vouchers_link_email
+
+    now = timezone.now()
+    error: DomainError | None = None
+    with transaction.atomic():
+        challenge = (
+            EmailVerification.objects.select_for_update()
+            .filter(customer=customer)
+            .first()
+        )
+        if challenge is None or challenge.verified_at is not None:
+            error = EmailCodeInvalid()
+        elif challenge.attempts >= settings.EMAIL_CODE_MAX_ATTEMPTS:
+            error = EmailCodeAttemptsExceeded()
+        elif challenge.expires_at <= now:
+            error = EmailCodeExpired()
+        elif not constant_time_compare(
+            challenge.code_hash, _code_hash(customer.pk, challenge.email, code)
+        ):
+            EmailVerification.objects.filter(pk=challenge.pk).update(
+                attempts=F("attempts") + 1
+            )
+            error = EmailCodeInvalid()
+        else:
+            previous = customer.email
+            customer.email = challenge.email
+            try:
+                with transaction.atomic():
+                    customer.save(update_fields=["email"])
+            except IntegrityError:
+                customer.email = previous
+                error = EmailTaken()
+            else:
+                EmailVerification.objects.filter(pk=challenge.pk).update(
+                    verified_at=now
+                )
+                _verification_changed(customer)
+                vouchers_link_email(customer=customer)
+    # Raised after the block so a wrong guess's counter is committed, not rolled back.
+    if error is not None:
+        raise error
+    return customer
+
+
+def verified_owners(*, emails: list[str]) -> dict[str, int]:
+    """The id of the customer who verified each of ``emails`` (normalised), for
+    issuing vouchers to them inside the caller's transaction.
+
+    It first locks the pending verifications of these emails, so a verification
+    in flight commits (and is seen here) before the owners are read, and one
+    that starts now waits for the caller's commit, so its
+    ``vouchers_link_email`` sees the vouchers being issued. Without the lock a
+    voucher issued while its email was being verified could be left unowned.
+    """
+    list(
+        EmailVerification.objects.select_for_update()
+        .filter(email__in=emails, verified_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return dict(Customer.objects.filter(email__in=emails).values_list("email", "pk"))

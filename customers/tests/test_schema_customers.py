@@ -1,0 +1,54 @@
+"""The OpenAPI schema says what the customer endpoints answer."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get(
+        "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    )
+    return response.json()
+
+
+def _codes(operation, status: str) -> list[str]:
+    examples = operation["responses"][status]["content"]["application/json"]
+    return [example["value"]["code"] for example in examples["examples"].values()]
+
+
+def test_changing_the_email_is_declared_without_email_taken(schema):
+    patch = schema["paths"]["/api/v1/me"]["patch"]
+    request = schema["components"]["schemas"]["PatchedCustomerUpdateRequest"]
+
+    # 503: every operation may meet a database outage (couponsite.api.schema).
+    assert {"200", "202", "400", "401", "403", "429", "503"} == set(patch["responses"])
+    assert "409" not in patch["responses"]
+    assert set(_codes(patch, "429")) == {"EMAIL_RESEND_TOO_SOON", "RATE_LIMITED"}
+    assert request["properties"]["email"]["maxLength"] == 254
+    assert request["properties"]["email"]["nullable"] is True
+    assert request["properties"]["name"]["type"] == "string"
+
+
+def test_verifying_the_email_is_declared(schema):
+    post = schema["paths"]["/api/v1/me/email/verify"]["post"]
+
+    assert set(_codes(post, "400")) >= {
+        "EMAIL_CODE_INVALID",
+        "EMAIL_CODE_EXPIRED",
+        "EMAIL_CODE_ATTEMPTS_EXCEEDED",
+        "VALIDATION_ERROR",
+    }
+    assert _codes(post, "409") == ["EMAIL_TAKEN"]
+    customer = schema["components"]["schemas"]["Customer"]["properties"]
+    assert customer["pending_email"]["nullable"] is True
+
+
+def test_tokens_say_when_they_end(schema):
+    token = schema["components"]["schemas"]["Token"]
+    me = schema["paths"]["/api/v1/me"]["get"]
+
+    assert token["properties"]["expires_at"]["format"] == "date-time"
+    assert "expires_at" in token["required"]
+    assert "TOKEN_EXPIRED" in _codes(me, "401")
