@@ -82,7 +82,9 @@ def _server_env() -> dict[str, str]:
         "WEB_CONCURRENCY": "2",
         "LOG_LEVEL": "ERROR",  # 4xx warnings are the point here; 5xx still log
         "SMS_BACKEND": "console",
-        "OTP_RESEND_SECONDS": "0",  # else most sign-in requests are 429s
+        # Else most sign-in and email-change requests are 429s (resend too soon).
+        "OTP_RESEND_SECONDS": "0",
+        "EMAIL_CODE_RESEND_SECONDS": "0",
         # gunicorn answers an over-long URL itself (414, HTML) before the API
         # sees it; lifted so over-long query values reach the API's own checks.
         "GUNICORN_LIMIT_REQUEST_LINE": "0",
