@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign, CouponType, Release
 from campaigns.schedule import RushWindows
@@ -77,6 +78,14 @@ class CampaignForm(forms.ModelForm):
             "rush_closes",
             "ratio",
         ]
+
+    def clean_ends_at(self):
+        """A new or moved end must lie ahead; an ended campaign stays editable."""
+        ends_at = self.cleaned_data["ends_at"]
+        moved = self.instance._state.adding or "ends_at" in self.changed_data
+        if moved and ends_at is not None and ends_at <= timezone.now():
+            raise ValidationError("A campaign must end in the future.")
+        return ends_at
 
     def clean(self):
         cleaned = super().clean()

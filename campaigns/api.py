@@ -18,6 +18,7 @@ from couponsite.api.schema import (
     AUTH_ERRORS,
     BODY_ERRORS,
     INVALID_TOKEN,
+    VALIDATION_ERROR,
     error_responses,
 )
 
@@ -50,7 +51,7 @@ class CampaignListApi(generics.ListAPIView):
         summary="Campaigns running now",
         responses={
             200: CampaignSerializer(many=True),
-            **error_responses(INVALID_TOKEN),
+            **error_responses(VALIDATION_ERROR, INVALID_TOKEN),
         },
     )
     def get(self, request, *args, **kwargs):

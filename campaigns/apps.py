@@ -5,4 +5,7 @@ class CampaignsConfig(AppConfig):
     name = "campaigns"
 
     def ready(self) -> None:
-        from campaigns import signals  # noqa: F401 - connects the receivers
+        from campaigns import (  # noqa: F401 - connects the receivers, the schema
+            schema,
+            signals,
+        )

@@ -17,6 +17,11 @@ def validate_timezone(value: str) -> None:
         )
 
 
+# A coupon lives at most this long after it is issued: ten years is past any
+# offer, and far inside what a date can hold (3,000,000 days overflowed).
+MAX_VALID_DAYS = 3650
+
+
 class Benefit(models.Model):
     """What a coupon is worth: an amount off, a percentage off, or a free item."""
 
@@ -52,11 +57,7 @@ class Benefit(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        required = {
-            self.Kind.AMOUNT: ["amount", "currency"],
-            self.Kind.PERCENT: ["percent"],
-            self.Kind.FREE_ITEM: ["free_item"],
-        }[self.benefit_kind]
+        required = BENEFIT_REQUIRES[self.benefit_kind]
         missing = {
             name: "Required for this kind of benefit."
             for name in required
@@ -81,6 +82,14 @@ class Benefit(models.Model):
         if self.benefit_kind == self.Kind.PERCENT:
             return f"{self.percent.normalize():f}% off"
         return self.free_item
+
+
+# The fields each kind of benefit needs (the API schema declares the same).
+BENEFIT_REQUIRES: dict[str, tuple[str, ...]] = {
+    Benefit.Kind.AMOUNT: ("amount", "currency"),
+    Benefit.Kind.PERCENT: ("percent",),
+    Benefit.Kind.FREE_ITEM: ("free_item",),
+}
 
 
 class CampaignQuerySet(models.QuerySet):
@@ -220,7 +229,12 @@ class CouponType(Benefit):
         null=True, blank=True, help_text="Empty for unlimited."
     )
     valid_days = models.PositiveIntegerField(
-        default=30, help_text="A coupon is valid this many days after it is issued."
+        default=30,
+        validators=[MaxValueValidator(MAX_VALID_DAYS)],
+        help_text=(
+            f"A coupon is valid this many days after it is issued "
+            f"(at most {MAX_VALID_DAYS:,})."
+        ),
     )
     valid_until = models.DateTimeField(
         null=True, blank=True, help_text="…and never after this moment, if set."
@@ -247,6 +261,13 @@ class CouponType(Benefit):
             models.CheckConstraint(
                 condition=Q(probability__gte=0, probability__lte=1),
                 name="coupon_type_probability_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_days__lte=MAX_VALID_DAYS),
+                name="coupon_type_valid_days_bounded",
+                violation_error_message=(
+                    f"A coupon may be valid {MAX_VALID_DAYS:,} days at most."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(total_quota__isnull=True)

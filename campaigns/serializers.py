@@ -1,11 +1,25 @@
+import re
 import zoneinfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign, CouponType
+from campaigns.models import (
+    BENEFIT_REQUIRES,
+    CLAIM_VALID_DAYS_REFUSED,
+    Benefit,
+    Campaign,
+    CouponType,
+)
 from campaigns.schedule import RushWindows
+from couponsite.api.fields import (
+    STRICT_FIELD_MAPPING,
+    BlankAsNullCharField,
+    StrictSlugField,
+)
 from vouchers.codes import normalize_prefix
 
 RUSH_WINDOW_FIELDS = (
@@ -16,14 +30,52 @@ RUSH_WINDOW_FIELDS = (
 )
 
 
+# A local time of day, without an offset: the campaign's time zone applies.
+# (RFC 3339's `format: time` requires an offset, which these times do not have.)
+WALL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+_WALL_TIME = re.compile(WALL_TIME_PATTERN)
+
+TIMEZONES = sorted(zoneinfo.available_timezones())
+
+
+@extend_schema_field({"type": "string", "enum": TIMEZONES, "example": "Europe/Paris"})
+class TimezoneField(serializers.ChoiceField):
+    """An IANA time zone name (the schema lists them without a description each)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "invalid_choice": '"{input}" is not a known time zone (like Europe/Paris).'
+            },
+        )
+        super().__init__(choices=TIMEZONES, **kwargs)
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": WALL_TIME_PATTERN, "example": "22:55:00"}
+)
+class WallTimeField(serializers.TimeField):
+    """``HH:MM`` or ``HH:MM:SS`` in, ``HH:MM:SS`` out; no offset, no fraction."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%H:%M:%S")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not _WALL_TIME.fullmatch(value):
+            self.fail("invalid", format="hh:mm[:ss]")
+        return super().to_internal_value(value)
+
+
 class BenefitSerializer(serializers.Serializer):
     """What a coupon is worth, read from any model with the Benefit fields."""
 
-    kind = serializers.CharField(source="benefit_kind")
+    kind = serializers.ChoiceField(source="benefit_kind", choices=Benefit.Kind.choices)
     amount = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
-    currency = serializers.CharField()
+    currency = BlankAsNullCharField(help_text="Amounts only; null otherwise.")
     percent = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
-    free_item = serializers.CharField()
+    free_item = BlankAsNullCharField(help_text="Free items only; null otherwise.")
     text = serializers.CharField(source="benefit_text")
 
 
@@ -49,6 +101,14 @@ class CouponTypeSerializer(serializers.Serializer):
 
 
 class CouponTypeInputSerializer(serializers.ModelSerializer):
+    """A coupon type to create. The schema shows it as one of three shapes, one per
+    ``benefit_kind``, each requiring that kind's fields (``BENEFIT_REQUIRES``)."""
+
+    serializer_field_mapping = STRICT_FIELD_MAPPING
+    benefit_kind = serializers.ChoiceField(
+        choices=Benefit.Kind.choices, default=Benefit.Kind.PERCENT
+    )
+
     class Meta:
         model = CouponType
         fields = [
@@ -88,9 +148,38 @@ class CouponTypeInputSerializer(serializers.ModelSerializer):
         return attrs
 
 
+def _benefit_variant(kind: str) -> type[CouponTypeInputSerializer]:
+    """The coupon type input for one kind of benefit, its fields required (schema)."""
+    label = Benefit.Kind(kind).label
+    required = {}
+    for name in BENEFIT_REQUIRES[kind]:
+        field = CouponType._meta.get_field(name)
+        blank = {"allow_blank": False} if isinstance(field, models.CharField) else {}
+        required[name] = {"required": True, "allow_null": False, **blank}
+    kind_field = serializers.ChoiceField(
+        choices=[(kind, label)],
+        help_text=f"{label}: needs {', '.join(BENEFIT_REQUIRES[kind])}.",
+        **({"default": kind} if kind == Benefit.Kind.PERCENT else {"required": True}),
+    )
+    name = "".join(part.title() for part in kind.split("_"))
+    meta = type("Meta", (CouponTypeInputSerializer.Meta,), {"extra_kwargs": required})
+    return type(
+        f"CouponType{name}InputSerializer",
+        (CouponTypeInputSerializer,),
+        {"benefit_kind": kind_field, "Meta": meta, "__module__": __name__},
+    )
+
+
+COUPON_TYPE_INPUT_VARIANTS = [_benefit_variant(kind) for kind in BENEFIT_REQUIRES]
+
+
 class CampaignCreateSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {**STRICT_FIELD_MAPPING, models.TimeField: WallTimeField}
     coupon_types = CouponTypeInputSerializer(many=True, allow_empty=False)
-    slug = serializers.SlugField(max_length=80, required=False)
+    slug = StrictSlugField(max_length=80, required=False)
+    timezone = TimezoneField(
+        help_text="An IANA time zone: a campaign's days are local to it."
+    )
 
     class Meta:
         model = Campaign
@@ -110,18 +199,15 @@ class CampaignCreateSerializer(serializers.ModelSerializer):
             "ratio",
             "coupon_types",
         ]
-        extra_kwargs = {"timezone": {"required": True}}
 
     def validate_slug(self, value: str) -> str:
         if Campaign.objects.filter(slug=value).exists():
             raise serializers.ValidationError("A campaign with this slug exists.")
         return value
 
-    def validate_timezone(self, value: str) -> str:
-        if value not in zoneinfo.available_timezones():
-            raise serializers.ValidationError(
-                f"{value!r} is not a known time zone (like Europe/Paris)."
-            )
+    def validate_ends_at(self, value):
+        if value <= timezone.now():
+            raise serializers.ValidationError("A campaign must end in the future.")
         return value
 
     def validate(self, attrs):
@@ -175,10 +261,10 @@ class CampaignCreateSerializer(serializers.ModelSerializer):
 
 
 class RushWindowsSerializer(serializers.Serializer):
-    reservation_opens = serializers.TimeField()
-    reservation_closes = serializers.TimeField()
-    rush_opens = serializers.TimeField()
-    rush_closes = serializers.TimeField()
+    reservation_opens = WallTimeField()
+    reservation_closes = WallTimeField()
+    rush_opens = WallTimeField()
+    rush_closes = WallTimeField()
     ratio = serializers.DecimalField(max_digits=5, decimal_places=4)
 
 

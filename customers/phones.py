@@ -1,15 +1,31 @@
 """Phone numbers, parsed and validated with Google's libphonenumber (``phonenumbers``)."""
 
+import re
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+
+# What a phone number may be written with: digits, an optional leading +, and
+# spaces, dots, dashes and parentheses. The API schema declares this pattern; the
+# number must also exist (libphonenumber), which no pattern can say.
+PHONE_PATTERN = r"^\+?[0-9 ().\-]{6,31}$"
+PHONE_MAX_LENGTH = 32
+_PHONE = re.compile(PHONE_PATTERN)
 
 
 def normalize_phone(raw: str) -> str:
     """The number in E.164 (``+447700900001``), or ``ValidationError``.
 
     A number without ``+country code`` is read in ``PHONE_DEFAULT_REGION``.
+    Letters (``1-800-FLOWERS``), extensions and URIs (``tel:``) are refused:
+    libphonenumber would read them, the schema's pattern does not allow them.
     """
+    if not _PHONE.fullmatch(raw):
+        raise ValidationError(
+            "Enter a phone number in international format, like +14155550123.",
+            code="invalid_phone",
+        )
     try:
         number = phonenumbers.parse(raw, settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException as exc:

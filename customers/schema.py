@@ -1,4 +1,9 @@
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
+
+from customers.phones import PHONE_MAX_LENGTH, PHONE_PATTERN
 
 
 class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -10,4 +15,19 @@ class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "A customer token from POST /api/v1/auth/token, or a staff token.",
+        }
+
+
+class PhoneFieldScheme(OpenApiSerializerFieldExtension):
+    """A phone number is a string of the characters ``normalize_phone`` reads."""
+
+    target_class = "customers.serializers.PhoneField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "string",
+            "pattern": PHONE_PATTERN,
+            "maxLength": PHONE_MAX_LENGTH,
+            "example": "+14155550123",
         }

@@ -1,5 +1,9 @@
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,8 +30,11 @@ from couponsite.api.throttling import (
 from vouchers import services
 from vouchers.models import Voucher
 from vouchers.serializers import (
+    EMAIL_MAX_LENGTH,
     VoucherCheckResultSerializer,
     VoucherCodeSerializer,
+    VoucherGenerateManySerializer,
+    VoucherGenerateOneSerializer,
     VoucherGenerateResultSerializer,
     VoucherGenerateSerializer,
     VoucherRedeemSerializer,
@@ -58,20 +65,30 @@ class VoucherListApi(generics.ListAPIView):
 
     def get_queryset(self):
         now = timezone.now()
+        # Checked for everyone, as the schema declares it; only staff use it.
+        email = self._email(self.request.query_params.get("email"))
         if is_customer(self.request.user):
             return Voucher.objects.valid_for(self.request.user, now)
-        email = self.request.query_params.get("email", "")
-        field = serializers.EmailField()
-        try:
-            email = field.run_validation(email)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({"email": exc.detail}) from None
+        if email is None:
+            raise serializers.ValidationError(
+                {"email": ["Staff must give the customer's email."]}
+            )
         return (
             Voucher.objects.usable(now)
             .filter(services.email_scope(email))
             .select_related("offer", "coupon_type", "campaign")
             .order_by("expires_at", "id")
         )
+
+    @staticmethod
+    def _email(value: str | None) -> str | None:
+        if value is None:
+            return None
+        field = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+        try:
+            return field.run_validation(value)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({"email": exc.detail}) from None
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
@@ -82,7 +99,7 @@ class VoucherListApi(generics.ListAPIView):
         parameters=[
             OpenApiParameter(
                 "email",
-                str,
+                {"type": "string", "format": "email", "maxLength": EMAIL_MAX_LENGTH},
                 description="Staff only, required for staff: the customer's email.",
             )
         ],
@@ -101,7 +118,11 @@ class VoucherListApi(generics.ListAPIView):
             "Seed 001's generate: the offer is created if new and its current "
             "discount set; each voucher keeps the discount it was issued with."
         ),
-        request=VoucherGenerateSerializer,
+        request=PolymorphicProxySerializer(
+            component_name="VoucherGenerate",
+            serializers=[VoucherGenerateOneSerializer, VoucherGenerateManySerializer],
+            resource_type_field_name=None,
+        ),
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             201: VoucherGenerateResultSerializer,

@@ -5,6 +5,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.serializers import BenefitSerializer
+from couponsite.api.fields import (
+    BlankAsNullCharField,
+    BlankAsNullEmailField,
+    StrictCharField,
+)
 from vouchers.codes import display_code
 from vouchers.models import Voucher
 
@@ -30,12 +35,16 @@ class VoucherSerializer(serializers.Serializer):
         help_text="Campaign slug.",
     )
     benefit = BenefitSerializer(source="*", read_only=True)
-    email = serializers.EmailField(read_only=True)
+    email = BlankAsNullEmailField(
+        help_text="The email it was issued to (voucher pool); null otherwise."
+    )
     issued_at = serializers.DateTimeField(read_only=True, allow_null=True)
     expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
     held_until = serializers.DateTimeField(read_only=True, allow_null=True)
     used_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    order_ref = serializers.CharField(read_only=True)
+    order_ref = BlankAsNullCharField(
+        help_text="The order it was redeemed for, if the checkout said; else null."
+    )
     redeem_by = serializers.SerializerMethodField(
         help_text="The real deadline to redeem: the end of the hold for a held "
         "coupon (a claim; `expires_at` if sooner), `expires_at` for an issued "
@@ -73,18 +82,29 @@ class VoucherSerializer(serializers.Serializer):
         return voucher.coupon_type.name if voucher.coupon_type_id else None
 
 
+# The longest address a mailbox can have (RFC 5321) and the column's width.
+EMAIL_MAX_LENGTH = 254
+
+
 class VoucherCodeSerializer(serializers.Serializer):
-    code = serializers.CharField(
-        max_length=64, help_text="Case, dashes and spaces ignored."
-    )
+    code = StrictCharField(max_length=64, help_text="Case, dashes and spaces ignored.")
     email = serializers.EmailField(
         required=False,
+        max_length=EMAIL_MAX_LENGTH,
         help_text="Staff: the customer's email the voucher was issued to.",
     )
 
 
 class VoucherRedeemSerializer(VoucherCodeSerializer):
-    order_ref = serializers.CharField(max_length=100, required=False, default="")
+    order_ref = StrictCharField(
+        max_length=100,
+        required=False,
+        allow_null=True,
+        help_text="Your order's reference, kept with the redemption; omit or null.",
+    )
+
+    def validate_order_ref(self, value: str | None) -> str:
+        return value or ""
 
 
 class VoucherCheckResultSerializer(serializers.Serializer):
@@ -104,15 +124,19 @@ MAX_EMAILS_PER_CALL = 10_000
 
 
 class VoucherGenerateSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False)
+    """One ``email`` or a list of ``emails`` (exactly one of them: the schema says
+    so with ``oneOf`` of ``VoucherGenerateOne`` and ``VoucherGenerateMany``)."""
+
+    email = serializers.EmailField(required=False, max_length=EMAIL_MAX_LENGTH)
     emails = serializers.ListField(
-        child=serializers.EmailField(),
+        child=serializers.EmailField(max_length=EMAIL_MAX_LENGTH),
         required=False,
         allow_empty=False,
+        min_length=1,  # the same rule, said so the schema has minItems
         max_length=MAX_EMAILS_PER_CALL,
         help_text=f"Up to {MAX_EMAILS_PER_CALL:,} emails; duplicates get one voucher.",
     )
-    offer_name = serializers.CharField(max_length=120)
+    offer_name = StrictCharField(max_length=120)
     discount = serializers.DecimalField(
         max_digits=5,
         decimal_places=2,
@@ -157,3 +181,23 @@ class VoucherGenerateResultSerializer(serializers.Serializer):
     offer = OfferSerializer()
     count = serializers.IntegerField()
     vouchers = GeneratedVoucherSerializer(many=True)
+
+
+class VoucherGenerateOneSerializer(VoucherGenerateSerializer):
+    """Schema only: the body with one ``email``."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields.pop("emails")
+        fields["email"].required = True
+        return fields
+
+
+class VoucherGenerateManySerializer(VoucherGenerateSerializer):
+    """Schema only: the body with a list of ``emails``."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields.pop("email")
+        fields["emails"].required = True
+        return fields

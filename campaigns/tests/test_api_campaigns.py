@@ -12,13 +12,16 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/campaigns"
 
 
+_NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
 def _payload(**overrides) -> dict:
     body = {
         "name": "Summer Lucky Draw",
         "kind": "draw",
         "timezone": "Asia/Hong_Kong",
-        "starts_at": "2026-06-01T00:00:00+08:00",
-        "ends_at": "2026-09-01T00:00:00+08:00",
+        "starts_at": _NOW.isoformat(),
+        "ends_at": (_NOW + dt.timedelta(days=90)).isoformat(),
         "coupon_types": [
             {
                 "name": "$5 Cash Coupon",
@@ -72,6 +75,15 @@ def test_slug_is_made_unique(staff_client):
     [
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"ends_at": "2026-05-01T00:00:00Z"}, "ends_at"),
+        # Ends after it starts, but already over: nobody could ever take part.
+        (
+            {
+                "starts_at": (_NOW - dt.timedelta(days=9)).isoformat(),
+                "ends_at": (_NOW - dt.timedelta(days=1)).isoformat(),
+            },
+            "ends_at",
+        ),
+        ({"ends_at": _NOW.isoformat()}, "ends_at"),
         ({"kind": "lottery"}, "kind"),
         ({"coupon_types": []}, "coupon_types"),
         ({"name": ""}, "name"),
@@ -88,25 +100,32 @@ def test_invalid_campaign_fields(staff_client, change, field):
 
 
 @pytest.mark.parametrize(
-    "type_change",
+    ("type_change", "field"),
     [
-        {"probability": "1.5"},
-        {"probability": "-0.1"},
-        {"total_quota": -1},
-        {"daily_quota": "many"},
-        {"benefit_kind": "amount", "amount": None},
-        {"benefit_kind": "percent"},
-        {"code_prefix": "IOU!"},
+        ({"probability": "1.5"}, "probability"),
+        ({"probability": "-0.1"}, "probability"),
+        ({"total_quota": -1}, "total_quota"),
+        ({"daily_quota": "many"}, "daily_quota"),
+        ({"benefit_kind": "amount", "amount": None, "currency": "USD"}, "amount"),
+        ({"benefit_kind": "percent"}, "percent"),
+        ({"code_prefix": "IOU!"}, "code_prefix"),
+        ({"valid_days": 2147483647}, "valid_days"),
+        ({"valid_days": 3_000_000}, "valid_days"),
     ],
 )
-def test_invalid_coupon_types(staff_client, type_change):
+def test_invalid_coupon_types(staff_client, type_change, field):
     payload = _payload()
-    payload["coupon_types"][0].update(type_change)
+    payload["coupon_types"][1].update(type_change)
 
     response = staff_client.post(URL, payload, format="json")
 
     assert response.status_code == 400
-    assert "coupon_types" in response.json()["fields"]
+    # A nested error is named by its dotted path, its value a list of strings.
+    fields = response.json()["fields"]
+    assert list(fields) == [f"coupon_types.1.{field}"]
+    assert all(
+        isinstance(message, str) for message in fields[f"coupon_types.1.{field}"]
+    )
     assert not Campaign.objects.exists()
 
 
@@ -118,6 +137,15 @@ def test_probabilities_may_not_add_up_past_one(staff_client):
 
     assert response.status_code == 400
     assert "add up to" in response.json()["fields"]["coupon_types"][0]
+
+
+def test_an_empty_list_of_coupon_types_is_named_by_its_field(staff_client):
+    response = staff_client.post(URL, _payload(coupon_types=[]), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "coupon_types": ["This list may not be empty."]
+    }
 
 
 def test_duplicate_type_names(staff_client):

@@ -14,16 +14,23 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 logger = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    """A business rule said no. Subclasses set ``code``, ``status_code``, ``detail``."""
+    """A business rule said no. Subclasses set ``code``, ``status_code``, ``detail``.
+
+    A subclass whose answers carry ``Retry-After`` (it is raised with
+    ``retry_after``) sets ``sends_retry_after`` so the schema declares the
+    header; every 429 carries it anyway.
+    """
 
     status_code: int = status.HTTP_400_BAD_REQUEST
     code: str = "BAD_REQUEST"
     detail: str = "The request was refused."
+    sends_retry_after: bool = False
 
     def __init__(self, detail: str | None = None, *, retry_after: float | None = None):
         self.detail = detail or self.detail
@@ -33,7 +40,12 @@ class DomainError(Exception):
     def headers(self) -> dict[str, str]:
         if self.retry_after is None:
             return {}
-        return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+        return {"Retry-After": retry_after_value(self.retry_after)}
+
+
+def retry_after_value(seconds: float) -> str:
+    """Whole seconds, at least 1."""
+    return str(max(1, math.ceil(seconds)))
 
 
 class NotFound(DomainError):
@@ -46,6 +58,7 @@ class ServiceUnavailable(DomainError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "SERVICE_UNAVAILABLE"
     detail = "The service is briefly unavailable; retry after the given seconds."
+    sends_retry_after = True
 
 
 # The database could not be reached or dropped the connection (psycopg raises
@@ -65,6 +78,7 @@ class RateLimited(DomainError):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "RATE_LIMITED"
     detail = "Too many requests; retry later."
+    sends_retry_after = True
 
 
 # DRF's exception classes, by the code we publish for them.
@@ -95,10 +109,36 @@ def _drf_code(exc: exceptions.APIException) -> str:
     return str(exc.default_code).upper()
 
 
-def _validation_fields(detail) -> dict:
+def _flatten(detail, path: str, into: dict[str, list[str]]) -> None:
+    """Collect messages under dotted paths: ``coupon_types.0.probability``."""
     if isinstance(detail, dict):
-        return detail
-    return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+        for key, value in detail.items():
+            if key == api_settings.NON_FIELD_ERRORS_KEY and path:
+                _flatten(value, path, into)  # about the nested object as a whole
+            else:
+                _flatten(value, f"{path}.{key}" if path else str(key), into)
+    elif isinstance(detail, list):
+        for index, value in enumerate(detail):
+            if isinstance(value, dict | list):
+                _flatten(value, f"{path}.{index}" if path else str(index), into)
+            else:
+                into.setdefault(path or "non_field_errors", []).append(str(value))
+    else:
+        into.setdefault(path or "non_field_errors", []).append(str(detail))
+
+
+def _validation_fields(detail) -> dict[str, list[str]]:
+    """Validation errors as ``{field path: [message, ...]}``, one level deep.
+
+    A nested serializer's errors (``{"coupon_types": [{}, {"name": [...]}]}``) or
+    a list field's (``{"emails": {"3": [...]}}``) become ``coupon_types.1.name``
+    and ``emails.3``, so every value is a list of strings, as the schema says. A
+    nested ``non_field_errors`` is about the object at its path, so it takes that
+    path (``coupon_types`` for "This list may not be empty.").
+    """
+    fields: dict[str, list[str]] = {}
+    _flatten(detail, "", fields)
+    return fields
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -109,7 +149,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response(
             error_body(exc.code, exc.detail),
             status=exc.status_code,
-            headers=exc.headers(),
+            headers=_with_retry_after(exc.status_code, exc.headers()),
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -122,7 +162,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if getattr(exc, "auth_header", None):
         headers["WWW-Authenticate"] = exc.auth_header
     if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
+        headers["Retry-After"] = retry_after_value(exc.wait)
 
     code = _drf_code(exc)
     if isinstance(exc, exceptions.ValidationError):
@@ -133,4 +173,15 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         )
     else:
         body = error_body(code, str(exc.detail))
-    return Response(body, status=exc.status_code, headers=headers)
+    return Response(
+        body,
+        status=exc.status_code,
+        headers=_with_retry_after(exc.status_code, headers),
+    )
+
+
+def _with_retry_after(status_code: int, headers: dict[str, str]) -> dict[str, str]:
+    """Every 429 says when to come back (the schema declares it required there)."""
+    if status_code == status.HTTP_429_TOO_MANY_REQUESTS:
+        headers.setdefault("Retry-After", "1")
+    return headers

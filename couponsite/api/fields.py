@@ -1,5 +1,6 @@
 """Serializer fields shared by the apps."""
 
+from django.db import models
 from rest_framework import serializers
 
 
@@ -17,3 +18,46 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class _BlankAsNull:
+    """Read-only: a model's "" (no value) is answered as null, declared nullable.
+
+    Absent is null everywhere in the API: a client never has to tell "" from null,
+    and "" never stands under a ``format`` it does not satisfy (``email``).
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return super().to_representation(value) or None
+
+
+class BlankAsNullCharField(_BlankAsNull, serializers.CharField):
+    pass
+
+
+class BlankAsNullEmailField(_BlankAsNull, serializers.EmailField):
+    pass
+
+
+class StrictSlugField(serializers.SlugField):
+    """A ``SlugField`` that takes only JSON strings (``0`` is not the slug "0")."""
+
+    default_error_messages = {"invalid_type": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid_type")
+        return super().to_internal_value(data)
+
+
+# ModelSerializer's mapping with text model fields taking only JSON strings.
+STRICT_FIELD_MAPPING = {
+    **serializers.ModelSerializer.serializer_field_mapping,
+    models.CharField: StrictCharField,
+    models.TextField: StrictCharField,
+}

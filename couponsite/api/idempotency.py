@@ -12,6 +12,7 @@ running ``409``. Keys live ``IDEMPOTENCY_KEY_TTL_SECONDS`` (24 h).
 import functools
 import hashlib
 import json
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,22 +28,28 @@ from couponsite.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# Visible ASCII, no spaces (HTTP trims them at the ends anyway): the schema's pattern.
+KEY_PATTERN = rf"^[!-~]{{1,{MAX_KEY_LENGTH}}}$"
+_KEY = re.compile(KEY_PATTERN)
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     name=HEADER,
     location=OpenApiParameter.HEADER,
     required=False,
-    type=str,
+    type={"type": "string", "pattern": KEY_PATTERN, "maxLength": MAX_KEY_LENGTH},
     description=(
-        "Any unique string (a UUID is ideal). A retry with the same key and body "
-        "returns the first answer and has no second effect; keys live 24 hours."
+        "Any unique string of visible ASCII (a UUID is ideal). A retry with the "
+        "same key and body returns the first answer (with `Idempotent-Replayed: "
+        "true`) and has no second effect; keys live 24 hours."
     ),
 )
 
 
 class InvalidIdempotencyKey(DomainError):
     code = "INVALID_IDEMPOTENCY_KEY"
-    detail = f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters."
+    detail = (
+        f"{HEADER} must be 1 to {MAX_KEY_LENGTH} visible ASCII characters, no spaces."
+    )
 
 
 class IdempotencyKeyReused(DomainError):
@@ -54,6 +61,7 @@ class IdempotencyKeyReused(DomainError):
 class IdempotencyInProgress(DomainError):
     status_code = status.HTTP_409_CONFLICT
     code = "IDEMPOTENCY_IN_PROGRESS"
+    sends_retry_after = True
     detail = f"A request with this {HEADER} is still being processed; retry shortly."
 
 
@@ -134,7 +142,7 @@ def idempotent(handler):
         key = request.headers.get(HEADER)
         if key is None:
             return handler(view, request, *args, **kwargs)
-        if not (0 < len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()):
+        if not _KEY.fullmatch(key):
             raise InvalidIdempotencyKey()
 
         claimed = _claim_key(
@@ -165,4 +173,5 @@ def idempotent(handler):
             raise
         return response
 
+    wrapper.idempotent = True  # the schema declares Idempotent-Replayed for it
     return wrapper

@@ -1,11 +1,24 @@
-"""OpenAPI helpers: every endpoint lists the error codes it can answer with."""
+"""OpenAPI: every endpoint lists its error codes, headers and who may call it.
+
+``AutoSchema`` (the project's ``DEFAULT_SCHEMA_CLASS``) adds what
+drf-spectacular cannot see by itself, in one place for every operation:
+
+- ``security`` as generators read it: ``[]`` for anonymous-only operations
+  (sign-in), ``[{bearerAuth: []}, {}]`` for those open to both, and
+  ``[{bearerAuth: []}]`` for those that need a token;
+- the ``Retry-After`` header on every 429 and on the other errors that send it
+  (``error_responses`` knows which);
+- the ``Idempotent-Replayed`` header on the answers of ``@idempotent`` handlers;
+- ``503 SERVICE_UNAVAILABLE`` (with ``Retry-After``) on every operation.
+"""
 
 from collections import defaultdict
 
+from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
-from rest_framework import serializers
+from rest_framework import permissions, serializers
 
-from couponsite.api.exceptions import DomainError
+from couponsite.api.exceptions import DomainError, ServiceUnavailable
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -14,7 +27,11 @@ class ErrorSerializer(serializers.Serializer):
     fields = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
-        help_text="Validation errors by field name (VALIDATION_ERROR only).",
+        help_text=(
+            "VALIDATION_ERROR only: messages by field path. A nested field's path "
+            "is dotted (`coupon_types.0.probability`, `emails.3`); errors about "
+            "the body as a whole are under `non_field_errors`."
+        ),
     )
 
 
@@ -31,22 +48,67 @@ RATE_LIMITED = (429, "RATE_LIMITED")
 AUTH_ERRORS = (NOT_AUTHENTICATED, INVALID_TOKEN, TOKEN_EXPIRED, PERMISSION_DENIED)
 BODY_ERRORS = (VALIDATION_ERROR, MALFORMED_REQUEST)
 
+RETRY_AFTER = "Retry-After"
+REPLAYED = "Idempotent-Replayed"
+
+
+def _retry_after_header(*, required: bool, codes: list[str]) -> dict:
+    description = "Seconds to wait before trying again."
+    if not required:
+        description += " Sent with " + ", ".join(f"`{code}`" for code in codes) + "."
+    return {
+        "required": required,
+        "description": description,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+
+
+REPLAYED_HEADER = {
+    "required": False,
+    "description": (
+        "`true` when this is the stored answer to an earlier request with the same "
+        "`Idempotency-Key` (nothing was done again)."
+    ),
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
+class ErrorResponse(OpenApiResponse):
+    """An error response with the headers it carries (read by ``AutoSchema``)."""
+
+    def __init__(self, *args, headers: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.headers = headers or {}
+
 
 def error_responses(*errors) -> dict[int, OpenApiResponse]:
     """``responses=`` entries for ``extend_schema``.
 
-    Each error is a ``DomainError`` subclass or a ``(status, code)`` pair.
+    Each error is a ``DomainError`` subclass or a ``(status, code)`` pair. Every
+    429 declares a required ``Retry-After``; another status declares it (not
+    required) when one of its errors ``sends_retry_after``.
     """
     by_status: dict[int, list[str]] = defaultdict(list)
+    waits: dict[int, list[str]] = defaultdict(list)
     for error in errors:
         if isinstance(error, type) and issubclass(error, DomainError):
             status, code = error.status_code, error.code
+            if error.sends_retry_after and code not in waits[status]:
+                waits[status].append(code)
         else:
             status, code = error
         if code not in by_status[status]:
             by_status[status].append(code)
-    return {
-        status: OpenApiResponse(
+    responses = {}
+    for status, codes in sorted(by_status.items()):
+        headers = {}
+        if status == 429:
+            headers[RETRY_AFTER] = _retry_after_header(required=True, codes=codes)
+        elif waits[status]:
+            headers[RETRY_AFTER] = _retry_after_header(
+                required=set(waits[status]) == set(codes), codes=waits[status]
+            )
+        responses[status] = ErrorResponse(
             response=ErrorSerializer,
             description="Error codes: " + ", ".join(f"`{code}`" for code in codes),
             examples=[
@@ -55,6 +117,73 @@ def error_responses(*errors) -> dict[int, OpenApiResponse]:
                 )
                 for code in codes
             ],
+            headers=headers,
         )
-        for status, codes in sorted(by_status.items())
-    }
+    return responses
+
+
+def _allows_anonymous(permission_classes: list[type], method: str) -> bool:
+    """No permission class (or only ones that let anyone through) guards it."""
+    return all(
+        cls is permissions.AllowAny
+        or (
+            cls is permissions.IsAuthenticatedOrReadOnly
+            and method in permissions.SAFE_METHODS
+        )
+        for cls in permission_classes
+    )
+
+
+# Answers the idempotency record never stores, so never replays: 401s
+# (authentication runs before the handler), 429s and 5xx.
+_NEVER_REPLAYED = ("401", "429")
+
+
+class AutoSchema(openapi.AutoSchema):
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None:
+            operation["security"] = self._security()
+        return operation
+
+    def _security(self) -> list[dict]:
+        schemes = [
+            requirement
+            for requirement in self.get_auth()
+            if requirement  # drf-spectacular's {} for AllowAny: decided below
+        ]
+        if not schemes:
+            return []  # anonymous only: no token is read
+        perms = [type(p) for p in self.view.get_permissions()]
+        return [*schemes, {}] if _allows_anonymous(perms, self.method) else schemes
+
+    def _get_response_bodies(self, direction="response"):
+        """Every operation may meet a database outage: 503 with Retry-After."""
+        responses = super()._get_response_bodies(direction)
+        for status, response in error_responses(ServiceUnavailable).items():
+            responses.setdefault(
+                str(status),
+                self._get_response_for_code(response, str(status), direction=direction),
+            )
+        return responses
+
+    def _is_idempotent(self) -> bool:
+        handler = getattr(self.view, self.method.lower(), None)
+        return bool(getattr(handler, "idempotent", False))
+
+    def _get_response_for_code(
+        self, serializer, status_code, media_types=None, direction="response"
+    ):
+        response = super()._get_response_for_code(
+            serializer, status_code, media_types, direction
+        )
+        headers = dict(getattr(serializer, "headers", None) or {})
+        if (
+            self._is_idempotent()
+            and status_code < "500"
+            and status_code not in _NEVER_REPLAYED
+        ):
+            headers[REPLAYED] = REPLAYED_HEADER
+        if headers:
+            response["headers"] = {**response.get("headers", {}), **headers}
+        return response

@@ -1,6 +1,7 @@
 """The OpenAPI schema covers every endpoint and its errors; the docs pages work offline."""
 
 import re
+import zoneinfo
 
 import pytest
 from django.urls import resolve
@@ -46,6 +47,228 @@ def test_docs_pages_load_nothing_from_the_internet(client, path):
     assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
 
 
+# --- The schema says exactly what the server does (issues 10.9 and 19) ----------
+
+
+def _operations(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def _component(schema, name):
+    return schema["components"]["schemas"][name]
+
+
+def _resolve(schema, node):
+    while "$ref" in node:
+        node = _component(schema, node["$ref"].rsplit("/", 1)[1])
+    return node
+
+
+def _walk(node, path=""):
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            yield from _walk(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, f"{path}/{index}")
+
+
+def test_no_property_defaults_to_a_value_it_refuses(schema):
+    """A generated client sends the default: "" under minLength 1 is a sure 400."""
+    for where, node in _walk(schema["components"]):
+        if node.get("default") == "":
+            assert node.get("minLength", 0) == 0, where
+
+
+def test_security_says_who_may_call(schema):
+    security = {name: op["security"] for name, op in _operations(schema)}
+
+    anonymous_only = ["POST /api/v1/auth/otp", "POST /api/v1/auth/token"]
+    open_to_both = ["GET /api/v1/campaigns", "GET /api/v1/campaigns/{slug}"]
+    for name in anonymous_only:
+        assert security[name] == [], name
+    for name in open_to_both:
+        assert security[name] == [{"bearerAuth": []}, {}], name
+    for name, requirement in security.items():
+        if name not in anonymous_only + open_to_both:
+            assert requirement == [{"bearerAuth": []}], name
+
+
+def test_anonymous_list_of_campaigns_is_answered(api_client):
+    assert api_client.get("/api/v1/campaigns").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/api/v1/campaigns", "/api/v1/vouchers"])
+def test_paging_parameters_are_bounded_integers(schema, path):
+    parameters = {
+        p["name"]: p["schema"] for p in schema["paths"][path]["get"]["parameters"]
+    }
+
+    assert parameters["limit"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 200,
+        "default": 50,
+    }
+    assert parameters["offset"]["type"] == "integer"
+    assert parameters["offset"]["minimum"] == 0 and parameters["offset"]["maximum"]
+
+
+def test_rush_window_times_are_a_pattern_not_format_time(schema):
+    """RFC 3339 `format: time` needs an offset; "22:55:00" has none."""
+    windows = _component(schema, "RushWindows")["properties"]
+    create = _component(schema, "CampaignCreateRequest")["properties"]
+    for field in (
+        "reservation_opens",
+        "reservation_closes",
+        "rush_opens",
+        "rush_closes",
+    ):
+        for properties in (windows, create):
+            assert "format" not in properties[field]
+            assert re.fullmatch(properties[field]["pattern"].strip("^$"), "22:55:00")
+
+
+def test_time_zone_is_an_enum_of_the_zones_the_server_knows(schema):
+    timezone = _resolve(
+        schema, _component(schema, "CampaignCreateRequest")["properties"]["timezone"]
+    )
+    if "allOf" in timezone:
+        timezone = _resolve(schema, timezone["allOf"][0])
+
+    assert set(timezone["enum"]) == zoneinfo.available_timezones()
+
+
+def test_validation_errors_are_lists_of_strings_by_field_path(schema):
+    fields = _component(schema, "Error")["properties"]["fields"]
+
+    assert fields["additionalProperties"] == {
+        "type": "array",
+        "items": {"type": "string"},
+    }
+    assert "coupon_types.0.probability" in fields["description"]
+
+
+def _request_schema(schema, path, method="post"):
+    body = schema["paths"][path][method]["requestBody"]["content"]["application/json"]
+    return _resolve(schema, body["schema"])
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/otp", "/api/v1/auth/token"])
+def test_phone_has_the_pattern_the_server_checks(schema, path):
+    phone = _request_schema(schema, path)["properties"]["phone"]
+    pattern = re.compile(phone["pattern"])
+
+    assert pattern.search("+14155550123") and pattern.search("(415) 555-0123")
+    assert not pattern.search("call me") and not pattern.search("+1 415 555 0123 ext")
+
+
+def test_idempotency_key_has_the_servers_pattern(schema):
+    for name, operation in _operations(schema):
+        for parameter in operation.get("parameters", []):
+            if parameter["name"] == "Idempotency-Key":
+                pattern = re.compile(parameter["schema"]["pattern"])
+                assert pattern.search("4b6f2c1e-0a4e-4f7e-9c1b-2f0d6c9a7e31"), name
+                assert not pattern.search("naïve") and not pattern.search(""), name
+
+
+def test_voucher_generation_takes_exactly_one_of_email_or_emails(schema):
+    body = _request_schema(schema, "/api/v1/vouchers")
+    shapes = [_resolve(schema, shape) for shape in body["oneOf"]]
+
+    assert [
+        [name for name in ("email", "emails") if name in shape["required"]]
+        for shape in shapes
+    ] == [["email"], ["emails"]]
+    assert all({"email", "emails"} - set(shape["properties"]) for shape in shapes)
+
+
+def test_coupon_type_input_is_one_shape_per_benefit_kind(schema):
+    coupon_types = _request_schema(schema, "/api/v1/campaigns")["properties"][
+        "coupon_types"
+    ]
+    shapes = [
+        _resolve(schema, s) for s in _resolve(schema, coupon_types["items"])["oneOf"]
+    ]
+
+    needs = {}
+    for shape in shapes:
+        kind = _resolve(schema, shape["properties"]["benefit_kind"]["allOf"][0])["enum"]
+        needs[kind[0]] = sorted(
+            set(shape["required"]) & {"amount", "currency", "percent", "free_item"}
+        )
+        kind_required = "benefit_kind" in shape["required"]
+        default = shape["properties"]["benefit_kind"].get("default")
+        # Only the default kind may be left out, and the schema says it is the default.
+        assert kind_required != (default == "percent"), kind
+    assert needs == {
+        "amount": ["amount", "currency"],
+        "percent": ["percent"],
+        "free_item": ["free_item"],
+    }
+
+
+def test_optional_notes_are_nullable_without_a_blank_default(schema):
+    note = _component(schema, "ReleaseInputRequest")["properties"]["note"]
+    order_ref = _component(schema, "VoucherRedeemRequest")["properties"]["order_ref"]
+
+    for field in (note, order_ref):
+        assert field["nullable"] is True and "default" not in field
+
+
+def test_absent_values_are_declared_null(schema):
+    voucher = _component(schema, "Voucher")["properties"]
+    benefit = _component(schema, "Benefit")["properties"]
+
+    for field in (voucher["email"], voucher["order_ref"]):
+        assert field["nullable"] is True
+    for field in (benefit["currency"], benefit["free_item"]):
+        assert field["nullable"] is True
+
+
+def test_every_429_declares_retry_after(schema):
+    for name, operation in _operations(schema):
+        for status, response in operation["responses"].items():
+            if status == "429":
+                header = response["headers"]["Retry-After"]
+                assert header["required"] is True, name
+                assert header["schema"] == {"type": "integer", "minimum": 1}
+
+
+def test_an_already_drawn_day_declares_retry_after(schema):
+    draws = schema["paths"]["/api/v1/campaigns/{slug}/draws"]["post"]["responses"]
+    status = next(
+        s for s, r in draws.items() if "ALREADY_DRAWN_TODAY" in r["description"]
+    )
+
+    assert "Retry-After" in draws[status]["headers"]
+
+
+def test_idempotent_operations_declare_the_replay_header(schema):
+    idempotent = []
+    for name, operation in _operations(schema):
+        names = [p["name"] for p in operation.get("parameters", [])]
+        if "Idempotency-Key" not in names:
+            continue
+        idempotent.append(name)
+        success = next(r for s, r in operation["responses"].items() if s < "300")
+        assert success["headers"]["Idempotent-Replayed"]["schema"]["enum"] == ["true"]
+        assert "Idempotent-Replayed" not in operation["responses"].get("429", {}).get(
+            "headers", {}
+        )
+    assert len(idempotent) >= 6
+
+
+def test_paged_lists_declare_the_paging_validation_error(schema):
+    for name, operation in _operations(schema):
+        if "limit" in [p["name"] for p in operation.get("parameters", [])]:
+            errors = operation["responses"]["400"]["description"]
+            assert "VALIDATION_ERROR" in errors, name
+
+
 def test_rate_limited_operations_declare_429(schema):
     for path, operations in schema["paths"].items():
         view = resolve(re.sub(r"\{[^}]+\}", "x", path)).func.cls
@@ -53,3 +276,10 @@ def test_rate_limited_operations_declare_429(schema):
             if view.throttle_classes:
                 assert "429" in operation["responses"], f"{method} {path}"
     assert "429" in schema["paths"]["/api/v1/vouchers/{code}"]["get"]["responses"]
+
+
+def test_every_operation_declares_the_database_outage(schema):
+    for name, operation in _operations(schema):
+        unavailable = operation["responses"]["503"]
+        assert "SERVICE_UNAVAILABLE" in unavailable["description"], name
+        assert unavailable["headers"]["Retry-After"]["required"] is True, name

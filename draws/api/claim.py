@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from campaigns.api import CampaignNotFound, campaign_for
 from campaigns.models import Release
 from campaigns.services import NotInActiveTime, WrongCampaignKind
+from couponsite.api.fields import BlankAsNullCharField, StrictCharField
 from couponsite.api.idempotency import (
     IDEMPOTENCY_ERRORS,
     IDEMPOTENCY_PARAMETER,
@@ -41,7 +42,15 @@ class ReleaseInputSerializer(serializers.Serializer):
         help_text="Id of one of the campaign's coupon types."
     )
     count = serializers.IntegerField(min_value=1, max_value=API_MAX_RELEASE)
-    note = serializers.CharField(max_length=200, required=False, default="")
+    note = StrictCharField(
+        max_length=200,
+        required=False,
+        allow_null=True,
+        help_text="Why or for what, kept with the release; omit or null.",
+    )
+
+    def validate_note(self, value: str | None) -> str:
+        return value or ""
 
     def validate_coupon_type(self, value: int):
         coupon_type = self.context["campaign"].coupon_types.filter(pk=value).first()
@@ -60,6 +69,7 @@ class ReleaseSerializer(serializers.ModelSerializer):
     released_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
+    note = BlankAsNullCharField()
 
     class Meta:
         model = Release

@@ -28,6 +28,7 @@ class AlreadyDrawnToday(DomainError):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "ALREADY_DRAWN_TODAY"
     detail = "You already drew in this campaign today; come back after midnight."
+    sends_retry_after = True
 
 
 def pick_coupon_type(odds: list[tuple[int, float]], roll: float) -> int | None:

@@ -144,7 +144,7 @@ def _rush_payload(**fields) -> dict:
         "kind": "rush",
         "timezone": ZONE,
         "starts_at": "2026-04-01T00:00:00Z",
-        "ends_at": "2026-05-01T00:00:00Z",
+        "ends_at": "2099-05-01T00:00:00Z",  # a new campaign must end in the future
         "coupon_types": [{"name": "$5 off", "benefit_kind": "percent", "percent": 5}],
         **fields,
     }
