@@ -50,8 +50,7 @@ def fetch_schema(base_url: str) -> bytes:
     return response.content
 
 
-def generate_client(schema_file: Path, into: Path, report: Report) -> bool:
-    """openapi-python-client, as an integrator runs it; its warnings are mismatches."""
+def _generate(schema_file: Path, config: Path, package: Path) -> tuple[int, str]:
     generator = Path(sys.executable).with_name("openapi-python-client")
     done = subprocess.run(
         [
@@ -60,32 +59,45 @@ def generate_client(schema_file: Path, into: Path, report: Report) -> bool:
             "--path",
             str(schema_file),
             "--config",
-            str(GENERATOR_CONFIG),
+            str(config),
             "--meta",
             "none",
             "--output-path",
-            str(into / PACKAGE),
+            str(package),
         ],
         capture_output=True,
         text=True,
     )
-    output = (done.stdout + done.stderr).strip()
-    noise = {"Generating " + str(into / PACKAGE)}
+    return done.returncode, (done.stdout + done.stderr).strip()
+
+
+def generate_client(schema_file: Path, into: Path, report: Report) -> bool:
+    """openapi-python-client, as an integrator runs it; its warnings are mismatches.
+
+    If it fails only because enum values collide as Python names, that is
+    reported, and the client is generated again with ``literal_enums`` (the
+    generator's own advice) so that the flow can still find everything else.
+    """
+    package = into / PACKAGE
+    status, output = _generate(schema_file, GENERATOR_CONFIG, package)
     complaints = [
-        line for line in output.splitlines() if line.strip() and line not in noise
+        line
+        for line in output.splitlines()
+        if line.strip() and line != f"Generating {package}"
     ]
-    if done.returncode != 0:
+    if status != 0:
         # The generator's traceback is drawn in a box; its message is below it.
-        message = [
-            line for line in output.splitlines() if line and line[0] not in "│╭╰"
-        ]
+        message = " ".join(line for line in complaints if line[0] not in "│╭╰")
         report.add(
-            "generator",
-            "openapi-python-client",
-            " ".join(message) or output or "failed",
-            "generate",
+            "generator", "openapi-python-client", message or "failed", "generate"
         )
-        return False
+        if "literal_enums" not in message:
+            return False
+        config = into / "literal-enums.yaml"
+        config.write_text(GENERATOR_CONFIG.read_text() + "literal_enums: true\n")
+        status, output = _generate(schema_file, config, package)
+        print("contract: client generated again with literal_enums: true to go on")
+        return status == 0
     if complaints:
         report.add(
             "generator", "openapi-python-client", "\n    ".join(complaints), "generate"

@@ -31,7 +31,7 @@ KINDS = {
     "request": "the generated client sends a body its own schema refuses",
     "refused": "a natural call was refused",
     "answer": "another answer than the documented one",
-    "client": "the generated client failed on an answer",
+    "client": "the generated client failed",
     "consistency": "answers disagree with each other",
     "server": "the server logged an error",
 }
