@@ -178,6 +178,14 @@ SPECTACULAR_SETTINGS = {
         "`{code, detail}` with a stable upper-snake `code`."
     ),
     "VERSION": "1.0.0",
+    # 3.1: a nullable object is oneOf [its schema, null]. In 3.0, drf-spectacular
+    # writes allOf [$ref] + nullable, which validators read as "never null"
+    # (drf-spectacular issue #925), so a lost draw's null voucher failed clients.
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "couponsite.api.schema.require_request_bodies",
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -265,8 +273,11 @@ TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 # default: printed), "smtp" (set EMAIL_HOST and friends), "file" (EMAIL_FILE_PATH),
 # "locmem" (tests) or a dotted path to a backend class.
 _EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="console")
+# Django's module for the file backend is "filebased".
+_EMAIL_MODULES = {"file": "filebased"}
 _EMAIL_BACKEND_PATH = (
-    f"django.core.mail.backends.{_EMAIL_BACKEND}.EmailBackend"
+    f"django.core.mail.backends.{_EMAIL_MODULES.get(_EMAIL_BACKEND, _EMAIL_BACKEND)}"
+    ".EmailBackend"
     if _EMAIL_BACKEND in ("console", "smtp", "file", "locmem", "dummy")
     else _EMAIL_BACKEND
 )
@@ -282,7 +293,7 @@ if _EMAIL_BACKEND == "smtp":
         # Seconds; without it a hung mail server would hold the request forever.
         "timeout": env.int("EMAIL_TIMEOUT", default=10),
     }
-elif _EMAIL_BACKEND == "file":
+elif _EMAIL_BACKEND_PATH.endswith("filebased.EmailBackend"):
     _EMAIL_OPTIONS = {
         "file_path": env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "email"))
     }

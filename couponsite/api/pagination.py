@@ -83,3 +83,13 @@ class Pagination(LimitOffsetPagination):
                 },
             },
         ]
+
+    def get_paginated_response_schema(self, schema):
+        """DRF's, with ``next``/``previous`` nullable the OpenAPI 3.1 way (the
+        schema is 3.1, where 3.0's ``nullable`` keyword means nothing)."""
+        response = super().get_paginated_response_schema(schema)
+        for link in ("next", "previous"):
+            prop = response["properties"][link]
+            prop.pop("nullable", None)
+            prop["type"] = ["string", "null"]
+        return response

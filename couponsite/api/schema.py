@@ -3,8 +3,8 @@
 ``AutoSchema`` (the project's ``DEFAULT_SCHEMA_CLASS``) adds what
 drf-spectacular cannot see by itself, in one place for every operation:
 
-- ``security`` as generators read it: ``[]`` for anonymous-only operations
-  (sign-in), ``[{bearerAuth: []}, {}]`` for those open to both, and
+- ``security`` as generators read it: ``[]`` for operations anyone may call
+  (sign-in, the campaign list and detail: a token sent there is still checked),
   ``[{bearerAuth: []}]`` for those that need a token;
 - the ``Retry-After`` header on every 429 and on the other errors that send it
   (``error_responses`` knows which);
@@ -155,7 +155,12 @@ class AutoSchema(openapi.AutoSchema):
         if not schemes:
             return []  # anonymous only: no token is read
         perms = [type(p) for p in self.view.get_permissions()]
-        return [*schemes, {}] if _allows_anonymous(perms, self.method) else schemes
+        if _allows_anonymous(perms, self.method):
+            # Anyone may call; a token, if sent, is still checked. OpenAPI's
+            # "optional" form, [{bearerAuth: []}, {}], makes generated clients
+            # (openapi-python-client) demand a token, so it is declared as open.
+            return []
+        return schemes
 
     def _get_response_bodies(self, direction="response"):
         """Every operation may meet a database outage: 503 with Retry-After."""
@@ -187,3 +192,31 @@ class AutoSchema(openapi.AutoSchema):
         if headers:
             response["headers"] = {**response.get("headers", {}), **headers}
         return response
+
+
+def require_request_bodies(result, generator, request, public):
+    """drf-spectacular postprocessing hook: a body that must name something (it has
+    required properties, or is one of several shapes) is a required body, so a
+    generated client cannot call the operation without one."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            if not body or body.get("required"):
+                continue
+            for media in body.get("content", {}).values():
+                schema = media.get("schema", {})
+                ref = schema.get("$ref", "")
+                if ref.startswith("#/components/schemas/"):
+                    schema = schemas.get(ref.rsplit("/", 1)[1], {})
+                if schema.get("required") or "oneOf" in schema:
+                    body["required"] = True
+    return result
+
+
+def admits_null(field: dict) -> bool:
+    """Whether an OpenAPI 3.1 property schema allows ``null``."""
+    types = field.get("type")
+    if types == "null" or (isinstance(types, list) and "null" in types):
+        return True
+    return any(admits_null(option) for option in field.get("oneOf", []))

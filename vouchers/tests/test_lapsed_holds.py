@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign
@@ -172,7 +173,8 @@ def _claim_payload(**coupon_type) -> dict:
         "kind": "claim",
         "timezone": "UTC",
         "starts_at": "2026-06-01T00:00:00Z",
-        "ends_at": "2026-09-01T00:00:00Z",
+        # A new campaign must end in the future.
+        "ends_at": (timezone.now() + dt.timedelta(days=90)).isoformat(),
         "coupon_types": [
             {"name": "10% off", "benefit_kind": "percent", "percent": "10"}
             | coupon_type
