@@ -20,14 +20,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import salted_hmac
 from rest_framework import status
 
 from couponsite.api.exceptions import DomainError
 from customers.authentication import forget_tokens_of
 from customers.models import Customer, EmailVerification
+from customers.services.codes import CodeRefusals, code_refusal
 
 
 class _Keep:
@@ -62,6 +63,13 @@ class EmailCodeExpired(DomainError):
 class EmailCodeAttemptsExceeded(DomainError):
     code = "EMAIL_CODE_ATTEMPTS_EXCEEDED"
     detail = "Too many wrong codes; ask for a new one."
+
+
+EMAIL_CODE_REFUSALS = CodeRefusals(
+    invalid=EmailCodeInvalid,
+    expired=EmailCodeExpired,
+    attempts_exceeded=EmailCodeAttemptsExceeded,
+)
 
 
 def _code_hash(customer_id: int, email: str, code: str) -> str:
@@ -188,27 +196,23 @@ def email_verify(*, customer: Customer, code: str) -> Customer:
     from vouchers.services import vouchers_link_email
 
     now = timezone.now()
-    error: DomainError | None = None
     with transaction.atomic():
         challenge = (
             EmailVerification.objects.select_for_update()
             .filter(customer=customer)
             .first()
         )
-        if challenge is None or challenge.verified_at is not None:
-            error = EmailCodeInvalid()
-        elif challenge.attempts >= settings.EMAIL_CODE_MAX_ATTEMPTS:
-            error = EmailCodeAttemptsExceeded()
-        elif challenge.expires_at <= now:
-            error = EmailCodeExpired()
-        elif not constant_time_compare(
-            challenge.code_hash, _code_hash(customer.pk, challenge.email, code)
-        ):
-            EmailVerification.objects.filter(pk=challenge.pk).update(
-                attempts=F("attempts") + 1
-            )
-            error = EmailCodeInvalid()
-        else:
+        # The code was mailed for the address it verifies: hashed with it.
+        typed_hash = _code_hash(customer.pk, challenge.email, code) if challenge else ""
+        error = code_refusal(
+            challenge,
+            spent=challenge is not None and challenge.verified_at is not None,
+            typed_hash=typed_hash,
+            max_attempts=settings.EMAIL_CODE_MAX_ATTEMPTS,
+            now=now,
+            refusals=EMAIL_CODE_REFUSALS,
+        )
+        if error is None:
             previous = customer.email
             customer.email = challenge.email
             try:

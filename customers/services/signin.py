@@ -7,14 +7,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import salted_hmac
 from rest_framework import status
 
 from couponsite.api.exceptions import DomainError
 from couponsite.sms import send_sms_on_commit
 from customers.models import ApiToken, Customer, OneTimeCode
+from customers.services.codes import CodeRefusals, code_refusal
 
 
 class OtpResendTooSoon(DomainError):
@@ -36,6 +36,11 @@ class OtpExpired(DomainError):
 class OtpAttemptsExceeded(DomainError):
     code = "OTP_ATTEMPTS_EXCEEDED"
     detail = "Too many wrong codes; ask for a new one."
+
+
+OTP_REFUSALS = CodeRefusals(
+    invalid=OtpInvalid, expired=OtpExpired, attempts_exceeded=OtpAttemptsExceeded
+)
 
 
 def _code_hash(phone: str, code: str) -> str:
@@ -143,21 +148,17 @@ def otp_exchange(*, phone: str, code: str) -> ApiToken:
     both succeed and every wrong guess is counted.
     """
     now = timezone.now()
-    error: DomainError | None = None
     with transaction.atomic():
         challenge = OneTimeCode.objects.select_for_update().filter(phone=phone).first()
-        if challenge is None or challenge.used_at is not None:
-            error = OtpInvalid()
-        elif challenge.attempts >= settings.OTP_MAX_ATTEMPTS:
-            error = OtpAttemptsExceeded()
-        elif challenge.expires_at <= now:
-            error = OtpExpired()
-        elif not constant_time_compare(challenge.code_hash, _code_hash(phone, code)):
-            OneTimeCode.objects.filter(pk=challenge.pk).update(
-                attempts=F("attempts") + 1
-            )
-            error = OtpInvalid()
-        else:
+        error = code_refusal(
+            challenge,
+            spent=challenge is not None and challenge.used_at is not None,
+            typed_hash=_code_hash(phone, code),
+            max_attempts=settings.OTP_MAX_ATTEMPTS,
+            now=now,
+            refusals=OTP_REFUSALS,
+        )
+        if error is None:
             OneTimeCode.objects.filter(pk=challenge.pk).update(used_at=now)
             customer = customer_get_or_create(phone=phone)
             token = token_create(customer=customer, name="sign-in")
