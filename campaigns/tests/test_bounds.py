@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import MAX_VALID_DAYS, Campaign, CouponType
+from campaigns.tests.admin_forms import campaign_add_form
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,43 +31,10 @@ def test_the_database_refuses_a_validity_past_the_bound(days):
         CouponType.objects.filter(pk=coupon_type.pk).update(valid_days=days)
 
 
-def _add_form(**overrides) -> dict:
-    now = timezone.now()
-    data = {
-        "name": "Admin Draw",
-        "slug": "admin-draw",
-        "kind": "draw",
-        "status": "active",
-        "description": "",
-        "timezone": "Europe/Paris",
-        "starts_at_0": (now - dt.timedelta(days=1)).strftime("%Y-%m-%d"),
-        "starts_at_1": "00:00:00",
-        "ends_at_0": (now + dt.timedelta(days=30)).strftime("%Y-%m-%d"),
-        "ends_at_1": "00:00:00",
-        "reservation_opens": "22:55:00",
-        "reservation_closes": "22:59:59",
-        "rush_opens": "23:00:00",
-        "rush_closes": "23:00:59",
-        "ratio": "0.2",
-        "coupon_types-TOTAL_FORMS": "1",
-        "coupon_types-INITIAL_FORMS": "0",
-        "coupon_types-MIN_NUM_FORMS": "0",
-        "coupon_types-MAX_NUM_FORMS": "1000",
-        "coupon_types-0-name": "$2 Cash Coupon",
-        "coupon_types-0-benefit_kind": "amount",
-        "coupon_types-0-amount": "2",
-        "coupon_types-0-currency": "USD",
-        "coupon_types-0-probability": "0.5",
-        "coupon_types-0-hold_seconds": "300",
-        "coupon_types-0-valid_days": "30",
-        "coupon_types-0-code_length": "10",
-    }
-    data.update(overrides)
-    return data
-
-
 def test_admin_form_is_accepted_as_given(admin_client):
-    response = admin_client.post(reverse("admin:campaigns_campaign_add"), _add_form())
+    response = admin_client.post(
+        reverse("admin:campaigns_campaign_add"), campaign_add_form()
+    )
 
     assert response.status_code == 302
     assert Campaign.objects.filter(slug="admin-draw").exists()
@@ -75,7 +43,7 @@ def test_admin_form_is_accepted_as_given(admin_client):
 def test_admin_refuses_a_validity_past_the_bound(admin_client):
     response = admin_client.post(
         reverse("admin:campaigns_campaign_add"),
-        _add_form(**{"coupon_types-0-valid_days": "3000000"}),
+        campaign_add_form(**{"coupon_types-0-valid_days": "3000000"}),
     )
 
     assert response.status_code == 200
@@ -87,7 +55,7 @@ def test_admin_refuses_a_campaign_that_already_ended(admin_client):
     yesterday = timezone.now() - dt.timedelta(days=1)
     response = admin_client.post(
         reverse("admin:campaigns_campaign_add"),
-        _add_form(
+        campaign_add_form(
             starts_at_0=(yesterday - dt.timedelta(days=9)).strftime("%Y-%m-%d"),
             ends_at_0=yesterday.strftime("%Y-%m-%d"),
         ),
@@ -106,7 +74,7 @@ def test_admin_still_edits_a_campaign_that_ended(admin_client):
     )
     url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
     local_start, local_end = campaign.starts_at, campaign.ends_at  # admin: UTC
-    data = _add_form(
+    data = campaign_add_form(
         name=campaign.name,
         slug=campaign.slug,
         timezone=campaign.timezone,

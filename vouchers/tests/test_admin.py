@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from campaigns.tests.admin_forms import campaign_add_form
 from campaigns.tests.factories import CouponTypeFactory
 from draws.tests.factories import DrawFactory
 from vouchers.codes import display_code
@@ -112,43 +113,13 @@ def test_rollback_action_restores_a_redeemed_voucher(admin_client):
 def test_campaign_with_coupon_types_is_created_in_the_admin(admin_client, admin_user):
     from campaigns.models import Campaign
 
-    data = {
-        "name": "Admin Draw",
-        "slug": "admin-draw",
-        "kind": "draw",
-        "status": "active",
-        "description": "",
-        "timezone": "Europe/Paris",
-        "starts_at_0": "2026-01-01",
-        "starts_at_1": "00:00:00",
-        "ends_at_0": "2099-01-01",
-        "ends_at_1": "00:00:00",
-        "reservation_opens": "22:55:00",
-        "reservation_closes": "22:59:59",
-        "rush_opens": "23:00:00",
-        "rush_closes": "23:00:59",
-        "ratio": "0.2",
-        "coupon_types-TOTAL_FORMS": "1",
-        "coupon_types-INITIAL_FORMS": "0",
-        "coupon_types-MIN_NUM_FORMS": "0",
-        "coupon_types-MAX_NUM_FORMS": "1000",
-        "coupon_types-0-name": "$2 Cash Coupon",
-        "coupon_types-0-category": "cash",
-        "coupon_types-0-benefit_kind": "amount",
-        "coupon_types-0-amount": "2",
-        "coupon_types-0-currency": "USD",
-        "coupon_types-0-percent": "",
-        "coupon_types-0-free_item": "",
-        "coupon_types-0-probability": "0.5",
-        "coupon_types-0-total_quota": "100",
-        "coupon_types-0-daily_quota": "10",
-        "coupon_types-0-hold_seconds": "300",
-        "coupon_types-0-valid_days": "30",
-        "coupon_types-0-valid_until_0": "",
-        "coupon_types-0-valid_until_1": "",
-        "coupon_types-0-code_prefix": "",
-        "coupon_types-0-code_length": "10",
-    }
+    data = campaign_add_form(
+        **{
+            "coupon_types-0-category": "cash",
+            "coupon_types-0-total_quota": "100",
+            "coupon_types-0-daily_quota": "10",
+        }
+    )
 
     response = admin_client.post(reverse("admin:campaigns_campaign_add"), data)
 

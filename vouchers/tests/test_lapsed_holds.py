@@ -12,6 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign
+from campaigns.tests.admin_forms import campaign_add_form
 from campaigns.tests.factories import CouponTypeFactory
 from customers.services import token_create
 from draws.services.claim import batch_release, holds_release_expired
@@ -197,34 +198,21 @@ def test_the_api_refuses_valid_days_on_a_claim_coupon_type(staff_client):
 
 
 def test_the_admin_refuses_a_changed_valid_days_on_a_claim_campaign(admin_client):
-    data = {
-        "name": "Admin drop",
-        "slug": "admin-drop",
-        "kind": "claim",
-        "status": "active",
-        "description": "",
-        "timezone": "UTC",
-        "starts_at_0": "2026-01-01",
-        "starts_at_1": "00:00:00",
-        "ends_at_0": "2027-01-01",
-        "ends_at_1": "00:00:00",
-        "reservation_opens": "22:55:00",
-        "reservation_closes": "22:59:59",
-        "rush_opens": "23:00:00",
-        "rush_closes": "23:00:59",
-        "ratio": "0.2",
-        "coupon_types-TOTAL_FORMS": "1",
-        "coupon_types-INITIAL_FORMS": "0",
-        "coupon_types-MIN_NUM_FORMS": "0",
-        "coupon_types-MAX_NUM_FORMS": "1000",
-        "coupon_types-0-name": "10% off",
-        "coupon_types-0-benefit_kind": "percent",
-        "coupon_types-0-percent": "10",
-        "coupon_types-0-probability": "0",
-        "coupon_types-0-hold_seconds": "300",
-        "coupon_types-0-valid_days": "45",
-        "coupon_types-0-code_length": "10",
-    }
+    data = campaign_add_form(
+        **{
+            "name": "Admin drop",
+            "slug": "admin-drop",
+            "kind": "claim",
+            "timezone": "UTC",
+            "coupon_types-0-name": "10% off",
+            "coupon_types-0-benefit_kind": "percent",
+            "coupon_types-0-percent": "10",
+            "coupon_types-0-amount": "",
+            "coupon_types-0-currency": "",
+            "coupon_types-0-probability": "0",
+            "coupon_types-0-valid_days": "45",
+        }
+    )
     url = reverse("admin:campaigns_campaign_add")
 
     refused = admin_client.post(url, data)
