@@ -199,8 +199,9 @@ def _pool_pick(*, coupon_type_id: int, release_id: int) -> int | None:
     ``SKIP LOCKED`` so grabbers do not queue behind each other; ``ORDER BY id``
     from a random start so the planner keeps to the pool's partial index and
     picks do not all wade through the dead entries at its head
-    (docs/performance.md, "Limits of this machine"). When every free row is locked by grabs in flight, wait
-    for them: one may roll back, and "sold out" must be exact.
+    (docs/performance.md, "Limits of this machine"). When every free row is
+    locked by grabs in flight, wait for them: one may roll back, and "sold out"
+    must be exact.
     """
     span = _id_range(release_id)
     if span is None:
