@@ -345,8 +345,8 @@ class ClaimStorm:
     def run(self, context: Context) -> dict:
         from django.db.models import Count
 
+        from draws.claim.services import batch_release
         from draws.models import Claim
-        from draws.services.claim import batch_release
         from vouchers.models import Voucher
 
         flush_redis()
@@ -500,7 +500,7 @@ class Rush:
         from django.utils import timezone
 
         from draws.models import Grab, Reservation, RushDay
-        from draws.services.rush import rush_warm
+        from draws.rush.services import rush_warm
         from vouchers.models import Voucher
 
         flush_redis()

@@ -1,14 +1,13 @@
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign, CouponType, Release
+from campaigns.figures import campaign_figures
+from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign, CouponType
 from campaigns.schedule import RushWindows
-from campaigns.selectors import campaign_figures
-from couponsite.api.exceptions import DomainError
 
 
 class CouponTypeFormSet(BaseInlineFormSet):
@@ -140,13 +139,21 @@ class CampaignAdmin(admin.ModelAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
-    def get_inline_instances(self, request, obj=None):
-        """Rush campaigns also list their days (reservations, coupons, grabs)."""
-        from draws.admin import RushDayInline
+    # Inlines the apps that run campaigns add for one kind, e.g. a rush's days
+    # (``draws.rush.admin``): they register here, as campaigns imports no mode.
+    kind_inlines: dict[str, list[type[admin.options.InlineModelAdmin]]] = {}
 
+    @classmethod
+    def add_kind_inline(cls, kind: str, inline) -> None:
+        cls.kind_inlines.setdefault(kind, []).append(inline)
+
+    def get_inline_instances(self, request, obj=None):
         inlines = super().get_inline_instances(request, obj)
-        if obj is not None and obj.kind == Campaign.Kind.RUSH:
-            inlines.append(RushDayInline(self.model, self.admin_site))
+        if obj is not None:
+            inlines += [
+                inline(self.model, self.admin_site)
+                for inline in self.kind_inlines.get(obj.kind, [])
+            ]
         return inlines
 
     def get_fieldsets(self, request, obj=None):
@@ -168,95 +175,3 @@ class CampaignAdmin(admin.ModelAdmin):
         return render_to_string(
             "admin/campaigns/figures.html", {"f": figures, "types": types}
         )
-
-
-# Releasing from the admin (claim and hold, seed 002): the add form calls
-# ``batch_release``; a release once made is read-only history.
-# Bigger batches go through `manage.py release_coupons` (chunked, with progress).
-ADMIN_MAX_RELEASE = 100_000
-
-
-class ReleaseForm(forms.ModelForm):
-    count = forms.IntegerField(min_value=1, max_value=ADMIN_MAX_RELEASE, initial=10_000)
-
-    class Meta:
-        model = Release
-        fields = ["coupon_type", "count", "note"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if "coupon_type" not in self.fields:
-            return  # a release once made is read-only
-        self.fields["coupon_type"].queryset = CouponType.objects.filter(
-            campaign__kind=Campaign.Kind.CLAIM
-        ).select_related("campaign")
-        self.fields["coupon_type"].help_text = "A coupon type of a claim campaign."
-
-
-@admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
-    """Employees release batches of coupons here (up to ADMIN_MAX_RELEASE at once)."""
-
-    form = ReleaseForm
-    list_display = ["created_at", "coupon_type", "campaign", "count", "released_by"]
-    list_filter = ["coupon_type__campaign", "created_at"]
-    list_select_related = ["coupon_type__campaign", "released_by"]
-    search_fields = ["coupon_type__name", "coupon_type__campaign__name", "note"]
-    date_hierarchy = "created_at"
-    actions = ["release_again"]
-
-    @admin.display(ordering="coupon_type__campaign")
-    def campaign(self, release: Release) -> Campaign:
-        return release.coupon_type.campaign
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None:
-            return ["coupon_type", "count", "note", "released_by", "created_at"]
-        return []
-
-    def get_fields(self, request, obj=None):
-        if obj is not None:
-            return ["coupon_type", "count", "note", "released_by", "created_at"]
-        return ["coupon_type", "count", "note"]
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change):
-        from draws.services.claim import batch_release
-
-        if change:
-            return
-        release = batch_release(
-            coupon_type=form.cleaned_data["coupon_type"],
-            count=form.cleaned_data["count"],
-            note=form.cleaned_data["note"],
-            released_by=request.user,
-        )
-        obj.pk, obj.created_at, obj.released_by = (
-            release.pk,
-            release.created_at,
-            release.released_by,
-        )
-
-    @admin.action(description="Release the same batch again (same type and count)")
-    def release_again(self, request, queryset):
-        from draws.services.claim import batch_release
-
-        for release in queryset.select_related("coupon_type__campaign"):
-            try:
-                batch_release(
-                    coupon_type=release.coupon_type,
-                    count=release.count,
-                    note=release.note,
-                    released_by=request.user,
-                )
-            except DomainError as exc:
-                self.message_user(
-                    request, f"{release.coupon_type}: {exc.detail}", messages.ERROR
-                )
-            else:
-                self.message_user(
-                    request,
-                    f"Released {release.count} more coupons of {release.coupon_type}.",
-                )

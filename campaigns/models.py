@@ -303,27 +303,3 @@ class CouponType(Benefit):
         if self.valid_until is not None:
             expires = min(expires, self.valid_until)
         return expires
-
-
-class Release(models.Model):
-    """A batch of coupons of one type put into the pool (claim and rush modes)."""
-
-    coupon_type = models.ForeignKey(
-        CouponType, on_delete=models.CASCADE, related_name="releases"
-    )
-    count = models.PositiveIntegerField()
-    released_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    note = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=django_timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.count} x {self.coupon_type.name} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from campaigns.figures import campaign_figures
 from campaigns.models import (
     BENEFIT_REQUIRES,
     CLAIM_VALID_DAYS_REFUSED,
@@ -20,7 +21,7 @@ from couponsite.api.fields import (
     BlankAsNullCharField,
     StrictSlugField,
 )
-from vouchers.codes import normalize_prefix
+from couponsite.codes import normalize_prefix
 
 RUSH_WINDOW_FIELDS = (
     "reservation_opens",
@@ -352,6 +353,4 @@ class CampaignDetailSerializer(CampaignSerializer):
 
     @extend_schema_field(CampaignFiguresSerializer)
     def get_today(self, campaign: Campaign):
-        from campaigns.selectors import campaign_figures
-
         return CampaignFiguresSerializer(campaign_figures(campaign)).data

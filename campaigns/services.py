@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.text import slugify
@@ -10,7 +9,6 @@ from rest_framework import status
 
 from campaigns.models import Campaign, CouponType
 from couponsite.api.exceptions import DomainError
-from couponsite.localcache import local_forget
 
 
 class NotInActiveTime(DomainError):
@@ -95,24 +93,6 @@ def quotas_open_day(*, campaign: Campaign, day: dt.date) -> int:
         .filter(Q(quota_day__isnull=True) | Q(quota_day__lt=day))
         .update(issued_today=0, quota_day=day)
     )
-
-
-def odds_cache_key(campaign_id: int) -> str:
-    return f"campaign:{campaign_id}:odds"
-
-
-def odds_invalidate(campaign_id: int) -> None:
-    """Forget the cached distribution (employees edited a coupon type)."""
-    cache.delete(odds_cache_key(campaign_id))
-    local_forget(odds_cache_key(campaign_id))
-
-
-def campaign_forget(slug: str) -> None:
-    """Drop the cached campaign (it was edited)."""
-    from campaigns.selectors import campaign_cache_key
-
-    cache.delete(campaign_cache_key(slug))
-    local_forget(campaign_cache_key(slug))
 
 
 def campaign_set_status(*, campaign: Campaign, status: str) -> Campaign:

@@ -2,8 +2,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from campaigns.caching import campaign_forget, odds_invalidate
 from campaigns.models import Campaign, CouponType
-from campaigns.services import campaign_forget, odds_invalidate
 
 
 @receiver([post_save, post_delete], sender=CouponType)

@@ -24,6 +24,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # A refused CSRF check answers JSON outside the admin, like every other answer.
 CSRF_FAILURE_VIEW = "couponsite.api.views.csrf_failure"
 
+# Who signs in with a phone code (the API's customers); staff are AUTH_USER_MODEL.
+CUSTOMER_MODEL = "customers.Customer"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
 from couponsite import health
@@ -25,6 +26,11 @@ urlpatterns = [
     # No cookies, no state: any method but GET is a JSON 405, not a CSRF refusal.
     path("healthz", csrf_exempt(health.liveness), name="healthz"),
     path("readyz", csrf_exempt(health.ReadinessView.as_view()), name="readyz"),
+    # Releases moved from campaigns to draws (draws/pool.py); old links still work.
+    re_path(
+        r"^admin/campaigns/release/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/draws/release/%(rest)s", query_string=True),
+    ),
     path("admin/", admin.site.urls),
 ]
 

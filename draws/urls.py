@@ -1,6 +1,8 @@
 from django.urls import path
 
-from draws.api import claim, draw, rush
+from draws.claim import api as claim
+from draws.draw import api as draw
+from draws.rush import api as rush
 
 urlpatterns = [
     path("campaigns/<slug:slug>/draws", draw.DrawApi.as_view(), name="campaign-draws"),

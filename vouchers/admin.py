@@ -11,8 +11,8 @@ from django.urls import path
 
 from couponsite.admin_csv import csv_export_action
 from couponsite.api.exceptions import DomainError
+from couponsite.codes import display_code, normalize_code
 from vouchers import services
-from vouchers.codes import display_code, normalize_code
 from vouchers.forms import GenerateVouchersForm
 from vouchers.models import Offer, Voucher, VoucherEvent
 

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from campaigns.models import Benefit, Campaign, CouponType, Release
+from campaigns.models import Benefit, Campaign, CouponType
 from customers.models import Customer
 
 
@@ -77,7 +77,7 @@ class VoucherQuerySet(models.QuerySet):
 class Voucher(Benefit):
     """One coupon instance, for every mode.
 
-    ``code`` is stored canonical (see ``vouchers.codes``). A voucher comes from
+    ``code`` is stored canonical (see ``couponsite.codes``). A voucher comes from
     a coupon type of a campaign (draw win, released batch) or from an offer of
     the voucher pool; it carries a copy of its benefit, so later edits of the
     type or offer change nothing already issued.
@@ -112,8 +112,10 @@ class Voucher(Benefit):
     offer = models.ForeignKey(
         Offer, null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers"
     )
+    # The batch a claim or rush coupon came in (``draws.Release``, named by
+    # string: vouchers know no mode; the modes know vouchers).
     release = models.ForeignKey(
-        Release,
+        "draws.Release",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -179,7 +181,7 @@ class Voucher(Benefit):
         ]
 
     def __str__(self) -> str:
-        from vouchers.codes import display_code
+        from couponsite.codes import display_code
 
         return display_code(self.code)
 

@@ -10,7 +10,7 @@ from couponsite.api.fields import (
     BlankAsNullEmailField,
     StrictCharField,
 )
-from vouchers.codes import display_code
+from couponsite.codes import display_code
 from vouchers.models import Voucher
 
 

@@ -14,11 +14,16 @@ from django.db.models import Q
 from django.utils import timezone
 from rest_framework import status
 
-from campaigns.models import CouponType, Release
+from campaigns.models import CouponType
 from couponsite.api.exceptions import DomainError, NotFound
+from couponsite.codes import (
+    generate_code,
+    generate_codes,
+    is_well_formed,
+    normalize_code,
+)
 from customers.models import Customer
 from customers.services import verified_owners
-from vouchers.codes import generate_code, generate_codes, is_well_formed, normalize_code
 from vouchers.models import Offer, Voucher, VoucherEvent
 
 CODE_ATTEMPTS = 5
@@ -85,7 +90,6 @@ def voucher_issue(
     coupon_type: CouponType,
     owner: Customer,
     now: dt.datetime | None = None,
-    release: Release | None = None,
 ) -> Voucher:
     """Create a coupon of ``coupon_type`` owned by ``owner`` (draw wins, grabs).
 
@@ -100,7 +104,6 @@ def voucher_issue(
             status=Voucher.Status.ISSUED,
             campaign_id=coupon_type.campaign_id,
             coupon_type=coupon_type,
-            release=release,
             owner=owner,
             email=owner.email or "",
             issued_at=now,

@@ -208,7 +208,7 @@ def test_rush_detail_shows_the_days_reservations_and_coupons(api_client):
     import time_machine
 
     from customers.tests.factories import CustomerFactory
-    from draws.services.rush import rush_reserve
+    from draws.rush.services import rush_reserve
 
     taipei = zoneinfo.ZoneInfo("Asia/Taipei")
     campaign = CampaignFactory(kind=Campaign.Kind.RUSH, timezone="Asia/Taipei")

@@ -9,15 +9,15 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.figures import campaign_figures
 from campaigns.models import CouponType
-from campaigns.selectors import campaign_figures
 from campaigns.tests.factories import CouponTypeFactory
 from customers.tests.factories import CustomerFactory
-from draws.services.claim import claim_take
-from draws.services.draw import draw_run
-from draws.services.rush import rush_grab, rush_local_state_clear, rush_reserve
-from draws.tests.claim_helpers import claim_campaign
-from draws.tests.rush_support import RESERVING, RUSHING, customers, rush_campaign
+from draws.claim.services import claim_take
+from draws.claim.tests.claim_helpers import claim_campaign
+from draws.draw.services import draw_run
+from draws.rush.services import rush_grab, rush_local_state_clear, rush_reserve
+from draws.rush.tests.rush_support import RESERVING, RUSHING, customers, rush_campaign
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

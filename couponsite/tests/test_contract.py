@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CouponType
 from campaigns.tests.factories import CouponTypeFactory
-from draws.tests.claim_helpers import claim_campaign, first_type
+from draws.claim.tests.claim_helpers import claim_campaign, first_type
 from vouchers.models import Voucher
 from vouchers.services import vouchers_generate
 

@@ -9,17 +9,17 @@ from django.db import connection
 from django.utils import timezone
 from redis.crc import key_slot
 
-from campaigns.daily_marks import done_today, remember_done_today
 from couponsite import namespace
 from couponsite.api.exceptions import RateLimited
 from couponsite.api.throttling import check_rate_limits
 from couponsite.models import KeyNamespace
 from couponsite.namespace import key_namespace, key_namespace_forget
 from couponsite.redis_client import get_redis, redis_key
-from draws.services import claim as claim_services
-from draws.services.claim import SoldOut, claim_take
-from draws.services.rush import RushKeys
-from draws.tests.claim_helpers import claim_campaign, make_customers
+from draws.claim import services as claim_services
+from draws.claim.services import SoldOut, claim_take
+from draws.claim.tests.claim_helpers import claim_campaign, make_customers
+from draws.daily_marks import done_today, remember_done_today
+from draws.rush.services import RushKeys
 
 DAY = dt.date(2030, 1, 2)
 

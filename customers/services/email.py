@@ -29,6 +29,7 @@ from couponsite.api.exceptions import DomainError
 from customers.authentication import forget_tokens_of
 from customers.models import Customer, EmailVerification
 from customers.services.codes import CodeRefusals, code_refusal
+from customers.signals import email_verified
 
 
 class _Keep:
@@ -186,15 +187,13 @@ def customer_update(
 def email_verify(*, customer: Customer, code: str) -> Customer:
     """Trade the emailed code for the email: it becomes ``customer.email``.
 
-    In the same transaction the unowned vouchers issued to that email become
-    theirs. A code works once, before it expires, and not after
+    In the same transaction ``email_verified`` is sent, so what other apps
+    hold for that email becomes theirs (``vouchers`` links its vouchers). A code works once, before it expires, and not after
     ``EMAIL_CODE_MAX_ATTEMPTS`` wrong guesses; the row is locked, so two tries
     of one code cannot both succeed and every wrong guess is counted. If another
     customer verified the email meanwhile, ``EmailTaken`` (the code stays
     usable, should they give the email up).
     """
-    from vouchers.services import vouchers_link_email
-
     now = timezone.now()
     with transaction.atomic():
         challenge = (
@@ -226,7 +225,8 @@ def email_verify(*, customer: Customer, code: str) -> Customer:
                     verified_at=now
                 )
                 _verification_changed(customer)
-                vouchers_link_email(customer=customer)
+                # In this transaction: what is owed to the email becomes theirs.
+                email_verified.send(sender=Customer, customer=customer)
     # Raised after the block so a wrong guess's counter is committed, not rolled back.
     if error is not None:
         raise error

@@ -5,8 +5,8 @@ import factory
 from django.utils import timezone
 
 from campaigns.tests.factories import CouponTypeFactory
+from couponsite.codes import generate_code
 from customers.tests.factories import CustomerFactory
-from vouchers.codes import generate_code
 from vouchers.models import Offer, Voucher
 
 

@@ -5,8 +5,8 @@ from django.urls import reverse
 
 from campaigns.tests.admin_forms import campaign_add_form
 from campaigns.tests.factories import CouponTypeFactory
+from couponsite.codes import display_code
 from draws.tests.factories import DrawFactory
-from vouchers.codes import display_code
 from vouchers.models import Voucher, VoucherEvent
 from vouchers.tests.factories import VoucherFactory
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
     "name",
     [
         "campaigns_campaign",
-        "campaigns_release",
+        "draws_release",
         "vouchers_voucher",
         "vouchers_offer",
         "vouchers_voucherevent",
@@ -38,6 +38,13 @@ def test_changelists_load(admin_client, name):
     response = admin_client.get(reverse(f"admin:{name}_changelist"))
 
     assert response.status_code == 200
+
+
+def test_the_old_address_of_releases_leads_to_their_new_one(admin_client):
+    response = admin_client.get("/admin/campaigns/release/?q=sport")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/draws/release/?q=sport"
 
 
 def test_campaign_change_page_shows_types_inline(admin_client):
@@ -179,7 +186,7 @@ def test_admin_refuses_probabilities_over_one(admin_client):
 
 def test_campaign_page_shows_live_figures(admin_client):
     from customers.tests.factories import CustomerFactory
-    from draws.services.draw import draw_run
+    from draws.draw.services import draw_run
 
     coupon_type = CouponTypeFactory(name="Hot prize", probability=1, daily_quota=4)
     draw_run(campaign=coupon_type.campaign, customer=CustomerFactory())
@@ -211,7 +218,7 @@ def test_campaign_page_shows_live_figures(admin_client):
 )
 def test_csv_exports(admin_client, changelist, action, header):
     from customers.tests.factories import CustomerFactory
-    from draws.services.draw import draw_run
+    from draws.draw.services import draw_run
 
     coupon_type = CouponTypeFactory(probability=1)
     result = draw_run(campaign=coupon_type.campaign, customer=CustomerFactory())

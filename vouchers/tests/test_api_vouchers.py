@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from couponsite.codes import display_code
 from customers.tests.factories import CustomerFactory
-from vouchers.codes import display_code
 from vouchers.models import Voucher, VoucherEvent
 from vouchers.tests.factories import VoucherFactory
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from draws.services.claim import holds_release_expired
+from draws.claim.services import holds_release_expired
 
 
 class Command(BaseCommand):

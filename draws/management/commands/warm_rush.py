@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from couponsite.redis_client import REDIS_ERRORS
-from draws.services.rush import ReservationsStillOpen, rush_warm
+from draws.rush.services import ReservationsStillOpen, rush_warm
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
-from vouchers.codes import display_code
+from couponsite.codes import display_code
 from vouchers.forms import emails_from_csv
 from vouchers.services import vouchers_generate
 

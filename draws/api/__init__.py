@@ -1,1 +1,0 @@
-"""Participation endpoints, one module per mode."""

@@ -1,0 +1,513 @@
+"""Claim and hold (seed 002): released batches, one claim a day, holds that lapse.
+
+- Employees release batches of coupons of a coupon type into the pool
+  (``batch_release``): codes are generated in bulk, one INSERT per chunk.
+- A customer claims one coupon per campaign per local day (``claim_take``): the
+  unique constraint on ``Claim`` decides. The claim picks a free coupon with
+  ``SELECT … FOR UPDATE SKIP LOCKED`` (so claimers never queue behind one row)
+  and holds it for the customer for the coupon type's ``hold_seconds``.
+- A hold that runs out needs no job: claims treat it as free. The sweeper
+  (``holds_release_expired``) only tidies such coupons back to ``available``
+  and records each expiry.
+- Redis remembers "sold out" per campaign so a drained pool answers without
+  the database; the flag carries the pool generation it saw, so a release
+  (which bumps the generation) voids it even if it lands mid-claim.
+"""
+
+import datetime as dt
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Min, Q
+from django.utils import timezone
+from rest_framework import status
+
+from campaigns.models import Campaign, CouponType
+from couponsite.api.exceptions import DomainError
+from couponsite.codes import generate_codes
+from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
+from customers.models import Customer
+from draws.claim.models import Claim
+from draws.daily_marks import done_today, remember_done_today
+from draws.opening import WrongCampaignKind, open_today
+from draws.pool import Release
+from vouchers.models import Voucher, VoucherEvent
+from vouchers.services import with_unique_codes
+
+logger = logging.getLogger(__name__)
+
+# Rows per INSERT when releasing: 10,000 coupons are one statement.
+RELEASE_CHUNK_SIZE = 10_000
+# Lapsed holds tidied per sweeper transaction.
+SWEEP_BATCH_SIZE = 1_000
+# A "sold out" answer from Redis is trusted at most this long before the
+# database is asked again, so a flag can never outlive a lost invalidation.
+SOLD_OUT_FLAG_MAX_SECONDS = 60
+# How long a process trusts its guess of a pool's id range (a hint, never a rule).
+POOL_BOUNDS_SECONDS = 30
+
+POOL_STATUSES = [Voucher.Status.AVAILABLE, Voucher.Status.HELD]
+
+_rng = random.SystemRandom()
+
+
+class AlreadyClaimedToday(DomainError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "ALREADY_CLAIMED_TODAY"
+    detail = (
+        "You already claimed a coupon in this campaign today; come back after midnight."
+    )
+
+
+class SoldOut(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "SOLD_OUT"
+    detail = (
+        "No coupon is free right now; held coupons come back when their hold runs out."
+    )
+
+
+class InvalidReleaseCount(DomainError):
+    code = "INVALID_COUNT"
+    detail = "A release needs a count of at least one coupon."
+
+
+# --- Releases ----------------------------------------------------------------------
+
+
+def batch_release(
+    *,
+    coupon_type: CouponType,
+    count: int,
+    released_by=None,
+    note: str = "",
+    now: dt.datetime | None = None,
+    chunk_size: int = RELEASE_CHUNK_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> Release:
+    """Put ``count`` new coupons of ``coupon_type`` into its claim campaign's pool.
+
+    All or nothing, in one transaction: the ``Release`` row (who, what, when),
+    the coupons (``available``, with fresh codes and a copy of the type's
+    benefit) inserted ``chunk_size`` rows per statement, and one ``RELEASED``
+    history event. A code collision redraws that chunk only. ``progress`` is
+    called with the number of coupons of each chunk written. After commit the
+    campaign's "sold out" flag is voided.
+    """
+    if count < 1:
+        raise InvalidReleaseCount()
+    campaign = coupon_type.campaign
+    if campaign.kind != Campaign.Kind.CLAIM:
+        raise WrongCampaignKind("Coupons are released into claim campaigns only.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        release = Release.objects.create(
+            coupon_type=coupon_type,
+            count=count,
+            released_by=released_by,
+            note=note,
+            created_at=now,
+        )
+        left = count
+        while left:
+            size = min(chunk_size, left)
+            _release_chunk(coupon_type=coupon_type, release=release, size=size, now=now)
+            left -= size
+            if progress is not None:
+                progress(size)
+        VoucherEvent.objects.create(
+            kind=VoucherEvent.Kind.RELEASED,
+            campaign=campaign,
+            actor=released_by,
+            data={
+                "release": release.pk,
+                "coupon_type": coupon_type.pk,
+                "count": count,
+            },
+            reason=note,
+            created_at=now,
+        )
+        transaction.on_commit(lambda: _pool_changed(campaign.pk, coupon_type.pk))
+    return release
+
+
+def _release_chunk(
+    *, coupon_type: CouponType, release: Release, size: int, now: dt.datetime
+) -> None:
+    benefit = coupon_type.benefit_fields()
+
+    def insert() -> None:
+        Voucher.objects.bulk_create(
+            [
+                Voucher(
+                    code=code,
+                    status=Voucher.Status.AVAILABLE,
+                    campaign_id=coupon_type.campaign_id,
+                    coupon_type=coupon_type,
+                    release=release,
+                    expires_at=coupon_type.valid_until,
+                    created_at=now,
+                    **benefit,
+                )
+                for code in generate_codes(
+                    size, length=coupon_type.code_length, prefix=coupon_type.code_prefix
+                )
+            ],
+            batch_size=size,
+        )
+
+    with_unique_codes(insert)
+
+
+# --- Claims --------------------------------------------------------------------------
+
+
+def claim_take(
+    *, campaign: Campaign, customer: Customer, now: dt.datetime | None = None
+) -> Claim:
+    """Hold one free coupon of ``campaign`` for ``customer``; once per local day.
+
+    - The campaign must be a running claim campaign (``WRONG_CAMPAIGN_KIND``,
+      ``NOT_IN_ACTIVE_TIME``).
+    - Once per customer, campaign and local day: the unique constraint on
+      ``Claim`` decides (``ALREADY_CLAIMED_TODAY``, 429, ``Retry-After`` to the
+      campaign's local midnight); a cached mark answers repeats without the
+      database.
+    - The coupon is available, or held with the hold run out; it is locked with
+      ``FOR UPDATE SKIP LOCKED`` (parallel claimers take different rows) and
+      held until now + the type's ``hold_seconds``: one holder at any moment.
+    - Nothing free: ``SOLD_OUT``, remembered in Redis until the next hold runs
+      out or a release, so further claims skip the pick.
+    - The answers come in this order: not running, already claimed today, sold
+      out. A ``SOLD_OUT`` (from the Redis flag or an empty pick) is only given
+      after the database said there is no claim of the customer's today (one
+      indexed ``EXISTS``), so a repeat is ``ALREADY_CLAIMED_TODAY`` with or
+      without Redis and its marks.
+    """
+    now = now or timezone.now()
+    today = open_today(campaign, Campaign.Kind.CLAIM, now)
+    day, retry_after = today.day, today.seconds_left
+    if done_today(
+        action="claimed", campaign=campaign, customer_id=customer.pk, day=day
+    ):
+        raise AlreadyClaimedToday(retry_after=retry_after)
+    pool = _PoolState.read(campaign.pk, now)
+    if pool.sold_out:
+        raise _sold_out_unless_claimed(campaign, customer, day, now, retry_after)
+
+    coupon_types = list(CouponType.objects.filter(campaign=campaign))
+    with transaction.atomic():
+        picked = _pick(coupon_types, now)
+        if picked is not None:
+            voucher, coupon_type = picked
+            claim = _hold(
+                campaign=campaign,
+                customer=customer,
+                voucher=voucher,
+                coupon_type=coupon_type,
+                day=day,
+                now=now,
+                retry_after=retry_after,
+            )
+            transaction.on_commit(
+                lambda: _remember_claimed(campaign, customer, day, now)
+            )
+    if picked is None:
+        pool.remember_sold_out(campaign, [t.pk for t in coupon_types], now)
+        raise _sold_out_unless_claimed(campaign, customer, day, now, retry_after)
+    return claim
+
+
+def _sold_out_unless_claimed(
+    campaign: Campaign,
+    customer: Customer,
+    day: dt.date,
+    now: dt.datetime,
+    retry_after: float,
+) -> AlreadyClaimedToday | SoldOut:
+    """What an empty pool answers: a customer who claimed today hears that first.
+
+    The claim row is otherwise only met when its insert fails, which an empty
+    pool never reaches; without this a lost "claimed today" mark (Redis down,
+    flushed, evicted) would turn a repeat into ``SOLD_OUT``.
+    """
+    if Claim.objects.filter(customer=customer, campaign=campaign, day=day).exists():
+        _remember_claimed(campaign, customer, day, now)
+        return AlreadyClaimedToday(retry_after=retry_after)
+    return SoldOut()
+
+
+def _hold(
+    *,
+    campaign: Campaign,
+    customer: Customer,
+    voucher: Voucher,
+    coupon_type: CouponType,
+    day: dt.date,
+    now: dt.datetime,
+    retry_after: float,
+) -> Claim:
+    """Inside the claim's transaction, with ``voucher`` locked: record and hold it."""
+    held_until = now + dt.timedelta(seconds=max(1, coupon_type.hold_seconds))
+    lapsed = voucher.status == Voucher.Status.HELD  # its last holder let it run out
+    try:
+        with transaction.atomic():
+            claim = Claim.objects.create(
+                customer=customer,
+                campaign=campaign,
+                day=day,
+                voucher=voucher,
+                held_until=held_until,
+                created_at=now,
+            )
+    except IntegrityError:
+        _remember_claimed(campaign, customer, day, now)
+        raise AlreadyClaimedToday(retry_after=retry_after) from None
+
+    events = []
+    if lapsed:
+        events.append(
+            VoucherEvent(
+                voucher=voucher,
+                kind=VoucherEvent.Kind.EXPIRED,
+                campaign=campaign,
+                customer_id=voucher.owner_id,
+                reason="Hold ran out; the coupon was claimed again.",
+                data={"held_until": voucher.held_until.isoformat()},
+                created_at=now,
+            )
+        )
+    Voucher.objects.filter(pk=voucher.pk).update(
+        status=Voucher.Status.HELD,
+        owner=customer,
+        email=customer.email or "",
+        held_until=held_until,
+        issued_at=now,
+    )
+    events.append(
+        VoucherEvent(
+            voucher=voucher,
+            kind=VoucherEvent.Kind.CLAIMED,
+            campaign=campaign,
+            customer=customer,
+            data={"claim": claim.pk, "held_until": held_until.isoformat()},
+            created_at=now,
+        )
+    )
+    VoucherEvent.objects.bulk_create(events)
+
+    voucher.status = Voucher.Status.HELD
+    voucher.owner = customer
+    voucher.email = customer.email or ""
+    voucher.held_until = held_until
+    voucher.issued_at = now
+    voucher.campaign = campaign
+    voucher.coupon_type = coupon_type
+    claim.voucher = voucher
+    return claim
+
+
+def _pick(
+    coupon_types: list[CouponType], now: dt.datetime
+) -> tuple[Voucher, CouponType] | None:
+    """Lock one free coupon of any of the types (tried in random order)."""
+    for coupon_type in _rng.sample(coupon_types, len(coupon_types)):
+        voucher = _pick_of_type(coupon_type.pk, now)
+        if voucher is not None:
+            return voucher, coupon_type
+    return None
+
+
+def _pick_of_type(coupon_type_id: int, now: dt.datetime) -> Voucher | None:
+    """Lock the first free coupon from a random point of the pool's id range.
+
+    ``ORDER BY id`` keeps the planner on the partial index ``voucher_pool_pick``;
+    the random start spreads claimers (and the dead index entries their updates
+    leave) over the whole range instead of piling them up at its head. If
+    nothing is free above the start, the part below it is tried.
+    """
+    pool = (
+        Voucher.objects.claimable(now)
+        .filter(coupon_type_id=coupon_type_id, status__in=POOL_STATUSES)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("id")
+        .select_for_update(skip_locked=True)
+    )
+    low, high = _pool_bounds(coupon_type_id)
+    if high is None:
+        return pool.first()
+    start = _rng.randint(low, high)
+    voucher = pool.filter(id__gte=start).first()
+    if voucher is None and start > low:
+        voucher = pool.filter(id__lt=start).first()
+    return voucher
+
+
+# A process-local guess of each pool's id range. Stale bounds only make the
+# random start less even (ids beyond them are still found), so no process
+# needs to hear of another's release; a release here forgets them at once.
+_bounds: dict[int, tuple[float, int | None, int | None]] = {}
+
+
+def _pool_bounds(coupon_type_id: int) -> tuple[int | None, int | None]:
+    cached = _bounds.get(coupon_type_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1], cached[2]
+    bounds = Voucher.objects.filter(
+        coupon_type_id=coupon_type_id, status__in=POOL_STATUSES
+    ).aggregate(low=Min("id"), high=Max("id"))
+    _bounds[coupon_type_id] = (
+        time.monotonic() + POOL_BOUNDS_SECONDS,
+        bounds["low"],
+        bounds["high"],
+    )
+    return bounds["low"], bounds["high"]
+
+
+def _remember_claimed(
+    campaign: Campaign, customer: Customer, day: dt.date, now: dt.datetime
+) -> None:
+    remember_done_today(
+        action="claimed", campaign=campaign, customer_id=customer.pk, day=day, now=now
+    )
+
+
+# --- The "sold out" flag -------------------------------------------------------------
+
+
+def _generation_key(campaign_id: int) -> str:
+    return redis_key("claim", f"{{{campaign_id}}}", "generation")
+
+
+def _sold_out_key(campaign_id: int) -> str:
+    return redis_key("claim", f"{{{campaign_id}}}", "sold_out")
+
+
+@dataclass
+class _PoolState:
+    """What Redis knows of a campaign's pool, read in one round trip.
+
+    ``sold_out`` holds when the flag names the current pool generation and its
+    deadline (the next hold to run out, at most a minute away) is still ahead.
+    ``reachable`` is False when Redis is not configured or did not answer: the
+    database then decides every claim and nothing is written to Redis.
+    """
+
+    reachable: bool
+    now: dt.datetime
+    generation: bytes = b"0"
+    flag: bytes | None = None
+
+    @classmethod
+    def read(cls, campaign_id: int, now: dt.datetime) -> "_PoolState":
+        redis = get_redis()
+        if redis is None:
+            return cls(reachable=False, now=now)
+        try:
+            generation, flag = redis.mget(
+                _generation_key(campaign_id), _sold_out_key(campaign_id)
+            )
+        except REDIS_ERRORS:
+            logger.warning("sold-out flag skipped: Redis unavailable", exc_info=True)
+            return cls(reachable=False, now=now)
+        return cls(reachable=True, now=now, generation=generation or b"0", flag=flag)
+
+    @property
+    def sold_out(self) -> bool:
+        if not self.reachable or self.flag is None:
+            return False
+        until, _, generation = self.flag.partition(b"@")
+        return generation == self.generation and float(until) > self.now.timestamp()
+
+    def remember_sold_out(
+        self, campaign: Campaign, coupon_type_ids: list[int], now: dt.datetime
+    ) -> None:
+        """Flag the pool sold out until its next hold runs out (or a minute)."""
+        if not self.reachable:
+            return
+        next_free = Voucher.objects.filter(
+            coupon_type_id__in=coupon_type_ids,
+            status=Voucher.Status.HELD,
+            held_until__gt=now,
+        ).aggregate(at=Min("held_until"))["at"]
+        until = min(
+            now + dt.timedelta(seconds=SOLD_OUT_FLAG_MAX_SECONDS),
+            next_free or campaign.ends_at,
+            campaign.ends_at,
+        )
+        ttl_ms = max(1, math.ceil((until - now).total_seconds() * 1000))
+        value = f"{until.timestamp():.6f}@".encode() + self.generation
+        try:
+            get_redis().set(_sold_out_key(campaign.pk), value, px=ttl_ms)
+        except REDIS_ERRORS:
+            logger.warning("sold-out flag not set: Redis unavailable", exc_info=True)
+
+
+def _pool_changed(campaign_id: int, coupon_type_id: int) -> None:
+    """Coupons were added: void the sold-out flag and this process's bounds guess."""
+    _bounds.pop(coupon_type_id, None)
+    redis = get_redis()
+    if redis is None:
+        return
+    try:
+        redis.incr(_generation_key(campaign_id))
+    except REDIS_ERRORS:
+        # The flag, if any, lapses by itself within SOLD_OUT_FLAG_MAX_SECONDS.
+        logger.warning("sold-out flag not voided: Redis unavailable", exc_info=True)
+
+
+# --- Hold expiry ----------------------------------------------------------------------
+
+
+def holds_release_expired(
+    *, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE
+) -> int:
+    """Return coupons whose hold ran out to the pool, recording each expiry.
+
+    Claims already treat a lapsed hold as free, so nothing depends on this
+    running; it tidies (status ``available``, holder cleared) and writes the
+    ``EXPIRED`` history. Idempotent: only rows still held past their deadline
+    are touched, under a row lock that skips coupons a claim is taking right
+    now. Returns how many holds it released.
+    """
+    now = now or timezone.now()
+    released = 0
+    while True:
+        with transaction.atomic():
+            lapsed = list(
+                Voucher.objects.filter(status=Voucher.Status.HELD, held_until__lte=now)
+                .order_by("id")
+                .select_for_update(skip_locked=True)
+                .values_list("id", "campaign_id", "owner_id", "held_until")[:batch_size]
+            )
+            if not lapsed:
+                return released
+            Voucher.objects.filter(
+                pk__in=[row[0] for row in lapsed],
+                status=Voucher.Status.HELD,
+                held_until__lte=now,
+            ).update(
+                status=Voucher.Status.AVAILABLE,
+                owner=None,
+                email="",
+                held_until=None,
+                issued_at=None,
+            )
+            VoucherEvent.objects.bulk_create(
+                VoucherEvent(
+                    voucher_id=voucher_id,
+                    kind=VoucherEvent.Kind.EXPIRED,
+                    campaign_id=campaign_id,
+                    customer_id=owner_id,
+                    reason="Hold ran out; back in the pool.",
+                    data={"held_until": held_until.isoformat()},
+                    created_at=now,
+                )
+                for voucher_id, campaign_id, owner_id, held_until in lapsed
+            )
+            released += len(lapsed)

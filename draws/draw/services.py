@@ -1,0 +1,144 @@
+"""The lucky draw (seed 000): once a day per campaign, odds per coupon type, quotas."""
+
+import datetime as dt
+import json
+import random
+
+from django.db import connection, transaction
+from django.utils import timezone
+from rest_framework import status
+
+from campaigns.models import Campaign, CouponType
+from campaigns.selectors import campaign_odds
+from campaigns.services import quota_take
+from couponsite.api.exceptions import DomainError
+from couponsite.codes import display_code
+from couponsite.sms import send_sms_on_commit
+from customers.models import Customer
+from draws.daily_marks import done_today, remember_done_today
+from draws.draw.models import Draw
+from draws.opening import open_today
+from vouchers.services import voucher_issue
+
+# The operating system's CSPRNG: outcomes cannot be predicted from earlier ones.
+_rng = random.SystemRandom()
+
+
+class AlreadyDrawnToday(DomainError):
+    # "Already done today" is 429 with Retry-After to local midnight, as for claims.
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "ALREADY_DRAWN_TODAY"
+    detail = "You already drew in this campaign today; come back after midnight."
+    sends_retry_after = True
+
+
+def pick_coupon_type(odds: list[tuple[int, float]], roll: float) -> int | None:
+    """The coupon type whose slice of [0, 1) holds ``roll``; None for "no prize"."""
+    edge = 0.0
+    for coupon_type_id, probability in odds:
+        edge += probability
+        if roll < edge:
+            return coupon_type_id
+    return None
+
+
+def _remember_drawn(campaign: Campaign, customer: Customer, day: dt.date, now) -> None:
+    remember_done_today(
+        action="drew", campaign=campaign, customer_id=customer.pk, day=day, now=now
+    )
+
+
+def _win_message(campaign: Campaign, coupon_type: CouponType, voucher) -> str:
+    return (
+        f"You won {coupon_type.name} ({coupon_type.benefit_text}) in {campaign.name}! "
+        f"Code {display_code(voucher.code)}, valid until "
+        f"{voucher.expires_at.astimezone(campaign.tz):%Y-%m-%d %H:%M}."
+    )
+
+
+_DRAW_INSERT_SQL = """
+    INSERT INTO {table}
+        (customer_id, campaign_id, day, won, coupon_type_id, roll, odds, created_at)
+    VALUES (%(customer)s, %(campaign)s, %(day)s, FALSE, %(coupon_type)s, %(roll)s,
+            %(odds)s, %(created_at)s)
+    ON CONFLICT (customer_id, campaign_id, day) DO NOTHING
+    RETURNING id
+"""
+
+
+def _draw_insert(draw: Draw) -> int | None:
+    """Insert the draw unless the customer already drew that day; its id, or None.
+
+    ``ON CONFLICT DO NOTHING`` on the once-a-day constraint answers a repeat
+    without an error, so no savepoint is needed around it (two round trips
+    fewer on every draw; SQL for the same reason as ``quota_take``).
+    """
+    sql = _DRAW_INSERT_SQL.format(table=connection.ops.quote_name(Draw._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "customer": draw.customer_id,
+                "campaign": draw.campaign_id,
+                "day": draw.day,
+                "coupon_type": draw.coupon_type_id,
+                "roll": draw.roll,
+                "odds": json.dumps(draw.odds),
+                "created_at": draw.created_at,
+            },
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def draw_run(
+    *,
+    campaign: Campaign,
+    customer: Customer,
+    now: dt.datetime | None = None,
+    roll: float | None = None,
+) -> Draw:
+    """Draw once for ``customer`` in ``campaign`` today (the campaign's local day).
+
+    - The campaign must be a running draw campaign (``NOT_IN_ACTIVE_TIME``).
+    - Once per customer, campaign and local day: the unique constraint decides
+      (``ALREADY_DRAWN_TODAY``, 429, ``Retry-After`` to the campaign's local
+      midnight); a cached "drew today" mark answers repeats without the database.
+    - The roll picks a coupon type by its probability; a hit takes one unit of
+      the type's total and today's quota in one conditional UPDATE. A spent
+      quota makes it a loss and leaves the other odds as they are.
+    - A win creates the voucher now and texts the customer after commit.
+    """
+    now = now or timezone.now()
+    today = open_today(campaign, Campaign.Kind.DRAW, now)
+    day, retry_after = today.day, today.seconds_left
+    if done_today(action="drew", campaign=campaign, customer_id=customer.pk, day=day):
+        raise AlreadyDrawnToday(retry_after=retry_after)
+
+    odds = campaign_odds(campaign)
+    roll = _rng.random() if roll is None else roll
+    picked = pick_coupon_type(odds, roll)
+    draw = Draw(
+        customer=customer,
+        campaign=campaign,
+        day=day,
+        coupon_type_id=picked,
+        roll=roll,
+        odds=odds,
+        created_at=now,
+    )
+    with transaction.atomic():
+        draw.pk = _draw_insert(draw)
+        if draw.pk is None:
+            _remember_drawn(campaign, customer, day, now)
+            raise AlreadyDrawnToday(retry_after=retry_after)
+        if picked is not None and quota_take(coupon_type_id=picked, day=day):
+            coupon_type = CouponType.objects.get(pk=picked)
+            voucher = voucher_issue(coupon_type=coupon_type, owner=customer, now=now)
+            Draw.objects.filter(pk=draw.pk).update(won=True, voucher=voucher)
+            draw.won, draw.voucher = True, voucher
+            send_sms_on_commit(
+                to=customer.phone, body=_win_message(campaign, coupon_type, voucher)
+            )
+        transaction.on_commit(lambda: _remember_drawn(campaign, customer, day, now))
+    return draw

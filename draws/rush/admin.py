@@ -1,0 +1,193 @@
+from django.contrib import admin, messages
+from django.db.models import Count, Max
+
+from campaigns.admin import CampaignAdmin
+from campaigns.models import Campaign
+from couponsite.admin_csv import csv_export_action
+from couponsite.codes import display_code
+from couponsite.redis_client import REDIS_ERRORS
+from draws.rush.models import Grab, Reservation, RushDay
+from draws.rush.services import ReservationsStillOpen, rush_warm
+
+
+def _with_rush_figures(queryset):
+    return queryset.select_related("campaign").annotate(
+        grab_count=Count("reservation_set__grab"),
+        last_grab_at=Max("reservation_set__grab__created_at"),
+    )
+
+
+class RushFigures:
+    """Per-day columns shared by the changelist and the campaign inline."""
+
+    @admin.display(description="grabs", ordering="grab_count")
+    def grabs(self, rush_day: RushDay) -> int:
+        return rush_day.grab_count
+
+    @admin.display(description="left")
+    def left(self, rush_day: RushDay) -> int:
+        return rush_day.coupons - rush_day.grab_count
+
+    @admin.display(description="sold out at")
+    def sold_out_at(self, rush_day: RushDay):
+        """When the last coupon went; empty while any is left."""
+        if rush_day.coupons and rush_day.grab_count >= rush_day.coupons:
+            return rush_day.last_grab_at
+        return None
+
+    @admin.display(description="ratio")
+    def ratio_display(self, rush_day: RushDay) -> str:
+        return f"{rush_day.ratio:.2%}"
+
+
+@admin.register(RushDay)
+class RushDayAdmin(RushFigures, admin.ModelAdmin):
+    """Each day of each rush: reservations, coupons, grabs and when it sold out."""
+
+    list_display = [
+        "day",
+        "campaign",
+        "reservations",
+        "coupons",
+        "grabs",
+        "left",
+        "sold_out_at",
+        "ratio_display",
+    ]
+    list_filter = ["campaign"]
+    date_hierarchy = "day"
+    readonly_fields = [
+        "campaign",
+        "day",
+        "release",
+        "coupons_per_10000",
+        "reservations",
+        "coupons",
+        "grabs",
+        "left",
+        "sold_out_at",
+        "reservations_closed_at",
+        "created_at",
+    ]
+    fields = readonly_fields
+    actions = ["reload_into_redis"]
+
+    def get_queryset(self, request):
+        return _with_rush_figures(super().get_queryset(request))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Rebuild the selected days' rush state in Redis")
+    def reload_into_redis(self, request, queryset):
+        for rush_day in queryset:
+            try:
+                result = rush_warm(
+                    campaign=rush_day.campaign, day=rush_day.day, replace=True
+                )
+            except ReservationsStillOpen as exc:
+                self.message_user(request, f"{rush_day}: {exc.detail}", messages.ERROR)
+                continue
+            except REDIS_ERRORS as exc:
+                self.message_user(request, f"Redis: {exc}", messages.ERROR)
+                return
+            if result is None:
+                self.message_user(request, "No Redis configured.", messages.WARNING)
+                return
+            self.message_user(
+                request,
+                f"{rush_day}: {result.reserved} reservations, {result.received} "
+                f"grabs and {result.stock} free coupons loaded.",
+            )
+
+
+class RushDayInline(RushFigures, admin.TabularInline):
+    """For the campaign page of a rush: one row per day (registered below)."""
+
+    model = RushDay
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = [
+        "day",
+        "reservations",
+        "coupons",
+        "grabs",
+        "left",
+        "sold_out_at",
+        "ratio_display",
+    ]
+    readonly_fields = fields
+    ordering = ["-day"]
+
+    def get_queryset(self, request):
+        return _with_rush_figures(super().get_queryset(request))
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+CampaignAdmin.add_kind_inline(Campaign.Kind.RUSH, RushDayInline)
+
+
+@admin.register(Reservation)
+class ReservationAdmin(admin.ModelAdmin):
+    list_display = ["day", "campaign", "number", "customer", "created_at"]
+    list_filter = ["campaign", "day"]
+    search_fields = ["customer__phone", "customer__email"]
+    list_select_related = ["campaign", "customer"]
+    readonly_fields = [
+        "rush_day",
+        "campaign",
+        "customer",
+        "day",
+        "number",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Grab)
+class GrabAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "campaign", "day", "customer", "voucher", "via"]
+    list_filter = ["campaign", "day", "via"]
+    search_fields = ["customer__phone", "customer__email", "voucher__code"]
+    list_select_related = ["campaign", "customer", "voucher"]
+    actions = [
+        csv_export_action(
+            "grabs.csv",
+            [
+                ("created_at", lambda g: g.created_at.isoformat()),
+                ("campaign", lambda g: g.campaign.slug),
+                ("day", lambda g: g.day.isoformat()),
+                ("phone", lambda g: g.customer.phone),
+                ("reservation_number", lambda g: g.reservation.number),
+                ("code", lambda g: display_code(g.voucher.code)),
+                ("via", lambda g: g.via),
+            ],
+            select_related=["campaign", "customer", "reservation", "voucher"],
+        )
+    ]
+    readonly_fields = [
+        "reservation",
+        "campaign",
+        "customer",
+        "day",
+        "voucher",
+        "via",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,1 +1,0 @@
-"""Participation services, one module per mode: draw (lucky draw), claim, rush."""
