@@ -29,9 +29,9 @@ def admin_client(client):
 def test_releasing_10000_coupons_from_the_admin_form(admin_client):
     coupon_type = first_type(claim_campaign())
 
-    form = admin_client.get("/admin/campaigns/release/add/")
+    form = admin_client.get("/admin/draws/release/add/")
     response = admin_client.post(
-        "/admin/campaigns/release/add/",
+        "/admin/draws/release/add/",
         {"coupon_type": coupon_type.pk, "count": 10_000, "note": "daily batch"},
     )
 
@@ -45,9 +45,9 @@ def test_releasing_10000_coupons_from_the_admin_form(admin_client):
     )
     assert Voucher.objects.filter(release=release, status="available").count() == 10_000
     assert VoucherEvent.objects.get(kind="released").data["count"] == 10_000
-    assert admin_client.get("/admin/campaigns/release/").status_code == 200
+    assert admin_client.get("/admin/draws/release/").status_code == 200
     assert (
-        admin_client.get(f"/admin/campaigns/release/{release.pk}/change/").status_code
+        admin_client.get(f"/admin/draws/release/{release.pk}/change/").status_code
         == 200
     )
 
@@ -59,15 +59,15 @@ def test_the_admin_form_refuses_bad_counts_and_draw_types(admin_client):
     draw.save()
 
     too_many = admin_client.post(
-        "/admin/campaigns/release/add/",
+        "/admin/draws/release/add/",
         {"coupon_type": first_type(claim).pk, "count": 100_001},
     )
     none = admin_client.post(
-        "/admin/campaigns/release/add/",
+        "/admin/draws/release/add/",
         {"coupon_type": first_type(claim).pk, "count": 0},
     )
     of_a_draw = admin_client.post(
-        "/admin/campaigns/release/add/",
+        "/admin/draws/release/add/",
         {"coupon_type": first_type(draw).pk, "count": 5},
     )
 
@@ -82,7 +82,7 @@ def test_the_release_again_action(admin_client):
     release = Release.objects.get()
 
     response = admin_client.post(
-        "/admin/campaigns/release/",
+        "/admin/draws/release/",
         {"action": "release_again", "_selected_action": [release.pk]},
     )
 
