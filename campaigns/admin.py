@@ -3,30 +3,49 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
-from django.utils import timezone
 
 from campaigns.figures import campaign_figures
-from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign, CouponType
-from campaigns.schedule import RushWindows
+from campaigns.models import CAMPAIGN_EDITABLE_FIELDS, Campaign, CouponType
+from campaigns.rules import CHECKED_FIELDS, campaign_validate
 
 
 class CouponTypeFormSet(BaseInlineFormSet):
+    """A campaign's coupon types, checked together by the campaign rules.
+
+    The admin validates the campaign form before its inlines, so ``self.instance``
+    already holds the form's values: its kind is the one being saved.
+    """
+
     def clean(self):
-        super().clean()
-        kept = [
-            form.cleaned_data
-            for form in self.forms
-            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        errors = campaign_validate(
+            kind=self.instance.kind, coupon_types=self.coupon_types_saved()
+        )
+        messages = [message for field in errors.values() for message in field]
+        try:
+            super().clean()  # names unique within the campaign, as Django words it
+        except ValidationError as exc:
+            messages = [*exc.messages, *messages]
+        if messages:
+            raise ValidationError(messages)
+
+    def coupon_types_saved(self) -> list[dict]:
+        """The campaign's coupon types as this save leaves them, in the rules'
+        terms: ``valid_days`` only where staff changed it."""
+        in_forms = {form.instance.pk for form in self.initial_forms}
+        types = [
+            {"name": coupon_type.name, "probability": coupon_type.probability}
+            for coupon_type in self.get_queryset()
+            if coupon_type.pk not in in_forms
         ]
-        total = sum(data.get("probability") or 0 for data in kept)
-        if total > 1:
-            raise ValidationError(
-                f"Probabilities add up to {total}; they may add up to 1 at most."
-            )
-        if self.instance.kind == Campaign.Kind.CLAIM:
-            for form in self.forms:
-                if form.cleaned_data and "valid_days" in form.changed_data:
-                    form.add_error("valid_days", CLAIM_VALID_DAYS_REFUSED)
+        for form in self.forms:
+            data = form.cleaned_data
+            if not data or data.get("DELETE"):
+                continue
+            values = {"name": data.get("name"), "probability": data.get("probability")}
+            if "valid_days" in form.changed_data:
+                values["valid_days"] = data.get("valid_days")
+            types.append(values)
+        return types
 
 
 class CouponTypeInline(admin.StackedInline):
@@ -60,40 +79,22 @@ class CouponTypeInline(admin.StackedInline):
 
 
 class CampaignForm(forms.ModelForm):
+    """The campaign's own fields, checked by the campaign rules; the rules that
+    need its coupon types run in their inline (``CouponTypeFormSet``)."""
+
     class Meta:
         model = Campaign
-        fields = [
-            "name",
-            "slug",
-            "kind",
-            "status",
-            "description",
-            "timezone",
-            "starts_at",
-            "ends_at",
-            "reservation_opens",
-            "reservation_closes",
-            "rush_opens",
-            "rush_closes",
-            "ratio",
-        ]
-
-    def clean_ends_at(self):
-        """A new or moved end must lie ahead; an ended campaign stays editable."""
-        ends_at = self.cleaned_data["ends_at"]
-        moved = self.instance._state.adding or "ends_at" in self.changed_data
-        if moved and ends_at is not None and ends_at <= timezone.now():
-            raise ValidationError("A campaign must end in the future.")
-        return ends_at
+        fields = CAMPAIGN_EDITABLE_FIELDS
 
     def clean(self):
         cleaned = super().clean()
-        times = ["reservation_opens", "reservation_closes", "rush_opens", "rush_closes"]
-        if cleaned.get("kind") == Campaign.Kind.RUSH and all(
-            cleaned.get(t) for t in times
-        ):
-            windows = RushWindows(**{t: cleaned[t] for t in times})
-            for field, message in windows.errors().items():
+        errors = campaign_validate(
+            **{name: cleaned.get(name) for name in CHECKED_FIELDS},
+            creating=self.instance._state.adding,
+            end_moved="ends_at" in self.changed_data,
+        )
+        for field, messages in errors.items():
+            for message in messages:
                 self.add_error(field, message)
         return cleaned
 

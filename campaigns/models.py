@@ -1,4 +1,5 @@
 import datetime as dt
+import functools
 import zoneinfo
 from decimal import Decimal
 
@@ -10,10 +11,17 @@ from django.db.models import F, Q
 from django.utils import timezone as django_timezone
 
 
+@functools.cache
+def known_timezones() -> frozenset[str]:
+    """The IANA names this server knows (read once: the lookup scans the tz files)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    """The one time zone check: the model field's and the API field's validator."""
+    if value not in known_timezones():
         raise ValidationError(
-            f"{value!r} is not a known time zone (like Europe/Paris)."
+            f'"{value}" is not a known time zone (like Europe/Paris).'
         )
 
 
@@ -90,6 +98,30 @@ BENEFIT_REQUIRES: dict[str, tuple[str, ...]] = {
     Benefit.Kind.PERCENT: ("percent",),
     Benefit.Kind.FREE_ITEM: ("free_item",),
 }
+
+
+# A rush campaign's daily windows: local times of day (``campaigns.schedule``).
+RUSH_WINDOW_FIELDS = (
+    "reservation_opens",
+    "reservation_closes",
+    "rush_opens",
+    "rush_closes",
+)
+
+# What staff set on a campaign, in the API's order: the admin's campaign form
+# and the API's create serializer both take exactly these.
+CAMPAIGN_EDITABLE_FIELDS = (
+    "name",
+    "slug",
+    "kind",
+    "description",
+    "timezone",
+    "starts_at",
+    "ends_at",
+    "status",
+    *RUSH_WINDOW_FIELDS,
+    "ratio",
+)
 
 
 class CampaignQuerySet(models.QuerySet):

@@ -1,21 +1,20 @@
 import re
-import zoneinfo
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campaigns.figures import campaign_figures
 from campaigns.models import (
     BENEFIT_REQUIRES,
-    CLAIM_VALID_DAYS_REFUSED,
+    CAMPAIGN_EDITABLE_FIELDS,
     Benefit,
     Campaign,
     CouponType,
+    validate_timezone,
 )
-from campaigns.schedule import RushWindows
+from campaigns.rules import CHECKED_FIELDS, campaign_validate
 from couponsite.api.fields import (
     STRICT_FIELD_MAPPING,
     BlankAsNullCharField,
@@ -23,20 +22,10 @@ from couponsite.api.fields import (
 )
 from couponsite.codes import normalize_prefix
 
-RUSH_WINDOW_FIELDS = (
-    "reservation_opens",
-    "reservation_closes",
-    "rush_opens",
-    "rush_closes",
-)
-
-
 # A local time of day, without an offset: the campaign's time zone applies.
 # (RFC 3339's `format: time` requires an offset, which these times do not have.)
 WALL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 _WALL_TIME = re.compile(WALL_TIME_PATTERN)
-
-TIMEZONES = sorted(zoneinfo.available_timezones())
 
 
 # A pattern, not an enum of the ~600 names: generated clients turn enum values
@@ -55,17 +44,17 @@ TIMEZONE_PATTERN = r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"
         "one the server does not know is a 400 naming the field.",
     }
 )
-class TimezoneField(serializers.ChoiceField):
-    """An IANA time zone name (the schema declares their shape, not the list)."""
+class TimezoneField(serializers.Field):
+    """An IANA time zone name (the schema declares their shape, not the list),
+    checked by the model's own validator."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault(
-            "error_messages",
-            {
-                "invalid_choice": '"{input}" is not a known time zone (like Europe/Paris).'
-            },
-        )
-        super().__init__(choices=TIMEZONES, **kwargs)
+    default_validators = [validate_timezone]
+
+    def to_internal_value(self, data) -> str:
+        return str(data)
+
+    def to_representation(self, value: str) -> str:
+        return value
 
 
 @extend_schema_field(
@@ -199,22 +188,7 @@ class CampaignCreateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Campaign
-        fields = [
-            "name",
-            "slug",
-            "kind",
-            "description",
-            "timezone",
-            "starts_at",
-            "ends_at",
-            "status",
-            "reservation_opens",
-            "reservation_closes",
-            "rush_opens",
-            "rush_closes",
-            "ratio",
-            "coupon_types",
-        ]
+        fields = [*CAMPAIGN_EDITABLE_FIELDS, "coupon_types"]
 
     def validate_slug(self, value: str) -> str:
         if Campaign.objects.filter(slug=value).exists():
@@ -222,58 +196,25 @@ class CampaignCreateSerializer(serializers.ModelSerializer):
         return value
 
     def validate_ends_at(self, value):
-        if value <= timezone.now():
-            raise serializers.ValidationError("A campaign must end in the future.")
+        # Checked alone first too, so that a past end is named with the other
+        # fields' errors (validate() runs only once every field is valid).
+        if errors := campaign_validate(ends_at=value).get("ends_at"):
+            raise serializers.ValidationError(errors)
         return value
 
     def validate(self, attrs):
-        errors = {}
-        if attrs["starts_at"] >= attrs["ends_at"]:
-            errors["ends_at"] = ["A campaign must end after it starts."]
-        types = attrs["coupon_types"]
-        names = [t["name"] for t in types]
-        if len(set(names)) != len(names):
-            errors["coupon_types"] = ["Coupon type names must differ."]
-        if attrs["kind"] == Campaign.Kind.DRAW:
-            total = sum(t.get("probability", 0) for t in types)
-            if total > 1:
-                errors["coupon_types"] = [
-                    f"Probabilities add up to {total}; they may add up to 1 at most."
-                ]
-            elif total == 0:
-                errors["coupon_types"] = [
-                    "A lucky draw needs at least one coupon type with a probability."
-                ]
-        if attrs["kind"] == Campaign.Kind.RUSH:
-            errors.update(self._rush_errors(attrs))
-        if attrs["kind"] == Campaign.Kind.CLAIM and any(
-            "valid_days" in t for t in types
-        ):
-            errors.setdefault("coupon_types", []).append(CLAIM_VALID_DAYS_REFUSED)
+        """The campaign rules (``campaigns.rules``), with the model's defaults for
+        the fields left out."""
+        fields = {
+            name: attrs[name]
+            if name in attrs
+            else Campaign._meta.get_field(name).get_default()
+            for name in CHECKED_FIELDS
+        }
+        errors = campaign_validate(**fields, coupon_types=attrs["coupon_types"])
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
-
-    def _rush_errors(self, attrs) -> dict[str, list[str]]:
-        """A rush hands out one coupon type, in windows that make a daily cycle."""
-        errors = {}
-        if len(attrs["coupon_types"]) != 1:
-            errors["coupon_types"] = ["A rush hands out exactly one coupon type."]
-        times = {
-            name: attrs.get(name, Campaign._meta.get_field(name).default)
-            for name in RUSH_WINDOW_FIELDS
-        }
-        for name, value in times.items():
-            if value.microsecond:
-                errors[name] = ["Window times are to the second."]
-        ratio = attrs.get("ratio", Campaign._meta.get_field("ratio").default)
-        if ratio <= 0:
-            errors["ratio"] = [
-                "A rush needs a ratio above 0 (0.2: one coupon per five)."
-            ]
-        for name, message in RushWindows(**times).errors().items():
-            errors.setdefault(name, [message])
-        return errors
 
 
 class RushWindowsSerializer(serializers.Serializer):

@@ -1,6 +1,7 @@
-"""The admin's add-campaign form as a browser posts it, for tests."""
+"""The admin's campaign forms as a browser posts them, for tests."""
 
 import datetime as dt
+from html.parser import HTMLParser
 
 from django.utils import timezone
 
@@ -40,3 +41,65 @@ def campaign_add_form(**overrides) -> dict:
     }
     data.update(overrides)
     return data
+
+
+class _FormFields(HTMLParser):
+    """The fields of one ``<form>`` and the values a browser would submit."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.form_id = form_id
+        self.inside = False
+        self.data: dict[str, str] = {}
+        self.select: str | None = None
+        self.select_first: str | None = None
+        self.textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = {name: value or "" for name, value in attrs}
+        if tag == "form":
+            self.inside = attrs.get("id") == self.form_id
+        if not self.inside or "__prefix__" in attrs.get("name", ""):
+            return  # an inline's blank template: only the page's script uses it
+        name = attrs.get("name")
+        if tag == "input" and name:
+            kind = attrs.get("type", "text")
+            if kind in ("checkbox", "radio"):
+                if "checked" in attrs:
+                    self.data[name] = attrs.get("value", "on")
+            elif kind not in ("submit", "button", "file", "image", "reset"):
+                self.data[name] = attrs.get("value", "")
+        elif tag == "select" and name:
+            self.select, self.select_first = name, None
+        elif tag == "option" and self.select:
+            value = attrs.get("value", "")
+            if self.select_first is None:
+                self.select_first = value
+            if "selected" in attrs:
+                self.data[self.select] = value
+        elif tag == "textarea" and name:
+            self.textarea = name
+            self.data[name] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self.select:
+            self.data.setdefault(self.select, self.select_first or "")
+            self.select = None
+        elif tag == "textarea" and self.textarea:
+            # A browser drops the newline that follows <textarea>.
+            self.data[self.textarea] = self.data[self.textarea].removeprefix("\n")
+            self.textarea = None
+
+    def handle_data(self, data):
+        if self.textarea:
+            self.data[self.textarea] += data
+
+
+def form_as_posted(page: str, form_id: str = "campaign_form", **overrides) -> dict:
+    """What a browser posts from ``page``'s form ``form_id`` when saved as shown;
+    ``overrides`` replace or add fields."""
+    fields = _FormFields(form_id)
+    fields.feed(page)
+    return {**fields.data, "_save": "Save", **overrides}

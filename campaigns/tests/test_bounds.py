@@ -72,6 +72,7 @@ def test_admin_still_edits_a_campaign_that_ended(admin_client):
     campaign = CampaignFactory(
         starts_at=now - dt.timedelta(days=20), ends_at=now - dt.timedelta(days=10)
     )
+    CouponTypeFactory(campaign=campaign)  # a draw needs one with a probability
     url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
     local_start, local_end = campaign.starts_at, campaign.ends_at  # admin: UTC
     data = campaign_add_form(

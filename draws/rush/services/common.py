@@ -194,14 +194,22 @@ def rush_local_state_clear() -> None:
 
 
 def rush_coupon_type(campaign: Campaign) -> CouponType:
-    """The one coupon type a rush hands out (its first), kept a moment per process."""
+    """The one coupon type a rush hands out, kept a moment per process.
+
+    None, or more than one (the campaign rules refuse it; a rush made before
+    them may have it), is ``RushNotConfigured``: no guess at which one to give.
+    """
 
     def load() -> CouponType:
-        coupon_type = (
-            CouponType.objects.filter(campaign=campaign).order_by("id").first()
+        coupon_types = list(
+            CouponType.objects.filter(campaign=campaign).order_by("id")[:2]
         )
-        if coupon_type is None:
+        if not coupon_types:
             raise RushNotConfigured()
-        return coupon_type
+        if len(coupon_types) > 1:
+            raise RushNotConfigured(
+                "This rush has more than one coupon type; it hands out exactly one."
+            )
+        return coupon_types[0]
 
     return local_cached(f"rush:{campaign.pk}:coupon_type", load)
