@@ -5,20 +5,17 @@ import datetime as dt
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.text import slugify
-from rest_framework import status
 
 from campaigns.models import Campaign, CouponType
-from couponsite.api.exceptions import DomainError
+from couponsite.errors import DomainError
 
 
 class NotInActiveTime(DomainError):
-    status_code = status.HTTP_403_FORBIDDEN
     code = "NOT_IN_ACTIVE_TIME"
     detail = "This campaign is not open right now."
 
 
 class WrongCampaignKind(DomainError):
-    status_code = status.HTTP_409_CONFLICT
     code = "WRONG_CAMPAIGN_KIND"
     detail = "This campaign does not work that way."
 

@@ -8,20 +8,16 @@ cycle's day instead (``draws.rush.services.common.rush_cycle_at``).
 import datetime as dt
 from dataclasses import dataclass
 
-from rest_framework import status
-
 from campaigns.models import Campaign
-from couponsite.api.exceptions import DomainError
+from couponsite.errors import DomainError
 
 
 class NotInActiveTime(DomainError):
-    status_code = status.HTTP_403_FORBIDDEN
     code = "NOT_IN_ACTIVE_TIME"
     detail = "This campaign is not open right now."
 
 
 class WrongCampaignKind(DomainError):
-    status_code = status.HTTP_409_CONFLICT
     code = "WRONG_CAMPAIGN_KIND"
     detail = "This campaign does not work that way."
 

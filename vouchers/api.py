@@ -27,7 +27,7 @@ from couponsite.api.throttling import (
     principal_ref,
     refuse_if_spent,
 )
-from vouchers import services
+from vouchers import errors, selectors, services
 from vouchers.models import Voucher
 from vouchers.serializers import (
     EMAIL_MAX_LENGTH,
@@ -42,11 +42,11 @@ from vouchers.serializers import (
 )
 
 USE_ERRORS = (
-    services.VoucherNotFound,
-    services.AlreadyRedeemed,
-    services.VoucherExpired,
-    services.VoucherVoid,
-    services.HoldExpired,
+    errors.VoucherNotFound,
+    errors.AlreadyRedeemed,
+    errors.VoucherExpired,
+    errors.VoucherVoid,
+    errors.HoldExpired,
 )
 
 
@@ -58,37 +58,29 @@ def _caller(request) -> dict:
 
 
 class VoucherListApi(generics.ListAPIView):
+    class FilterSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False)
+
     serializer_class = VoucherSerializer
 
     def get_permissions(self):
         return [IsStaff()] if self.request.method == "POST" else [IsCustomerOrStaff()]
 
     def get_queryset(self):
-        now = timezone.now()
-        # Checked for everyone, as the schema declares it; only staff use it.
-        email = self._email(self.request.query_params.get("email"))
-        if is_customer(self.request.user):
-            return Voucher.objects.valid_for(self.request.user, now)
-        if email is None:
+        # Checked for everyone, as the schema declares it; only staff use it. A
+        # plain dict, not the QueryDict: DRF reads a blank optional field of a
+        # QueryDict as absent, and "?email=" must stay a 400.
+        filters = self.FilterSerializer(data=self.request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        email = filters.validated_data.get("email")
+        customer = self.request.user if is_customer(self.request.user) else None
+        if customer is None and email is None:
             raise serializers.ValidationError(
                 {"email": ["Staff must give the customer's email."]}
             )
-        return (
-            Voucher.objects.usable(now)
-            .filter(services.email_scope(email))
-            .select_related("offer", "coupon_type", "campaign")
-            .order_by("expires_at", "id")
+        return selectors.voucher_list(
+            customer=customer, email=email, now=timezone.now()
         )
-
-    @staticmethod
-    def _email(value: str | None) -> str | None:
-        if value is None:
-            return None
-        field = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
-        try:
-            return field.run_validation(value)
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({"email": exc.detail}) from None
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
@@ -157,12 +149,12 @@ class VoucherDetailApi(APIView):
         ),
         responses={
             200: VoucherSerializer,
-            **error_responses(*AUTH_ERRORS, services.VoucherNotFound, RATE_LIMITED),
+            **error_responses(*AUTH_ERRORS, errors.VoucherNotFound, RATE_LIMITED),
         },
     )
     def get(self, request, code: str):
         voucher = _attempt(
-            request, lambda: services.voucher_get(code=code, **_caller(request))
+            request, lambda: selectors.voucher_get(code=code, **_caller(request))
         )
         return Response(VoucherSerializer(voucher).data)
 
@@ -212,7 +204,7 @@ class VoucherCheckApi(APIView):
         serializer.is_valid(raise_exception=True)
         voucher = _attempt(
             request,
-            lambda: services.voucher_check(
+            lambda: selectors.voucher_check(
                 **serializer.validated_data, **_caller(request)
             ),
         )

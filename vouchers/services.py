@@ -10,63 +10,17 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
-from rest_framework import status
 
 from campaigns.models import CouponType
-from couponsite.api.exceptions import DomainError, NotFound
-from couponsite.codes import (
-    generate_code,
-    generate_codes,
-    is_well_formed,
-    normalize_code,
-)
+from couponsite.codes import generate_code, generate_codes
 from customers.models import Customer
 from customers.services import verified_owners
+from vouchers.errors import AlreadyVoid, HoldExpired, NotRedeemed
 from vouchers.models import Offer, Voucher, VoucherEvent
+from vouchers.selectors import voucher_for_use, voucher_refusal
 
 CODE_ATTEMPTS = 5
-
-
-class VoucherNotFound(NotFound):
-    detail = "No such voucher."
-
-
-class AlreadyRedeemed(DomainError):
-    status_code = status.HTTP_409_CONFLICT
-    code = "ALREADY_REDEEMED"
-    detail = "This voucher was already redeemed."
-
-
-class VoucherExpired(DomainError):
-    status_code = status.HTTP_409_CONFLICT
-    code = "EXPIRED"
-    detail = "This voucher has expired."
-
-
-class VoucherVoid(DomainError):
-    status_code = status.HTTP_409_CONFLICT
-    code = "VOID"
-    detail = "This voucher was voided."
-
-
-class HoldExpired(DomainError):
-    status_code = status.HTTP_409_CONFLICT
-    code = "HOLD_EXPIRED"
-    detail = "Your hold on this coupon ran out and it went back to the pool."
-
-
-class NotRedeemed(DomainError):
-    status_code = status.HTTP_409_CONFLICT
-    code = "NOT_REDEEMED"
-    detail = "Only a redeemed voucher's redemption can be rolled back."
-
-
-class AlreadyVoid(DomainError):
-    status_code = status.HTTP_409_CONFLICT
-    code = "VOID"
-    detail = "This voucher is already void."
 
 
 def with_unique_codes[T](create: Callable[[], T]) -> T:
@@ -113,101 +67,6 @@ def voucher_issue(
     )
 
 
-def email_scope(email: str) -> Q:
-    """Vouchers issued to an email, or owned by the customer with that email."""
-    return Q(email__iexact=email) | Q(owner__email__iexact=email)
-
-
-def _scope(*, customer: Customer | None, email: str | None, now: dt.datetime) -> Q:
-    """Which vouchers the caller may see: a customer their own; staff any, or an email's.
-
-    A claimed coupon whose hold ran out is back in the pool, nobody's, even
-    before the sweeper clears its holder: not its former holder's any more.
-    """
-    if customer is not None:
-        return Q(owner=customer) & ~Q(status=Voucher.Status.HELD, held_until__lte=now)
-    if email:
-        return email_scope(email)
-    return Q()
-
-
-def voucher_get(
-    *,
-    code: str,
-    customer: Customer | None = None,
-    email: str | None = None,
-    now: dt.datetime | None = None,
-) -> Voucher:
-    """The voucher with this code in the caller's scope; unknown and not-yours look alike."""
-    canonical = normalize_code(code)
-    if not is_well_formed(canonical):
-        raise VoucherNotFound()
-    scope = _scope(customer=customer, email=email, now=now or timezone.now())
-    try:
-        # get(), not first(): first() adds ORDER BY id, and with a million
-        # vouchers the planner may walk the primary key instead of the code index.
-        return Voucher.objects.select_related("offer", "coupon_type", "campaign").get(
-            scope, code=canonical
-        )
-    except Voucher.DoesNotExist:
-        raise VoucherNotFound() from None
-
-
-def _voucher_to_use(
-    *, code: str, customer: Customer | None, email: str | None, now: dt.datetime
-) -> Voucher:
-    """``voucher_get`` for check and redeem: a customer whose claim's hold ran out
-    hears ``HOLD_EXPIRED`` for that coupon (not ``NOT_FOUND``), whether or not the
-    sweeper ran or someone else claimed it since; it tells them only what they
-    knew, and what to do (claim again tomorrow)."""
-    try:
-        return voucher_get(code=code, customer=customer, email=email, now=now)
-    except VoucherNotFound:
-        if customer is not None and _held_by_before(code, customer):
-            raise HoldExpired() from None
-        raise
-
-
-def _held_by_before(code: str, customer: Customer) -> bool:
-    """Whether ``customer`` once held this coupon by a claim (the claim's history)."""
-    canonical = normalize_code(code)
-    return is_well_formed(canonical) and (
-        VoucherEvent.objects.filter(
-            voucher__code=canonical, customer=customer, kind=VoucherEvent.Kind.CLAIMED
-        ).exists()
-    )
-
-
-def _refusal(voucher: Voucher, now: dt.datetime) -> DomainError:
-    """Why a voucher in the caller's scope cannot be used now."""
-    if voucher.status == Voucher.Status.REDEEMED:
-        return AlreadyRedeemed()
-    if voucher.status == Voucher.Status.VOID:
-        return VoucherVoid()
-    if voucher.status == Voucher.Status.EXPIRED or (
-        voucher.expires_at is not None and voucher.expires_at <= now
-    ):
-        return VoucherExpired()
-    if voucher.status == Voucher.Status.HELD and voucher.held_until <= now:
-        return HoldExpired()
-    return VoucherNotFound()  # in the pool, nobody's yet
-
-
-def voucher_check(
-    *,
-    code: str,
-    customer: Customer | None = None,
-    email: str | None = None,
-    now: dt.datetime | None = None,
-) -> Voucher:
-    """Whether the voucher could be redeemed now; consumes nothing."""
-    now = now or timezone.now()
-    voucher = _voucher_to_use(code=code, customer=customer, email=email, now=now)
-    if not Voucher.objects.usable(now).filter(pk=voucher.pk).exists():
-        raise _refusal(voucher, now)
-    return voucher
-
-
 def voucher_redeem(
     *,
     code: str,
@@ -223,7 +82,7 @@ def voucher_redeem(
     unused. Exactly one of any number of parallel redemptions succeeds.
     """
     now = now or timezone.now()
-    voucher = _voucher_to_use(code=code, customer=customer, email=email, now=now)
+    voucher = voucher_for_use(code=code, customer=customer, email=email, now=now)
     with transaction.atomic():
         redeemed = (
             Voucher.objects.usable(now)
@@ -259,7 +118,7 @@ def voucher_redeem(
     )
     if voucher.owner_id != holder_id:
         raise HoldExpired()  # the hold lapsed and the coupon left this holder
-    raise _refusal(voucher, now)
+    raise voucher_refusal(voucher=voucher, now=now)
 
 
 def voucher_void(*, voucher: Voucher, actor, reason: str) -> Voucher:

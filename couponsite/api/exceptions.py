@@ -1,8 +1,10 @@
-"""Domain errors and the one place they become HTTP.
+"""The one place errors become HTTP.
 
-Services raise ``DomainError`` subclasses carrying a stable upper-snake ``code``
-and an HTTP status; ``exception_handler`` turns those and DRF's own exceptions
-into ``{"code", "detail"}`` bodies (plus ``fields`` for validation errors).
+Services raise ``DomainError`` subclasses (``couponsite.errors``) carrying a
+stable upper-snake ``code``; ``STATUS_BY_CODE`` gives each code its HTTP status
+(the schema documents it from the same table), and ``exception_handler`` turns
+those and DRF's own exceptions into ``{"code", "detail"}`` bodies (plus
+``fields`` for validation errors).
 """
 
 import logging
@@ -16,31 +18,56 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+# NotFound is re-exported: the API modules that raise it import it from here.
+from couponsite.errors import DomainError
+from couponsite.errors import NotFound as NotFound
+
 logger = logging.getLogger(__name__)
 
 
-class DomainError(Exception):
-    """A business rule said no. Subclasses set ``code``, ``status_code``, ``detail``.
-
-    A subclass whose answers carry ``Retry-After`` (it is raised with
-    ``retry_after``) sets ``sends_retry_after`` so the schema declares the
-    header; every 429 carries it anyway.
-    """
-
-    status_code: int = status.HTTP_400_BAD_REQUEST
-    code: str = "BAD_REQUEST"
-    detail: str = "The request was refused."
-    sends_retry_after: bool = False
-
-    def __init__(self, detail: str | None = None, *, retry_after: float | None = None):
-        self.detail = detail or self.detail
-        self.retry_after = retry_after
-        super().__init__(self.detail)
-
-    def headers(self) -> dict[str, str]:
-        if self.retry_after is None:
-            return {}
-        return {"Retry-After": retry_after_value(self.retry_after)}
+# Every domain error code and the status it answers with. A code missing here
+# is a bug: the handler leaves that error unanswered (a logged 500), the schema
+# cannot be built, and ``couponsite/tests/test_domain_errors.py`` fails first.
+STATUS_BY_CODE: dict[str, int] = {
+    # The request names something invalid.
+    "INVALID_COUNT": status.HTTP_400_BAD_REQUEST,
+    "INVALID_IDEMPOTENCY_KEY": status.HTTP_400_BAD_REQUEST,
+    "OTP_INVALID": status.HTTP_400_BAD_REQUEST,
+    "OTP_EXPIRED": status.HTTP_400_BAD_REQUEST,
+    "OTP_ATTEMPTS_EXCEEDED": status.HTTP_400_BAD_REQUEST,
+    "EMAIL_CODE_INVALID": status.HTTP_400_BAD_REQUEST,
+    "EMAIL_CODE_EXPIRED": status.HTTP_400_BAD_REQUEST,
+    "EMAIL_CODE_ATTEMPTS_EXCEEDED": status.HTTP_400_BAD_REQUEST,
+    # Not for this caller, or not now.
+    "NOT_IN_ACTIVE_TIME": status.HTTP_403_FORBIDDEN,
+    "NOT_RESERVATION": status.HTTP_403_FORBIDDEN,
+    # Unknown, or someone else's (they look alike).
+    "NOT_FOUND": status.HTTP_404_NOT_FOUND,
+    # The state of things refuses it.
+    "WRONG_CAMPAIGN_KIND": status.HTTP_409_CONFLICT,
+    "SOLD_OUT": status.HTTP_409_CONFLICT,
+    "ERROR_DUPLICATED_RESERVATION": status.HTTP_409_CONFLICT,
+    "ALREADY_RECEIVED": status.HTTP_409_CONFLICT,
+    "RUSH_NOT_CONFIGURED": status.HTTP_409_CONFLICT,
+    "RESERVATIONS_STILL_OPEN": status.HTTP_409_CONFLICT,
+    "ALREADY_REDEEMED": status.HTTP_409_CONFLICT,
+    "EXPIRED": status.HTTP_409_CONFLICT,
+    "VOID": status.HTTP_409_CONFLICT,
+    "HOLD_EXPIRED": status.HTTP_409_CONFLICT,
+    "NOT_REDEEMED": status.HTTP_409_CONFLICT,
+    "EMAIL_TAKEN": status.HTTP_409_CONFLICT,
+    "IDEMPOTENCY_IN_PROGRESS": status.HTTP_409_CONFLICT,
+    # The same key, a different request.
+    "IDEMPOTENCY_KEY_REUSED": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    # Once a day, once a while, or too often: come back later.
+    "ALREADY_DRAWN_TODAY": status.HTTP_429_TOO_MANY_REQUESTS,
+    "ALREADY_CLAIMED_TODAY": status.HTTP_429_TOO_MANY_REQUESTS,
+    "OTP_RESEND_TOO_SOON": status.HTTP_429_TOO_MANY_REQUESTS,
+    "EMAIL_RESEND_TOO_SOON": status.HTTP_429_TOO_MANY_REQUESTS,
+    "RATE_LIMITED": status.HTTP_429_TOO_MANY_REQUESTS,
+    # A passing outage.
+    "SERVICE_UNAVAILABLE": status.HTTP_503_SERVICE_UNAVAILABLE,
+}
 
 
 def retry_after_value(seconds: float) -> str:
@@ -48,14 +75,14 @@ def retry_after_value(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
-class NotFound(DomainError):
-    status_code = status.HTTP_404_NOT_FOUND
-    code = "NOT_FOUND"
-    detail = "Not found."
+def error_headers(error: DomainError) -> dict[str, str]:
+    """``Retry-After`` when the error says when to come back."""
+    if error.retry_after is None:
+        return {}
+    return {"Retry-After": retry_after_value(error.retry_after)}
 
 
 class ServiceUnavailable(DomainError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "SERVICE_UNAVAILABLE"
     detail = "The service is briefly unavailable; retry after the given seconds."
     sends_retry_after = True
@@ -75,7 +102,6 @@ def service_unavailable(exc: Exception) -> ServiceUnavailable:
 
 
 class RateLimited(DomainError):
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "RATE_LIMITED"
     detail = "Too many requests; retry later."
     sends_retry_after = True
@@ -146,11 +172,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
         exc = service_unavailable(exc)
     if isinstance(exc, DomainError):
-        return Response(
-            error_body(exc.code, exc.detail),
-            status=exc.status_code,
-            headers=_with_retry_after(exc.status_code, exc.headers()),
-        )
+        return _domain_error_response(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -177,6 +199,20 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body,
         status=exc.status_code,
         headers=_with_retry_after(exc.status_code, headers),
+    )
+
+
+def _domain_error_response(exc: DomainError) -> Response | None:
+    status_code = STATUS_BY_CODE.get(getattr(exc, "code", None))
+    if status_code is None:
+        # A bug, not a refusal to guess a status for: DRF re-raises the error,
+        # Django answers 500 and logs it with its traceback.
+        logger.error("no HTTP status for error code %r", getattr(exc, "code", None))
+        return None
+    return Response(
+        error_body(exc.code, exc.detail),
+        status=status_code,
+        headers=_with_retry_after(status_code, error_headers(exc)),
     )
 
 

@@ -19,11 +19,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import status
 from rest_framework.response import Response
 
-from couponsite.api.exceptions import DomainError
 from couponsite.api.throttling import principal_ref
+from couponsite.errors import DomainError
 from couponsite.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -53,13 +52,11 @@ class InvalidIdempotencyKey(DomainError):
 
 
 class IdempotencyKeyReused(DomainError):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     code = "IDEMPOTENCY_KEY_REUSED"
     detail = f"This {HEADER} was already used with a different request."
 
 
 class IdempotencyInProgress(DomainError):
-    status_code = status.HTTP_409_CONFLICT
     code = "IDEMPOTENCY_IN_PROGRESS"
     sends_retry_after = True
     detail = f"A request with this {HEADER} is still being processed; retry shortly."

@@ -18,7 +18,11 @@ from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import permissions, serializers
 
-from couponsite.api.exceptions import DomainError, ServiceUnavailable
+from couponsite.api.exceptions import (
+    STATUS_BY_CODE,
+    DomainError,
+    ServiceUnavailable,
+)
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -84,15 +88,16 @@ class ErrorResponse(OpenApiResponse):
 def error_responses(*errors) -> dict[int, OpenApiResponse]:
     """``responses=`` entries for ``extend_schema``.
 
-    Each error is a ``DomainError`` subclass or a ``(status, code)`` pair. Every
-    429 declares a required ``Retry-After``; another status declares it (not
+    Each error is a ``DomainError`` subclass (its status from ``STATUS_BY_CODE``,
+    as the exception handler answers) or a ``(status, code)`` pair. Every 429
+    declares a required ``Retry-After``; another status declares it (not
     required) when one of its errors ``sends_retry_after``.
     """
     by_status: dict[int, list[str]] = defaultdict(list)
     waits: dict[int, list[str]] = defaultdict(list)
     for error in errors:
         if isinstance(error, type) and issubclass(error, DomainError):
-            status, code = error.status_code, error.code
+            status, code = STATUS_BY_CODE[error.code], error.code
             if error.sends_retry_after and code not in waits[status]:
                 waits[status].append(code)
         else:

@@ -9,6 +9,7 @@ from django.views import csrf, defaults
 from couponsite.api.exceptions import (
     DATABASE_UNAVAILABLE_ERRORS,
     error_body,
+    error_headers,
     service_unavailable,
 )
 
@@ -29,7 +30,7 @@ def _unavailable(request, exc: Exception):
         response = HttpResponse(error.detail, status=503, content_type="text/plain")
     else:
         response = JsonResponse(error_body(error.code, error.detail), status=503)
-    for name, value in error.headers().items():
+    for name, value in error_headers(error).items():
         response[name] = value
     return response
 

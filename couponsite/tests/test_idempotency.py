@@ -8,8 +8,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from couponsite.api import idempotency
+from couponsite.api.exceptions import STATUS_BY_CODE
 from couponsite.models import IdempotencyKey
 from couponsite.testing import race
+from couponsite.tests.views import Refused
 from customers.models import ApiToken
 from customers.services import token_create
 
@@ -107,7 +109,9 @@ def test_keys_are_per_customer(customer, token):
     assert _effects(other) == 1
 
 
-def test_domain_error_is_stored_and_replayed(customer, token):
+def test_domain_error_is_stored_and_replayed(customer, token, monkeypatch):
+    monkeypatch.setitem(STATUS_BY_CODE, Refused.code, 409)
+
     first = _post(token, {"refuse": True})
     second = _post(token, {"refuse": True})
 

@@ -6,15 +6,16 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from couponsite.api.exceptions import DomainError
 from couponsite.api.idempotency import idempotent
 from couponsite.api.permissions import IsCustomer
 from couponsite.api.throttling import CustomerAndAddressThrottle
+from couponsite.errors import DomainError
 from customers.services import token_create
 
 
 class Refused(DomainError):
-    status_code = status.HTTP_409_CONFLICT
+    """A test-only refusal; tests that raise it give its code a status."""
+
     code = "REFUSED_FOR_TEST"
 
 

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F
 from django.utils.crypto import constant_time_compare
 
-from couponsite.api.exceptions import DomainError
+from couponsite.errors import DomainError
 
 
 @dataclass(frozen=True)

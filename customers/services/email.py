@@ -23,9 +23,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from rest_framework import status
 
-from couponsite.api.exceptions import DomainError
+from couponsite.errors import DomainError
 from customers.authentication import forget_tokens_of
 from customers.models import Customer, EmailVerification
 from customers.services.codes import CodeRefusals, code_refusal
@@ -40,13 +39,11 @@ KEEP = _Keep()
 
 
 class EmailTaken(DomainError):
-    status_code = status.HTTP_409_CONFLICT
     code = "EMAIL_TAKEN"
     detail = "Another customer already uses this email."
 
 
 class EmailResendTooSoon(DomainError):
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "EMAIL_RESEND_TOO_SOON"
     detail = "A code was emailed to you moments ago; wait before asking again."
 

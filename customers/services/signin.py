@@ -9,16 +9,14 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from rest_framework import status
 
-from couponsite.api.exceptions import DomainError
+from couponsite.errors import DomainError
 from couponsite.sms import send_sms_on_commit
 from customers.models import ApiToken, Customer, OneTimeCode
 from customers.services.codes import CodeRefusals, code_refusal
 
 
 class OtpResendTooSoon(DomainError):
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "OTP_RESEND_TOO_SOON"
     detail = "A code was sent to this phone moments ago; wait before asking again."
 

@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import connections, transaction
 from django.utils import timezone
 
-from couponsite.api.exceptions import DomainError
+from couponsite.errors import DomainError
 from couponsite.testing import race
 from customers import services
 from customers.models import Customer, EmailVerification

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from couponsite import sms
-from couponsite.api.exceptions import DomainError
+from couponsite.errors import DomainError
 from couponsite.testing import race
 from customers import services
 from customers.models import ApiToken, Customer, OneTimeCode

@@ -25,11 +25,10 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
-from rest_framework import status
 
 from campaigns.models import Campaign, CouponType
-from couponsite.api.exceptions import DomainError
 from couponsite.codes import generate_codes
+from couponsite.errors import DomainError
 from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
 from customers.models import Customer
 from draws.claim.models import Claim
@@ -57,7 +56,6 @@ _rng = random.SystemRandom()
 
 
 class AlreadyClaimedToday(DomainError):
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "ALREADY_CLAIMED_TODAY"
     detail = (
         "You already claimed a coupon in this campaign today; come back after midnight."
@@ -65,7 +63,6 @@ class AlreadyClaimedToday(DomainError):
 
 
 class SoldOut(DomainError):
-    status_code = status.HTTP_409_CONFLICT
     code = "SOLD_OUT"
     detail = (
         "No coupon is free right now; held coupons come back when their hold runs out."

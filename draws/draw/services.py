@@ -6,13 +6,12 @@ import random
 
 from django.db import connection, transaction
 from django.utils import timezone
-from rest_framework import status
 
 from campaigns.models import Campaign, CouponType
 from campaigns.selectors import campaign_odds
 from campaigns.services import quota_take
-from couponsite.api.exceptions import DomainError
 from couponsite.codes import display_code
+from couponsite.errors import DomainError
 from couponsite.sms import send_sms_on_commit
 from customers.models import Customer
 from draws.daily_marks import done_today, remember_done_today
@@ -25,8 +24,7 @@ _rng = random.SystemRandom()
 
 
 class AlreadyDrawnToday(DomainError):
-    # "Already done today" is 429 with Retry-After to local midnight, as for claims.
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    # Raised with retry_after: the seconds to the campaign's local midnight.
     code = "ALREADY_DRAWN_TODAY"
     detail = "You already drew in this campaign today; come back after midnight."
     sends_retry_after = True

@@ -60,6 +60,51 @@ class TestList:
         assert response.status_code == 400
         assert "email" in response.json()["fields"]
 
+    @pytest.mark.parametrize(
+        ("query", "message"),
+        [
+            ("?email=", "This field may not be blank."),
+            ("?email=not-an-email", "Enter a valid email address."),
+            ("?email=a@example.com&email=nope", "Enter a valid email address."),
+            ("?email=nope&email=", "This field may not be blank."),
+        ],
+    )
+    def test_a_bad_email_is_refused_for_everyone(
+        self, customer_client, staff_client, query, message
+    ):
+        # The last of repeated parameters counts, and a blank one is not "absent".
+        answers = [
+            c.get(f"/api/v1/vouchers{query}") for c in (customer_client, staff_client)
+        ]
+
+        assert [a.status_code for a in answers] == [400, 400]
+        assert [a.json() for a in answers] == 2 * [
+            {
+                "code": "VALIDATION_ERROR",
+                "detail": "The request has invalid fields.",
+                "fields": {"email": [message]},
+            }
+        ]
+
+    def test_staff_without_an_email_hear_what_is_missing(self, staff_client):
+        response = staff_client.get("/api/v1/vouchers?other=1")
+
+        assert response.json()["fields"] == {
+            "email": ["Staff must give the customer's email."]
+        }
+
+    def test_a_customer_giving_an_email_still_sees_only_their_own(
+        self, customer_client, mine, theirs
+    ):
+        theirs.owner.email = "other@example.com"
+        theirs.owner.save()
+
+        response = customer_client.get("/api/v1/vouchers?email=other@example.com")
+
+        assert [v["code"] for v in response.json()["results"]] == [
+            display_code(mine.code)
+        ]
+
     def test_staff_lists_an_emails_vouchers(self, staff_client):
         owner = CustomerFactory(email="someone@example.com")
         voucher = VoucherFactory(owner=owner)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from couponsite.api.exceptions import DomainError
+from couponsite.errors import DomainError
 from couponsite.testing import race
 from draws.claim.services import batch_release, claim_take
 from draws.claim.tests.claim_helpers import (

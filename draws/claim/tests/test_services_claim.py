@@ -30,9 +30,10 @@ from draws.claim.tests.claim_helpers import (
 from draws.models import Claim
 from draws.opening import NotInActiveTime, WrongCampaignKind
 from draws.pool import Release
-from vouchers import services as voucher_services
+from vouchers import selectors as voucher_selectors
+from vouchers.errors import HoldExpired
 from vouchers.models import Voucher, VoucherEvent
-from vouchers.services import HoldExpired, voucher_redeem
+from vouchers.services import voucher_redeem
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -182,7 +183,7 @@ def test_one_claim_per_customer_per_local_day_with_retry_after_to_local_midnight
     with at(dt.datetime(2027, 3, 11, 0, 0, 1, tzinfo=tz)):
         next_day = claim_take(campaign=campaign, customer=customer)
 
-    assert refused.value.headers() == {"Retry-After": "30"}
+    assert refused.value.retry_after == 30
     assert next_day.day == dt.date(2027, 3, 11)
     assert Claim.objects.filter(customer=customer).count() == 2
 
@@ -396,7 +397,7 @@ def test_a_redemption_racing_a_reclaim_never_redeems_the_new_holders_coupon(
     holder, late = make_customers(2)
     with at(T0):
         code = claim_take(campaign=campaign, customer=holder).voucher.code
-    real_get = voucher_services.voucher_get
+    real_get = voucher_selectors.voucher_get
 
     def get_then_lose_the_hold(**kwargs):
         voucher = real_get(**kwargs)
@@ -404,7 +405,7 @@ def test_a_redemption_racing_a_reclaim_never_redeems_the_new_holders_coupon(
             claim_take(campaign=campaign, customer=late)
         return voucher
 
-    monkeypatch.setattr(voucher_services, "voucher_get", get_then_lose_the_hold)
+    monkeypatch.setattr(voucher_selectors, "voucher_get", get_then_lose_the_hold)
 
     with at(T0 + dt.timedelta(seconds=299)), pytest.raises(HoldExpired):
         voucher_redeem(code=code, customer=holder)

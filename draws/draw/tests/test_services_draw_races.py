@@ -6,7 +6,7 @@ import pytest
 
 from campaigns.models import CouponType
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
-from couponsite.api.exceptions import DomainError
+from couponsite.errors import DomainError
 from couponsite.testing import RaceCrew, race
 from customers.models import Customer
 from draws.draw.services import draw_run

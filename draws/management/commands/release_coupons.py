@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from campaigns.models import Campaign, CouponType
-from couponsite.api.exceptions import DomainError
+from couponsite.errors import DomainError
 from draws.claim.services import RELEASE_CHUNK_SIZE, batch_release
 
 

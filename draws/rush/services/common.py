@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from redis import Redis
-from rest_framework import status
 
 from campaigns.models import Campaign, CouponType
 from campaigns.schedule import RushCycle, RushWindows
-from couponsite.api.exceptions import DomainError
+from couponsite.errors import DomainError
 from couponsite.localcache import local_cached, local_clear
 from couponsite.redis_client import get_redis
 from draws.opening import require_kind
@@ -36,37 +35,31 @@ GRAB_ATTEMPTS = 10
 
 
 class DuplicatedReservation(DomainError):
-    status_code = status.HTTP_409_CONFLICT
     code = "ERROR_DUPLICATED_RESERVATION"
     detail = "You have already reserved for today's rush."
 
 
 class NotReservation(DomainError):
-    status_code = status.HTTP_403_FORBIDDEN
     code = "NOT_RESERVATION"
     detail = "Only customers who reserved for today's rush may grab."
 
 
 class AlreadyReceived(DomainError):
-    status_code = status.HTTP_409_CONFLICT
     code = "ALREADY_RECEIVED"
     detail = "You already have a coupon from today's rush."
 
 
 class SoldOut(DomainError):
-    status_code = status.HTTP_409_CONFLICT
     code = "SOLD_OUT"
     detail = "Today's coupons are all gone."
 
 
 class RushNotConfigured(DomainError):
-    status_code = status.HTTP_409_CONFLICT
     code = "RUSH_NOT_CONFIGURED"
     detail = "This rush has no coupon type to hand out."
 
 
 class ReservationsStillOpen(DomainError):
-    status_code = status.HTTP_409_CONFLICT
     code = "RESERVATIONS_STILL_OPEN"
     detail = "That day's reservations are still open; its rush cannot be loaded yet."
 
