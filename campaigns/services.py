@@ -7,17 +7,6 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from campaigns.models import Campaign, CouponType
-from couponsite.errors import DomainError
-
-
-class NotInActiveTime(DomainError):
-    code = "NOT_IN_ACTIVE_TIME"
-    detail = "This campaign is not open right now."
-
-
-class WrongCampaignKind(DomainError):
-    code = "WRONG_CAMPAIGN_KIND"
-    detail = "This campaign does not work that way."
 
 
 def _unique_slug(name: str) -> str:
