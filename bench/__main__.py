@@ -4,8 +4,9 @@
     python -m bench baseline draw         # some
     python -m bench --write-docs          # and rewrite docs/performance.md
 
-It recreates the ``couponsite_bench`` database, loads customers and tokens with
-``manage.py load_fixture``, starts gunicorn (2 sync workers), and drives the
+It recreates the ``couponsite_bench`` database (and leaves it), loads customers
+and tokens with ``manage.py load_fixture``, starts gunicorn (2 sync workers;
+``couponsite.testing.live_server``), and drives the
 HTTP API from a separate load-generator process (``bench.loadgen``). Each
 scenario reports throughput, latency percentiles, answers by status and error
 code, the correctness counts read back from Postgres, CPU seconds of every
@@ -16,10 +17,13 @@ go to ``bench/results/latest.json``.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+import django
+
+from couponsite.testing.live_server import LiveServer, rate_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -29,50 +33,14 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 PORT = int(os.environ.get("BENCH_PORT", "18300"))
 
 BENCH_ENV = {
-    "DATABASE_URL": f"{PG_URL}/{DB_NAME}",
-    "REDIS_URL": REDIS_URL,
     "SECRET_KEY": "bench",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "LOG_LEVEL": "ERROR",
     "SMS_BACKEND": "couponsite.sms.backends.NullBackend",
-    "WEB_CONCURRENCY": os.environ.get("BENCH_WORKERS", "2"),
     "GUNICORN_TIMEOUT": "60",
     # One load generator on one address: per-address limits off, per-customer kept.
-    **{
-        f"RATE_LIMIT_{scope}_IP": "off"
-        for scope in (
-            "OTP",
-            "TOKEN",
-            "DRAW",
-            "CLAIM",
-            "RESERVE",
-            "GRAB",
-            "REDEEM",
-            "REDEEM_FAIL",
-        )
-    },
+    **rate_limits("off", ending="_IP"),
 }
-
-
-def _recreate_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as connection:
-        connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            [DB_NAME],
-        )
-        connection.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        connection.execute(f'CREATE DATABASE "{DB_NAME}"')
-
-
-def _manage(*args: str) -> None:
-    subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**os.environ, **BENCH_ENV},
-        check=True,
-    )
 
 
 def main() -> None:
@@ -101,35 +69,56 @@ def main() -> None:
     if "baseline" not in names and not args.smoke:
         names.insert(0, "baseline")
 
-    os.environ.update(BENCH_ENV)
-    print(f"bench: recreating database {DB_NAME}", file=sys.stderr)
-    _recreate_database()
-    _manage("migrate", "--noinput", "-v0")
     customers = max(scenarios.ALL[name].customers for name in names)
     RESULTS.mkdir(parents=True, exist_ok=True)
     tokens = RESULTS / "tokens.txt"
-    _manage("load_fixture", "--customers", str(customers), "--tokens-file", str(tokens))
-
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "couponsite.settings")
-    django.setup()
-
-    context = scenarios.Context(
-        port=PORT, tokens_file=tokens, concurrency=args.concurrency
+    server = LiveServer(
+        DB_NAME,
+        admin_url=f"{PG_URL}/postgres",
+        redis_url=REDIS_URL,
+        env=BENCH_ENV,
+        workers=int(os.environ.get("BENCH_WORKERS", "2")),
+        port=PORT,
+        commands=[
+            [
+                "load_fixture",
+                "--customers",
+                str(customers),
+                "--tokens-file",
+                str(tokens),
+            ]
+        ],
+        keep_database=True,  # left for a look at what the run wrote
+        label="bench",
     )
-    report = {
-        "machine": scenarios.machine(),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "scenarios": {},
-    }
-    with scenarios.Server(PORT, env={**os.environ, **BENCH_ENV}) as server:
+    with server:
+        # The scenarios set up and count through the ORM, in this process and in
+        # the manage.py commands it runs: on the server's database and Redis.
+        os.environ.update(server.env)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "couponsite.settings")
+        django.setup()
+        context = scenarios.Context(
+            port=server.port, tokens_file=tokens, concurrency=args.concurrency
+        )
         context.server = server
+        report = {
+            "machine": scenarios.machine(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "scenarios": {},
+        }
         for name in names:
             print(f"bench: {name}", file=sys.stderr)
             result = scenarios.ALL[name].run(context)
             report["scenarios"][name] = result
             print(json.dumps({name: result}, indent=2))
+        server_errors = server.errors_logged()
+    if server_errors:
+        print(
+            "bench: the server logged errors:",
+            *server_errors[:20],
+            sep="\n",
+            file=sys.stderr,
+        )
     if "baseline" in report["scenarios"]:
         baseline = report["scenarios"]["baseline"]["phases"]["me"]["throughput"]
         for result in report["scenarios"].values():

@@ -9,10 +9,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+
+from couponsite.testing.live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -92,54 +93,12 @@ def machine() -> dict:
     }
 
 
-class Server:
-    """gunicorn on 127.0.0.1 with the bench environment, for the whole run."""
-
-    def __init__(self, port: int, env: dict):
-        self.port = port
-        self.env = {**env, "BIND": f"127.0.0.1:{port}"}
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> "Server":
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "gunicorn.conf.py",
-                "couponsite.wsgi",
-            ],
-            cwd=ROOT,
-            env=self.env,
-        )
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.port}/healthz", timeout=1
-                )
-                return self
-            except OSError:
-                time.sleep(0.2)
-        self.__exit__()
-        raise RuntimeError("gunicorn did not come up")
-
-    def __exit__(self, *exc) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-
 @dataclass
 class Context:
     port: int
     tokens_file: Path
     concurrency: int
-    server: Server | None = None
+    server: LiveServer | None = None
     scratch: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-"))
     )

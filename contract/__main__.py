@@ -31,6 +31,7 @@ import httpx
 
 from contract.harness import Harness, Recorder, Report
 from contract.rules import RULES
+from contract.server import contract_server
 from contract.spec import Spec, spec_errors
 
 HERE = Path(__file__).resolve().parent
@@ -127,24 +128,32 @@ def main() -> int:
     signal.signal(signal.SIGALRM, out_of_time)
     signal.alarm(budget)
     started = time.monotonic()
-    server = None
     try:
         if args.base_url:
             if not (args.staff_token and args.sms_dir):
                 parser.error("--base-url needs --staff-token and --sms-dir")
-            base_url, staff_token = args.base_url, args.staff_token
-            sms_dir, mail_log = args.sms_dir, args.mail_log
-        else:
-            from contract.server import Server
-
-            server = Server().start()
-            base_url, staff_token = server.base_url, server.staff_token
-            sms_dir, mail_log = server.sms_dir, server.log
-        return check(base_url, staff_token, sms_dir, mail_log, started, server)
+            return check(
+                args.base_url,
+                args.staff_token,
+                args.sms_dir,
+                args.mail_log,
+                started,
+            )
+        with contract_server() as server:
+            try:
+                staff_token = server.manage("issue_token", "--staff", "admin")
+                return check(
+                    server.base_url,
+                    staff_token,
+                    server.sms_dir,
+                    server.log,
+                    started,
+                    server,
+                )
+            finally:
+                signal.alarm(0)  # the clean-up that follows runs to its end
     finally:
         signal.alarm(0)
-        if server is not None:
-            server.stop()
 
 
 def coverage(spec: Spec, report: Report) -> str:

@@ -6,27 +6,30 @@ the run is not 429 noise), then runs schemathesis twice, as a customer and as
 staff, with a fixed seed, bounded examples and a time limit. It fails on any
 5xx, any answer the schema does not declare (status, body, headers, content
 type), any request the schema forbids that the server accepts, and auth the
-server ignores. Cleans up (server, database) whatever happens.
+server ignores. Cleans up (server, database) whatever happens
+(``couponsite.testing.live_server``).
 
 Run it as ``scripts/fuzz``. Environment: ``DATABASE_URL`` (a server to create
-the database on), ``REDIS_URL`` (its database is flushed, as the tests do),
-``FUZZ_PORT`` (default 18124), ``FUZZ_SECONDS`` (per run, default 75),
-``FUZZ_EXAMPLES`` (per operation, default 30), ``FUZZ_SEED``.
+the database on), ``FUZZ_DATABASE_NAME`` (default ``couponsite_fuzz_<port>``),
+``REDIS_URL`` (its database is flushed, as the tests do), ``FUZZ_PORT``
+(default 18124), ``FUZZ_SECONDS`` (per run, default 75), ``FUZZ_EXAMPLES``
+(per operation, default 30), ``FUZZ_SEED``.
 """
 
 import os
-import re
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script (scripts/fuzz): find couponsite
+
+from couponsite.testing.live_server import (  # noqa: E402
+    DEFAULT_ADMIN_URL,
+    LiveServer,
+    rate_limits,
+)
+
 PYTHON = sys.executable
 SCHEMATHESIS = Path(PYTHON).parent / "schemathesis"
 CONFIG = ROOT / "scripts" / "fuzz.toml"
@@ -35,20 +38,9 @@ PORT = int(os.environ.get("FUZZ_PORT", "18124"))
 SECONDS = int(os.environ.get("FUZZ_SECONDS", "75"))
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 SEED = int(os.environ.get("FUZZ_SEED", "20261129"))
-DB_NAME = f"couponsite_fuzz_{PORT}"
-BASE_DATABASE_URL = os.environ.get(
-    "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"
-)
+DB_NAME = os.environ.get("FUZZ_DATABASE_NAME", f"couponsite_fuzz_{PORT}")
+BASE_DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_ADMIN_URL)
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
-
-# Every limit the settings read (RATE_LIMIT_*), far above what one run sends.
-RATE_LIMIT_VARIABLES = sorted(
-    set(
-        re.findall(
-            r'"(RATE_LIMIT_[A-Z_]+)"', (ROOT / "couponsite/settings.py").read_text()
-        )
-    )
-)
 
 # Checks: all of schemathesis' but positive_data_acceptance, which expects every
 # schema-valid request to succeed; ours are refused (400) by rules a schema cannot
@@ -57,80 +49,38 @@ RATE_LIMIT_VARIABLES = sorted(
 EXCLUDED_CHECKS = ["positive_data_acceptance"]
 
 
-def _database_url(name: str) -> str:
-    parts = urllib.parse.urlsplit(BASE_DATABASE_URL)
-    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+def _server() -> LiveServer:
+    return LiveServer(
+        DB_NAME,
+        admin_url=BASE_DATABASE_URL,
+        redis_url=REDIS_URL,
+        flush_redis=True,
+        seed=True,
+        port=PORT,
+        label="fuzz",
+        env={
+            "LOG_LEVEL": "ERROR",  # 4xx warnings are the point here; 5xx still log
+            "SMS_BACKEND": "console",
+            # Else most sign-in and email-change requests are 429s (resend too soon).
+            "OTP_RESEND_SECONDS": "0",
+            "EMAIL_CODE_RESEND_SECONDS": "0",
+            # gunicorn answers an over-long URL itself (414, HTML) before the API
+            # sees it; lifted so over-long query values reach the API's own checks.
+            "GUNICORN_LIMIT_REQUEST_LINE": "0",
+            # Every limit, far above what one run sends.
+            **rate_limits("100000/minute"),
+        },
+    )
 
 
-def _postgres(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(BASE_DATABASE_URL, autocommit=True) as connection:
-        connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            [DB_NAME],
-        )
-        connection.execute(sql)
-
-
-def _server_env() -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(DB_NAME),
-        "REDIS_URL": REDIS_URL,
-        "BIND": f"127.0.0.1:{PORT}",
-        "WEB_CONCURRENCY": "2",
-        "LOG_LEVEL": "ERROR",  # 4xx warnings are the point here; 5xx still log
-        "SMS_BACKEND": "console",
-        # Else most sign-in and email-change requests are 429s (resend too soon).
-        "OTP_RESEND_SECONDS": "0",
-        "EMAIL_CODE_RESEND_SECONDS": "0",
-        # gunicorn answers an over-long URL itself (414, HTML) before the API
-        # sees it; lifted so over-long query values reach the API's own checks.
-        "GUNICORN_LIMIT_REQUEST_LINE": "0",
-        **{variable: "100000/minute" for variable in RATE_LIMIT_VARIABLES},
-    }
-    env.pop("TEST_DATABASE_NAME", None)
-    return env
-
-
-def _manage(env: dict, *args: str) -> str:
-    return subprocess.run(
-        [PYTHON, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-
-
-def _flush_redis() -> None:
-    from redis import Redis
-
-    Redis.from_url(REDIS_URL).flushdb()
-
-
-def _wait_for(url: str, server: subprocess.Popen) -> None:
-    for _ in range(150):
-        if server.poll() is not None:
-            raise RuntimeError("gunicorn exited before answering")
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("gunicorn did not come up")
-
-
-def _schemathesis(token: str, who: str) -> int:
+def _schemathesis(base_url: str, token: str, who: str) -> int:
     command = [
         str(SCHEMATHESIS),
         "--config-file",
         str(CONFIG),
         "--no-color",
         "run",
-        f"http://127.0.0.1:{PORT}/api/schema/",
+        f"{base_url}/api/schema/",
         "--checks",
         "all",
         "--exclude-checks",
@@ -155,62 +105,26 @@ def _schemathesis(token: str, who: str) -> int:
 
 
 def main() -> int:
-    work = Path(tempfile.mkdtemp(prefix="couponsite-fuzz-"))
-    log = work / "server.log"
-    env = _server_env()
-    server = None
-    try:
-        print(f"fuzz: database {DB_NAME}, port {PORT}", file=sys.stderr, flush=True)
-        _postgres(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        _postgres(f'CREATE DATABASE "{DB_NAME}"')
-        _flush_redis()
-        _manage(env, "migrate", "--noinput", "-v0")
-        _manage(env, "seed_demo")
-        customer = _manage(
-            env, "issue_token", "--phone", "+14155550199", "--name", "fuzz"
+    with _server() as server:
+        customer = server.manage(
+            "issue_token", "--phone", "+14155550199", "--name", "fuzz"
         )
-        staff = _manage(env, "issue_token", "--staff", "fuzz-staff", "--name", "fuzz")
-        with log.open("w") as out:
-            server = subprocess.Popen(
-                [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "couponsite.wsgi"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        _wait_for(f"http://127.0.0.1:{PORT}/healthz", server)
+        staff = server.manage("issue_token", "--staff", "fuzz-staff", "--name", "fuzz")
         failed = [
             who
             for who, token in (("customer", customer), ("staff", staff))
-            if _schemathesis(token, who) != 0
+            if _schemathesis(server.base_url, token, who) != 0
         ]
-        errors = [
-            line
-            for line in log.read_text().splitlines()
-            if "ERROR" in line or "CRITICAL" in line
-        ]
-        if errors:
-            print(
-                "fuzz: the server logged errors:",
-                *errors[:20],
-                sep="\n",
-                file=sys.stderr,
-            )
-        if failed or errors:
-            print(
-                f"fuzz: FAILED ({', '.join(failed) or 'server errors'})",
-                file=sys.stderr,
-            )
-            return 1
-        print("fuzz: schemathesis found no disagreement", file=sys.stderr)
-        return 0
-    finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-        _postgres(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-        shutil.rmtree(work, ignore_errors=True)
+        errors = server.errors_logged()
+    if errors:
+        print(
+            "fuzz: the server logged errors:", *errors[:20], sep="\n", file=sys.stderr
+        )
+    if failed or errors:
+        print(f"fuzz: FAILED ({', '.join(failed) or 'server errors'})", file=sys.stderr)
+        return 1
+    print("fuzz: schemathesis found no disagreement", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ opens more than the server has free (``race_width``): the first wave of that
 many threads is released together, and the rest of the racers follow as threads
 come free. The invariants under test (never more than a quota, one holder) do
 not depend on how many run at once, only on their running concurrently.
+
+``live_server`` (beside this module) starts the real service, gunicorn on a
+database of its own, for the jobs that drive it over HTTP.
 """
 
 import queue

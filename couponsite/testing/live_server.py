@@ -1,0 +1,293 @@
+"""The real service (gunicorn) on a database of its own, for jobs that drive it
+over HTTP: the schema fuzz (``scripts/fuzz.py``), the contract run
+(``contract/``) and the benchmark (``bench/``).
+
+    with LiveServer("couponsite_fuzz", redis_url=..., seed=True, env={...}) as server:
+        token = server.manage("issue_token", "--staff", "admin")
+        httpx.get(f"{server.base_url}/api/v1/me", headers=...)
+
+Entering it (re)creates the database on the Postgres server of ``admin_url``
+(with a SQLite ``admin_url``, a file in the scratch directory), migrates it,
+seeds it (``seed_demo``) if asked, runs the extra ``manage.py`` commands, starts
+gunicorn (``gunicorn.conf.py``) on a loopback port with the job's environment,
+and waits until ``/healthz`` answers. Leaving it stops gunicorn's whole process
+group (SIGTERM, SIGKILL after ``stop_timeout``), drops the database unless
+``keep_database``, and removes the scratch directory.
+
+gunicorn writes to ``log`` in the scratch directory. When gunicorn does not
+come up, or the ``with`` body raises, the end of that log is printed to stderr,
+which a failing CI run shows; ``errors_logged()`` hands jobs the lines that tell
+of an error. Files the server writes (SMS and mail with the ``file`` backends)
+land in the scratch directory too (``sms_dir``).
+"""
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from redis import Redis
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+# Words of a log line that tells of an error (logging levels, or a bare traceback).
+ERROR_WORDS = ("ERROR", "CRITICAL", "Traceback")
+
+
+def rate_limits(value: str, *, ending: str = "") -> dict[str, str]:
+    """Every rate limit the settings read (``RATE_LIMIT_*`` variables) whose name
+    ends in ``ending``, set to ``value``: ``rate_limits("off", ending="_IP")`` lifts
+    the per-address limits, which a job whose every request comes from loopback
+    would otherwise meet at once."""
+    names = re.findall(
+        r'"(RATE_LIMIT_[A-Z_]+)"', (ROOT / "couponsite" / "settings.py").read_text()
+    )
+    return {name: value for name in sorted(set(names)) if name.endswith(ending)}
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (at the moment of asking)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LiveServer:
+    """gunicorn on a fresh database, as a context manager; see the module's docstring.
+
+    ``env`` is laid over this process's environment; the server's own keys
+    (``DATABASE_URL``, ``REDIS_URL``, ``BIND``, ``WEB_CONCURRENCY``) come from the
+    arguments. ``redis_url=""`` runs without Redis; ``flush_redis`` empties that
+    Redis database first. ``port=None`` takes a free one. ``label`` starts every
+    line it prints.
+    """
+
+    def __init__(
+        self,
+        database: str,
+        *,
+        admin_url: str = DEFAULT_ADMIN_URL,
+        redis_url: str = "",
+        flush_redis: bool = False,
+        env: Mapping[str, str] | None = None,
+        workers: int = 2,
+        port: int | None = None,
+        seed: bool = False,
+        commands: Sequence[Sequence[str]] = (),
+        keep_database: bool = False,
+        label: str = "live server",
+        start_timeout: float = 60,
+        stop_timeout: float = 30,
+    ) -> None:
+        self.database = database
+        self.admin_url = admin_url
+        self.postgres = admin_url.startswith("postgres")
+        if self.postgres and database == urlsplit(admin_url).path.lstrip("/"):
+            raise ValueError(f"{database} is the database the server is run from")
+        self.redis_url = redis_url
+        self.flush_redis = flush_redis
+        self.port = port or free_port()
+        self.seed = seed
+        self.commands = [list(command) for command in commands]
+        self.keep_database = keep_database
+        self.label = label
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"live-server-{database}-"))
+        self.log = self.scratch / "server.log"
+        self.database_url = self._database_url()
+        self.env = {
+            **os.environ,
+            "SMS_FILE_PATH": str(self.scratch / "sms"),
+            "EMAIL_FILE_PATH": str(self.scratch / "mail"),
+            **(env or {}),
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": redis_url,
+            "BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": str(workers),
+        }
+        # The name of the test runner's own database: not the server's business.
+        self.env.pop("TEST_DATABASE_NAME", None)
+        self.process: subprocess.Popen | None = None
+        self._process_stopped = False
+        self._database_created = False
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        """gunicorn's master process (its workers are its children)."""
+        assert self.process is not None, "the server is not running"
+        return self.process.pid
+
+    @property
+    def sms_dir(self) -> Path:
+        """Where SMS go with ``SMS_BACKEND=file``."""
+        return Path(self.env["SMS_FILE_PATH"])
+
+    def __enter__(self) -> "LiveServer":
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is not None:
+            self._print_log_tail(f"the run stopped on {exc_type.__name__}")
+        self.stop()
+
+    def start(self) -> None:
+        self._say(
+            f"database {self.database}, redis {self.redis_url or 'none'}, "
+            f"port {self.port}"
+        )
+        if self.postgres:
+            self._admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            self._admin("CREATE DATABASE {}")
+        self._database_created = True
+        if self.flush_redis and self.redis_url:
+            Redis.from_url(self.redis_url).flushdb()
+        self.manage("migrate", "--noinput", "-v0")
+        if self.seed:
+            self.manage("seed_demo")
+        for command in self.commands:
+            self.manage(*command)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "-c",
+                    "gunicorn.conf.py",
+                    # Else every gunicorn here uses one control socket
+                    # (~/.gunicorn/gunicorn.ctl): each start takes it over, each
+                    # stop removes it, whoever's it was by then.
+                    "--no-control-socket",
+                    "couponsite.wsgi",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # A process group of its own, stopped whole (master and workers).
+                start_new_session=True,
+            )
+        self._wait_until_healthy()
+        self._say(f"gunicorn answers on {self.base_url}")
+
+    def manage(self, *args: str) -> str:
+        """``manage.py`` against the server's database and settings; its stdout."""
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"{self.label}: manage.py {' '.join(args)} exited {done.returncode}:\n"
+                f"{(done.stdout + done.stderr)[-3000:]}"
+            )
+        return done.stdout.strip()
+
+    def errors_logged(self) -> list[str]:
+        """The lines of gunicorn's log that tell of an error or a traceback."""
+        if not self.log.exists():
+            return []
+        return [
+            line
+            for line in self.log.read_text(errors="replace").splitlines()
+            if any(word in line for word in ERROR_WORDS)
+        ]
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log.exists():
+            return ""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Stop gunicorn, drop the database, remove the scratch directory; safe to
+        call twice. Failures to clean up are printed, never raised, so that they do
+        not hide the run's own result."""
+        if self.process is not None and not self._process_stopped:
+            self._stop_process_group()
+            self._process_stopped = True
+        if self._database_created and self.postgres and not self.keep_database:
+            try:
+                self._admin("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+            except psycopg.Error as error:
+                self._say(f"could not drop {self.database}: {error}")
+        self._database_created = False
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    # --- the parts --------------------------------------------------------------------
+
+    def _database_url(self) -> str:
+        if not self.postgres:
+            return f"sqlite:///{self.scratch / f'{self.database}.sqlite3'}"
+        parts = urlsplit(self.admin_url)
+        return urlunsplit(parts._replace(path=f"/{self.database}"))
+
+    def _admin(self, statement: str) -> None:
+        query = sql.SQL(statement).format(sql.Identifier(self.database))
+        with psycopg.connect(self.admin_url, autocommit=True) as connection:
+            connection.execute(query)
+
+    def _wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if self.process.poll() is not None:
+                problem = (
+                    f"gunicorn exited ({self.process.returncode}) before answering"
+                )
+                break
+            try:
+                urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    problem = f"gunicorn did not answer /healthz in {self.start_timeout:.0f} s"
+                    break
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.label}: {problem}; its log ends:\n{self.log_tail()}")
+
+    def _stop_process_group(self) -> None:
+        group = self.process.pid  # start_new_session: the group is the master's pid
+        if self.process.poll() is not None:
+            # The master died on its own: kill the workers it may have left.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+            return
+        os.killpg(group, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            self._say(f"gunicorn ignored SIGTERM for {self.stop_timeout:.0f} s")
+            os.killpg(group, signal.SIGKILL)
+            self.process.wait()
+
+    def _print_log_tail(self, why: str) -> None:
+        tail = self.log_tail()
+        if tail:
+            self._say(f"{why}; gunicorn's log ends:\n{tail}")
+
+    def _say(self, message: str) -> None:
+        print(f"{self.label}: {message}", file=sys.stderr, flush=True)
