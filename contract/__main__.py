@@ -114,9 +114,9 @@ def main() -> int:
     parser.add_argument("--staff-token")
     parser.add_argument("--sms-dir", type=Path, help="the server's SMS_FILE_PATH")
     parser.add_argument(
-        "--mail-dir",
+        "--mail-log",
         type=Path,
-        help="the server's EMAIL_FILE_PATH (EMAIL_BACKEND=file)",
+        help="the file the server's console mail backend prints into (its log)",
     )
     args = parser.parse_args()
 
