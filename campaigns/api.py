@@ -70,7 +70,7 @@ class CampaignListApi(generics.ListAPIView):
         serializer = CampaignCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         campaign = services.campaign_create(
-            created_by=request.user, **serializer.validated_data
+            acting_user=request.user, **serializer.validated_data
         )
         return Response(
             CampaignDetailSerializer(campaign).data, status=status.HTTP_201_CREATED
