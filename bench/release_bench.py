@@ -55,6 +55,7 @@ def main() -> None:
         with transaction.atomic():
             now = timezone.now()
             campaign = campaign_create(
+                acting_user=None,
                 name="release bench",
                 slug=f"release-bench-{os.getpid()}",
                 kind=Campaign.Kind.CLAIM,
@@ -67,7 +68,10 @@ def main() -> None:
             for run in range(args.runs):
                 started = time.perf_counter()
                 batch_release(
-                    coupon_type=coupon_type, count=args.count, chunk_size=chunk_size
+                    acting_user=None,
+                    coupon_type=coupon_type,
+                    count=args.count,
+                    chunk_size=chunk_size,
                 )
                 timings.append(time.perf_counter() - started)
                 print(

@@ -253,6 +253,7 @@ class RedeemStorm:
         flush_redis()
         emails = [f"load{n}@example.com" for n in range(self.customers)]
         vouchers = vouchers_generate(
+            acting_user=None,
             emails=emails,
             offer_name=f"Bench {time.time_ns()}",
             discount=Decimal(10),
@@ -311,7 +312,7 @@ class ClaimStorm:
         flush_redis()
         campaign = _campaign("claim")
         coupon_type = _coupon_type(campaign, hold_seconds=600)
-        batch_release(coupon_type=coupon_type, count=self.coupons)
+        batch_release(acting_user=None, coupon_type=coupon_type, count=self.coupons)
         phase = run_phase(
             context,
             {

@@ -1,12 +1,18 @@
+from functools import partial
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
 
+from campaigns import services
 from campaigns.figures import campaign_figures
 from campaigns.models import CAMPAIGN_EDITABLE_FIELDS, Campaign, CouponType
 from campaigns.rules import CHECKED_FIELDS, campaign_validate
+from couponsite.admin_actions import reason_action
+from couponsite.audit import audited_fields
 
 
 class CouponTypeFormSet(BaseInlineFormSet):
@@ -99,8 +105,36 @@ class CampaignForm(forms.ModelForm):
         return cleaned
 
 
+def _status_action(name: str, description: str, status: str, done: str):
+    """An action setting the selected campaigns' status, after asking why."""
+    return reason_action(
+        name=name,
+        description=description,
+        apply=partial(services.campaign_status_set, status=status),
+        target="campaign",
+        done=done,
+        help_text="Recorded in the audit log, with who did it.",
+        permissions=["change"],
+    )
+
+
+_CAMPAIGN_FIELDS = {field.name for field in audited_fields(Campaign)}
+
+
+def _type_fields(coupon_type: CouponType) -> dict:
+    """A new coupon type's values as ``campaign_create`` takes them."""
+    return {
+        field.attname: getattr(coupon_type, field.attname)
+        for field in audited_fields(CouponType)
+        if field.name != "campaign"
+    }
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    """Campaigns are created, edited, opened, paused, ended and deleted through
+    ``campaigns.services``, which record each in the audit log."""
+
     form = CampaignForm
     list_display = [
         "name",
@@ -135,10 +169,79 @@ class CampaignAdmin(admin.ModelAdmin):
         ("Audit", {"fields": [("created_by", "created_at", "updated_at")]}),
     ]
 
+    actions = [
+        _status_action(
+            "campaign_activate",
+            "Activate (or resume) selected campaigns",
+            Campaign.Status.ACTIVE,
+            "Activated",
+        ),
+        _status_action(
+            "campaign_pause",
+            "Pause selected campaigns",
+            Campaign.Status.PAUSED,
+            "Paused",
+        ),
+        _status_action(
+            "campaign_end", "End selected campaigns", Campaign.Status.ENDED, "Ended"
+        ),
+    ]
+
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        if change:
+            services.campaign_update(campaign=obj, acting_user=request.user)
+        # A new campaign is made in save_related, where its coupon types' forms
+        # are, by the service the API uses (campaign_create).
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            super().save_related(request, form, formsets, change)  # save_formset
+            return
+        new_types = [
+            coupon_type
+            for formset in formsets  # sets what the change message lists
+            for coupon_type in formset.save(commit=False)
+            if isinstance(coupon_type, CouponType)
+        ]
+        campaign = services.campaign_create(
+            acting_user=request.user,
+            coupon_types=[_type_fields(coupon_type) for coupon_type in new_types],
+            **{
+                name: value
+                for name, value in form.cleaned_data.items()
+                if name in _CAMPAIGN_FIELDS
+            },
+        )
+        obj = form.instance  # what the admin logs and redirects to
+        obj.pk, obj.slug, obj.created_by = (
+            campaign.pk,
+            campaign.slug,
+            campaign.created_by,
+        )
+        obj.created_at, obj.updated_at = campaign.created_at, campaign.updated_at
+        obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not CouponType:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)
+        # Deletions first: a new type may take a deleted one's name.
+        for coupon_type in formset.deleted_objects:
+            services.coupon_type_delete(
+                coupon_type=coupon_type, acting_user=request.user
+            )
+        changed = [coupon_type for coupon_type, _ in formset.changed_objects]
+        for coupon_type in [*changed, *formset.new_objects]:
+            services.coupon_type_save(coupon_type=coupon_type, acting_user=request.user)
+
+    def delete_model(self, request, obj):
+        services.campaign_delete(campaign=obj, acting_user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():  # all or none, like Django's bulk delete
+            for campaign in queryset:
+                services.campaign_delete(campaign=campaign, acting_user=request.user)
 
     # Inlines the apps that run campaigns add for one kind, e.g. a rush's days
     # (``draws.rush.admin``): they register here, as campaigns imports no mode.

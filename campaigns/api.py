@@ -12,7 +12,6 @@ from campaigns.serializers import (
     CampaignDetailSerializer,
     CampaignSerializer,
 )
-from couponsite.api.exceptions import NotFound
 from couponsite.api.permissions import IsStaff, is_staff
 from couponsite.api.schema import (
     AUTH_ERRORS,
@@ -21,6 +20,7 @@ from couponsite.api.schema import (
     VALIDATION_ERROR,
     error_responses,
 )
+from couponsite.errors import NotFound
 
 
 class CampaignNotFound(NotFound):
@@ -70,7 +70,7 @@ class CampaignListApi(generics.ListAPIView):
         serializer = CampaignCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         campaign = services.campaign_create(
-            created_by=request.user, **serializer.validated_data
+            acting_user=request.user, **serializer.validated_data
         )
         return Response(
             CampaignDetailSerializer(campaign).data, status=status.HTTP_201_CREATED

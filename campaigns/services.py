@@ -2,11 +2,35 @@
 
 import datetime as dt
 
-from django.db import connection, transaction
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils.text import slugify
 
 from campaigns.models import Campaign, CouponType
+from couponsite.audit import (
+    Changes,
+    audit_record,
+    changes_between,
+    changes_split,
+    field_values,
+    stored_values,
+)
+from couponsite.errors import DomainError
+
+
+class CampaignStatusUnchanged(DomainError):
+    code = "STATUS_UNCHANGED"
+    detail = "The campaign already has this status."
+
+
+# Edits are recorded under the action naming what they change; any other field
+# changed goes under "<noun>.changed".
+CAMPAIGN_CHANGE_ACTIONS = {"campaign.status_changed": {"status"}}
+COUPON_TYPE_CHANGE_ACTIONS = {
+    "coupon_type.odds_changed": {"probability"},
+    "coupon_type.quotas_changed": {"total_quota", "daily_quota"},
+}
 
 
 def _unique_slug(name: str) -> str:
@@ -18,20 +42,171 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-def campaign_create(*, coupon_types: list[dict], created_by=None, **fields) -> Campaign:
+def campaign_create(
+    *, acting_user: AbstractBaseUser | None, coupon_types: list[dict], **fields
+) -> Campaign:
     """A campaign with its coupon types, in one transaction (seed 000's POST /campaign).
 
     Callers validate the fields (serializer or admin form); the database
-    constraints stand behind them.
+    constraints stand behind them. ``acting_user`` is recorded as its creator
+    and in the audit log: ``campaign.created`` and one ``coupon_type.created``
+    per type, each with the fields set.
     """
     with transaction.atomic():
         if not fields.get("slug"):
             fields["slug"] = _unique_slug(fields["name"])
-        campaign = Campaign.objects.create(created_by=created_by, **fields)
-        CouponType.objects.bulk_create(
+        campaign = Campaign.objects.create(created_by=acting_user, **fields)
+        created_types = CouponType.objects.bulk_create(
             CouponType(campaign=campaign, **type_fields) for type_fields in coupon_types
         )
+        _record_creation(acting_user, "campaign.created", campaign)
+        for coupon_type in created_types:
+            _record_creation(acting_user, "coupon_type.created", coupon_type)
     return campaign
+
+
+def campaign_update(
+    *, campaign: Campaign, acting_user: AbstractBaseUser | None
+) -> Campaign:
+    """Save ``campaign`` as edited in memory (the admin's form) and record what
+    changed, old and new: its status as ``campaign.status_changed``, any other
+    field as ``campaign.changed``. The row is locked while its old values are
+    read, so the ones recorded are the ones this save replaces. Only changed
+    fields are written; an edit that changes nothing writes and records nothing.
+    """
+    with transaction.atomic():
+        changes = changes_between(stored_values(campaign), field_values(campaign))
+        if changes:
+            campaign.save(update_fields=[*changes, "updated_at"])
+            _record_changes(
+                acting_user=acting_user,
+                target=campaign,
+                changes=changes,
+                actions=CAMPAIGN_CHANGE_ACTIONS,
+                rest="campaign.changed",
+            )
+    return campaign
+
+
+def campaign_status_set(
+    *,
+    campaign: Campaign,
+    status: Campaign.Status,
+    acting_user: AbstractBaseUser | None,
+    reason: str,
+) -> Campaign:
+    """Open, pause or end a campaign, recorded with who and why
+    (``campaign.status_changed``).
+
+    The row is locked while its status is read and set, so two staff setting
+    it at once are recorded in turn, each with the status it replaced. Setting
+    the status it already has is refused (``STATUS_UNCHANGED``) and records
+    nothing. Saved, so the cached campaign drops.
+    """
+    with transaction.atomic():
+        old = (
+            Campaign.objects.select_for_update()
+            .values_list("status", flat=True)
+            .get(pk=campaign.pk)
+        )
+        if old == status:
+            raise CampaignStatusUnchanged()
+        campaign.status = status
+        campaign.save(update_fields=["status", "updated_at"])
+        audit_record(
+            acting_user=acting_user,
+            action="campaign.status_changed",
+            target=campaign,
+            reason=reason,
+            changes={"status": [old, status]},
+        )
+    return campaign
+
+
+def campaign_delete(
+    *, campaign: Campaign, acting_user: AbstractBaseUser | None
+) -> None:
+    """Delete a campaign nothing refers to yet (its draws, claims and coupons
+    protect it) with its coupon types, recorded as ``campaign.deleted`` with the
+    values it had."""
+    with transaction.atomic():
+        audit_record(
+            acting_user=acting_user,
+            action="campaign.deleted",
+            target=campaign,
+            changes=changes_between(field_values(campaign), {}),
+        )
+        campaign.delete()
+
+
+def coupon_type_save(
+    *, coupon_type: CouponType, acting_user: AbstractBaseUser | None
+) -> CouponType:
+    """Save a coupon type added or edited in memory (the admin's campaign page),
+    recorded in the audit log: a new one as ``coupon_type.created``; for an
+    edit, its odds as ``coupon_type.odds_changed``, its quotas as
+    ``coupon_type.quotas_changed``, any other field as ``coupon_type.changed``.
+
+    Only the changed fields are written: the quota counters on the row move
+    with every win (``quota_take``) and must never be written back from the
+    copy the form read.
+    """
+    with transaction.atomic():
+        if coupon_type._state.adding:
+            coupon_type.save()
+            _record_creation(acting_user, "coupon_type.created", coupon_type)
+            return coupon_type
+        changes = changes_between(stored_values(coupon_type), field_values(coupon_type))
+        if changes:
+            coupon_type.save(update_fields=list(changes))
+            _record_changes(
+                acting_user=acting_user,
+                target=coupon_type,
+                changes=changes,
+                actions=COUPON_TYPE_CHANGE_ACTIONS,
+                rest="coupon_type.changed",
+            )
+    return coupon_type
+
+
+def coupon_type_delete(
+    *, coupon_type: CouponType, acting_user: AbstractBaseUser | None
+) -> None:
+    """Delete a coupon type (none of its coupons exist: they protect it), recorded
+    as ``coupon_type.deleted`` with the values it had."""
+    with transaction.atomic():
+        audit_record(
+            acting_user=acting_user,
+            action="coupon_type.deleted",
+            target=coupon_type,
+            changes=changes_between(field_values(coupon_type), {}),
+        )
+        coupon_type.delete()
+
+
+def _record_creation(
+    acting_user: AbstractBaseUser | None, action: str, obj: models.Model
+) -> None:
+    audit_record(
+        acting_user=acting_user,
+        action=action,
+        target=obj,
+        changes=changes_between({}, field_values(obj)),
+    )
+
+
+def _record_changes(
+    *,
+    acting_user: AbstractBaseUser | None,
+    target: models.Model,
+    changes: Changes,
+    actions: dict[str, set[str]],
+    rest: str,
+) -> None:
+    for action, part in changes_split(changes, actions, rest).items():
+        audit_record(
+            acting_user=acting_user, action=action, target=target, changes=part
+        )
 
 
 _QUOTA_TAKE_SQL = """
@@ -79,10 +254,3 @@ def quotas_open_day(*, campaign: Campaign, day: dt.date) -> int:
         .filter(Q(quota_day__isnull=True) | Q(quota_day__lt=day))
         .update(issued_today=0, quota_day=day)
     )
-
-
-def campaign_set_status(*, campaign: Campaign, status: str) -> Campaign:
-    """Open, pause or end a campaign (saved, so caches drop it)."""
-    campaign.status = status
-    campaign.save(update_fields=["status", "updated_at"])
-    return campaign

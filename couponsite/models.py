@@ -1,5 +1,8 @@
 import uuid
 
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
@@ -59,3 +62,61 @@ class KeyNamespace(models.Model):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+class AuditEntry(models.Model):
+    """One back-office action on anything but a voucher: who did what to which
+    object, why, and which fields it changed.
+
+    Vouchers keep their own history (``VoucherEvent``, with its actor and
+    reason); a voucher action is recorded there, not here. Rows are written by
+    ``couponsite.audit.audit_record`` in the action's transaction, so an action
+    that is refused or rolled back leaves none. The target is named like the
+    admin's ``LogEntry`` names its object (content type, id and the text it
+    had), so the row outlives it. ``acting_user`` is empty for what a
+    management command or the demo data did: no person is known there.
+    """
+
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    action = models.CharField(
+        max_length=64, help_text='What was done, e.g. "campaign.status_changed".'
+    )
+    target_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(
+        "target", max_length=200, help_text="The target as it read then."
+    )
+    target = GenericForeignKey("target_type", "target_id")
+    reason = models.CharField(max_length=200, blank=True)
+    changes = models.JSONField(
+        default=dict,
+        blank=True,
+        encoder=DjangoJSONEncoder,
+        help_text="Each changed field: [old, new] (old is null for a new object).",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+        indexes = [
+            models.Index(
+                fields=["target_type", "target_id", "created_at"],
+                name="audit_target_time",
+            ),
+            models.Index(fields=["acting_user", "created_at"], name="audit_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.action} {self.target_repr} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+        )

@@ -1,27 +1,28 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
+from couponsite.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
+from couponsite.audit import audit_record, changes_between, field_values
 from customers import services
 from customers.models import ApiToken, Customer, EmailVerification, OneTimeCode
 
 
-class ApiTokenInline(admin.TabularInline):
+class ApiTokenInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ApiToken
     fk_name = "customer"
     extra = 0
     fields = ["prefix", "name", "created_at", "expires_at", "revoked_at"]
     readonly_fields = fields
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_noun = "customer"
+
     list_display = ["phone", "email", "name", "is_active", "created_at"]
     search_fields = ["phone", "email", "name"]
     list_filter = ["is_active"]
@@ -30,8 +31,10 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(EmailVerification)
-class EmailVerificationAdmin(admin.ModelAdmin):
+class EmailVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Email changes waiting for their code, and past ones; read-only."""
+
+    allow_delete = True  # as before
 
     list_display = [
         "email",
@@ -54,15 +57,11 @@ class EmailVerificationAdmin(admin.ModelAdmin):
     ]
     exclude = ["code_hash"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(OneTimeCode)
-class OneTimeCodeAdmin(admin.ModelAdmin):
+class OneTimeCodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    allow_delete = True  # as before
+
     list_display = ["phone", "sent_at", "expires_at", "attempts", "used_at"]
     search_fields = ["phone"]
     readonly_fields = [
@@ -73,9 +72,6 @@ class OneTimeCodeAdmin(admin.ModelAdmin):
         "attempts",
         "used_at",
     ]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
 
 class ApiTokenForm(forms.ModelForm):
@@ -158,6 +154,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
             expires_at=form.cleaned_data["expires_at"],
         )
         obj.pk = token.pk
+        audit_record(
+            acting_user=request.user,
+            action="api_token.created",
+            target=token,
+            changes=changes_between({}, field_values(token)),
+        )
         messages.warning(
             request,
             f"Token for {user.username}: {token.key} — copy it now, it is not shown "
@@ -166,6 +168,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens")
     def revoke(self, request, queryset):
-        for token in queryset.active():
-            services.token_revoke(token=token)
+        with transaction.atomic():  # actions run outside the admin's transaction
+            for token in queryset.active():
+                services.token_revoke(token=token)
+                audit_record(
+                    acting_user=request.user, action="api_token.revoked", target=token
+                )
         self.message_user(request, "Revoked.")

@@ -1,16 +1,15 @@
 import csv
 
-from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from couponsite.admin_actions import reason_action
 from couponsite.admin_csv import csv_export_action
-from couponsite.api.exceptions import DomainError
+from couponsite.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
 from couponsite.codes import display_code, normalize_code
 from vouchers import services
 from vouchers.forms import GenerateVouchersForm
@@ -18,7 +17,9 @@ from vouchers.models import Offer, Voucher, VoucherEvent
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    audit_noun = "offer"
+
     list_display = ["name", "discount", "issued", "created_at", "updated_at"]
     search_fields = ["name"]
     change_list_template = "admin/vouchers/offer/change_list.html"
@@ -51,7 +52,7 @@ class OfferAdmin(admin.ModelAdmin):
                 offer_name=form.cleaned_data["offer_name"],
                 discount=form.cleaned_data["discount"],
                 expires_at=form.cleaned_data["expires_at"],
-                actor=request.user,
+                acting_user=request.user,
             )
             response = HttpResponse(content_type="text/csv")
             response["Content-Disposition"] = 'attachment; filename="vouchers.csv"'
@@ -80,65 +81,11 @@ class OfferAdmin(admin.ModelAdmin):
         )
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        max_length=200, help_text="Recorded in the voucher's history."
-    )
-
-
-def _with_reason(description: str, service, done: str):
-    """An admin action that asks for a reason, then calls ``service`` per voucher."""
-
-    def action(modeladmin, request, queryset):
-        if "apply" in request.POST:
-            form = ReasonForm(request.POST)
-            if form.is_valid():
-                ok = failed = 0
-                for voucher in queryset:
-                    try:
-                        service(
-                            voucher=voucher,
-                            actor=request.user,
-                            reason=form.cleaned_data["reason"],
-                        )
-                        ok += 1
-                    except DomainError as exc:
-                        failed += 1
-                        modeladmin.message_user(
-                            request, f"{voucher}: {exc.detail}", messages.WARNING
-                        )
-                modeladmin.message_user(request, f"{done}: {ok}; refused: {failed}.")
-                return None
-        else:
-            form = ReasonForm()
-        return TemplateResponse(
-            request,
-            "admin/vouchers/action_reason.html",
-            {
-                **modeladmin.admin_site.each_context(request),
-                "title": description,
-                "form": form,
-                "queryset": queryset,
-                "action": request.POST["action"],
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                "opts": modeladmin.model._meta,
-            },
-        )
-
-    action.short_description = description
-    action.__name__ = service.__name__
-    return action
-
-
-class EventInline(admin.TabularInline):
+class EventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = VoucherEvent
     extra = 0
-    can_delete = False
     fields = ["created_at", "kind", "customer", "actor", "reason", "data"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class CodeSearchMixin:
@@ -158,7 +105,9 @@ class CodeSearchMixin:
 
 
 @admin.register(Voucher)
-class VoucherAdmin(CodeSearchMixin, admin.ModelAdmin):
+class VoucherAdmin(CodeSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Vouchers change only through their services (the actions below, the API)."""
+
     list_display = [
         "shown_code",
         "status",
@@ -183,11 +132,21 @@ class VoucherAdmin(CodeSearchMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [EventInline]
     actions = [
-        _with_reason("Void selected vouchers", services.voucher_void, "Voided"),
-        _with_reason(
-            "Roll back the redemption of selected vouchers",
-            services.voucher_rollback_redemption,
-            "Rolled back",
+        reason_action(
+            name="voucher_void",
+            description="Void selected vouchers",
+            apply=services.voucher_void,
+            target="voucher",
+            done="Voided",
+            help_text="Recorded in the voucher's history.",
+        ),
+        reason_action(
+            name="voucher_rollback_redemption",
+            description="Roll back the redemption of selected vouchers",
+            apply=services.voucher_rollback_redemption,
+            target="voucher",
+            done="Rolled back",
+            help_text="Recorded in the voucher's history.",
         ),
     ]
     readonly_fields = [
@@ -213,12 +172,6 @@ class VoucherAdmin(CodeSearchMixin, admin.ModelAdmin):
         "created_at",
     ]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     @admin.display(description="code", ordering="code")
     def shown_code(self, voucher: Voucher) -> str:
         return display_code(voucher.code)
@@ -229,7 +182,7 @@ class VoucherAdmin(CodeSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(VoucherEvent)
-class VoucherEventAdmin(CodeSearchMixin, admin.ModelAdmin):
+class VoucherEventAdmin(CodeSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The history; filter on kind "Redeemed" and export for the redemptions report."""
 
     actions = [
@@ -273,12 +226,3 @@ class VoucherEventAdmin(CodeSearchMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False  # the history grows large; skip the extra COUNT
     code_lookup = "voucher__code"
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

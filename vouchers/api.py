@@ -126,7 +126,7 @@ class VoucherListApi(generics.ListAPIView):
         serializer = VoucherGenerateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         vouchers = services.vouchers_generate(
-            **serializer.validated_data, actor=request.user
+            **serializer.validated_data, acting_user=request.user
         )
         offer = vouchers[0].offer
         result = {"offer": offer, "count": len(vouchers), "vouchers": vouchers}
@@ -237,7 +237,7 @@ class VoucherRedeemApi(APIView):
     def post(self, request):
         serializer = VoucherRedeemSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        caller = _caller(request) or {"staff": request.user}
+        caller = _caller(request) or {"acting_user": request.user}
         voucher = _attempt(
             request,
             lambda: services.voucher_redeem(**serializer.validated_data, **caller),

@@ -18,6 +18,7 @@ def seed(stdout) -> None:
     for name, discount in OFFERS:
         if not Offer.objects.filter(name=name).exists():
             vouchers_generate(
+                acting_user=None,
                 emails=emails,
                 offer_name=name,
                 discount=discount,

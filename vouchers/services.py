@@ -9,11 +9,14 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.models import CouponType
 from couponsite.codes import generate_code, generate_codes
+from couponsite.errors import DomainError
 from customers.models import Customer
 from customers.services import verified_owners
 from vouchers.errors import AlreadyVoid, HoldExpired, NotRedeemed
@@ -71,12 +74,13 @@ def voucher_redeem(
     *,
     code: str,
     customer: Customer | None = None,
-    staff=None,
+    acting_user: AbstractBaseUser | None = None,
     email: str | None = None,
     order_ref: str = "",
     now: dt.datetime | None = None,
 ) -> Voucher:
-    """Use a voucher once: by its owner, or by staff at checkout (optionally naming the email).
+    """Use a voucher once: by its owner, or by staff at checkout (``acting_user``,
+    optionally naming the email), recorded as the redeemer and in its history.
 
     Valid while issued (or held by the caller, inside the hold), unexpired and
     unused. Exactly one of any number of parallel redemptions succeeds.
@@ -92,7 +96,7 @@ def voucher_redeem(
             .update(
                 status=Voucher.Status.REDEEMED,
                 used_at=now,
-                redeemed_by=staff,
+                redeemed_by=acting_user,
                 order_ref=order_ref,
             )
         )
@@ -102,7 +106,7 @@ def voucher_redeem(
                 kind=VoucherEvent.Kind.REDEEMED,
                 campaign_id=voucher.campaign_id,
                 customer_id=voucher.owner_id,
-                actor=staff,
+                actor=acting_user,
                 data={"order_ref": order_ref} if order_ref else {},
                 created_at=now,
             )
@@ -110,7 +114,7 @@ def voucher_redeem(
         # We know what the UPDATE wrote; no need to read the row (and its
         # relations, for the answer) again.
         voucher.status, voucher.used_at = Voucher.Status.REDEEMED, now
-        voucher.redeemed_by, voucher.order_ref = staff, order_ref
+        voucher.redeemed_by, voucher.order_ref = acting_user, order_ref
         return voucher
     holder_id = voucher.owner_id
     voucher.refresh_from_db(
@@ -121,50 +125,71 @@ def voucher_redeem(
     raise voucher_refusal(voucher=voucher, now=now)
 
 
-def voucher_void(*, voucher: Voucher, actor, reason: str) -> Voucher:
+def voucher_void(
+    *, voucher: Voucher, acting_user: AbstractBaseUser | None, reason: str
+) -> Voucher:
     """Staff take a voucher out of use for good (fraud, mistake); recorded with who and why."""
-    with transaction.atomic():
-        voided = (
-            Voucher.objects.filter(pk=voucher.pk)
-            .exclude(status=Voucher.Status.VOID)
-            .update(status=Voucher.Status.VOID)
-        )
-        if voided:
-            VoucherEvent.objects.create(
-                voucher=voucher,
-                kind=VoucherEvent.Kind.VOIDED,
-                campaign_id=voucher.campaign_id,
-                customer_id=voucher.owner_id,
-                actor=actor,
-                reason=reason,
-            )
-    voucher.refresh_from_db()
-    if not voided:
-        raise AlreadyVoid()
-    return voucher
+    return _voucher_staff_change(
+        voucher=voucher,
+        matching=Voucher.objects.exclude(status=Voucher.Status.VOID),
+        update={"status": Voucher.Status.VOID},
+        kind=VoucherEvent.Kind.VOIDED,
+        acting_user=acting_user,
+        reason=reason,
+        refused=AlreadyVoid,
+    )
 
 
-def voucher_rollback_redemption(*, voucher: Voucher, actor, reason: str) -> Voucher:
+def voucher_rollback_redemption(
+    *, voucher: Voucher, acting_user: AbstractBaseUser | None, reason: str
+) -> Voucher:
     """Staff undo a redemption (order cancelled): the voucher is usable again."""
+    return _voucher_staff_change(
+        voucher=voucher,
+        matching=Voucher.objects.filter(status=Voucher.Status.REDEEMED),
+        update={
+            "status": Voucher.Status.ISSUED,
+            "used_at": None,
+            "redeemed_by": None,
+            "order_ref": "",
+        },
+        kind=VoucherEvent.Kind.REDEMPTION_ROLLED_BACK,
+        acting_user=acting_user,
+        reason=reason,
+        data={"order_ref": voucher.order_ref},
+        refused=NotRedeemed,
+    )
+
+
+def _voucher_staff_change(
+    *,
+    voucher: Voucher,
+    matching: QuerySet[Voucher],
+    update: dict,
+    kind: VoucherEvent.Kind,
+    acting_user: AbstractBaseUser | None,
+    reason: str,
+    data: dict | None = None,
+    refused: type[DomainError],
+) -> Voucher:
+    """One conditional UPDATE of the voucher (if it is still ``matching``) and, if
+    it matched, its history event naming who and why (the voucher's audit row),
+    in one transaction; ``refused`` if it no longer matched."""
     with transaction.atomic():
-        restored = Voucher.objects.filter(
-            pk=voucher.pk, status=Voucher.Status.REDEEMED
-        ).update(
-            status=Voucher.Status.ISSUED, used_at=None, redeemed_by=None, order_ref=""
-        )
-        if restored:
+        changed = matching.filter(pk=voucher.pk).update(**update)
+        if changed:
             VoucherEvent.objects.create(
                 voucher=voucher,
-                kind=VoucherEvent.Kind.REDEMPTION_ROLLED_BACK,
+                kind=kind,
                 campaign_id=voucher.campaign_id,
                 customer_id=voucher.owner_id,
-                actor=actor,
+                actor=acting_user,
                 reason=reason,
-                data={"order_ref": voucher.order_ref},
+                data=data or {},
             )
     voucher.refresh_from_db()
-    if not restored:
-        raise NotRedeemed()
+    if not changed:
+        raise refused()
     return voucher
 
 
@@ -197,13 +222,15 @@ def vouchers_generate(
     offer_name: str,
     discount: Decimal,
     expires_at: dt.datetime,
-    actor=None,
+    acting_user: AbstractBaseUser | None,
     now: dt.datetime | None = None,
 ) -> list[Voucher]:
     """One voucher per email for the offer (seed 001's generate), in one bulk insert.
 
     Each voucher keeps ``discount`` as issued. A voucher belongs to the customer
     who verified that email, now or when one does later (``vouchers_link_email``).
+    One ``ISSUED`` history event names ``acting_user`` (None: a command) and
+    what was issued: it is the batch's audit row.
     """
     now = now or timezone.now()
     emails = _normalize_emails(emails)
@@ -237,7 +264,7 @@ def vouchers_generate(
         vouchers = with_unique_codes(insert)
         VoucherEvent.objects.create(
             kind=VoucherEvent.Kind.ISSUED,
-            actor=actor,
+            actor=acting_user,
             data={
                 "offer": offer.name,
                 "discount": str(offer.discount),

@@ -38,7 +38,7 @@ def pool_voucher(staff_user):
         offer_name="KOI",
         discount=10,
         expires_at=timezone.now() + dt.timedelta(days=9),
-        actor=staff_user,
+        acting_user=staff_user,
     )
     return voucher
 

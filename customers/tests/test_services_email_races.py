@@ -102,6 +102,7 @@ def test_two_customers_verifying_one_email_one_wins_and_gets_the_vouchers():
             services.email_verification_start(customer=rival, email=email)
             codes.append(_code_for(email))
         vouchers_generate(
+            acting_user=None,
             emails=[email],
             offer_name="KOI",
             discount=Decimal("10"),
@@ -134,6 +135,7 @@ def test_vouchers_issued_while_the_email_is_verified_are_not_left_unowned():
         try:
             with transaction.atomic():
                 vouchers_generate(
+                    acting_user=None,
                     emails=[EMAIL],
                     offer_name="KOI",
                     discount=Decimal("10"),

@@ -4,8 +4,9 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CouponType
 from couponsite.admin_csv import csv_export_action
-from couponsite.api.exceptions import DomainError
+from couponsite.admin_mixins import ReadOnlyAdminMixin
 from couponsite.codes import display_code
+from couponsite.errors import DomainError
 from draws.claim.models import Claim
 from draws.claim.services import batch_release
 from draws.pool import Release
@@ -17,7 +18,7 @@ def _code(voucher) -> str:
 
 
 @admin.register(Claim)
-class ClaimAdmin(admin.ModelAdmin):
+class ClaimAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Who claimed which coupon on which day, and whether the hold still runs."""
 
     list_display = [
@@ -62,15 +63,6 @@ class ClaimAdmin(admin.ModelAdmin):
             return "running"
         return "ran out"
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 # Releasing from the admin (claim and hold, seed 002): the add form calls
 # ``batch_release``; a release once made is read-only history.
@@ -96,8 +88,11 @@ class ReleaseForm(forms.ModelForm):
 
 
 @admin.register(Release)
-class ReleaseAdmin(admin.ModelAdmin):
-    """Employees release batches of coupons here (up to ADMIN_MAX_RELEASE at once)."""
+class ReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Employees release batches of coupons here (up to ADMIN_MAX_RELEASE at once);
+    a release once made is only shown."""
+
+    allow_add = True  # through batch_release (save_model)
 
     form = ReleaseForm
     list_display = ["created_at", "coupon_type", "campaign", "count", "released_by"]
@@ -121,17 +116,12 @@ class ReleaseAdmin(admin.ModelAdmin):
             return ["coupon_type", "count", "note", "released_by", "created_at"]
         return ["coupon_type", "count", "note"]
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     def save_model(self, request, obj, form, change):
-        if change:
-            return
         release = batch_release(
             coupon_type=form.cleaned_data["coupon_type"],
             count=form.cleaned_data["count"],
             note=form.cleaned_data["note"],
-            released_by=request.user,
+            acting_user=request.user,
         )
         obj.pk, obj.created_at, obj.released_by = (
             release.pk,
@@ -147,7 +137,7 @@ class ReleaseAdmin(admin.ModelAdmin):
                     coupon_type=release.coupon_type,
                     count=release.count,
                     note=release.note,
-                    released_by=request.user,
+                    acting_user=request.user,
                 )
             except DomainError as exc:
                 self.message_user(

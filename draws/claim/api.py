@@ -118,7 +118,7 @@ class ReleaseApi(APIView):
             data=request.data, context={"campaign": campaign}
         )
         serializer.is_valid(raise_exception=True)
-        release = batch_release(released_by=request.user, **serializer.validated_data)
+        release = batch_release(acting_user=request.user, **serializer.validated_data)
         return Response(ReleaseSerializer(release).data, status=status.HTTP_201_CREATED)
 
 

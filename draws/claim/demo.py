@@ -37,6 +37,7 @@ def seed(stdout) -> None:
     if campaign is None:
         now = timezone.now()
         campaign = campaign_create(
+            acting_user=None,
             name="Daily Coupon Drop",
             slug=SLUG,
             kind=Campaign.Kind.CLAIM,
@@ -51,7 +52,9 @@ def seed(stdout) -> None:
         )
     for coupon_type in campaign.coupon_types.all():
         if not Release.objects.filter(coupon_type=coupon_type).exists():
-            batch_release(coupon_type=coupon_type, count=BATCH, note="seed_demo")
+            batch_release(
+                acting_user=None, coupon_type=coupon_type, count=BATCH, note="seed_demo"
+            )
     stdout.write(
         f"  Claim campaign: /api/v1/campaigns/{SLUG} (POST …/claims to claim; "
         f"staff POST …/releases to release more)"

@@ -22,11 +22,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign, CouponType
+from couponsite.audit import audit_record, changes_between, field_values
 from couponsite.codes import generate_codes
 from couponsite.errors import DomainError
 from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
@@ -81,7 +83,7 @@ def batch_release(
     *,
     coupon_type: CouponType,
     count: int,
-    released_by=None,
+    acting_user: AbstractBaseUser | None,
     note: str = "",
     now: dt.datetime | None = None,
     chunk_size: int = RELEASE_CHUNK_SIZE,
@@ -91,8 +93,10 @@ def batch_release(
 
     All or nothing, in one transaction: the ``Release`` row (who, what, when),
     the coupons (``available``, with fresh codes and a copy of the type's
-    benefit) inserted ``chunk_size`` rows per statement, and one ``RELEASED``
-    history event. A code collision redraws that chunk only. ``progress`` is
+    benefit) inserted ``chunk_size`` rows per statement, one ``RELEASED``
+    history event (the coupons' history) and one ``release.created`` audit row
+    (the staff action). ``acting_user`` is None when a command released them
+    without ``--by``. A code collision redraws that chunk only. ``progress`` is
     called with the number of coupons of each chunk written. After commit the
     campaign's "sold out" flag is voided.
     """
@@ -106,7 +110,7 @@ def batch_release(
         release = Release.objects.create(
             coupon_type=coupon_type,
             count=count,
-            released_by=released_by,
+            released_by=acting_user,
             note=note,
             created_at=now,
         )
@@ -120,7 +124,7 @@ def batch_release(
         VoucherEvent.objects.create(
             kind=VoucherEvent.Kind.RELEASED,
             campaign=campaign,
-            actor=released_by,
+            actor=acting_user,
             data={
                 "release": release.pk,
                 "coupon_type": coupon_type.pk,
@@ -128,6 +132,13 @@ def batch_release(
             },
             reason=note,
             created_at=now,
+        )
+        audit_record(
+            acting_user=acting_user,
+            action="release.created",
+            target=release,
+            reason=note,
+            changes=changes_between({}, field_values(release)),
         )
         transaction.on_commit(lambda: _pool_changed(campaign.pk, coupon_type.pk))
     return release

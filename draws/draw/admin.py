@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from couponsite.admin_csv import csv_export_action
+from couponsite.admin_mixins import ReadOnlyAdminMixin
 from couponsite.codes import display_code
 from draws.draw.models import Draw
 
@@ -10,7 +11,9 @@ def _code(voucher) -> str:
 
 
 @admin.register(Draw)
-class DrawAdmin(admin.ModelAdmin):
+class DrawAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    allow_delete = True  # as before; a deleted draw lets its customer draw again
+
     list_display = [
         "customer",
         "campaign",
@@ -51,9 +54,3 @@ class DrawAdmin(admin.ModelAdmin):
         "odds",
         "created_at",
     ]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

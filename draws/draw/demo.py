@@ -48,6 +48,7 @@ def seed(stdout) -> None:
     if not Campaign.objects.filter(slug=SLUG).exists():
         now = timezone.now()
         campaign_create(
+            acting_user=None,
             name="Lucky Draw",
             slug=SLUG,
             kind=Campaign.Kind.DRAW,

@@ -4,6 +4,7 @@ from django.db.models import Count, Max
 from campaigns.admin import CampaignAdmin
 from campaigns.models import Campaign
 from couponsite.admin_csv import csv_export_action
+from couponsite.admin_mixins import ReadOnlyAdminMixin
 from couponsite.codes import display_code
 from couponsite.redis_client import REDIS_ERRORS
 from draws.rush.models import Grab, Reservation, RushDay
@@ -41,7 +42,7 @@ class RushFigures:
 
 
 @admin.register(RushDay)
-class RushDayAdmin(RushFigures, admin.ModelAdmin):
+class RushDayAdmin(RushFigures, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Each day of each rush: reservations, coupons, grabs and when it sold out."""
 
     list_display = [
@@ -75,12 +76,6 @@ class RushDayAdmin(RushFigures, admin.ModelAdmin):
     def get_queryset(self, request):
         return _with_rush_figures(super().get_queryset(request))
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
     @admin.action(description="Rebuild the selected days' rush state in Redis")
     def reload_into_redis(self, request, queryset):
         for rush_day in queryset:
@@ -104,12 +99,11 @@ class RushDayAdmin(RushFigures, admin.ModelAdmin):
             )
 
 
-class RushDayInline(RushFigures, admin.TabularInline):
+class RushDayInline(RushFigures, ReadOnlyAdminMixin, admin.TabularInline):
     """For the campaign page of a rush: one row per day (registered below)."""
 
     model = RushDay
     extra = 0
-    can_delete = False
     show_change_link = True
     fields = [
         "day",
@@ -126,15 +120,12 @@ class RushDayInline(RushFigures, admin.TabularInline):
     def get_queryset(self, request):
         return _with_rush_figures(super().get_queryset(request))
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
 
 CampaignAdmin.add_kind_inline(Campaign.Kind.RUSH, RushDayInline)
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["day", "campaign", "number", "customer", "created_at"]
     list_filter = ["campaign", "day"]
     search_fields = ["customer__phone", "customer__email"]
@@ -148,15 +139,9 @@ class ReservationAdmin(admin.ModelAdmin):
         "created_at",
     ]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Grab)
-class GrabAdmin(admin.ModelAdmin):
+class GrabAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "campaign", "day", "customer", "voucher", "via"]
     list_filter = ["campaign", "day", "via"]
     search_fields = ["customer__phone", "customer__email", "voucher__code"]
@@ -185,9 +170,3 @@ class GrabAdmin(admin.ModelAdmin):
         "via",
         "created_at",
     ]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

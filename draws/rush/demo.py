@@ -16,6 +16,7 @@ def seed(stdout) -> None:
     if not Campaign.objects.filter(slug=SLUG).exists():
         now = timezone.now()
         campaign_create(
+            acting_user=None,
             name="Nightly Flash Rush",
             slug=SLUG,
             kind=Campaign.Kind.RUSH,

@@ -139,7 +139,7 @@ def test_the_deadline_is_the_sooner_of_hold_and_expiry(customer_client):
     coupon_type = first_type(campaign)
     coupon_type.valid_until = T0 + dt.timedelta(seconds=60)
     coupon_type.save()
-    batch_release(coupon_type=coupon_type, count=1)
+    batch_release(acting_user=None, coupon_type=coupon_type, count=1)
 
     with time_machine.travel(T0, tick=False):
         body = customer_client.post("/api/v1/campaigns/drop/claims").json()

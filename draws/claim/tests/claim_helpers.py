@@ -27,6 +27,7 @@ def claim_campaign(
     """A running claim campaign with ``types`` coupon types and ``released`` coupons of the first."""
     now = timezone.now()
     campaign = campaign_create(
+        acting_user=None,
         name=f"Drop {slug}",
         slug=slug,
         kind=Campaign.Kind.CLAIM,
@@ -46,7 +47,9 @@ def claim_campaign(
         ],
     )
     if released:
-        batch_release(coupon_type=first_type(campaign), count=released)
+        batch_release(
+            acting_user=None, coupon_type=first_type(campaign), count=released
+        )
     return campaign
 
 

@@ -85,7 +85,9 @@ def test_claims_racing_a_release_never_leave_coupons_behind_a_sold_out_answer(tr
 
     def worker(i: int):
         if i == 0:
-            return batch_release(coupon_type=coupon_type, count=20).count
+            return batch_release(
+                acting_user=None, coupon_type=coupon_type, count=20
+            ).count
         return claim(i)
 
     answers = race(worker, 40)

@@ -63,7 +63,7 @@ def test_a_release_puts_available_coupons_with_the_types_benefit_in_the_pool(
     coupon_type = first_type(campaign)
 
     release = batch_release(
-        coupon_type=coupon_type, count=25, released_by=staff_user, note="monday"
+        coupon_type=coupon_type, count=25, acting_user=staff_user, note="monday"
     )
 
     vouchers = Voucher.objects.filter(release=release)
@@ -99,7 +99,11 @@ def test_a_release_inserts_one_statement_per_chunk_and_reports_progress():
 
     with CaptureQueriesContext(connection) as queries:
         batch_release(
-            coupon_type=coupon_type, count=10, chunk_size=3, progress=progress.append
+            acting_user=None,
+            coupon_type=coupon_type,
+            count=10,
+            chunk_size=3,
+            progress=progress.append,
         )
 
     inserts = [
@@ -123,7 +127,7 @@ def test_a_code_collision_draws_that_chunk_again(monkeypatch):
 
     monkeypatch.setattr(claim_services, "generate_codes", colliding)
 
-    release = batch_release(coupon_type=coupon_type, count=5)
+    release = batch_release(acting_user=None, coupon_type=coupon_type, count=5)
 
     assert calls == [5, 5]
     assert Voucher.objects.filter(release=release).count() == 5
@@ -136,9 +140,11 @@ def test_releases_go_into_claim_campaigns_only():
     draw.refresh_from_db()
 
     with pytest.raises(WrongCampaignKind):
-        batch_release(coupon_type=first_type(draw), count=5)
+        batch_release(acting_user=None, coupon_type=first_type(draw), count=5)
     with pytest.raises(InvalidReleaseCount):
-        batch_release(coupon_type=first_type(claim_campaign()), count=0)
+        batch_release(
+            acting_user=None, coupon_type=first_type(claim_campaign()), count=0
+        )
     assert not Release.objects.exists()
     assert not Voucher.objects.exists()
 
@@ -229,15 +235,15 @@ def test_sold_out_costs_the_claim_nothing():
         claim_take(campaign=campaign, customer=second)
 
     assert not Claim.objects.filter(customer=second).exists()
-    batch_release(coupon_type=first_type(campaign), count=1)
+    batch_release(acting_user=None, coupon_type=first_type(campaign), count=1)
     assert claim_take(campaign=campaign, customer=second).customer == second
 
 
 def test_claims_take_coupons_of_every_type():
     campaign = claim_campaign(types=2)
     one, two = campaign.coupon_types.order_by("id")
-    batch_release(coupon_type=one, count=2)
-    batch_release(coupon_type=two, count=2)
+    batch_release(acting_user=None, coupon_type=one, count=2)
+    batch_release(acting_user=None, coupon_type=two, count=2)
     customers = make_customers(4)
 
     taken = [claim_take(campaign=campaign, customer=c).voucher for c in customers]
@@ -252,7 +258,7 @@ def test_expired_coupons_are_not_handed_out():
     coupon_type = first_type(campaign)
     coupon_type.valid_until = T0 + dt.timedelta(hours=1)
     coupon_type.save()
-    batch_release(coupon_type=coupon_type, count=1)
+    batch_release(acting_user=None, coupon_type=coupon_type, count=1)
     (customer,) = make_customers(1)
 
     with at(T0 + dt.timedelta(hours=2)), pytest.raises(SoldOut):
@@ -282,7 +288,7 @@ def test_a_release_voids_the_flag_even_when_it_lands_mid_claim():
     # A claim read the pool state, found the pool empty in the database…
     seen = claim_services._PoolState.read(campaign.pk, timezone.now())
     # …a release commits before that claim writes its flag…
-    batch_release(coupon_type=first_type(campaign), count=1)
+    batch_release(acting_user=None, coupon_type=first_type(campaign), count=1)
     seen.remember_sold_out(campaign, [first_type(campaign).pk], timezone.now())
 
     # …and the stale flag is ignored.
@@ -430,7 +436,7 @@ def test_with_redis_down_claims_are_still_right(redis_down):
         claim_take(campaign=campaign, customer=three)
     with pytest.raises(SoldOut):
         claim_take(campaign=campaign, customer=three)
-    batch_release(coupon_type=first_type(campaign), count=1)
+    batch_release(acting_user=None, coupon_type=first_type(campaign), count=1)
 
     assert claim_take(campaign=campaign, customer=three).customer == three
     assert_pool_invariants()

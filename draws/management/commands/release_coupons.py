@@ -24,7 +24,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--by",
             metavar="USERNAME",
-            help="The staff user releasing them (recorded with the release).",
+            help=(
+                "The staff user releasing them, recorded with the release and in "
+                "the audit log; without it both name no user (a command)."
+            ),
         )
         parser.add_argument("--note", default="")
         parser.add_argument("--chunk-size", type=int, default=RELEASE_CHUNK_SIZE)
@@ -37,14 +40,16 @@ class Command(BaseCommand):
         if campaign is None:
             raise CommandError(f"No campaign with slug {options['campaign']!r}.")
         coupon_type = self._coupon_type(campaign, options["coupon_type"])
-        released_by = None
+        # A command has no request user: whoever runs it names themselves with
+        # --by; without it the release is recorded with no user.
+        acting_user = None
         if options["by"]:
-            released_by = (
+            acting_user = (
                 get_user_model()
                 .objects.filter(username=options["by"], is_staff=True)
                 .first()
             )
-            if released_by is None:
+            if acting_user is None:
                 raise CommandError(f"No staff user {options['by']!r}.")
         if options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1.")
@@ -60,7 +65,7 @@ class Command(BaseCommand):
                 release = batch_release(
                     coupon_type=coupon_type,
                     count=options["count"],
-                    released_by=released_by,
+                    acting_user=acting_user,
                     note=options["note"],
                     chunk_size=options["chunk_size"],
                     progress=bar.update,

@@ -29,6 +29,7 @@ RUSHING = at(DAY, "23:00:10")
 def rush_campaign(**fields) -> Campaign:
     """A running rush with seed 003's defaults: reserve 22:55-22:59:59, rush 23:00-23:00:59."""
     defaults = {
+        "acting_user": None,
         "name": "Rush",
         "kind": Campaign.Kind.RUSH,
         "timezone": ZONE,

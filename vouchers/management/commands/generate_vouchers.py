@@ -69,6 +69,7 @@ class Command(BaseCommand):
                 for start in range(0, len(emails), CHUNK):
                     chunk = emails[start : start + CHUNK]
                     for voucher in vouchers_generate(
+                        acting_user=None,  # a command: no user is known
                         emails=chunk,
                         offer_name=offer,
                         discount=discount,

@@ -1,0 +1,47 @@
+from django.contrib import admin
+
+from couponsite.admin_mixins import ReadOnlyAdminMixin
+from couponsite.models import AuditEntry
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who did what in the back office (vouchers' own history is their events)."""
+
+    list_display = [
+        "created_at",
+        "action",
+        "target_type",
+        "target_repr",
+        "by",
+        "reason",
+        "changes",
+    ]
+    list_filter = [
+        "action",
+        ("acting_user", admin.RelatedOnlyFieldListFilter),
+        ("target_type", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    ]
+    search_fields = ["target_repr", "=target_id"]
+    list_select_related = ["acting_user", "target_type"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # the log grows large; skip the extra COUNT
+    fields = [
+        "created_at",
+        "action",
+        "acting_user",
+        "target_type",
+        "target_id",
+        "target_repr",
+        "reason",
+        "changes",
+    ]
+
+    @admin.display(
+        description="acting user",
+        ordering="acting_user__username",
+        empty_value="(no user: a command)",
+    )
+    def by(self, entry: AuditEntry):
+        return entry.acting_user

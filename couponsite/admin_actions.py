@@ -1,0 +1,74 @@
+"""Admin actions that ask the staff member why before acting."""
+
+from collections.abc import Callable, Iterable
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
+
+from couponsite.errors import DomainError
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=200)
+
+
+def reason_action(
+    *,
+    name: str,
+    description: str,
+    apply: Callable[..., object],
+    target: str,
+    done: str,
+    help_text: str = "Recorded in the history, with who did it.",
+    permissions: Iterable[str] | None = None,
+):
+    """An admin action that first asks for a reason, then calls the service
+    ``apply(<target>=row, acting_user=request.user, reason=reason)`` for each
+    selected row, e.g. ``apply=voucher_void, target="voucher"``.
+
+    Each row is its own service call (its own transaction): a refused one
+    (``DomainError``) is reported and changes nothing, the others go ahead.
+    """
+
+    @admin.action(description=description, permissions=permissions)
+    def action(modeladmin, request, queryset):
+        if "apply" in request.POST:
+            form = ReasonForm(request.POST)
+            if form.is_valid():
+                ok = failed = 0
+                for obj in queryset:
+                    try:
+                        apply(
+                            **{target: obj},
+                            acting_user=request.user,
+                            reason=form.cleaned_data["reason"],
+                        )
+                        ok += 1
+                    except DomainError as exc:
+                        failed += 1
+                        modeladmin.message_user(
+                            request, f"{obj}: {exc.detail}", messages.WARNING
+                        )
+                modeladmin.message_user(request, f"{done}: {ok}; refused: {failed}.")
+                return None
+        else:
+            form = ReasonForm()
+        form.fields["reason"].help_text = help_text
+        return TemplateResponse(
+            request,
+            "admin/action_reason.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": description,
+                "form": form,
+                "queryset": queryset,
+                "action": request.POST["action"],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "opts": modeladmin.model._meta,
+            },
+        )
+
+    action.__name__ = name
+    return action
