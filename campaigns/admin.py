@@ -260,6 +260,11 @@ class CampaignAdmin(admin.ModelAdmin):
             ]
         return inlines
 
+    def get_readonly_fields(self, request, obj=None):
+        """An existing campaign's status changes through the actions, which ask why."""
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "status"] if obj is not None else fields
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         return fieldsets if obj is not None else fieldsets[1:]

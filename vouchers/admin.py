@@ -139,6 +139,7 @@ class VoucherAdmin(CodeSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             target="voucher",
             done="Voided",
             help_text="Recorded in the voucher's history.",
+            permissions=["use"],
         ),
         reason_action(
             name="voucher_rollback_redemption",
@@ -147,8 +148,16 @@ class VoucherAdmin(CodeSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             target="voucher",
             done="Rolled back",
             help_text="Recorded in the voucher's history.",
+            permissions=["use"],
         ),
     ]
+
+    def has_use_permission(self, request) -> bool:
+        """Voiding and rolling back change a voucher, through its services only
+        (the page itself edits nothing): staff allowed to change vouchers."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
     readonly_fields = [
         "code",
         "status",

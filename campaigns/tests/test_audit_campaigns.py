@@ -181,13 +181,12 @@ def _edit(admin_client, campaign: Campaign, **overrides):
     return admin_client.post(url, data)
 
 
-def test_an_edit_records_status_odds_quotas_and_other_fields_each_by_name(
+def test_an_edit_records_odds_quotas_and_other_fields_each_by_name(
     admin_client, admin_user, added
 ):
     response = _edit(
         admin_client,
         added,
-        status="paused",
         description="Back soon.",
         **{
             "coupon_types-0-probability": "0.25",
@@ -201,12 +200,10 @@ def test_an_edit_records_status_odds_quotas_and_other_fields_each_by_name(
     assert (coupon_type.probability, coupon_type.daily_quota) == (Decimal("0.25"), 20)
     assert sorted(_actions(acting_user=admin_user)) == [
         "campaign.changed",
-        "campaign.status_changed",
         "coupon_type.changed",
         "coupon_type.odds_changed",
         "coupon_type.quotas_changed",
     ]
-    assert _entry("campaign.status_changed").changes == {"status": ["active", "paused"]}
     assert _entry("campaign.changed").changes == {"description": ["", "Back soon."]}
     odds = _entry("coupon_type.odds_changed")
     assert odds.target == coupon_type
@@ -216,6 +213,20 @@ def test_an_edit_records_status_odds_quotas_and_other_fields_each_by_name(
     ]
     assert _entry("coupon_type.quotas_changed").changes == {"daily_quota": [10, 20]}
     assert _entry("coupon_type.changed").changes == {"category": ["", "cash"]}
+
+
+def test_the_change_form_leaves_the_status_to_the_actions_that_ask_why(
+    admin_client, added
+):
+    page = admin_client.get(reverse("admin:campaigns_campaign_change", args=[added.pk]))
+
+    response = _edit(admin_client, added, status="paused")
+
+    assert 'name="status"' not in page.content.decode()
+    assert response.status_code == 302
+    added.refresh_from_db()
+    assert added.status == Campaign.Status.ACTIVE
+    assert not AuditEntry.objects.exists()
 
 
 def test_an_edit_that_changes_nothing_records_nothing(admin_client, added):

@@ -42,7 +42,7 @@ def _verifying():
 
 # model admin name, how to make one row, the row, may add, may delete
 PAGES = [
-    ("draws_draw", DrawFactory, lambda: DrawFactory._meta.model.objects.get(), 0, 1),
+    ("draws_draw", DrawFactory, lambda: DrawFactory._meta.model.objects.get(), 0, 0),
     ("draws_claim", _claimed, lambda: Claim.objects.get(), 0, 0),
     ("draws_release", _claimed, lambda: Release.objects.get(), 1, 0),
     ("draws_rushday", _rushed, lambda: RushDay.objects.get(), 0, 0),

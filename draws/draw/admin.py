@@ -12,8 +12,6 @@ def _code(voucher) -> str:
 
 @admin.register(Draw)
 class DrawAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    allow_delete = True  # as before; a deleted draw lets its customer draw again
-
     list_display = [
         "customer",
         "campaign",

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -73,6 +74,22 @@ def test_a_rollback_from_the_admin_is_one_event_with_the_order(
         {"order_ref": "O-7"},
     )
     assert not AuditEntry.objects.exists()
+
+
+def test_staff_who_may_only_view_vouchers_cannot_void_them(client):
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_voucher"))
+    client.force_login(viewer)
+    voucher = VoucherFactory()
+
+    page = client.get(reverse("admin:vouchers_voucher_changelist"))
+    _apply(client, "voucher_void", voucher, "fraud")
+
+    assert page.status_code == 200
+    assert "voucher_void" not in page.content.decode()
+    voucher.refresh_from_db()
+    assert voucher.status != Voucher.Status.VOID
+    assert not VoucherEvent.objects.filter(kind=VoucherEvent.Kind.VOIDED).exists()
 
 
 def test_refused_void_and_rollback_record_nothing(admin_user):
