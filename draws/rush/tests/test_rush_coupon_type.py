@@ -67,7 +67,7 @@ def test_reserving_in_a_rush_with_two_coupon_types_is_refused():
             "/api/v1/campaigns/two-types/reservations"
         )
 
-    assert response.status_code == RushNotConfigured.status_code
+    assert response.status_code == 409
     assert response.json() == {
         "code": "RUSH_NOT_CONFIGURED",
         "detail": "This rush has more than one coupon type; it hands out exactly one.",
