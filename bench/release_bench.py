@@ -42,7 +42,7 @@ def main() -> None:
 
     from campaigns.models import Campaign
     from campaigns.services import campaign_create
-    from draws.claim.services import RELEASE_CHUNK_SIZE, batch_release
+    from draws.claim.releases import RELEASE_CHUNK_SIZE, batch_release
 
     chunk_size = args.chunk_size or RELEASE_CHUNK_SIZE
     print(

@@ -345,7 +345,7 @@ class ClaimStorm:
     def run(self, context: Context) -> dict:
         from django.db.models import Count
 
-        from draws.claim.services import batch_release
+        from draws.claim.releases import batch_release
         from draws.models import Claim
         from vouchers.models import Voucher
 

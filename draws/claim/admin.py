@@ -7,7 +7,7 @@ from couponsite.admin_csv import csv_export_action
 from couponsite.api.exceptions import DomainError
 from couponsite.codes import display_code
 from draws.claim.models import Claim
-from draws.claim.services import batch_release
+from draws.claim.releases import batch_release
 from draws.pool import Release
 from vouchers.models import Voucher
 

@@ -15,6 +15,7 @@ from couponsite.api.exceptions import DomainError
 from couponsite.localcache import local_cached, local_clear
 from couponsite.redis_client import get_redis
 from draws.opening import require_kind
+from draws.pool import pool_forget_id_range
 
 # A popped coupon not settled after this long belongs to a request that died.
 STALE_PENDING_SECONDS = 15
@@ -136,7 +137,6 @@ class _LocalState:
         self.final_not_before: dict[tuple[int, dt.date], float] = {}
         self.received_until: dict[tuple[int, dt.date, int], float] = {}
         self.redis_skipped_until = 0.0
-        self.id_ranges: dict[int, tuple[int, int]] = {}
 
     def final_day(self, campaign_id: int, day: dt.date) -> FinalDay | None:
         return self.final_days.get((campaign_id, day))
@@ -191,6 +191,7 @@ def rush_local_state_clear() -> None:
     """Forget every flag and cache of this process (tests; a deploy does it anyway)."""
     local.clear()
     local_clear()
+    pool_forget_id_range()
 
 
 def rush_coupon_type(campaign: Campaign) -> CouponType:
