@@ -28,7 +28,8 @@ LOCAL_RECEIVED_SECONDS = 120.0
 LOCAL_RECEIVED_MAX = 200_000
 # After a Redis error, go straight to Postgres for this long.
 REDIS_BACKOFF_SECONDS = 5.0
-# Campaign rows and coupon types read by grabs are reused this long.
+# While one grab loads a day into Redis (``warm_lazily``) the others use Postgres;
+# its "loading" mark lapses after this long, should that process die mid-load.
 WARM_LOCK_SECONDS = 10
 # Redis keys of a day outlive its rush by this long.
 KEYS_LINGER_SECONDS = 3600
