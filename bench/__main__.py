@@ -21,6 +21,11 @@ import sys
 import time
 from pathlib import Path
 
+import django
+import psycopg
+
+from bench import scenarios
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DB_NAME = os.environ.get("BENCH_DATABASE_NAME", "couponsite_bench")
@@ -55,8 +60,6 @@ BENCH_ENV = {
 
 
 def _recreate_database() -> None:
-    import psycopg
-
     with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as connection:
         connection.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
@@ -76,8 +79,6 @@ def _manage(*args: str) -> None:
 
 
 def main() -> None:
-    from bench import scenarios
-
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -109,8 +110,6 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     tokens = RESULTS / "tokens.txt"
     _manage("load_fixture", "--customers", str(customers), "--tokens-file", str(tokens))
-
-    import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "couponsite.settings")
     django.setup()

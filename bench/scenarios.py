@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from django.db.models import Count
+from django.utils import timezone
+
+from couponsite.redis_client import get_redis
+
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -170,8 +175,6 @@ def run_phase(context: Context, plan: dict) -> dict:
 
 
 def flush_redis() -> None:
-    from couponsite.redis_client import get_redis
-
     redis = get_redis()
     if redis is not None:
         redis.flushdb()
@@ -185,9 +188,7 @@ def local_noon_zone() -> str:
 
 
 def _campaign(kind: str, **fields):
-    from django.utils import timezone
-
-    from campaigns.models import Campaign
+    from campaigns.models import Campaign  # models: Django is set up in bench.main
 
     now = timezone.now()
     return Campaign.objects.create(
@@ -202,7 +203,7 @@ def _campaign(kind: str, **fields):
 
 
 def _coupon_type(campaign, **fields):
-    from campaigns.models import CouponType
+    from campaigns.models import CouponType  # models: Django is set up in bench.main
 
     return CouponType.objects.create(
         campaign=campaign,
@@ -246,6 +247,7 @@ class DrawStorm:
     quota = 500
 
     def run(self, context: Context) -> dict:
+        # The project's models: Django is set up in bench.main, after the database.
         from campaigns.models import CouponType
         from draws.models import Draw
         from vouchers.models import Voucher
@@ -284,8 +286,7 @@ class RedeemStorm:
     customers = 5_000
 
     def run(self, context: Context) -> dict:
-        from django.utils import timezone
-
+        # The project's models: Django is set up in bench.main, after the database.
         from customers.management.commands.load_fixture import load_phone
         from customers.models import Customer
         from vouchers.models import Voucher
@@ -343,8 +344,7 @@ class ClaimStorm:
     coupons = 2_000
 
     def run(self, context: Context) -> dict:
-        from django.db.models import Count
-
+        # The project's models: Django is set up in bench.main, after the database.
         from draws.claim.releases import batch_release
         from draws.models import Claim
         from vouchers.models import Voucher
@@ -390,6 +390,7 @@ class GenerateVouchers:
     emails = 10_000
 
     def run(self, context: Context) -> dict:
+        # The project's models: Django is set up in bench.main, after the database.
         from customers.services import staff_user_get_or_create, token_create
         from vouchers.models import Voucher
 
@@ -432,6 +433,7 @@ class ReleaseBatches:
     customers = 1
 
     def run(self, context: Context) -> dict:
+        # The project's models: Django is set up in bench.main, after the database.
         from customers.services import staff_user_get_or_create, token_create
         from vouchers.models import Voucher
 
@@ -497,8 +499,7 @@ class Rush:
         self.customers = customers
 
     def run(self, context: Context) -> dict:
-        from django.utils import timezone
-
+        # The project's models: Django is set up in bench.main, after the database.
         from draws.models import Grab, Reservation, RushDay
         from draws.rush.services import rush_warm
         from vouchers.models import Voucher

@@ -31,6 +31,7 @@ import httpx
 
 from contract.harness import Harness, Recorder, Report
 from contract.rules import RULES
+from contract.server import Server
 from contract.spec import Spec, spec_errors
 
 HERE = Path(__file__).resolve().parent
@@ -135,8 +136,6 @@ def main() -> int:
             base_url, staff_token = args.base_url, args.staff_token
             sms_dir, mail_log = args.sms_dir, args.mail_log
         else:
-            from contract.server import Server
-
             server = Server().start()
             base_url, staff_token = server.base_url, server.staff_token
             sms_dir, mail_log = server.sms_dir, server.log
@@ -181,6 +180,7 @@ def check(
         schema_file.write_bytes(content)
         if generate_client(schema_file, Path(scratch), report):
             sys.path.insert(0, scratch)
+            # The flow imports the client just generated into scratch.
             from contract import flow
 
             recorder = Recorder()

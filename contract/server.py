@@ -13,6 +13,9 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+from redis import Redis
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -94,8 +97,6 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def _admin(self, *statements: str) -> None:
-        import psycopg
-
         with psycopg.connect(self.admin_url, autocommit=True) as connection:
             for statement in statements:
                 connection.execute(statement)
@@ -112,8 +113,6 @@ class Server:
         return done.stdout
 
     def start(self) -> "Server":
-        from redis import Redis
-
         print(f"contract: database {self.database}, redis {self.redis_url}")
         self._admin(
             f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)',

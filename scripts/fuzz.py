@@ -26,6 +26,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import psycopg
+from redis import Redis
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 SCHEMATHESIS = Path(PYTHON).parent / "schemathesis"
@@ -63,8 +66,6 @@ def _database_url(name: str) -> str:
 
 
 def _postgres(sql: str) -> None:
-    import psycopg
-
     with psycopg.connect(BASE_DATABASE_URL, autocommit=True) as connection:
         connection.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
@@ -106,8 +107,6 @@ def _manage(env: dict, *args: str) -> str:
 
 
 def _flush_redis() -> None:
-    from redis import Redis
-
     Redis.from_url(REDIS_URL).flushdb()
 
 
