@@ -23,6 +23,7 @@ from pathlib import Path
 
 import django
 
+from bench import scenarios
 from couponsite.testing.live_server import LiveServer, rate_limits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,8 +45,6 @@ BENCH_ENV = {
 
 
 def main() -> None:
-    from bench import scenarios
-
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -11,11 +11,16 @@ history written; not the final COMMIT, which the rollback replaces).
 """
 
 import argparse
+import datetime as dt
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
+
+import django
+from django.db import connection, transaction
+from django.utils import timezone
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "couponsite.settings")
@@ -32,17 +37,11 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=None)
     args = parser.parse_args()
 
-    import django
-
     django.setup()
-    import datetime as dt
-
-    from django.db import connection, transaction
-    from django.utils import timezone
-
+    # The project's modules import models: only once Django is set up.
     from campaigns.models import Campaign
     from campaigns.services import campaign_create
-    from draws.claim.services import RELEASE_CHUNK_SIZE, batch_release
+    from draws.claim.releases import RELEASE_CHUNK_SIZE, batch_release
 
     chunk_size = args.chunk_size or RELEASE_CHUNK_SIZE
     print(

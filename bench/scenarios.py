@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from django.db.models import Count
+from django.utils import timezone
+
+from couponsite.redis_client import get_redis
 from couponsite.testing.live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,8 +133,6 @@ def run_phase(context: Context, plan: dict) -> dict:
 
 
 def flush_redis() -> None:
-    from couponsite.redis_client import get_redis
-
     redis = get_redis()
     if redis is not None:
         redis.flushdb()
@@ -144,9 +146,7 @@ def local_noon_zone() -> str:
 
 
 def _campaign(kind: str, **fields):
-    from django.utils import timezone
-
-    from campaigns.models import Campaign
+    from campaigns.models import Campaign  # models: Django is set up in bench.main
 
     now = timezone.now()
     return Campaign.objects.create(
@@ -161,7 +161,7 @@ def _campaign(kind: str, **fields):
 
 
 def _coupon_type(campaign, **fields):
-    from campaigns.models import CouponType
+    from campaigns.models import CouponType  # models: Django is set up in bench.main
 
     return CouponType.objects.create(
         campaign=campaign,
@@ -205,6 +205,7 @@ class DrawStorm:
     quota = 500
 
     def run(self, context: Context) -> dict:
+        # The project's models: Django is set up in bench.main, after the database.
         from campaigns.models import CouponType
         from draws.models import Draw
         from vouchers.models import Voucher
@@ -243,8 +244,7 @@ class RedeemStorm:
     customers = 5_000
 
     def run(self, context: Context) -> dict:
-        from django.utils import timezone
-
+        # The project's models: Django is set up in bench.main, after the database.
         from customers.management.commands.load_fixture import load_phone
         from customers.models import Customer
         from vouchers.models import Voucher
@@ -303,9 +303,8 @@ class ClaimStorm:
     coupons = 2_000
 
     def run(self, context: Context) -> dict:
-        from django.db.models import Count
-
-        from draws.claim.services import batch_release
+        # The project's models: Django is set up in bench.main, after the database.
+        from draws.claim.releases import batch_release
         from draws.models import Claim
         from vouchers.models import Voucher
 
@@ -350,6 +349,7 @@ class GenerateVouchers:
     emails = 10_000
 
     def run(self, context: Context) -> dict:
+        # The project's models: Django is set up in bench.main, after the database.
         from customers.services import staff_user_get_or_create, token_create
         from vouchers.models import Voucher
 
@@ -392,6 +392,7 @@ class ReleaseBatches:
     customers = 1
 
     def run(self, context: Context) -> dict:
+        # The project's models: Django is set up in bench.main, after the database.
         from customers.services import staff_user_get_or_create, token_create
         from vouchers.models import Voucher
 
@@ -457,8 +458,7 @@ class Rush:
         self.customers = customers
 
     def run(self, context: Context) -> dict:
-        from django.utils import timezone
-
+        # The project's models: Django is set up in bench.main, after the database.
         from draws.models import Grab, Reservation, RushDay
         from draws.rush.services import rush_warm
         from vouchers.models import Voucher

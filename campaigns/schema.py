@@ -2,6 +2,8 @@
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
 
+from campaigns.serializers import COUPON_TYPE_INPUT_VARIANTS
+
 
 class CouponTypeInputScheme(OpenApiSerializerExtension):
     """``CouponTypeInput`` is ``oneOf`` the kinds' shapes; each names the fields its
@@ -11,8 +13,6 @@ class CouponTypeInputScheme(OpenApiSerializerExtension):
     target_class = "campaigns.serializers.CouponTypeInputSerializer"
 
     def map_serializer(self, auto_schema, direction):
-        from campaigns.serializers import COUPON_TYPE_INPUT_VARIANTS
-
         return {
             "oneOf": [
                 auto_schema.resolve_serializer(variant, direction).ref

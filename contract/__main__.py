@@ -190,6 +190,7 @@ def check(
         schema_file.write_bytes(content)
         if generate_client(schema_file, Path(scratch), report):
             sys.path.insert(0, scratch)
+            # The flow imports the client just generated into scratch.
             from contract import flow
 
             recorder = Recorder()

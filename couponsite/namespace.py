@@ -83,6 +83,8 @@ def _load() -> str:
 
 
 def _read() -> tuple[str, bool]:
+    # Imported late: this module is the caches' KEY_FUNCTION, which Django may
+    # load before the apps (and their models) are.
     from couponsite.models import KeyNamespace
 
     with transaction.atomic():  # a savepoint: a missing table spoils no transaction

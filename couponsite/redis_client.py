@@ -6,6 +6,7 @@ from Postgres instead".
 """
 
 from django.conf import settings
+from django_redis import get_redis_connection
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -17,8 +18,6 @@ REDIS_ERRORS = (RedisError, OSError)
 def get_redis() -> Redis | None:
     if not settings.REDIS_URL:
         return None
-    from django_redis import get_redis_connection
-
     return get_redis_connection("default")
 
 

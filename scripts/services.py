@@ -6,10 +6,12 @@ python scripts/services.py redis URL      -> exit 0 if it answers
 
 import sys
 
+import psycopg
+from redis import Redis
+from redis.exceptions import RedisError
+
 
 def postgres(url: str) -> bool:
-    import psycopg
-
     try:
         with psycopg.connect(url, connect_timeout=3) as connection:
             connection.execute("SELECT 1")
@@ -19,9 +21,6 @@ def postgres(url: str) -> bool:
 
 
 def redis(url: str) -> bool:
-    from redis import Redis
-    from redis.exceptions import RedisError
-
     try:
         return bool(
             Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()

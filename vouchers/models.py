@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from campaigns.models import Benefit, Campaign, CouponType
+from couponsite.codes import display_code
 from customers.models import Customer
 
 
@@ -181,8 +182,6 @@ class Voucher(Benefit):
         ]
 
     def __str__(self) -> str:
-        from couponsite.codes import display_code
-
         return display_code(self.code)
 
     def effective_status(self, now: dt.datetime | None = None) -> str:

@@ -30,14 +30,23 @@ def with_unique_codes[T](create: Callable[[], T]) -> T:
     """Run ``create`` (which draws fresh codes each call) until no code collides.
 
     Collisions are astronomically rare at 50 bits; the unique constraint catches
-    them and a savepoint lets us draw again.
+    them and a savepoint lets us draw again. Only a collision of voucher codes
+    is retried: any other ``IntegrityError`` is raised at once.
     """
     for attempt in range(CODE_ATTEMPTS):
         try:
             with transaction.atomic():
                 return create()
         except IntegrityError as exc:
-            if "code" not in str(exc) or attempt == CODE_ATTEMPTS - 1:
+            diag = getattr(exc.__cause__, "diag", None)
+            if diag is not None:
+                # Postgres names the constraint that failed; ``Voucher.code``'s
+                # ``unique=True`` got Postgres's default name, <table>_<column>_key.
+                collided = diag.constraint_name == "vouchers_voucher_code_key"
+            else:
+                # SQLite names no constraint, only the column(s) of the UNIQUE.
+                collided = str(exc) == "UNIQUE constraint failed: vouchers_voucher.code"
+            if not collided or attempt == CODE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 

@@ -8,7 +8,7 @@ from couponsite.admin_mixins import ReadOnlyAdminMixin
 from couponsite.codes import display_code
 from couponsite.errors import DomainError
 from draws.claim.models import Claim
-from draws.claim.services import batch_release
+from draws.claim.releases import batch_release
 from draws.pool import Release
 from vouchers.models import Voucher
 

@@ -22,12 +22,8 @@ from couponsite.api.schema import (
 )
 from couponsite.api.throttling import CustomerAndAddressThrottle
 from draws.claim.models import Claim
-from draws.claim.services import (
-    AlreadyClaimedToday,
-    SoldOut,
-    batch_release,
-    claim_take,
-)
+from draws.claim.releases import batch_release
+from draws.claim.services import AlreadyClaimedToday, SoldOut, claim_take
 from draws.opening import NotInActiveTime, WrongCampaignKind
 from draws.pool import Release
 from vouchers.serializers import VoucherSerializer

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CouponType
 from campaigns.services import campaign_create
-from draws.claim.services import batch_release
+from draws.claim.releases import batch_release
 from draws.pool import Release
 
 SLUG = "daily-coupon-drop"

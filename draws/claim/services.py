@@ -1,7 +1,7 @@
-"""Claim and hold (seed 002): released batches, one claim a day, holds that lapse.
+"""Claim and hold (seed 002): one claim a day, holds that lapse.
 
 - Employees release batches of coupons of a coupon type into the pool
-  (``batch_release``): codes are generated in bulk, one INSERT per chunk.
+  (``draws.claim.releases``); each release voids the "sold out" flag below.
 - A customer claims one coupon per campaign per local day (``claim_take``): the
   unique constraint on ``Claim`` decides. The claim picks a free coupon with
   ``SELECT … FOR UPDATE SKIP LOCKED`` (so claimers never queue behind one row)
@@ -18,39 +18,29 @@ import datetime as dt
 import logging
 import math
 import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign, CouponType
-from couponsite.audit import audit_record, changes_between, field_values
-from couponsite.codes import generate_codes
 from couponsite.errors import DomainError
 from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
 from customers.models import Customer
 from draws.claim.models import Claim
 from draws.daily_marks import done_today, remember_done_today
-from draws.opening import WrongCampaignKind, open_today
-from draws.pool import Release
+from draws.opening import open_today
+from draws.pool import pool_forget_id_range, pool_pick
 from vouchers.models import Voucher, VoucherEvent
-from vouchers.services import with_unique_codes
 
 logger = logging.getLogger(__name__)
 
-# Rows per INSERT when releasing: 10,000 coupons are one statement.
-RELEASE_CHUNK_SIZE = 10_000
 # Lapsed holds tidied per sweeper transaction.
 SWEEP_BATCH_SIZE = 1_000
 # A "sold out" answer from Redis is trusted at most this long before the
 # database is asked again, so a flag can never outlive a lost invalidation.
 SOLD_OUT_FLAG_MAX_SECONDS = 60
-# How long a process trusts its guess of a pool's id range (a hint, never a rule).
-POOL_BOUNDS_SECONDS = 30
 
 POOL_STATUSES = [Voucher.Status.AVAILABLE, Voucher.Status.HELD]
 
@@ -69,107 +59,6 @@ class SoldOut(DomainError):
     detail = (
         "No coupon is free right now; held coupons come back when their hold runs out."
     )
-
-
-class InvalidReleaseCount(DomainError):
-    code = "INVALID_COUNT"
-    detail = "A release needs a count of at least one coupon."
-
-
-# --- Releases ----------------------------------------------------------------------
-
-
-def batch_release(
-    *,
-    coupon_type: CouponType,
-    count: int,
-    acting_user: AbstractBaseUser | None,
-    note: str = "",
-    now: dt.datetime | None = None,
-    chunk_size: int = RELEASE_CHUNK_SIZE,
-    progress: Callable[[int], None] | None = None,
-) -> Release:
-    """Put ``count`` new coupons of ``coupon_type`` into its claim campaign's pool.
-
-    All or nothing, in one transaction: the ``Release`` row (who, what, when),
-    the coupons (``available``, with fresh codes and a copy of the type's
-    benefit) inserted ``chunk_size`` rows per statement, one ``RELEASED``
-    history event (the coupons' history) and one ``release.created`` audit row
-    (the staff action). ``acting_user`` is None when a command released them
-    without ``--by``. A code collision redraws that chunk only. ``progress`` is
-    called with the number of coupons of each chunk written. After commit the
-    campaign's "sold out" flag is voided.
-    """
-    if count < 1:
-        raise InvalidReleaseCount()
-    campaign = coupon_type.campaign
-    if campaign.kind != Campaign.Kind.CLAIM:
-        raise WrongCampaignKind("Coupons are released into claim campaigns only.")
-    now = now or timezone.now()
-    with transaction.atomic():
-        release = Release.objects.create(
-            coupon_type=coupon_type,
-            count=count,
-            released_by=acting_user,
-            note=note,
-            created_at=now,
-        )
-        left = count
-        while left:
-            size = min(chunk_size, left)
-            _release_chunk(coupon_type=coupon_type, release=release, size=size, now=now)
-            left -= size
-            if progress is not None:
-                progress(size)
-        VoucherEvent.objects.create(
-            kind=VoucherEvent.Kind.RELEASED,
-            campaign=campaign,
-            actor=acting_user,
-            data={
-                "release": release.pk,
-                "coupon_type": coupon_type.pk,
-                "count": count,
-            },
-            reason=note,
-            created_at=now,
-        )
-        audit_record(
-            acting_user=acting_user,
-            action="release.created",
-            target=release,
-            reason=note,
-            changes=changes_between({}, field_values(release)),
-        )
-        transaction.on_commit(lambda: _pool_changed(campaign.pk, coupon_type.pk))
-    return release
-
-
-def _release_chunk(
-    *, coupon_type: CouponType, release: Release, size: int, now: dt.datetime
-) -> None:
-    benefit = coupon_type.benefit_fields()
-
-    def insert() -> None:
-        Voucher.objects.bulk_create(
-            [
-                Voucher(
-                    code=code,
-                    status=Voucher.Status.AVAILABLE,
-                    campaign_id=coupon_type.campaign_id,
-                    coupon_type=coupon_type,
-                    release=release,
-                    expires_at=coupon_type.valid_until,
-                    created_at=now,
-                    **benefit,
-                )
-                for code in generate_codes(
-                    size, length=coupon_type.code_length, prefix=coupon_type.code_prefix
-                )
-            ],
-            batch_size=size,
-        )
-
-    with_unique_codes(insert)
 
 
 # --- Claims --------------------------------------------------------------------------
@@ -332,49 +221,25 @@ def _pick(
 
 
 def _pick_of_type(coupon_type_id: int, now: dt.datetime) -> Voucher | None:
-    """Lock the first free coupon from a random point of the pool's id range.
+    """Lock one free coupon of the type: available, or held with the hold run out.
 
-    ``ORDER BY id`` keeps the planner on the partial index ``voucher_pool_pick``;
-    the random start spreads claimers (and the dead index entries their updates
-    leave) over the whole range instead of piling them up at its head. If
-    nothing is free above the start, the part below it is tried.
+    Spread over the type's pool (available and held coupons: the rows of the
+    partial index ``voucher_pool_pick``); coupons other claims have locked are
+    skipped, never waited for (``draws.pool.pool_pick``).
     """
-    pool = (
+    return pool_pick(
         Voucher.objects.claimable(now)
         .filter(coupon_type_id=coupon_type_id, status__in=POOL_STATUSES)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .order_by("id")
-        .select_for_update(skip_locked=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)),
+        spread_over=Voucher.objects.filter(
+            coupon_type_id=coupon_type_id, status__in=POOL_STATUSES
+        ),
+        range_key=_range_key(coupon_type_id),
     )
-    low, high = _pool_bounds(coupon_type_id)
-    if high is None:
-        return pool.first()
-    start = _rng.randint(low, high)
-    voucher = pool.filter(id__gte=start).first()
-    if voucher is None and start > low:
-        voucher = pool.filter(id__lt=start).first()
-    return voucher
 
 
-# A process-local guess of each pool's id range. Stale bounds only make the
-# random start less even (ids beyond them are still found), so no process
-# needs to hear of another's release; a release here forgets them at once.
-_bounds: dict[int, tuple[float, int | None, int | None]] = {}
-
-
-def _pool_bounds(coupon_type_id: int) -> tuple[int | None, int | None]:
-    cached = _bounds.get(coupon_type_id)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1], cached[2]
-    bounds = Voucher.objects.filter(
-        coupon_type_id=coupon_type_id, status__in=POOL_STATUSES
-    ).aggregate(low=Min("id"), high=Max("id"))
-    _bounds[coupon_type_id] = (
-        time.monotonic() + POOL_BOUNDS_SECONDS,
-        bounds["low"],
-        bounds["high"],
-    )
-    return bounds["low"], bounds["high"]
+def _range_key(coupon_type_id: int) -> str:
+    return f"claim:coupon_type:{coupon_type_id}"
 
 
 def _remember_claimed(
@@ -457,8 +322,8 @@ class _PoolState:
 
 
 def _pool_changed(campaign_id: int, coupon_type_id: int) -> None:
-    """Coupons were added: void the sold-out flag and this process's bounds guess."""
-    _bounds.pop(coupon_type_id, None)
+    """Coupons were added: void the sold-out flag and this process's id range guess."""
+    pool_forget_id_range(_range_key(coupon_type_id))
     redis = get_redis()
     if redis is None:
         return

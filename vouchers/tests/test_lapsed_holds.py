@@ -15,7 +15,8 @@ from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign
 from campaigns.tests.admin_forms import campaign_add_form
 from campaigns.tests.factories import CouponTypeFactory
 from customers.services import token_create
-from draws.claim.services import batch_release, holds_release_expired
+from draws.claim.releases import batch_release
+from draws.claim.services import holds_release_expired
 from draws.claim.tests.claim_helpers import claim_campaign, first_type, make_customers
 from vouchers.models import Voucher
 

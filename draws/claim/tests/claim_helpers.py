@@ -9,7 +9,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, CouponType
 from campaigns.services import campaign_create
 from customers.models import Customer
-from draws.claim.services import batch_release
+from draws.claim.releases import batch_release
 from draws.models import Claim
 from vouchers.models import Voucher
 

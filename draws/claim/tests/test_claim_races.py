@@ -4,7 +4,8 @@ import pytest
 
 from couponsite.errors import DomainError
 from couponsite.testing import race
-from draws.claim.services import batch_release, claim_take
+from draws.claim.releases import batch_release
+from draws.claim.services import claim_take
 from draws.claim.tests.claim_helpers import (
     assert_pool_invariants,
     claim_campaign,

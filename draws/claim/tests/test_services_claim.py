@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from couponsite.codes import is_well_formed
+from draws.claim import releases as claim_releases
 from draws.claim import services as claim_services
+from draws.claim.releases import InvalidReleaseCount, batch_release
 from draws.claim.services import (
     AlreadyClaimedToday,
-    InvalidReleaseCount,
     SoldOut,
-    batch_release,
     claim_take,
     holds_release_expired,
 )
@@ -117,7 +117,7 @@ def test_a_release_inserts_one_statement_per_chunk_and_reports_progress():
 def test_a_code_collision_draws_that_chunk_again(monkeypatch):
     coupon_type = first_type(claim_campaign(released=1))
     taken = Voucher.objects.get().code
-    real = claim_services.generate_codes
+    real = claim_releases.generate_codes
     calls = []
 
     def colliding(count, **kwargs):
@@ -125,7 +125,7 @@ def test_a_code_collision_draws_that_chunk_again(monkeypatch):
         codes = real(count, **kwargs)
         return [taken, *codes[1:]] if len(calls) == 1 else codes
 
-    monkeypatch.setattr(claim_services, "generate_codes", colliding)
+    monkeypatch.setattr(claim_releases, "generate_codes", colliding)
 
     release = batch_release(acting_user=None, coupon_type=coupon_type, count=5)
 

@@ -4,7 +4,7 @@ from tqdm import tqdm
 
 from campaigns.models import Campaign, CouponType
 from couponsite.errors import DomainError
-from draws.claim.services import RELEASE_CHUNK_SIZE, batch_release
+from draws.claim.releases import RELEASE_CHUNK_SIZE, batch_release
 
 
 class Command(BaseCommand):

@@ -14,6 +14,7 @@ from couponsite.errors import DomainError
 from couponsite.localcache import local_cached, local_clear
 from couponsite.redis_client import get_redis
 from draws.opening import require_kind
+from draws.pool import pool_forget_id_range
 
 # A popped coupon not settled after this long belongs to a request that died.
 STALE_PENDING_SECONDS = 15
@@ -26,7 +27,8 @@ LOCAL_RECEIVED_SECONDS = 120.0
 LOCAL_RECEIVED_MAX = 200_000
 # After a Redis error, go straight to Postgres for this long.
 REDIS_BACKOFF_SECONDS = 5.0
-# Campaign rows and coupon types read by grabs are reused this long.
+# While one grab loads a day into Redis (``warm_lazily``) the others use Postgres;
+# its "loading" mark lapses after this long, should that process die mid-load.
 WARM_LOCK_SECONDS = 10
 # Redis keys of a day outlive its rush by this long.
 KEYS_LINGER_SECONDS = 3600
@@ -129,7 +131,6 @@ class _LocalState:
         self.final_not_before: dict[tuple[int, dt.date], float] = {}
         self.received_until: dict[tuple[int, dt.date, int], float] = {}
         self.redis_skipped_until = 0.0
-        self.id_ranges: dict[int, tuple[int, int]] = {}
 
     def final_day(self, campaign_id: int, day: dt.date) -> FinalDay | None:
         return self.final_days.get((campaign_id, day))
@@ -184,6 +185,7 @@ def rush_local_state_clear() -> None:
     """Forget every flag and cache of this process (tests; a deploy does it anyway)."""
     local.clear()
     local_clear()
+    pool_forget_id_range()
 
 
 def rush_coupon_type(campaign: Campaign) -> CouponType:

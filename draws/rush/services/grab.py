@@ -2,7 +2,7 @@
 
 import datetime as dt
 import logging
-import random
+import math
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -14,6 +14,7 @@ from campaigns.schedule import RushCycle
 from couponsite.redis_client import REDIS_ERRORS
 from customers.models import Customer
 from draws.opening import NotInActiveTime
+from draws.pool import pool_pick
 from draws.rush.models import Grab, Reservation
 from draws.rush.services.common import (
     GRAB_ATTEMPTS,
@@ -37,8 +38,6 @@ from draws.rush.services.redis_state import (
 from vouchers.models import Voucher
 
 logger = logging.getLogger(__name__)
-
-_rng = random.SystemRandom()
 
 
 def _grab_write(
@@ -176,58 +175,25 @@ def _grab_redis(
     return None
 
 
-def _id_range(release_id: int) -> tuple[int, int] | None:
-    """Lowest and highest voucher id of a day's coupons (fixed once the rush opens)."""
-    span = local.id_ranges.get(release_id)
-    if span is None:
-        ids = Voucher.objects.filter(release_id=release_id).order_by("id")
-        first = ids.values_list("id", flat=True).first()
-        if first is None:
-            return None
-        span = (first, ids.reverse().values_list("id", flat=True).first())
-        local.id_ranges[release_id] = span
-    return span
-
-
-class _NothingFree(Exception):
-    pass
-
-
 def _pool_pick(*, coupon_type_id: int, release_id: int) -> int | None:
-    """Lock one of the day's free coupons, or ``None`` when there is none.
+    """Lock one of the day's free coupons (its id), or ``None`` when there is none.
 
-    ``SKIP LOCKED`` so grabbers do not queue behind each other; ``ORDER BY id``
-    from a random start so the planner keeps to the pool's partial index and
-    picks do not all wade through the dead entries at its head
-    (docs/performance.md, "Limits of this machine"). When every free row is
-    locked by grabs in flight, wait for them: one may roll back, and "sold out"
-    must be exact.
+    Spread over the day's release, whose ids are fixed once the rush opens: a
+    process reads their range once (the query may walk much of the primary
+    key). When every free coupon is locked by grabs in flight, wait for them:
+    one may roll back, and "sold out" must be exact (``draws.pool.pool_pick``).
     """
-    span = _id_range(release_id)
-    if span is None:
-        return None
-    pool = (
+    return pool_pick(
         Voucher.objects.filter(
             coupon_type_id=coupon_type_id,
             release_id=release_id,
             status=Voucher.Status.AVAILABLE,
-        )
-        .order_by("id")
-        .values_list("id", flat=True)
+        ).values_list("id", flat=True),
+        spread_over=Voucher.objects.filter(release_id=release_id),
+        range_key=f"rush:release:{release_id}",
+        range_seconds=math.inf,
+        wait=True,
     )
-    start = _rng.randint(*span)
-    try:
-        # A savepoint: rows this pick locked and then found taken (Postgres keeps
-        # such locks) are let go before we wait, or waits could form a cycle.
-        with transaction.atomic():
-            for part in (pool.filter(id__gte=start), pool.filter(id__lt=start)):
-                picked = part.select_for_update(skip_locked=True).first()
-                if picked is not None:
-                    return picked
-            raise _NothingFree
-    except _NothingFree:
-        pass
-    return pool.select_for_update().first()
 
 
 def _grab_postgres(
