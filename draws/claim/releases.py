@@ -16,7 +16,7 @@ from campaigns.models import Campaign, CouponType
 from couponsite.audit import audit_record, changes_between, field_values
 from couponsite.codes import generate_codes
 from couponsite.errors import DomainError
-from draws.claim.services import _pool_changed
+from draws.claim.services import pool_changed
 from draws.opening import WrongCampaignKind
 from draws.pool import Release
 from vouchers.models import Voucher, VoucherEvent
@@ -92,7 +92,7 @@ def batch_release(
             reason=note,
             changes=changes_between({}, field_values(release)),
         )
-        transaction.on_commit(lambda: _pool_changed(campaign.pk, coupon_type.pk))
+        transaction.on_commit(lambda: pool_changed(campaign.pk, coupon_type.pk))
     return release
 
 

@@ -321,7 +321,7 @@ class _PoolState:
             logger.warning("sold-out flag not set: Redis unavailable", exc_info=True)
 
 
-def _pool_changed(campaign_id: int, coupon_type_id: int) -> None:
+def pool_changed(campaign_id: int, coupon_type_id: int) -> None:
     """Coupons were added: void the sold-out flag and this process's id range guess."""
     pool_forget_id_range(_range_key(coupon_type_id))
     redis = get_redis()
