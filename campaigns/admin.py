@@ -13,6 +13,7 @@ from campaigns.models import CAMPAIGN_EDITABLE_FIELDS, Campaign, CouponType
 from campaigns.rules import CHECKED_FIELDS, campaign_validate
 from couponsite.admin_actions import reason_action
 from couponsite.audit import audited_fields
+from couponsite.codes import normalize_prefix
 
 
 class CouponTypeFormSet(BaseInlineFormSet):
@@ -54,8 +55,27 @@ class CouponTypeFormSet(BaseInlineFormSet):
         return types
 
 
+class CouponTypeForm(forms.ModelForm):
+    """The per-type rules the API's ``CouponTypeInputSerializer`` applies, too."""
+
+    class Meta:
+        model = CouponType
+        # The inline's fieldsets decide the fields shown; these are the ones cleaned here.
+        fields = ["code_prefix", "currency"]
+
+    def clean_code_prefix(self) -> str:
+        try:
+            return normalize_prefix(self.cleaned_data["code_prefix"])
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].upper()
+
+
 class CouponTypeInline(admin.StackedInline):
     model = CouponType
+    form = CouponTypeForm
     formset = CouponTypeFormSet
     extra = 0
     fieldsets = [

@@ -327,3 +327,29 @@ def test_the_admin_refuses_moving_an_end_into_the_past(admin_client):
 
     assert response.status_code == 200
     assert _admin_errors(response) == {"ends_at": [ENDS_IN_THE_PAST]}
+
+
+def test_the_admin_reads_a_coupon_type_as_the_api_does(admin_client):
+    types = [{**PRIZE, "code_prefix": "spr-", "benefit_kind": "amount",
+              "amount": "5", "currency": "usd", "percent": ""}]  # fmt: skip
+
+    response = admin_client.post(ADD, _admin_form({}, types))
+
+    assert response.status_code == 302, _admin_errors(response)
+    coupon_type = CouponType.objects.get(campaign__slug="rules")
+    assert (coupon_type.code_prefix, coupon_type.currency) == ("SPR", "USD")
+
+
+def test_the_admin_refuses_a_code_prefix_the_api_refuses(admin_client, staff_client):
+    types = [{**PRIZE, "code_prefix": "UUU"}]  # U is not in the code alphabet
+
+    page = admin_client.post(ADD, _admin_form({}, types))
+    api = staff_client.post(API, _api_payload({}, types), format="json")
+
+    inline = page.context["inline_admin_formsets"][0].formset
+    assert page.status_code == 200
+    assert (
+        inline.errors[0]["code_prefix"]
+        == api.json()["fields"]["coupon_types.0.code_prefix"]
+    )
+    assert not Campaign.objects.filter(slug="rules").exists()
