@@ -340,7 +340,7 @@ class Scenario:
     def run(self, context: Context) -> dict:
         raise NotImplementedError
 
-    def expected_counts(self, counts: dict) -> dict[str, int]:
+    def expected_counts(self) -> dict[str, int]:
         """Correctness counts and the values a right product gives them."""
         return {}
 
@@ -354,7 +354,7 @@ class Scenario:
         ]
         found += [
             f"{name}: {key} = {counts.get(key)}, expected {want}"
-            for key, want in self.expected_counts(counts).items()
+            for key, want in self.expected_counts().items()
             if counts.get(key) != want
         ]
         for phase_name, phase in result["phases"].items():
@@ -410,7 +410,7 @@ class DrawStorm(Scenario):
     answers = {"draws": {"201": set()}}  # a losing draw is a 201 too
     must_be_zero = ("oversold", "false_losses", "5xx")
 
-    def expected_counts(self, counts: dict) -> dict[str, int]:
+    def expected_counts(self) -> dict[str, int]:
         return {
             "draws_recorded": self.customers,
             "wins": self.quota,
@@ -458,7 +458,7 @@ class RedeemStorm(Scenario):
     answers = {"redeem": {"200": set()}}
     must_be_zero = ("not_redeemed", "5xx")
 
-    def expected_counts(self, counts: dict) -> dict[str, int]:
+    def expected_counts(self) -> dict[str, int]:
         return {"vouchers": self.customers, "redeemed": self.customers}
 
     def run(self, context: Context) -> dict:
@@ -522,7 +522,7 @@ class ClaimStorm(Scenario):
     answers = {"claims": {"201": set(), "409": {"SOLD_OUT"}}}
     must_be_zero = ("coupons_with_two_claims", "left_over", "5xx")
 
-    def expected_counts(self, counts: dict) -> dict[str, int]:
+    def expected_counts(self) -> dict[str, int]:
         return {
             "claims": self.coupons,
             "held": self.coupons,
@@ -578,7 +578,7 @@ class GenerateVouchers(Scenario):
     emails = 10_000
     answers = {"generate-10000": {"201": set()}}
 
-    def expected_counts(self, counts: dict) -> dict[str, int]:
+    def expected_counts(self) -> dict[str, int]:
         return {"vouchers": self.emails, "distinct_codes": self.emails}
 
     def run(self, context: Context) -> dict:
@@ -625,7 +625,7 @@ class ReleaseBatches(Scenario):
     coupons = 1_010_000
     answers = {"release-10000-api": {"201": set()}}
 
-    def expected_counts(self, counts: dict) -> dict[str, int]:
+    def expected_counts(self) -> dict[str, int]:
         return {"coupons_in_pool": self.coupons}
 
     def run(self, context: Context) -> dict:
@@ -700,7 +700,7 @@ class Rush(Scenario):
         self.customers = customers
         self.coupons = customers // 5  # the rush day's share of the reservations
 
-    def expected_counts(self, counts: dict) -> dict[str, int]:
+    def expected_counts(self) -> dict[str, int]:
         return {
             "reservations": self.customers,
             "coupons": self.coupons,
