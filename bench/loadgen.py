@@ -146,7 +146,9 @@ class _KeptConnection:
             self.counts["closed_by_server"] += 1
             if not reused:
                 raise exc.__cause__ from None
-            # Closed while idle, before our request was read: send it once more.
+            # Not a byte of an answer on a connection that had served before: the
+            # server dropped it while idle (its keep-alive timeout), so the request
+            # went unread. Sent once more, on a fresh connection, and counted.
             self.counts["stale_retries"] += 1
             return await self.send(payload)
         except BaseException:
