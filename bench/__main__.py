@@ -3,15 +3,18 @@
     python -m bench                       # every scenario
     python -m bench baseline draw         # some
     python -m bench --write-docs          # and rewrite docs/performance.md
+    python -m bench rush-30000 --connections 300 --keep-alive   # issue 18's shape
 
 It recreates the ``couponsite_bench`` database (and leaves it), loads customers
 and tokens with ``manage.py load_fixture``, starts gunicorn (2 sync workers;
 ``couponsite.testing.live_server``), and drives the
-HTTP API from a separate load-generator process (``bench.loadgen``). Each
-scenario reports throughput, latency percentiles, answers by status and error
-code, the correctness counts read back from Postgres, CPU seconds of every
-party, and its throughput as a ratio to ``baseline`` of the same run. Results
-go to ``bench/results/latest.json``.
+HTTP API from a separate load-generator process (``bench.loadgen``): 32 clients
+opening a connection per request, or ``--connections N --keep-alive``: N clients
+on persistent connections. Each scenario reports throughput, the time until the
+last answer, latency percentiles, answers by status and error code, the
+correctness counts read back from Postgres, the CPU of every party (in all and
+in milliseconds per request), and its throughput as a ratio to ``baseline`` of
+the same run. Results go to ``bench/results/latest.json``.
 """
 
 import argparse
@@ -51,7 +54,24 @@ def main() -> None:
     parser.add_argument(
         "names", nargs="*", help=f"scenarios: {', '.join(scenarios.ALL)}"
     )
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--concurrency",
+        "--connections",
+        type=int,
+        default=32,
+        help="clients of the load generator, each with one connection at a time",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="persistent connections, reopened when the server closes them",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds a request may wait for its answer (queueing included)",
+    )
     parser.add_argument(
         "--write-docs", action="store_true", help="rewrite docs/performance.md"
     )
@@ -97,12 +117,21 @@ def main() -> None:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "couponsite.settings")
         django.setup()
         context = scenarios.Context(
-            port=server.port, tokens_file=tokens, concurrency=args.concurrency
+            port=server.port,
+            tokens_file=tokens,
+            concurrency=args.concurrency,
+            keep_alive=args.keep_alive,
+            timeout=args.timeout,
         )
         context.server = server
         report = {
             "machine": scenarios.machine(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "load": {
+                "connections": args.concurrency,
+                "keep_alive": args.keep_alive,
+                "timeout": args.timeout,
+            },
             "scenarios": {},
         }
         for name in names:

@@ -9,9 +9,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.db.models import Count
 from django.utils import timezone
@@ -24,6 +26,11 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --- processes and CPU -----------------------------------------------------------
+
+PARTIES = ("gunicorn", "postgres", "redis")  # gunicorn: the app (master and workers)
+SAMPLE_SECONDS = 0.2  # how often a phase's CPU is sampled (one /proc scan: ~3 ms)
+# A stretch of a phase with fewer answers than this says nothing about their cost.
+MIN_STRETCH_ANSWERS = 100
 
 
 def _stat(pid: int) -> tuple[str, int, float] | None:
@@ -45,26 +52,144 @@ def _processes() -> dict[int, tuple[str, int, float]]:
     return found
 
 
-def cpu_by_process(server_pid: int) -> dict[int, tuple[str, float]]:
-    """CPU seconds so far of each gunicorn (master, workers), Postgres and Redis process."""
-    parties = {}
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def postgres_role(title: str) -> tuple[str | None, int | None]:
+    """(database, parallel leader's pid) of a Postgres process, from its title:
+    ``postgres: 15/main: postgres couponsite_bench 127.0.0.1(5432) idle`` is a
+    backend of couponsite_bench; ``postgres: 15/main: walwriter`` and the
+    postmaster serve every database (None, None)."""
+    if not title.startswith("postgres:"):
+        return None, None  # the postmaster
+    words = title.rsplit(": ", 1)[-1].split()
+    if words[:2] == ["parallel", "worker"] and words[-1].isdigit():
+        return None, int(words[-1])
+    if words[:2] == ["autovacuum", "worker"]:
+        return (words[2] if len(words) > 2 else None), None
+    if len(words) >= 3 and ("(" in words[2] or words[2] == "[local]"):
+        return words[1], None
+    return None, None
+
+
+@dataclass
+class Parties:
+    """Whose CPU a phase costs: gunicorn (``server_pid`` and its children), the
+    Postgres processes that serve ``database`` or every database (the postmaster,
+    WAL writer, checkpointer...; not the backends of other databases), and the
+    redis-server on ``redis_port``. The machine may be shared: Redis and
+    Postgres's common processes also work for whoever else uses them."""
+
+    server_pid: int
+    database: str | None = None
+    redis_port: int | None = None
+
+
+def cpu_by_process(parties: Parties) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of each process of the parties."""
+    found, leaders = {}, {}
     for pid, (name, parent, seconds) in _processes().items():
-        if pid == server_pid or parent == server_pid:
-            parties[pid] = ("gunicorn", seconds)
+        if pid == parties.server_pid or parent == parties.server_pid:
+            found[pid] = ("gunicorn", seconds)
         elif name.startswith("postgres"):
-            parties[pid] = ("postgres", seconds)
-        elif name.startswith("redis-server"):
-            parties[pid] = ("redis", seconds)
-    return parties
+            database, leader = postgres_role(_command_line(pid))
+            if leader is not None:
+                leaders[pid] = (leader, seconds)
+            elif database is None or parties.database in (None, database):
+                found[pid] = ("postgres", seconds)
+        elif name.startswith("redis-server") and (
+            parties.redis_port is None or f":{parties.redis_port}" in _command_line(pid)
+        ):
+            found[pid] = ("redis", seconds)
+    for pid, (leader, seconds) in leaders.items():
+        if leader in found:
+            found[pid] = ("postgres", seconds)
+    return found
 
 
-def cpu_spent(before: dict, after: dict) -> dict[str, float]:
-    """CPU seconds each party spent between two snapshots (processes that exited in
-    between are not counted: Postgres backends of short connections)."""
-    totals = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
-    for pid, (party, seconds) in after.items():
-        totals[party] += seconds - before.get(pid, (party, 0.0))[1]
-    return {party: round(seconds, 2) for party, seconds in totals.items()}
+class CpuMeter:
+    """CPU seconds each party spent since the first ``sample()``. A process that
+    exits between samples keeps what it had spent by the last sample before; one
+    that starts after the first sample counts from zero."""
+
+    def __init__(self, parties: Parties):
+        self.parties = parties
+        self.start: dict[int, float] = {}
+        self.latest: dict[int, tuple[str, float]] = {}
+        self.sampled = False
+
+    def sample(self) -> dict[str, float]:
+        for pid, (party, seconds) in cpu_by_process(self.parties).items():
+            if pid not in self.latest:
+                self.start[pid] = seconds if not self.sampled else 0.0
+            self.latest[pid] = (party, seconds)
+        self.sampled = True
+        totals = dict.fromkeys(PARTIES, 0.0)
+        for pid, (party, seconds) in self.latest.items():
+            totals[party] += seconds - self.start[pid]
+        return totals
+
+
+def cpu_ms_per(cpu_seconds: dict[str, float], answers: int) -> dict | None:
+    """CPU milliseconds per answer of each party."""
+    if not answers:
+        return None
+    return {
+        party: round(seconds * 1000 / answers, 3)
+        for party, seconds in cpu_seconds.items()
+    }
+
+
+def cost_by_answer(
+    samples: list[tuple[float, dict[str, float]]],
+    answers: list[tuple[float, int]],
+    started: float,
+    min_answers: int = MIN_STRETCH_ANSWERS,
+) -> dict:
+    """The cost of each kind of answer in a phase that mixes successes (2xx) and
+    refusals: the CPU spent in the stretch before the first refusal was answered,
+    when only successes were, and in the stretch after the last success, when only
+    refusals were, divided by the answers given in that stretch.
+
+    ``samples`` are (time, CPU seconds per party since the phase began) and
+    ``answers`` (time, status), both on ``time.monotonic()``; ``started`` is when
+    the first request went out. A stretch is bounded by samples, so it starts up
+    to one sample period late and ends up to one early; requests in flight at
+    either end are counted in part. A stretch with fewer than ``min_answers``
+    answers (or a phase of one kind of answer) is left out."""
+    successes = [t for t, status in answers if 200 <= status < 300]
+    refusals = [t for t, status in answers if not 200 <= status < 300]
+    if not successes or not refusals:
+        return {}
+
+    def stretch(first, last) -> dict | None:
+        (t0, cpu0), (t1, cpu1) = first, last
+        given = Counter(status for t, status in answers if t0 < t <= t1)
+        count = sum(given.values())
+        if count < min_answers:
+            return None
+        spent = {party: cpu1[party] - cpu0[party] for party in cpu1}
+        return {
+            "from_second": round(max(0.0, t0 - started), 2),
+            "to_second": round(t1 - started, 2),
+            "answers": count,
+            "statuses": {str(k): v for k, v in sorted(given.items())},
+            "server_cpu_seconds": {p: round(v, 2) for p, v in spent.items()},
+            "cpu_ms_per_answer": cpu_ms_per(spent, count),
+        }
+
+    found = {}
+    head = [sample for sample in samples if sample[0] <= min(refusals)]
+    if len(head) >= 2 and (before := stretch(head[0], head[-1])):
+        found["before_first_refusal"] = before
+    tail = [sample for sample in samples if sample[0] >= max(successes)]
+    if len(tail) >= 2 and (after := stretch(tail[0], tail[-1])):
+        found["after_last_success"] = after
+    return found
 
 
 def machine() -> dict:
@@ -101,34 +226,60 @@ def machine() -> dict:
 class Context:
     port: int
     tokens_file: Path
-    concurrency: int
+    concurrency: int  # the load generator's clients, one connection each at a time
+    keep_alive: bool = False  # persistent connections (see bench.loadgen)
+    timeout: float = 10.0  # seconds a request may wait for its answer
     server: LiveServer | None = None
     scratch: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-"))
     )
 
+    def parties(self) -> Parties:
+        return Parties(
+            server_pid=self.server.pid,
+            database=self.server.database if self.server.postgres else None,
+            redis_port=urlsplit(self.server.redis_url).port or 6379
+            if self.server.redis_url
+            else None,
+        )
+
 
 def run_phase(context: Context, plan: dict) -> dict:
-    """One load-generator run; the result with every party's CPU seconds beside it."""
+    """One load-generator run; the result with every party's CPU beside it: in all
+    (seconds), per answer (milliseconds), and per kind of answer where the phase
+    mixes them (``cost_by_answer``)."""
     plan = {
         "host": "127.0.0.1",
         "port": context.port,
         "concurrency": context.concurrency,
+        "keep_alive": context.keep_alive,
+        "timeout": context.timeout,
         "tokens_file": str(context.tokens_file),
         **plan,
     }
     plan_file = context.scratch / "plan.json"
     result_file = context.scratch / "result.json"
     plan_file.write_text(json.dumps(plan))
-    before = cpu_by_process(context.server.pid)
-    subprocess.run(
-        [sys.executable, "-m", "bench.loadgen", str(plan_file), str(result_file)],
-        cwd=ROOT,
-        check=True,
-    )
-    after = cpu_by_process(context.server.pid)
+    meter = CpuMeter(context.parties())
+    samples = [(time.monotonic(), meter.sample())]
+    command = [sys.executable, "-m", "bench.loadgen", str(plan_file), str(result_file)]
+    loadgen = subprocess.Popen(command, cwd=ROOT)
+    while True:
+        try:
+            loadgen.wait(timeout=SAMPLE_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            samples.append((time.monotonic(), meter.sample()))
+    samples.append((time.monotonic(), meter.sample()))
+    if loadgen.returncode:
+        raise subprocess.CalledProcessError(loadgen.returncode, command)
     result = json.loads(result_file.read_text())
-    result["server_cpu_seconds"] = cpu_spent(before, after)
+    answers = [(t, status) for t, status in result.pop("answer_times")]
+    started = result.pop("started_monotonic")
+    spent = samples[-1][1]
+    result["server_cpu_seconds"] = {p: round(v, 2) for p, v in spent.items()}
+    result["cpu_ms_per_request"] = cpu_ms_per(spent, result["answered"])
+    result["cost_by_answer"] = cost_by_answer(samples, answers, started)
     return result
 
 
@@ -176,10 +327,63 @@ def _coupon_type(campaign, **fields):
 # --- scenarios ----------------------------------------------------------------------
 
 
-class Baseline:
+class Scenario:
+    """What every scenario has: ``run`` drives the API and reads the counts back;
+    ``verdict`` says what in the result shows the product wrong."""
+
+    customers: int
+    # phase -> {status: the error codes allowed with it}; any other answer is wrong.
+    answers: dict[str, dict[str, set[str]]] = {}
+    # correctness counts that must be 0
+    must_be_zero: tuple[str, ...] = ("5xx",)
+
+    def run(self, context: Context) -> dict:
+        raise NotImplementedError
+
+    def expected_counts(self) -> dict[str, int]:
+        """Correctness counts and the values a right product gives them."""
+        return {}
+
+    def verdict(self, name: str, result: dict) -> list[str]:
+        """What is wrong in this scenario's result (empty when all is well)."""
+        counts = result["correctness"]
+        found = [
+            f"{name}: {key} = {counts.get(key)}"
+            for key in self.must_be_zero
+            if counts.get(key) != 0
+        ]
+        found += [
+            f"{name}: {key} = {counts.get(key)}, expected {want}"
+            for key, want in self.expected_counts().items()
+            if counts.get(key) != want
+        ]
+        for phase_name, phase in result["phases"].items():
+            where = f"{name}/{phase_name}"
+            if phase["answered"] != phase["requests"]:
+                found.append(
+                    f"{where}: {phase['requests'] - phase['answered']} unanswered"
+                )
+            allowed = self.answers.get(phase_name, {})
+            found += [
+                f"{where}: {count} answered {status}"
+                for status, count in phase["statuses"].items()
+                if status not in allowed
+            ]
+            codes = set().union(*allowed.values())
+            found += [
+                f"{where}: {count} answered {code}"
+                for code, count in phase["error_codes"].items()
+                if code not in codes
+            ]
+        return found
+
+
+class Baseline(Scenario):
     """A trivial authenticated DRF endpoint (GET /api/v1/me): this server's ceiling."""
 
     customers = 1_000
+    answers = {"me": {"200": set()}}
+    must_be_zero = ()
 
     def run(self, context: Context) -> dict:
         return {
@@ -198,11 +402,21 @@ class Baseline:
         }
 
 
-class DrawStorm:
+class DrawStorm(Scenario):
     """5,000 customers draw once; one hot coupon type, quota 500, sure to hit."""
 
     customers = 5_000
     quota = 500
+    answers = {"draws": {"201": set()}}  # a losing draw is a 201 too
+    must_be_zero = ("oversold", "false_losses", "5xx")
+
+    def expected_counts(self) -> dict[str, int]:
+        return {
+            "draws_recorded": self.customers,
+            "wins": self.quota,
+            "issued_total": self.quota,
+            "vouchers": self.quota,
+        }
 
     def run(self, context: Context) -> dict:
         # The project's models: Django is set up in bench.main, after the database.
@@ -238,10 +452,15 @@ class DrawStorm:
         }
 
 
-class RedeemStorm:
+class RedeemStorm(Scenario):
     """5,000 customers each redeem their own voucher once (seed 001's validate)."""
 
     customers = 5_000
+    answers = {"redeem": {"200": set()}}
+    must_be_zero = ("not_redeemed", "5xx")
+
+    def expected_counts(self) -> dict[str, int]:
+        return {"vouchers": self.customers, "redeemed": self.customers}
 
     def run(self, context: Context) -> dict:
         # The project's models: Django is set up in bench.main, after the database.
@@ -296,11 +515,21 @@ class RedeemStorm:
         }
 
 
-class ClaimStorm:
+class ClaimStorm(Scenario):
     """10,000 customers claim once from a pool of 2,000 coupons."""
 
     customers = 10_000
     coupons = 2_000
+    answers = {"claims": {"201": set(), "409": {"SOLD_OUT"}}}
+    must_be_zero = ("coupons_with_two_claims", "left_over", "5xx")
+
+    def expected_counts(self) -> dict[str, int]:
+        return {
+            "claims": self.coupons,
+            "held": self.coupons,
+            "distinct_holders": self.coupons,
+            "sold_out_answers": self.customers - self.coupons,
+        }
 
     def run(self, context: Context) -> dict:
         # The project's models: Django is set up in bench.main, after the database.
@@ -342,11 +571,15 @@ class ClaimStorm:
         }
 
 
-class GenerateVouchers:
+class GenerateVouchers(Scenario):
     """Seed 001's generate for 10,000 emails in one request (staff)."""
 
     customers = 1
     emails = 10_000
+    answers = {"generate-10000": {"201": set()}}
+
+    def expected_counts(self) -> dict[str, int]:
+        return {"vouchers": self.emails, "distinct_codes": self.emails}
 
     def run(self, context: Context) -> dict:
         # The project's models: Django is set up in bench.main, after the database.
@@ -386,10 +619,15 @@ class GenerateVouchers:
         }
 
 
-class ReleaseBatches:
+class ReleaseBatches(Scenario):
     """Releasing coupons: 10,000 through the API (one request), 1,000,000 by the command."""
 
     customers = 1
+    coupons = 1_010_000
+    answers = {"release-10000-api": {"201": set()}}
+
+    def expected_counts(self) -> dict[str, int]:
+        return {"coupons_in_pool": self.coupons}
 
     def run(self, context: Context) -> dict:
         # The project's models: Django is set up in bench.main, after the database.
@@ -437,7 +675,7 @@ class ReleaseBatches:
                 "coupons_in_pool": Voucher.objects.filter(
                     coupon_type=coupon_type
                 ).count(),
-                "expected": 1_010_000,
+                "expected": self.coupons,
                 "release_10000_api_seconds": api["seconds"],
                 "release_1000000_command_seconds": million_seconds,
                 "5xx": _server_errors(api),
@@ -445,7 +683,7 @@ class ReleaseBatches:
         }
 
 
-class Rush:
+class Rush(Scenario):
     """Seed 003 at scale: every customer reserves, then every customer grabs once.
 
     The reservation window opens now; when every reservation is in, the windows
@@ -454,8 +692,24 @@ class Rush:
     grabs run inside the one-minute rush window.
     """
 
+    answers = {
+        "reserve": {"201": set()},
+        "grab": {"201": set(), "409": {"SOLD_OUT"}},
+    }
+    must_be_zero = ("oversold", "undersold", "unanswered", "5xx")
+
     def __init__(self, customers: int):
         self.customers = customers
+        self.coupons = customers // 5  # the rush day's share of the reservations
+
+    def expected_counts(self) -> dict[str, int]:
+        return {
+            "reservations": self.customers,
+            "coupons": self.coupons,
+            "winners": self.coupons,
+            "vouchers_issued": self.coupons,
+            "sold_out_answers": self.customers - self.coupons,
+        }
 
     def run(self, context: Context) -> dict:
         # The project's models: Django is set up in bench.main, after the database.
@@ -526,7 +780,7 @@ class Rush:
             "correctness": {
                 "reservations": Reservation.objects.filter(campaign=campaign).count(),
                 "coupons": day.coupons,
-                "expected_coupons": self.customers // 5,
+                "expected_coupons": self.coupons,
                 "winners": winners,
                 "vouchers_issued": issued,
                 "oversold": max(0, winners - day.coupons),
@@ -559,74 +813,107 @@ ALL = {
 
 # --- report -------------------------------------------------------------------------
 
-# Counts that must be zero in every scenario that reports them.
-MUST_BE_ZERO = (
-    "oversold",
-    "undersold",
-    "false_losses",
-    "left_over",
-    "coupons_with_two_claims",
-    "not_redeemed",
-    "unanswered",
-    "5xx",
-)
-
 
 def failures(report: dict) -> list[str]:
-    """What is wrong with the correctness counts (empty when all is well)."""
+    """What is wrong in a report, scenario by scenario (empty when all is well)."""
     found = []
     for name, result in report["scenarios"].items():
-        counts = result["correctness"]
-        found += [
-            f"{name}: {key} = {counts[key]}" for key in MUST_BE_ZERO if counts.get(key)
-        ]
-        if "expected" in counts and counts.get("coupons_in_pool") != counts["expected"]:
-            found.append(
-                f"{name}: {counts.get('coupons_in_pool')} coupons, expected {counts['expected']}"
-            )
-        if (
-            "expected_coupons" in counts
-            and counts["coupons"] != counts["expected_coupons"]
-        ):
-            found.append(
-                f"{name}: {counts['coupons']} coupons, expected {counts['expected_coupons']}"
-            )
-        for phase_name, phase in result["phases"].items():
-            if phase["answered"] != phase["requests"]:
-                found.append(
-                    f"{name}/{phase_name}: {phase['requests'] - phase['answered']} unanswered"
-                )
+        if name not in ALL:
+            found.append(f"{name}: no such scenario")
+            continue
+        found += ALL[name].verdict(name, result)
     return found
 
 
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.2f}" if value >= 1 else f"{value:.3f}"
+
+
+def _counts(counts: dict) -> str:
+    return ", ".join(
+        f"{k}: {v:,}" if isinstance(v, int) else f"{k}: {v}" for k, v in counts.items()
+    )
+
+
+STRETCHES = {
+    "before_first_refusal": "only successes answered",
+    "after_last_success": "only refusals answered",
+}
+
+
+def load_shape(load: dict) -> str:
+    if load.get("keep_alive"):
+        return (
+            f"{load['connections']} clients, each on a keep-alive connection it "
+            "reopens when the server closes it; every request sent once"
+        )
+    return (
+        f"{load['connections']} clients, a new connection per request "
+        "(`Connection: close`); every request sent once"
+    )
+
+
 def markdown(report: dict) -> str:
-    rows = [
-        "| scenario / phase | requests | req/s | x baseline | p50 ms | p95 ms | p99 ms | statuses | loadgen CPU | server CPU (gunicorn / postgres / redis s) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+    """The report as markdown: one row per phase with its cost per request, the cost
+    of each kind of answer where a phase mixes them, and the correctness counts."""
+    rows = []
+    if "load" in report:
+        rows += [f"Load: {load_shape(report['load'])}.", ""]
+    rows += [
+        "| scenario / phase | answered | req/s | x baseline | last answer s | p50 ms | p95 ms | p99 ms | statuses | app CPU ms/req | Postgres CPU ms/req | Redis CPU ms/req | connections opened | loadgen CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    stretches = []
     for name, result in report["scenarios"].items():
         for phase_name, phase in result["phases"].items():
-            cpu = phase["server_cpu_seconds"]
+            cost = phase.get("cpu_ms_per_request") or {}
+            connections = phase.get("connections", {})
             rows.append(
                 f"| {name} / {phase_name} | {phase['answered']:,} | {phase['throughput'] or 0:,} | "
-                f"{phase.get('ratio_to_baseline', '')} | {phase['p50_ms']} | {phase['p95_ms']} | "
-                f"{phase['p99_ms']} | {', '.join(f'{k}: {v:,}' for k, v in phase['statuses'].items())} | "
-                f"{phase['loadgen_cpu_share']:.0%} of a core | "
-                f"{cpu['gunicorn']} / {cpu['postgres']} / {cpu['redis']} |"
+                f"{phase.get('ratio_to_baseline', '')} | {phase.get('last_answer_seconds', '')} | "
+                f"{phase['p50_ms']} | {phase['p95_ms']} | {phase['p99_ms']} | "
+                f"{_counts(phase['statuses'])} | {_ms(cost.get('gunicorn'))} | "
+                f"{_ms(cost.get('postgres'))} | {_ms(cost.get('redis'))} | "
+                f"{connections.get('opened', 0):,} | "
+                f"{phase['loadgen_cpu_share']:.0%} of a core |"
             )
+            for key, stretch in phase.get("cost_by_answer", {}).items():
+                cost = stretch["cpu_ms_per_answer"]
+                stretches.append(
+                    f"| {name} / {phase_name} | {STRETCHES[key]}, "
+                    f"{stretch['from_second']} to {stretch['to_second']} s | "
+                    f"{_counts(stretch['statuses'])} | {_ms(cost['gunicorn'])} | "
+                    f"{_ms(cost['postgres'])} | {_ms(cost['redis'])} |"
+                )
+    if stretches:
+        rows += [
+            "",
+            "Where a phase mixes successes and refusals: the CPU of the stretch in which "
+            "only one kind was answered, per answer of that stretch.",
+            "",
+            "| scenario / phase | stretch | answers | app CPU ms/answer | Postgres | Redis |",
+            "|---|---|---|---|---|---|",
+            *stretches,
+        ]
     checks = ["", "| scenario | correctness |", "|---|---|"]
     for name, result in report["scenarios"].items():
         if result["correctness"]:
-            checks.append(
-                f"| {name} | {', '.join(f'{k}: {v:,}' if isinstance(v, int) else f'{k}: {v}' for k, v in result['correctness'].items())} |"
-            )
+            checks.append(f"| {name} | {_counts(result['correctness'])} |")
     return "\n".join(rows + checks)
 
 
-def write_docs(report: dict, table: str) -> None:
-    docs = ROOT / "docs" / "performance.md"
+def write_docs(report: dict, table: str, docs: Path | None = None) -> None:
+    """Put the report into docs/performance.md between its markers: a run on
+    keep-alive connections between ``bench-keep-alive:start``/``end``, any other
+    between ``bench:start``/``end``, so that each shape's latest run stays."""
+    docs = docs or ROOT / "docs" / "performance.md"
     text = docs.read_text() if docs.exists() else "# Performance\n"
-    marker_start, marker_end = "<!-- bench:start -->", "<!-- bench:end -->"
+    section = (
+        "bench-keep-alive" if report.get("load", {}).get("keep_alive") else "bench"
+    )
+    marker_start, marker_end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     m = report["machine"]
     block = (
         f"{marker_start}\nLatest run: {report['started']} on {m['cores']} cores ({m['cpu']}), "
