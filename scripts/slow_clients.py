@@ -3,9 +3,11 @@
     python scripts/slow_clients.py http://127.0.0.1:8000
 
 Opens idle connections (connect, send nothing), half-open ones (a request line
-and one header, then nothing) and slow-body ones (a POST's headers and a tenth
-of its body, then nothing), then asks for ``/healthz`` and ``/api/v1/campaigns``
-on fresh connections: each must be answered 200 within ``--budget`` seconds.
+and one header, then nothing), slow-body ones (a POST's headers and a tenth of
+its body, then nothing) and slow readers (ask for the 120 kB API schema through
+a 4 kB receive buffer, and never read it), then asks for ``/healthz`` and
+``/api/v1/campaigns`` on fresh connections: each must be answered 200 within
+``--budget`` seconds.
 Exits 1 naming what was not. Loopback only; every wait is bounded (a stalled
 server fails the check in seconds, it never hangs it); every socket is closed.
 """
@@ -22,8 +24,14 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PATHS = ("/healthz", "/api/v1/campaigns")
 
 
-def _connect(stack: ExitStack, host: str, port: int, first_bytes: bytes) -> None:
-    sock = stack.enter_context(socket.create_connection((host, port), timeout=2))
+def _connect(
+    stack: ExitStack, host: str, port: int, first_bytes: bytes, receive_buffer=0
+) -> None:
+    sock = stack.enter_context(socket.socket())
+    sock.settimeout(2)
+    if receive_buffer:  # before connecting, so the window stays this small
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.connect((host, port))
     if first_bytes:
         sock.sendall(first_bytes)
 
@@ -51,6 +59,7 @@ def check(
     idle: int = 50,
     half_open: int = 50,
     slow_body: int = 20,
+    slow_read: int = 5,
     budget: float = 1.0,
     give_up: float = 5.0,
 ) -> list[str]:
@@ -76,7 +85,15 @@ def check(
                 + b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
                 + b'{"phone": ',
             )
-        time.sleep(0.5)  # the server has taken them all by now
+        for _ in range(slow_read):
+            _connect(
+                stack,
+                host,
+                port,
+                b"GET /api/schema/ HTTP/1.1\r\n" + host_header + b"\r\n",
+                receive_buffer=4096,
+            )
+        time.sleep(1.0)  # the server has taken them all (and built the schemas)
         for path in PATHS:
             outcome, seconds = _timed_get(host, port, path, give_up)
             line = f"GET {path}: {outcome} in {seconds:.3f} s"
@@ -92,12 +109,13 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=50)
     parser.add_argument("--half-open", type=int, default=50)
     parser.add_argument("--slow-body", type=int, default=20)
+    parser.add_argument("--slow-read", type=int, default=5)
     parser.add_argument("--budget", type=float, default=1.0, help="seconds")
     args = parser.parse_args()
     url = urlsplit(args.url)
     print(
-        f"slow_clients: {args.idle} idle, {args.half_open} half-open and "
-        f"{args.slow_body} slow-body connections open"
+        f"slow_clients: {args.idle} idle, {args.half_open} half-open, "
+        f"{args.slow_body} slow-body connections and {args.slow_read} slow readers open"
     )
     problems = check(
         url.hostname,
@@ -105,6 +123,7 @@ def main() -> None:
         idle=args.idle,
         half_open=args.half_open,
         slow_body=args.slow_body,
+        slow_read=args.slow_read,
         budget=args.budget,
     )
     for problem in problems:

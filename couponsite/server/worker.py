@@ -2,9 +2,10 @@
 
 ``gunicorn.conf.py`` names it. On top of ``uvicorn_worker.UvicornWorker``:
 
-- a WSGI application given on the command line (``couponsite.wsgi``, as older
-  scripts name it) is served through the same front as ``couponsite.asgi``
-  (the thin routes, then Django in the thread pool), never on the event loop;
+- a WSGI application given on the command line is never run on the event
+  loop: Django's (``couponsite.wsgi``, as the bench and older scripts name it)
+  is served as ``couponsite.asgi.application``, exactly as ``make run`` serves
+  it; any other goes behind a ``WSGIBridge`` of its own;
 - the client address is the peer's: ``couponsite.api.client_ip`` believes
   ``X-Forwarded-For`` only from ``TRUSTED_PROXIES`` (uvicorn would rewrite it
   for any proxy in gunicorn's ``forwarded_allow_ips``);
@@ -35,6 +36,17 @@ def is_asgi(app) -> bool:
     )
 
 
+def _front(wsgi_app) -> Router:
+    # Imported here: the arbiter imports this module before Django is set up.
+    from django.core.handlers.wsgi import WSGIHandler
+
+    if isinstance(wsgi_app, WSGIHandler):
+        from couponsite.asgi import application  # Django set up: the app is loaded
+
+        return application
+    return Router(WSGIBridge(wsgi_app))
+
+
 class Worker(UvicornWorker):
     CONFIG_KWARGS = {
         "loop": "uvloop",
@@ -54,10 +66,7 @@ class Worker(UvicornWorker):
     def load_wsgi(self) -> None:
         super().load_wsgi()
         if not is_asgi(self.wsgi):
-            # The thin routes may use models: imported once the app set Django up.
-            from couponsite.server.routes import ROUTES
-
-            self.wsgi = Router(WSGIBridge(self.wsgi), ROUTES)
+            self.wsgi = _front(self.wsgi)
         configure = getattr(self.wsgi, "configure", None)
         if configure is not None:
             configure(

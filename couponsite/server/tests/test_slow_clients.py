@@ -1,5 +1,6 @@
 """End to end: the server as ``make run`` starts it keeps answering beside 50
-idle, 50 half-open and 20 slow-body connections (issue 18). With the old sync
+idle, 50 half-open and 20 slow-body connections and 5 slow readers (issue 18,
+``scripts/slow_clients.py``, which ``scripts/smoke`` runs too). With the old sync
 workers (``GUNICORN_WORKER_CLASS=sync``) the same check fails: two of those
 connections hold both workers until the worker timeout."""
 
@@ -33,7 +34,7 @@ def test_idle_half_open_and_slow_body_connections_leave_others_answered(
     embedded_database,
 ):
     with gunicorn(embedded_database) as (base, _):
-        # given 50 idle, 50 half-open and 20 slow-body connections
+        # given 50 idle, 50 half-open, 20 slow-body connections and 5 slow readers
         # when /healthz and /api/v1/campaigns are asked on fresh connections
         check = subprocess.run(
             [sys.executable, "scripts/slow_clients.py", base],
