@@ -19,10 +19,11 @@ worker_class = os.environ.get(
 )
 # What gunicorn serves when the command line names nothing (make run, compose).
 wsgi_app = "couponsite.wsgi" if worker_class == "sync" else "couponsite.asgi"
-# Threads per worker running Django (each keeps one database connection, so
-# workers x threads bounds them). With the sync class gunicorn would turn
+# Threads per worker running Django, each with its own database connection, so
+# workers x threads bounds them. Two did more per CPU second than four or eight
+# on two cores (docs/performance.md). With the sync class gunicorn would turn
 # threads into gthread workers: one there.
-threads = int(os.environ.get("GUNICORN_THREADS", "4")) if worker_class != "sync" else 1
+threads = int(os.environ.get("GUNICORN_THREADS", "2")) if worker_class != "sync" else 1
 # A request running longer than this ends its worker (a fresh one takes over);
 # it is also the deadline for a request's body to arrive (408).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

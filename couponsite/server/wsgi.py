@@ -181,7 +181,7 @@ class WSGIBridge:
         self,
         app: WSGIApp,
         *,
-        threads: int = 4,
+        threads: int = 2,
         max_body_bytes: int = MAX_BODY_BYTES,
         body_timeout: float = 30.0,
         buffer_bytes: int = 4 * 1024 * 1024,
