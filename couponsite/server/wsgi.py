@@ -259,6 +259,7 @@ class WSGIBridge:
     def _respond(self, environ: dict, loop, answer: asyncio.Future):
         head: list = []
         chunks: list[bytes] = []
+        stream: _Stream | None = None
 
         def start_response(status: str, headers, exc_info=None):
             if exc_info is not None and stream is not None:
@@ -266,7 +267,6 @@ class WSGIBridge:
             head[:] = [status, headers]
             return chunks.append  # WSGI's legacy write()
 
-        stream: _Stream | None = None
         result = self.app(environ, start_response)
         try:
             size = sum(map(len, chunks))
@@ -279,8 +279,8 @@ class WSGIBridge:
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > self.buffer_bytes:
-                    stream = _Stream(loop)
                     status, headers = _head(*head, length=None)
+                    stream = _Stream(loop)
                     loop.call_soon_threadsafe(
                         _settle, answer, (status, headers, b"".join(chunks), stream)
                     )
