@@ -8,4 +8,5 @@ COPY . .
 RUN SECRET_KEY=build python manage.py collectstatic --noinput -v0
 
 EXPOSE 8000
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "couponsite.wsgi"]
+# gunicorn.conf.py names the app and the worker (uvicorn's, couponsite.server.worker).
+CMD ["gunicorn", "-c", "gunicorn.conf.py"]

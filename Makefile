@@ -7,12 +7,13 @@ PORT ?= 8000
 .PHONY: run test venv lint format migrations-check bench
 
 ## Run the service on http://$(HOST):$(PORT) (embedded SQLite + local cache unless
-## DATABASE_URL / REDIS_URL are set): venv, migrate, demo data, gunicorn.
+## DATABASE_URL / REDIS_URL are set): venv, migrate, demo data, gunicorn (gunicorn.conf.py:
+## uvicorn workers, Django in a few threads each; GUNICORN_WORKER_CLASS=sync for the old server).
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	BIND=$(HOST):$(PORT) $(PY) manage.py seed_demo
-	BIND=$(HOST):$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py couponsite.wsgi
+	BIND=$(HOST):$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py
 
 ## Run the whole test suite against Postgres and Redis (see scripts/test).
 test:

@@ -1,14 +1,31 @@
 """gunicorn settings; every value can be overridden from the environment.
 
-Two sync workers suit two cores (docs/performance notes: more workers lose
-throughput once the database is involved; gthread triples p99).
+gunicorn manages the processes; each worker is uvicorn's (uvloop, httptools,
+``couponsite.server.worker``): connections live on an event loop, so idle,
+half-open or slow clients cost no worker, and Django runs in a few threads per
+worker once a request has fully arrived (``couponsite.server``;
+docs/performance.md, "A server slow clients cannot stall", has the figures).
+Two workers suit two cores. ``GUNICORN_WORKER_CLASS=sync`` brings back the old
+server (Django's WSGI handler in sync workers) for comparison; it is not safe to
+face clients with: two idle connections stall it.
 """
 
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+worker_class = os.environ.get(
+    "GUNICORN_WORKER_CLASS", "couponsite.server.worker.Worker"
+)
+# What gunicorn serves when the command line names nothing (make run, compose).
+wsgi_app = "couponsite.wsgi" if worker_class == "sync" else "couponsite.asgi"
+# Threads per worker running Django, each with its own database connection, so
+# workers x threads bounds them. Two did more per CPU second than four or eight
+# on two cores (docs/performance.md). With the sync class gunicorn would turn
+# threads into gthread workers: one there.
+threads = int(os.environ.get("GUNICORN_THREADS", "2")) if worker_class != "sync" else 1
+# A request running longer than this ends its worker (a fresh one takes over);
+# it is also the deadline for a request's body to arrive (408).
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
