@@ -6,7 +6,7 @@
     python -m bench rush-30000 --connections 300 --keep-alive   # issue 18's shape
 
 It recreates the ``couponsite_bench`` database (and leaves it), loads customers
-and tokens with ``manage.py load_fixture``, starts gunicorn (2 sync workers;
+and tokens with ``manage.py load_fixture``, starts gunicorn (as ``gunicorn.conf.py`` runs it;
 ``couponsite.testing.live_server``), and drives the
 HTTP API from a separate load-generator process (``bench.loadgen``): 32 clients
 opening a connection per request, or ``--connections N --keep-alive``: N clients
