@@ -37,3 +37,6 @@ accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 proc_name = "couponsite"
+# gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl),
+# which every server on the machine would take over from the others; nothing uses it.
+control_socket_disable = True

@@ -6,7 +6,7 @@ status codes as Django would (the contract and the schema do not change), and
 with rate limits still applied. A request no route matches goes to Django.
 
     ROUTES = [
-        Route.of("POST", r"/api/v1/campaigns/(?P<slug>[-\\w]+)/rush/grab", grab_refusals),
+        Route.of("POST", r"/api/v1/campaigns/(?P<slug>[-\\w]+)/grabs", grab_refusals),
     ]
 
 Empty until the thin path is built: every request reaches Django.
