@@ -18,9 +18,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-# NotFound is re-exported: the API modules that raise it import it from here.
 from couponsite.errors import DomainError
-from couponsite.errors import NotFound as NotFound
 
 logger = logging.getLogger(__name__)
 

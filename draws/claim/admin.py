@@ -5,16 +5,11 @@ from django.utils import timezone
 from campaigns.models import Campaign, CouponType
 from couponsite.admin_csv import csv_export_action
 from couponsite.admin_mixins import ReadOnlyAdminMixin
-from couponsite.codes import display_code
 from couponsite.errors import DomainError
 from draws.claim.models import Claim
 from draws.claim.releases import batch_release
 from draws.pool import Release
 from vouchers.models import Voucher
-
-
-def _code(voucher) -> str:
-    return display_code(voucher.code) if voucher else ""
 
 
 @admin.register(Claim)
@@ -43,7 +38,7 @@ class ClaimAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 ("campaign", lambda c: c.campaign.slug),
                 ("day", lambda c: c.day.isoformat()),
                 ("phone", lambda c: c.customer.phone),
-                ("code", lambda c: _code(c.voucher)),
+                ("code", lambda c: str(c.voucher)),  # Voucher.__str__: the display code
                 ("held_until", lambda c: c.held_until.isoformat()),
                 ("voucher_status", lambda c: c.voucher.status),
             ],

@@ -2,12 +2,7 @@ from django.contrib import admin
 
 from couponsite.admin_csv import csv_export_action
 from couponsite.admin_mixins import ReadOnlyAdminMixin
-from couponsite.codes import display_code
 from draws.draw.models import Draw
-
-
-def _code(voucher) -> str:
-    return display_code(voucher.code) if voucher else ""
 
 
 @admin.register(Draw)
@@ -35,7 +30,10 @@ class DrawAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 ("phone", lambda d: d.customer.phone),
                 ("won", lambda d: d.won),
                 ("coupon_type", lambda d: d.coupon_type.name if d.won else ""),
-                ("code", lambda d: _code(d.voucher)),
+                (
+                    "code",
+                    lambda d: str(d.voucher or ""),
+                ),  # Voucher.__str__: the display code
                 ("roll", lambda d: d.roll),
             ],
             select_related=["campaign", "customer", "coupon_type", "voucher"],

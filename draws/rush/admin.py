@@ -5,7 +5,6 @@ from campaigns.admin import CampaignAdmin
 from campaigns.models import Campaign
 from couponsite.admin_csv import csv_export_action
 from couponsite.admin_mixins import ReadOnlyAdminMixin
-from couponsite.codes import display_code
 from couponsite.redis_client import REDIS_ERRORS
 from draws.rush.models import Grab, Reservation, RushDay
 from draws.rush.services import ReservationsStillOpen, rush_warm
@@ -155,7 +154,7 @@ class GrabAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 ("day", lambda g: g.day.isoformat()),
                 ("phone", lambda g: g.customer.phone),
                 ("reservation_number", lambda g: g.reservation.number),
-                ("code", lambda g: display_code(g.voucher.code)),
+                ("code", lambda g: str(g.voucher)),  # Voucher.__str__: the display code
                 ("via", lambda g: g.via),
             ],
             select_related=["campaign", "customer", "reservation", "voucher"],
