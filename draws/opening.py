@@ -37,10 +37,13 @@ class Today:
     seconds_left: float  # until the campaign's local midnight: a repeat's Retry-After
 
 
-def require_kind(campaign: Campaign, kind: Campaign.Kind) -> None:
-    """``WRONG_CAMPAIGN_KIND`` unless ``campaign`` is of ``kind``."""
+def require_kind(
+    campaign: Campaign, kind: Campaign.Kind, detail: str | None = None
+) -> None:
+    """``WRONG_CAMPAIGN_KIND`` unless ``campaign`` is of ``kind`` (``detail``: what
+    to say instead of "This campaign is not a …")."""
     if campaign.kind != kind:
-        raise WrongCampaignKind(_NOT_THIS_KIND[kind])
+        raise WrongCampaignKind(detail or _NOT_THIS_KIND[kind])
 
 
 def open_today(campaign: Campaign, kind: Campaign.Kind, now: dt.datetime) -> Today:

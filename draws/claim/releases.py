@@ -17,7 +17,7 @@ from couponsite.audit import audit_record, changes_between, field_values
 from couponsite.codes import generate_codes
 from couponsite.errors import DomainError
 from draws.claim.services import pool_changed
-from draws.opening import WrongCampaignKind
+from draws.opening import require_kind
 from draws.pool import Release
 from vouchers.models import Voucher, VoucherEvent
 from vouchers.services import with_unique_codes
@@ -55,8 +55,11 @@ def batch_release(
     if count < 1:
         raise InvalidReleaseCount()
     campaign = coupon_type.campaign
-    if campaign.kind != Campaign.Kind.CLAIM:
-        raise WrongCampaignKind("Coupons are released into claim campaigns only.")
+    require_kind(
+        campaign,
+        Campaign.Kind.CLAIM,
+        "Coupons are released into claim campaigns only.",
+    )
     now = now or timezone.now()
     with transaction.atomic():
         release = Release.objects.create(
