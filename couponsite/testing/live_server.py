@@ -64,6 +64,79 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# --- gunicorn as `make run` starts it ---------------------------------------------------
+
+
+def gunicorn_start(env: Mapping[str, str], *args: str, output=None) -> subprocess.Popen:
+    """``gunicorn -c gunicorn.conf.py`` (which names the app and the worker) with
+    ``env`` as its whole environment; ``args`` follow (e.g. another app to serve).
+    Its output goes to ``output`` (a file; None: this process's). A process group
+    of its own, so that ``gunicorn_stop`` stops master and workers alike."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", *args],
+        cwd=ROOT,
+        env=dict(env),
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
+        start_new_session=True,
+    )
+
+
+def gunicorn_wait(
+    process: subprocess.Popen, base_url: str, timeout: float
+) -> str | None:
+    """None once ``base_url``'s ``/healthz`` answers; else why it did not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            return f"gunicorn exited ({process.returncode}) before answering"
+        try:
+            urllib.request.urlopen(f"{base_url}/healthz", timeout=1).close()
+            return None
+        except OSError:
+            if time.monotonic() > deadline:
+                return f"gunicorn did not answer /healthz in {timeout:.0f} s"
+            time.sleep(0.2)
+
+
+def gunicorn_stop(process: subprocess.Popen, timeout: float) -> bool:
+    """Stop gunicorn's whole process group: SIGTERM (workers finish their requests),
+    SIGKILL after ``timeout``, and SIGKILL to any worker a dead master left behind.
+    True when it had to be killed."""
+    group = process.pid  # start_new_session: the group is the master's pid
+    killed = False
+    if process.poll() is None:
+        os.killpg(group, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            killed = True
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
+    process.wait()
+    return killed
+
+
+@contextlib.contextmanager
+def gunicorn(env: Mapping[str, str], *args: str, start_within: float = 60):
+    """gunicorn as ``make run`` starts it, on a free loopback port, over this
+    process's environment plus ``env``: yields (base URL, process); stopped on
+    exit. For tests of the server itself, on a database they prepared."""
+    port = free_port()
+    process = gunicorn_start(
+        {**os.environ, "LOG_LEVEL": "WARNING", **env, "BIND": f"127.0.0.1:{port}"},
+        *args,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        problem = gunicorn_wait(process, base_url, start_within)
+        if problem is not None:
+            raise RuntimeError(problem)
+        yield base_url, process
+    finally:
+        gunicorn_stop(process, timeout=25)
+
+
 class LiveServer:
     """gunicorn on a fresh database, as a context manager; see the module's docstring.
 
@@ -169,27 +242,12 @@ class LiveServer:
         for command in self.commands:
             self.manage(*command)
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "-c",
-                    "gunicorn.conf.py",
-                    # Else every gunicorn here uses one control socket
-                    # (~/.gunicorn/gunicorn.ctl): each start takes it over, each
-                    # stop removes it, whoever's it was by then.
-                    "--no-control-socket",
-                    "couponsite.wsgi",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # A process group of its own, stopped whole (master and workers).
-                start_new_session=True,
+            self.process = gunicorn_start(self.env, output=log)
+        problem = gunicorn_wait(self.process, self.base_url, self.start_timeout)
+        if problem is not None:
+            raise RuntimeError(
+                f"{self.label}: {problem}; its log ends:\n{self.log_tail()}"
             )
-        self._wait_until_healthy()
         self._say(f"gunicorn answers on {self.base_url}")
 
     def manage(self, *args: str) -> str:
@@ -228,7 +286,8 @@ class LiveServer:
         call twice. Failures to clean up are printed, never raised, so that they do
         not hide the run's own result."""
         if self.process is not None and not self._process_stopped:
-            self._stop_process_group()
+            if gunicorn_stop(self.process, self.stop_timeout):
+                self._say(f"gunicorn ignored SIGTERM for {self.stop_timeout:.0f} s")
             self._process_stopped = True
         if self._database_created and self.postgres and not self.keep_database:
             try:
@@ -250,39 +309,6 @@ class LiveServer:
         query = sql.SQL(statement).format(sql.Identifier(self.database))
         with psycopg.connect(self.admin_url, autocommit=True) as connection:
             connection.execute(query)
-
-    def _wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + self.start_timeout
-        while True:
-            if self.process.poll() is not None:
-                problem = (
-                    f"gunicorn exited ({self.process.returncode}) before answering"
-                )
-                break
-            try:
-                urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    problem = f"gunicorn did not answer /healthz in {self.start_timeout:.0f} s"
-                    break
-                time.sleep(0.2)
-        raise RuntimeError(f"{self.label}: {problem}; its log ends:\n{self.log_tail()}")
-
-    def _stop_process_group(self) -> None:
-        group = self.process.pid  # start_new_session: the group is the master's pid
-        if self.process.poll() is not None:
-            # The master died on its own: kill the workers it may have left.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGKILL)
-            return
-        os.killpg(group, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=self.stop_timeout)
-        except subprocess.TimeoutExpired:
-            self._say(f"gunicorn ignored SIGTERM for {self.stop_timeout:.0f} s")
-            os.killpg(group, signal.SIGKILL)
-            self.process.wait()
 
     def _print_log_tail(self, why: str) -> None:
         tail = self.log_tail()

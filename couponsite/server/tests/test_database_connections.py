@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from couponsite.server.tests.servers import gunicorn
+from couponsite.testing.live_server import gunicorn
 
 pytestmark = [
     pytest.mark.postgres,

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from couponsite.server.tests.servers import ROOT, gunicorn
+from couponsite.testing.live_server import ROOT, gunicorn
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from couponsite.server.tests.servers import gunicorn
+from couponsite.testing.live_server import gunicorn
 
 pytestmark = pytest.mark.timeout(120)
 
