@@ -26,6 +26,18 @@ def local_cached[T](key: str, load: Callable[[], T]) -> T:
     return value
 
 
+MISSING = object()
+
+
+def local_peek(key: str) -> object:
+    """The entry under ``key`` if this process holds a fresh one, else ``MISSING``
+    (nothing is loaded: for the event loop, where no query may run)."""
+    entry = _entries.get(key)
+    if entry is not None and entry[0] > time.monotonic():
+        return entry[1]
+    return MISSING
+
+
 def local_forget(key: str) -> None:
     _entries.pop(key, None)
 

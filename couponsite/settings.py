@@ -257,6 +257,15 @@ PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="") or None
 TOKEN_TTL_SECONDS = env.int("TOKEN_TTL_SECONDS", default=30 * 86400)
 STAFF_TOKEN_TTL_SECONDS = env.int("STAFF_TOKEN_TTL_SECONDS", default=90 * 86400)
 TOKEN_CACHE_SECONDS = env.int("TOKEN_CACHE_SECONDS", default=60)
+# The thin path (couponsite.server.thin) knows a customer's live token by a small
+# Redis entry, written at sign-in and marked stale by every revocation; it lives
+# at most this long (and never past the token's end), then Django writes it again.
+TOKEN_THIN_SECONDS = env.int("TOKEN_THIN_SECONDS", default=900)
+
+# Hot refusals (rush, repeat draws and claims) answered on the event loop before
+# Django (docs/architecture.md, "The thin path"); THIN_PATH=off sends all to Django.
+THIN_PATH = env.bool("THIN_PATH", default=True)
+THIN_PATH_REDIS_TIMEOUT = env.float("THIN_PATH_REDIS_TIMEOUT", default=2.0)
 
 # Email verification codes (PATCH /me {"email"}; POST /me/email/verify).
 EMAIL_CODE_TTL_SECONDS = env.int("EMAIL_CODE_TTL_SECONDS", default=900)

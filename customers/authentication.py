@@ -20,9 +20,18 @@ old answer back. The one gap: if Redis cannot be reached at the moment of the
 revocation, the mark is lost, and an entry written before it may still be
 served until it times out, at most ``TOKEN_CACHE_SECONDS`` after the
 revocation (``docs/architecture.md``, "Caches").
+
+The thin path (``couponsite.server.thin``) reads a smaller entry per customer
+token, with no pickled model: ``"<customer id>:<expires ms>"``. It is written
+when the token is made (so a stampede's first requests need no query) and
+whenever the database is asked for a live customer token; every revocation
+overwrites it with the same ``STALE`` mark in the same step, and writers use
+``SET NX``, so the same argument holds. It lives ``TOKEN_THIN_SECONDS`` at most
+(never past the token's end), and the same one gap applies, bounded by that.
 """
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -33,7 +42,12 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
-from customers.models import ApiToken
+from couponsite.redis_client import REDIS_ERRORS, get_redis
+from couponsite.server.thin import STALE as THIN_STALE
+from couponsite.server.thin import token_entry, token_entry_key
+from customers.models import ApiToken, Customer
+
+logger = logging.getLogger(__name__)
 
 STALE = "stale"
 
@@ -73,6 +87,42 @@ def forget_tokens(digests: list[str]) -> None:
         {token_cache_key(digest): STALE for digest in digests},
         settings.TOKEN_CACHE_SECONDS,
     )
+    redis = get_redis()
+    try:
+        pipe = redis.pipeline(transaction=False)
+        for digest in digests:
+            pipe.set(token_entry_key(digest), THIN_STALE, ex=_thin_seconds())
+        pipe.execute()
+    except REDIS_ERRORS:
+        logger.warning("tokens: could not mark thin entries stale", exc_info=True)
+
+
+def _thin_seconds() -> int:
+    return max(1, settings.TOKEN_THIN_SECONDS)
+
+
+def remember_token(
+    *, digest: str, customer_id: int, expires_at: dt.datetime, create: bool = False
+) -> None:
+    """Write a customer token's thin entry (``couponsite.server.thin``).
+
+    ``create``: the token was just made, so no revocation can be marked yet;
+    otherwise only where no entry (and no stale mark) is.
+    """
+    if shared_token_cache() is None or settings.TOKEN_THIN_SECONDS <= 0:
+        return
+    left = int((expires_at - timezone.now()).total_seconds())
+    if left < 1:
+        return
+    try:
+        get_redis().set(
+            token_entry_key(digest),
+            token_entry(customer_id, int(expires_at.timestamp() * 1000)),
+            ex=min(_thin_seconds(), left),
+            nx=not create,
+        )
+    except REDIS_ERRORS:
+        logger.warning("tokens: could not write a thin entry", exc_info=True)
 
 
 def forget_tokens_on_commit(digests: list[str]) -> None:
@@ -125,6 +175,10 @@ def token_owner(digest: str) -> TokenOwner:
             if left > 0:
                 ttl = min(ttl, left)
         shared.add(key, found, max(1, int(ttl)))
+        if isinstance(found.owner, Customer):
+            remember_token(
+                digest=digest, customer_id=found.owner.pk, expires_at=found.expires_at
+            )
     return found
 
 

@@ -10,3 +10,9 @@ class DrawsConfig(AppConfig):
         from draws.figures import campaign_figures
 
         figures.provide(campaign_figures)
+
+        # The thin path: hot refusals answered before Django (issue 18).
+        from couponsite.server.routes import ROUTES
+        from draws.rush.thin import ROUTES as RUSH_ROUTES
+
+        ROUTES.extend(route for route in RUSH_ROUTES if route not in ROUTES)

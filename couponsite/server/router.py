@@ -21,6 +21,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# A route's app: True once it answered, False to let Django answer.
+RouteApp = Callable[[Scope, Receive, Send], Awaitable[bool]]
 
 # Room for "METHOD " and " HTTP/1.1" around the target, as gunicorn counts.
 _REQUEST_LINE_EXTRA = len(" HTTP/1.1") + 1
@@ -28,16 +30,18 @@ _REQUEST_LINE_EXTRA = len(" HTTP/1.1") + 1
 
 @dataclass(frozen=True)
 class Route:
-    """Requests answered by ``app`` instead of Django: this method, and a path that
+    """Requests ``app`` may answer instead of Django: this method, and a path that
     ``pattern`` matches whole; its named groups land in ``scope["path_params"]``.
-    The app answers exactly what Django would (bodies, headers, status codes)."""
+    The app returns True once it answered (exactly what Django would: bodies,
+    headers, status codes), or False, having neither read the request's body
+    nor sent anything, to let Django answer."""
 
     method: str
     pattern: re.Pattern[str]
-    app: ASGIApp
+    app: RouteApp
 
     @classmethod
-    def of(cls, method: str, pattern: str, app: ASGIApp) -> "Route":
+    def of(cls, method: str, pattern: str, app: RouteApp) -> "Route":
         return cls(method.upper(), re.compile(pattern), app)
 
 
@@ -103,8 +107,9 @@ class Router:
                     match := route.pattern.fullmatch(scope["path"])
                 ):
                     scope["path_params"] = match.groupdict()
-                    await route.app(scope, receive, send)
-                    return
+                    if await route.app(scope, receive, send):
+                        return
+                    break  # the route passed: Django answers, unchanged
             await self.django(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)

@@ -3,13 +3,11 @@
 Each entry is a ``couponsite.server.Route``: a method, a path pattern and an
 ASGI callable that answers on the event loop, with the same bodies, headers and
 status codes as Django would (the contract and the schema do not change), and
-with rate limits still applied. A request no route matches goes to Django.
+with rate limits still applied (``couponsite.server.thin``). A request no route
+matches, or that its route passes on, goes to Django.
 
-    ROUTES = [
-        Route.of("POST", r"/api/v1/campaigns/(?P<slug>[-\\w]+)/grabs", grab_refusals),
-    ]
-
-Empty until the thin path is built: every request reaches Django.
+The apps add their routes when Django starts (``draws.apps``): this module sits
+below them and cannot name them.
 """
 
 from couponsite.server.router import Route

@@ -12,6 +12,7 @@ from django.utils.crypto import salted_hmac
 
 from couponsite.errors import DomainError
 from couponsite.sms import send_sms_on_commit
+from customers.authentication import remember_token
 from customers.models import ApiToken, Customer, OneTimeCode
 from customers.services.codes import CodeRefusals, code_refusal
 
@@ -127,6 +128,16 @@ def token_create(
         expires_at=expires_at or now + token_lifetime(staff=customer is None),
     )
     token.key = raw
+    if customer is not None:
+        # The thin path knows the token from its first request (no query).
+        transaction.on_commit(
+            lambda: remember_token(
+                digest=token.digest,
+                customer_id=customer.pk,
+                expires_at=token.expires_at,
+                create=True,
+            )
+        )
     return token
 
 

@@ -1,0 +1,408 @@
+"""The thin path: hot refusals answered on the event loop, before Django.
+
+In a flash sale most answers are refusals that need no database: "not now",
+"you did not reserve", "you already have one", "sold out", "you drew today".
+Django would spend a millisecond and more of CPU on each (middleware, the
+token's owner, DRF's parser, throttle and renderer stacks). A thin route
+(``couponsite.server.Route``) decides them with one Redis round trip instead:
+one Lua script (``gate``) that
+
+1. reads the bearer token's thin entry (``token_entry_key``), written by
+   ``customers.authentication`` for customers' live tokens and marked stale
+   by every revocation, so a revoked token is never taken here;
+2. checks the request's rate limits exactly as ``couponsite.api.throttling``
+   does (the same keys, windows and clock);
+3. runs the route's own Lua ``body`` for that customer (the rush's rules).
+
+Whenever the script cannot answer for sure it returns ``PASS`` and counts
+nothing: the request goes to Django unchanged, which answers it and counts
+its rate limits itself. Only answers the script settled count a hit, so no
+request is counted twice. What takes the thin path, and why each rule still
+holds there, is in ``docs/architecture.md`` ("The thin path").
+
+A request also goes to Django when anything about it is unusual: no bearer
+token, an ``Idempotency-Key``, an ``Accept`` other than JSON, a host not in
+``ALLOWED_HOSTS``, HTTPS (SecurityMiddleware's redirects and HSTS), Redis
+unconfigured or down, or ``THIN_PATH`` off.
+"""
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+from redis.asyncio import Redis as AsyncRedis
+from redis.commands.core import AsyncScript
+
+from couponsite.api import throttling
+from couponsite.api.client_ip import client_ip
+from couponsite.api.exceptions import STATUS_BY_CODE, RateLimited, retry_after_value
+from couponsite.errors import DomainError
+from couponsite.redis_client import REDIS_ERRORS, redis_key
+from couponsite.server.router import Scope, Send
+
+logger = logging.getLogger(__name__)
+
+# The token entry: "<customer id>:<expires at, ms since the epoch>", or this mark.
+STALE = b"stale"
+
+# Answers whose Accept asks for something JSONRenderer gives byte for byte.
+_PLAIN_ACCEPTS = frozenset({b"", b"*/*", b"application/json", b"application/*"})
+
+
+def token_entry_key(digest: str) -> str:
+    """Where a token's thin entry lives (``customers.authentication`` writes it)."""
+    return redis_key("thin-token", digest)
+
+
+def token_entry(customer_id: int, expires_at_ms: int) -> str:
+    return f"{customer_id}:{expires_at_ms}"
+
+
+# --- The request -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThinRequest:
+    """What a thin route needs of a request, or None from ``of`` if it is unusual."""
+
+    scope: Scope
+    digest: str
+    address: str
+
+    @classmethod
+    def of(cls, scope: Scope) -> "ThinRequest | None":
+        authorization = accept = host = forwarded = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                if authorization is not None:
+                    return None
+                authorization = value
+            elif name == b"accept":
+                accept = value if accept is None else accept + b"," + value
+            elif name == b"host":
+                host = value
+            elif name == b"x-forwarded-for":
+                forwarded = value if forwarded is None else forwarded + b"," + value
+            elif name == b"idempotency-key" or name == b"cookie":
+                # Idempotent replays keep their records; sessions their CSRF checks.
+                return None
+        if authorization is None or (
+            accept is not None and (accept.strip() not in _PLAIN_ACCEPTS)
+        ):
+            return None
+        parts = authorization.split()
+        if len(parts) != 2 or parts[0].lower() != b"bearer":
+            return None
+        if not _host_allowed(host) or _redirects(scope):
+            return None
+        try:
+            raw = parts[1].decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        client = scope.get("client")
+        meta = {"REMOTE_ADDR": client[0] if client else ""}
+        if forwarded is not None:
+            meta["HTTP_X_FORWARDED_FOR"] = forwarded.decode("latin-1")
+        return cls(
+            scope=scope,
+            # ApiToken.digest_of, without importing the model here.
+            digest=hashlib.sha256(raw.encode()).hexdigest(),
+            address=client_ip(SimpleNamespace(META=meta)),
+        )
+
+
+def _host_allowed(host: bytes | None) -> bool:
+    if host is None:
+        return False
+    domain, _ = split_domain_port(host.decode("latin-1"))
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    return bool(domain) and validate_host(domain, allowed)
+
+
+def _redirects(scope: Scope) -> bool:
+    """SecurityMiddleware would redirect (or add HSTS): leave those to Django."""
+    return scope.get("scheme", "http") == "https" or bool(settings.SECURE_SSL_REDIRECT)
+
+
+# --- The answer ------------------------------------------------------------------
+
+
+def _base_headers() -> list[tuple[bytes, bytes]]:
+    """What Django's middleware and DRF's APIView add to every JSON answer here."""
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"allow", b"POST, OPTIONS"),
+        (b"x-frame-options", settings.X_FRAME_OPTIONS.encode()),
+    ]
+    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+        headers.append((b"x-content-type-options", b"nosniff"))
+    if settings.SECURE_REFERRER_POLICY:
+        policy = settings.SECURE_REFERRER_POLICY
+        if not isinstance(policy, str):
+            policy = ",".join(policy)
+        headers.append((b"referrer-policy", policy.encode()))
+    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
+        headers.append(
+            (
+                b"cross-origin-opener-policy",
+                settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode(),
+            )
+        )
+    return headers
+
+
+async def answer(
+    send: Send,
+    status: int,
+    body: bytes,
+    *,
+    retry_after: float | None = None,
+) -> None:
+    headers = _base_headers()
+    if retry_after is not None:
+        headers.append((b"retry-after", retry_after_value(retry_after).encode()))
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def error_body(code: str, detail: str) -> bytes:
+    # DRF's JSONRenderer: compact separators, non-ASCII kept as UTF-8.
+    return json.dumps(
+        {"code": code, "detail": detail}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
+
+
+async def refuse(send: Send, error: DomainError) -> None:
+    """The answer ``couponsite.api.exceptions.exception_handler`` gives ``error``."""
+    await answer(
+        send,
+        STATUS_BY_CODE[error.code],
+        error_body(error.code, str(error.detail)),
+        retry_after=error.retry_after if error.sends_retry_after else None,
+    )
+
+
+async def rate_limited(send: Send, wait_ms: int) -> None:
+    await refuse(send, RateLimited(retry_after=max(1, -(-wait_ms // 1000))))
+
+
+# --- The gate script -------------------------------------------------------------
+
+_PRELUDE = """
+-- The thin path's gate (couponsite/server/thin.py): token, rate limits, then body().
+-- KEYS[1] the token's thin entry; KEYS[2..] the body's keys.
+-- ARGV[1] now (ms, the app's clock: token expiry), ARGV[2] the rate limits' clock
+-- ('' = the Redis server's), ARGV[3] a unique member, ARGV[4] how many limits,
+-- then per limit: key prefix (the customer's id is appended when it ends in ':'),
+-- count, period (ms); the body's arguments follow.
+local entry = redis.call('GET', KEYS[1])
+if not entry then
+  return {'PASS', 'token'}
+end
+local sep = string.find(entry, ':', 1, true)
+if not sep then
+  return {'PASS', 'token'}
+end
+local customer = string.sub(entry, 1, sep - 1)
+if tonumber(string.sub(entry, sep + 1)) <= tonumber(ARGV[1]) then
+  return {'PASS', 'expired'}
+end
+
+local now
+if ARGV[2] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  now = tonumber(ARGV[2])
+end
+local limits = tonumber(ARGV[4])
+local keys, counts, periods = {}, {}, {}
+local wait = 0
+for i = 1, limits do
+  local prefix = ARGV[2 + 3 * i]
+  if string.sub(prefix, -1) == ':' then
+    prefix = prefix .. customer
+  end
+  local count = tonumber(ARGV[3 + 3 * i])
+  local period = tonumber(ARGV[4 + 3 * i])
+  keys[i], counts[i], periods[i] = prefix, count, period
+  redis.call('ZREMRANGEBYSCORE', prefix, '-inf', now - period)
+  local used = redis.call('ZCARD', prefix)
+  if used >= count then
+    local oldest = redis.call('ZRANGE', prefix, used - count, used - count, 'WITHSCORES')
+    local until_free = tonumber(oldest[2]) + period - now
+    if until_free > wait then
+      wait = until_free
+    end
+  end
+end
+if wait > 0 then
+  return {'LIMITED', customer, wait}
+end
+
+local body_keys = {}
+for i = 2, #KEYS do
+  body_keys[i - 1] = KEYS[i]
+end
+local body_args = {}
+for i = 5 + 3 * limits, #ARGV do
+  body_args[#body_args + 1] = ARGV[i]
+end
+"""
+
+_EPILOGUE = """
+local reply = body(customer, body_keys, body_args)
+if reply[1] == 'PASS' then
+  return reply
+end
+local member = now .. ':' .. ARGV[3]
+for i = 1, limits do
+  redis.call('ZADD', keys[i], now, member)
+  redis.call('ZREMRANGEBYRANK', keys[i], 0, -(counts[i] + 1))
+  redis.call('PEXPIRE', keys[i], periods[i])
+end
+table.insert(reply, 2, customer)
+return reply
+"""
+
+# A body for answers decided before Redis (the window is closed): the gate alone.
+DECIDED = """
+local function body(customer, keys, args)
+  return {'DECIDED'}
+end
+"""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One route's gate script: the prelude, its ``body`` (Lua defining
+    ``local function body(customer, keys, args)`` that returns ``{'PASS', why}``
+    or an answer), the epilogue. The reply: ``('PASS', why)``,
+    ``('LIMITED', customer id, wait ms)``, or the body's answer with the
+    customer id inserted second."""
+
+    script_source: bytes
+
+    @classmethod
+    def of(cls, body: str) -> "Gate":
+        return cls((_PRELUDE + body + _EPILOGUE).encode())
+
+    async def run(
+        self,
+        redis: AsyncRedis,
+        *,
+        request: ThinRequest,
+        scope_name: str,
+        keys: Sequence[str] = (),
+        args: Sequence[object] = (),
+    ) -> list:
+        limits: list[object] = []
+        for suffix, identity in (("_ip", request.address), ("_customer", "")):
+            rate = throttling.rate_for(scope_name + suffix)
+            if rate is not None:
+                prefix = redis_key("rl", scope_name + suffix, identity)
+                if not identity:  # principal_ref(customer): "customer:<id>"
+                    prefix += "customer:"
+                limits += [prefix, rate.count, rate.period * 1000]
+        clock = throttling.clock
+        reply = await _script(self.script_source, redis)(
+            client=redis,
+            keys=[token_entry_key(request.digest), *keys],
+            args=[
+                int(time.time() * 1000),
+                "" if clock is None else int(clock() * 1000),
+                secrets.token_hex(6),
+                len(limits) // 3,
+                *limits,
+                *args,
+            ],
+        )
+        return [part.decode() if isinstance(part, bytes) else part for part in reply]
+
+
+_scripts: dict[bytes, AsyncScript] = {}
+
+
+def _script(source: bytes, redis: AsyncRedis) -> AsyncScript:
+    """The script object (its sha, computed once); each call names the client."""
+    script = _scripts.get(source)
+    if script is None:
+        script = _scripts[source] = AsyncScript(None, source)
+    return script
+
+
+# --- Redis for the loop ----------------------------------------------------------
+
+# One asyncio client per event loop (a worker has one; tests make several).
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedis]" = (
+    weakref.WeakKeyDictionary()
+)
+_redis_skipped_until = 0.0
+# After a Redis error, the thin path steps aside (everything goes to Django) this long.
+REDIS_BACKOFF_SECONDS = 5.0
+
+
+def loop_redis() -> AsyncRedis | None:
+    """The running loop's Redis client for the thin path; None: step aside
+    (the thin path is off, Redis is not configured, or failed a moment ago)."""
+    if not settings.THIN_PATH or not settings.REDIS_URL:
+        return None
+    if _redis_skipped_until > time.monotonic():
+        return None
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        client = _clients[loop] = AsyncRedis.from_url(
+            settings.REDIS_URL,
+            socket_timeout=settings.THIN_PATH_REDIS_TIMEOUT,
+            socket_connect_timeout=settings.THIN_PATH_REDIS_TIMEOUT,
+        )
+    return client
+
+
+def redis_failed() -> None:
+    global _redis_skipped_until
+    _redis_skipped_until = time.monotonic() + REDIS_BACKOFF_SECONDS
+    logger.warning(
+        "thin path: Redis unavailable, Django answers everything for %ss",
+        REDIS_BACKOFF_SECONDS,
+        exc_info=True,
+    )
+
+
+def reset() -> None:
+    """Forget this process's clients and back-off (tests)."""
+    global _redis_skipped_until
+    _clients.clear()
+    _scripts.clear()
+    _redis_skipped_until = 0.0
+
+
+__all__ = [
+    "DECIDED",
+    "REDIS_ERRORS",
+    "STALE",
+    "Gate",
+    "ThinRequest",
+    "answer",
+    "error_body",
+    "loop_redis",
+    "rate_limited",
+    "redis_failed",
+    "refuse",
+    "reset",
+    "token_entry",
+    "token_entry_key",
+]
