@@ -27,6 +27,7 @@ unconfigured or down, or ``THIN_PATH`` off.
 """
 
 import asyncio
+import functools
 import hashlib
 import json
 import logging
@@ -38,15 +39,16 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http.request import split_domain_port, validate_host
-from redis.asyncio import Redis as AsyncRedis
-from redis.commands.core import AsyncScript
 
 from couponsite.api import throttling
 from couponsite.api.client_ip import client_ip
 from couponsite.api.exceptions import STATUS_BY_CODE, RateLimited, retry_after_value
 from couponsite.errors import DomainError
 from couponsite.redis_client import REDIS_ERRORS, redis_key
+from couponsite.server.loop_redis import LoopRedis, RedisReplyError
 from couponsite.server.router import Scope, Send
 
 logger = logging.getLogger(__name__)
@@ -138,8 +140,10 @@ def _redirects(scope: Scope) -> bool:
 # --- The answer ------------------------------------------------------------------
 
 
-def _base_headers() -> list[tuple[bytes, bytes]]:
-    """What Django's middleware and DRF's APIView add to every JSON answer here."""
+@functools.cache
+def _base_headers() -> tuple[tuple[bytes, bytes], ...]:
+    """What Django's middleware and DRF's APIView add to every JSON answer here
+    (computed once; ``_settings_changed`` forgets it)."""
     headers = [
         (b"content-type", b"application/json"),
         (b"allow", b"POST, OPTIONS"),
@@ -159,7 +163,7 @@ def _base_headers() -> list[tuple[bytes, bytes]]:
                 settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode(),
             )
         )
-    return headers
+    return tuple(headers)
 
 
 async def answer(
@@ -169,7 +173,7 @@ async def answer(
     *,
     retry_after: float | None = None,
 ) -> None:
-    headers = _base_headers()
+    headers = list(_base_headers())
     if retry_after is not None:
         headers.append((b"retry-after", retry_after_value(retry_after).encode()))
     headers.append((b"content-length", str(len(body)).encode()))
@@ -177,6 +181,7 @@ async def answer(
     await send({"type": "http.response.body", "body": body})
 
 
+@functools.lru_cache(maxsize=256)
 def error_body(code: str, detail: str) -> bytes:
     # DRF's JSONRenderer: compact separators, non-ASCII kept as UTF-8.
     return json.dumps(
@@ -293,15 +298,17 @@ class Gate:
     ``('LIMITED', customer id, wait ms)``, or the body's answer with the
     customer id inserted second."""
 
-    script_source: bytes
+    source: bytes
+    sha: bytes
 
     @classmethod
     def of(cls, body: str) -> "Gate":
-        return cls((_PRELUDE + body + _EPILOGUE).encode())
+        source = (_PRELUDE + body + _EPILOGUE).encode()
+        return cls(source, hashlib.sha1(source).hexdigest().encode())
 
     async def run(
         self,
-        redis: AsyncRedis,
+        redis: LoopRedis,
         *,
         request: ThinRequest,
         scope_name: str,
@@ -309,16 +316,24 @@ class Gate:
         args: Sequence[object] = (),
     ) -> list:
         limits: list[object] = []
-        for suffix, identity in (("_ip", request.address), ("_customer", "")):
-            rate = throttling.rate_for(scope_name + suffix)
-            if rate is not None:
-                prefix = redis_key("rl", scope_name + suffix, identity)
-                if not identity:  # principal_ref(customer): "customer:<id>"
-                    prefix += "customer:"
-                limits += [prefix, rate.count, rate.period * 1000]
+        ip_rate, customer_rate = _rates(scope_name)
+        if ip_rate is not None:
+            limits += [
+                redis_key("rl", f"{scope_name}_ip", request.address),
+                ip_rate.count,
+                ip_rate.period * 1000,
+            ]
+        if customer_rate is not None:
+            # principal_ref(customer) is "customer:<id>": the script adds the id.
+            limits += [
+                redis_key("rl", f"{scope_name}_customer", "customer:"),
+                customer_rate.count,
+                customer_rate.period * 1000,
+            ]
         clock = throttling.clock
-        reply = await _script(self.script_source, redis)(
-            client=redis,
+        reply = await redis.evalsha(
+            self.sha,
+            self.source,
             keys=[token_entry_key(request.digest), *keys],
             args=[
                 int(time.time() * 1000),
@@ -332,21 +347,25 @@ class Gate:
         return [part.decode() if isinstance(part, bytes) else part for part in reply]
 
 
-_scripts: dict[bytes, AsyncScript] = {}
+@functools.cache
+def _rates(scope_name: str) -> tuple[throttling.Rate | None, throttling.Rate | None]:
+    """The scope's per-address and per-customer limits (read once per settings)."""
+    return (
+        throttling.rate_for(f"{scope_name}_ip"),
+        throttling.rate_for(f"{scope_name}_customer"),
+    )
 
 
-def _script(source: bytes, redis: AsyncRedis) -> AsyncScript:
-    """The script object (its sha, computed once); each call names the client."""
-    script = _scripts.get(source)
-    if script is None:
-        script = _scripts[source] = AsyncScript(None, source)
-    return script
+@receiver(setting_changed)
+def _settings_changed(**kwargs) -> None:
+    _base_headers.cache_clear()
+    _rates.cache_clear()
 
 
 # --- Redis for the loop ----------------------------------------------------------
 
-# One asyncio client per event loop (a worker has one; tests make several).
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedis]" = (
+# One connection per event loop (a worker has one; tests make several).
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopRedis]" = (
     weakref.WeakKeyDictionary()
 )
 _redis_skipped_until = 0.0
@@ -354,7 +373,7 @@ _redis_skipped_until = 0.0
 REDIS_BACKOFF_SECONDS = 5.0
 
 
-def loop_redis() -> AsyncRedis | None:
+def loop_redis() -> LoopRedis | None:
     """The running loop's Redis client for the thin path; None: step aside
     (the thin path is off, Redis is not configured, or failed a moment ago)."""
     if not settings.THIN_PATH or not settings.REDIS_URL:
@@ -364,10 +383,8 @@ def loop_redis() -> AsyncRedis | None:
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = _clients[loop] = AsyncRedis.from_url(
-            settings.REDIS_URL,
-            socket_timeout=settings.THIN_PATH_REDIS_TIMEOUT,
-            socket_connect_timeout=settings.THIN_PATH_REDIS_TIMEOUT,
+        client = _clients[loop] = LoopRedis(
+            settings.REDIS_URL, timeout=settings.THIN_PATH_REDIS_TIMEOUT
         )
     return client
 
@@ -385,15 +402,20 @@ def redis_failed() -> None:
 def reset() -> None:
     """Forget this process's clients and back-off (tests)."""
     global _redis_skipped_until
+    for client in list(_clients.values()):
+        client.close()
     _clients.clear()
-    _scripts.clear()
     _redis_skipped_until = 0.0
 
+
+# What makes the thin path step aside: Redis unreachable, slow, or refusing a script.
+THIN_REDIS_ERRORS = (*REDIS_ERRORS, RedisReplyError)
 
 __all__ = [
     "DECIDED",
     "REDIS_ERRORS",
     "STALE",
+    "THIN_REDIS_ERRORS",
     "Gate",
     "ThinRequest",
     "answer",

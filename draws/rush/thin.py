@@ -13,12 +13,14 @@ The window comes first, as in ``rush_grab``: outside it the answer is
 """
 
 import datetime as dt
+import functools
 import logging
 
 from django.utils import timezone
 
 from campaigns.caching import campaign_cache_key
 from campaigns.models import Campaign
+from campaigns.schedule import RushCycle
 from couponsite.localcache import MISSING, local_peek
 from couponsite.server import thin
 from couponsite.server.router import Receive, Route, Scope, Send
@@ -100,7 +102,7 @@ async def grab_refusals(scope: Scope, receive: Receive, send: Send) -> bool:
     if redis is None:
         return False
     now = timezone.now()
-    cycle = rush_cycle_at(campaign, now)
+    cycle = _cycle(campaign, now)
     open_now = campaign.is_running(now) and cycle is not None and cycle.in_rush(now)
     try:
         if open_now:
@@ -108,12 +110,12 @@ async def grab_refusals(scope: Scope, receive: Receive, send: Send) -> bool:
                 redis,
                 request=request,
                 scope_name="grab",
-                keys=RushKeys(campaign.pk, cycle.day).grab(),
+                keys=_grab_keys(campaign.pk, cycle.day),
                 args=[int(now.timestamp() * 1000)],
             )
         else:
             reply = await GATE_ONLY.run(redis, request=request, scope_name="grab")
-    except thin.REDIS_ERRORS:
+    except thin.THIN_REDIS_ERRORS:
         thin.redis_failed()
         return False
     outcome = reply[0]
@@ -129,6 +131,30 @@ async def grab_refusals(scope: Scope, receive: Receive, send: Send) -> bool:
         _remember_received(campaign, cycle.day, int(reply[1]))
     await thin.refuse(send, _REFUSALS[outcome]())
     return True
+
+
+# The cycle last computed for a campaign row (the row object: an edit is a new one).
+_cycles: dict[int, tuple[Campaign, RushCycle | None]] = {}
+
+
+def _cycle(campaign: Campaign, now: dt.datetime) -> RushCycle | None:
+    """``rush_cycle_at``, reused while ``now`` stays inside it."""
+    known = _cycles.get(campaign.pk)
+    if (
+        known is not None
+        and known[0] is campaign
+        and known[1] is not None
+        and known[1].contains(now)
+    ):
+        return known[1]
+    cycle = rush_cycle_at(campaign, now)
+    _cycles[campaign.pk] = (campaign, cycle)
+    return cycle
+
+
+@functools.lru_cache(maxsize=64)
+def _grab_keys(campaign_id: int, day: dt.date) -> list[str]:
+    return RushKeys(campaign_id, day).grab()
 
 
 def _remember_received(campaign: Campaign, day: dt.date, customer_id: int) -> None:
