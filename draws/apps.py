@@ -13,6 +13,10 @@ class DrawsConfig(AppConfig):
 
         # The thin path: hot refusals answered before Django (issue 18).
         from couponsite.server.routes import ROUTES
+        from draws.claim.thin import ROUTES as CLAIM_ROUTES
+        from draws.draw.thin import ROUTES as DRAW_ROUTES
         from draws.rush.thin import ROUTES as RUSH_ROUTES
 
-        ROUTES.extend(route for route in RUSH_ROUTES if route not in ROUTES)
+        for route in (*DRAW_ROUTES, *CLAIM_ROUTES, *RUSH_ROUTES):
+            if route not in ROUTES:
+                ROUTES.append(route)

@@ -3,13 +3,18 @@
 Draws and claims then key their once-a-day rule on the campaign's local day
 and tell a repeat to come back at its local midnight; a rush keys on its
 cycle's day instead (``draws.rush.services.common.rush_cycle_at``).
+
+The thin path (``couponsite.server.thin``) starts from ``held_campaign``: the
+campaign as this process already holds it, read without a query.
 """
 
 import datetime as dt
 from dataclasses import dataclass
 
+from campaigns.caching import campaign_cache_key
 from campaigns.models import Campaign
 from couponsite.errors import DomainError
+from couponsite.localcache import MISSING, local_peek
 
 
 class NotInActiveTime(DomainError):
@@ -55,3 +60,19 @@ def open_today(campaign: Campaign, kind: Campaign.Kind, now: dt.datetime) -> Tod
         day=campaign.local_day(now),
         seconds_left=campaign.seconds_to_local_midnight(now),
     )
+
+
+def held_campaign(slug: str, kind: Campaign.Kind) -> Campaign | None:
+    """The campaign of ``kind`` this process already holds (no query), or None.
+
+    For the thin path, on the event loop: what ``campaigns.selectors.
+    campaign_by_slug`` last read within ``LOCAL_CACHE_SECONDS``. None also for a
+    draft (customers are told 404) and another kind (``WRONG_CAMPAIGN_KIND``):
+    Django gives those answers.
+    """
+    campaign = local_peek(campaign_cache_key(slug))
+    if campaign is MISSING or not campaign:
+        return None
+    if campaign.kind != kind or campaign.status == Campaign.Status.DRAFT:
+        return None
+    return campaign

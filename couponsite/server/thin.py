@@ -34,7 +34,7 @@ import logging
 import secrets
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -190,12 +190,17 @@ def error_body(code: str, detail: str) -> bytes:
 
 
 async def refuse(send: Send, error: DomainError) -> None:
-    """The answer ``couponsite.api.exceptions.exception_handler`` gives ``error``."""
+    """The answer ``couponsite.api.exceptions.exception_handler`` gives ``error``:
+    ``Retry-After`` whenever it was raised with ``retry_after``, and on every 429."""
+    status = STATUS_BY_CODE[error.code]
+    retry_after = error.retry_after
+    if retry_after is None and status == 429:
+        retry_after = 1
     await answer(
         send,
-        STATUS_BY_CODE[error.code],
+        status,
         error_body(error.code, str(error.detail)),
-        retry_after=error.retry_after if error.sends_retry_after else None,
+        retry_after=retry_after,
     )
 
 
@@ -345,6 +350,36 @@ class Gate:
             ],
         )
         return [part.decode() if isinstance(part, bytes) else part for part in reply]
+
+    async def refuse_or_pass(
+        self,
+        send: Send,
+        redis: LoopRedis,
+        *,
+        request: ThinRequest,
+        scope_name: str,
+        refusals: Mapping[str, DomainError],
+        keys: Sequence[str] = (),
+        args: Sequence[object] = (),
+    ) -> bool:
+        """Run the gate and answer its reply: True once answered (``RATE_LIMITED``,
+        or the refusal ``refusals`` names for the body's answer); False, having
+        sent nothing, when it passed or Redis failed: Django answers."""
+        try:
+            reply = await self.run(
+                redis, request=request, scope_name=scope_name, keys=keys, args=args
+            )
+        except THIN_REDIS_ERRORS:
+            redis_failed()
+            return False
+        outcome = reply[0]
+        if outcome == "PASS":
+            return False
+        if outcome == "LIMITED":
+            await rate_limited(send, int(reply[2]))
+        else:
+            await refuse(send, refusals[outcome])
+        return True
 
 
 @functools.cache

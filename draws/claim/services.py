@@ -48,10 +48,12 @@ _rng = random.SystemRandom()
 
 
 class AlreadyClaimedToday(DomainError):
+    # Raised with retry_after: the seconds to the campaign's local midnight.
     code = "ALREADY_CLAIMED_TODAY"
     detail = (
         "You already claimed a coupon in this campaign today; come back after midnight."
     )
+    sends_retry_after = True
 
 
 class SoldOut(DomainError):

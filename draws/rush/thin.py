@@ -18,13 +18,11 @@ import logging
 
 from django.utils import timezone
 
-from campaigns.caching import campaign_cache_key
 from campaigns.models import Campaign
 from campaigns.schedule import RushCycle
-from couponsite.localcache import MISSING, local_peek
 from couponsite.server import thin
 from couponsite.server.router import Receive, Route, Scope, Send
-from draws.opening import NotInActiveTime
+from draws.opening import NotInActiveTime, held_campaign
 from draws.rush.services.common import (
     AlreadyReceived,
     NotReservation,
@@ -79,23 +77,11 @@ _REFUSALS = {
 }
 
 
-def _campaign(slug: str) -> Campaign | None:
-    """The running rush campaign this process already holds (no query), or None."""
-    campaign = local_peek(campaign_cache_key(slug))
-    if campaign is MISSING or not campaign:
-        return None
-    if campaign.kind != Campaign.Kind.RUSH or campaign.status == (
-        Campaign.Status.DRAFT
-    ):
-        return None
-    return campaign
-
-
 async def grab_refusals(scope: Scope, receive: Receive, send: Send) -> bool:
     request = thin.ThinRequest.of(scope)
     if request is None:
         return False
-    campaign = _campaign(scope["path_params"]["slug"])
+    campaign = held_campaign(scope["path_params"]["slug"], Campaign.Kind.RUSH)
     if campaign is None:
         return False
     redis = thin.loop_redis()

@@ -5,7 +5,6 @@ whole stack (middleware, DRF), and the two answers must be the same: status,
 body and headers. What the thin path is not sure of it must pass on.
 """
 
-import asyncio
 import datetime as dt
 
 import pytest
@@ -15,8 +14,14 @@ from django.utils import timezone
 
 from campaigns.selectors import campaign_by_slug
 from couponsite.localcache import local_clear
-from couponsite.redis_client import get_redis, redis_key
-from couponsite.server import Router, thin
+from couponsite.redis_client import get_redis
+from couponsite.server import thin
+from couponsite.testing.thin import (
+    django_answer,
+    rate_limit_hits,
+    same_answer,
+    thin_answer,
+)
 from customers.models import ApiToken
 from customers.services import token_create, token_revoke
 from draws.models import Grab
@@ -30,12 +35,8 @@ from draws.rush.tests.rush_support import (
     customers,
     rush_campaign,
 )
-from draws.rush.thin import ROUTES
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-# Added by the HTTP server to every answer, whichever path made it.
-_SERVER_HEADERS = {"date", "server"}
 
 
 @pytest.fixture(autouse=True)
@@ -50,87 +51,8 @@ def _fresh(settings):
     thin.reset()
 
 
-class _Django:
-    """Stands where Django would: records that the route passed."""
-
-    def __init__(self):
-        self.reached = 0
-
-    async def __call__(self, scope, receive, send):
-        self.reached += 1
-        await send({"type": "http.response.start", "status": 599, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-
-def _thin(path: str, token: str | None, **headers: str):
-    """Send ``POST path`` to the thin routes; (passed to Django?, status, headers, body)."""
-    django = _Django()
-    app = Router(django, ROUTES)
-    sent = []
-    raw_headers = [(b"host", b"testserver")]
-    if token is not None:
-        raw_headers.append((b"authorization", f"Bearer {token}".encode()))
-    raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "http_version": "1.1",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 50000),
-        "headers": raw_headers,
-    }
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    start = sent[0]
-    return (
-        bool(django.reached),
-        start["status"],
-        {
-            name.decode(): value.decode()
-            for name, value in start["headers"]
-            if name.decode() not in _SERVER_HEADERS
-        },
-        b"".join(m.get("body", b"") for m in sent[1:]),
-    )
-
-
-def _django(client, path: str, **headers: str):
-    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
-    response = client.post(path, **extra)
-    return (
-        response.status_code,
-        {k.lower(): v for k, v in response.headers.items()},
-        response.content,
-    )
-
-
-def _same_answer(client, token: str, path: str) -> tuple[int, dict]:
-    """The thin path answers (does not pass) exactly what Django answers."""
-    passed, status, headers, body = _thin(path, token)
-    assert not passed, "the thin path passed a refusal on to Django"
-    django_status, django_headers, django_body = _django(client, path)
-    assert (status, body) == (django_status, django_body)
-    assert headers == django_headers
-    return status, {"headers": headers, "body": body}
-
-
 def _token(customer) -> str:
     return token_create(customer=customer).key
-
-
-def _hits(name: str, identity: str) -> int:
-    return get_redis().zcard(redis_key("rl", name, identity))
 
 
 GRABS = "/api/v1/campaigns/tonight/grabs"
@@ -166,19 +88,19 @@ def test_every_refusal_is_answered_by_the_thin_path_as_django_answers_it(rush):
         winner_token = _token(reserved[0])
         winner = client_for(reserved[0])
         # A grab that may win is Django's: the thin path passes it on, taking nothing.
-        passed, *_ = _thin(GRABS, winner_token)
+        passed, *_ = thin_answer(GRABS, winner_token)
         assert passed
         assert winner.post(GRABS).status_code == 201
 
         token = _token(stranger)
-        status, answer = _same_answer(client_for(stranger), token, GRABS)
+        status, answer = same_answer(client_for(stranger), token, GRABS)
         assert status == 403 and b"NOT_RESERVATION" in answer["body"]
 
-        status, answer = _same_answer(winner, winner_token, GRABS)
+        status, answer = same_answer(winner, winner_token, GRABS)
         assert status == 409 and b"ALREADY_RECEIVED" in answer["body"]
 
         loser = reserved[1]
-        status, answer = _same_answer(client_for(loser), _token(loser), GRABS)
+        status, answer = same_answer(client_for(loser), _token(loser), GRABS)
         assert status == 409 and b"SOLD_OUT" in answer["body"]
 
     assert Grab.objects.count() == 1
@@ -186,7 +108,7 @@ def test_every_refusal_is_answered_by_the_thin_path_as_django_answers_it(rush):
     with time_machine.travel(at(DAY, "23:05:00"), tick=False):
         local_clear()
         campaign_by_slug("tonight")
-        status, answer = _same_answer(client_for(stranger), token, GRABS)
+        status, answer = same_answer(client_for(stranger), token, GRABS)
         assert status == 403 and b"NOT_IN_ACTIVE_TIME" in answer["body"]
 
 
@@ -198,14 +120,14 @@ def test_each_thin_answer_counts_one_hit_and_a_spent_limit_answers_429(rush, set
     with time_machine.travel(RUSHING, tick=False):
         _at_rush(campaign)
         token = _token(stranger)
-        passed, status, _, _ = _thin(GRABS, token)
+        passed, status, _, _ = thin_answer(GRABS, token)
         assert (passed, status) == (False, 403)
-        assert _hits("grab_customer", identity) == 1
-        _thin(GRABS, token)
-        assert _hits("grab_customer", identity) == 2
+        assert rate_limit_hits("grab_customer", identity) == 1
+        thin_answer(GRABS, token)
+        assert rate_limit_hits("grab_customer", identity) == 2
 
-        passed, status, headers, body = _thin(GRABS, token)
-        django_status, django_headers, django_body = _django(
+        passed, status, headers, body = thin_answer(GRABS, token)
+        django_status, django_headers, django_body = django_answer(
             client_for(stranger), GRABS
         )
         assert not passed
@@ -219,7 +141,7 @@ def test_each_thin_answer_counts_one_hit_and_a_spent_limit_answers_429(rush, set
         )
         assert headers == django_headers and int(headers["retry-after"]) >= 1
         # A refused hit counts against nothing, on either path.
-        assert _hits("grab_customer", identity) == 2
+        assert rate_limit_hits("grab_customer", identity) == 2
 
 
 def test_a_winning_grab_passed_to_django_is_counted_once(rush, settings):
@@ -229,11 +151,11 @@ def test_a_winning_grab_passed_to_django_is_counted_once(rush, settings):
     with time_machine.travel(RUSHING, tick=False):
         _at_rush(campaign)
         token = _token(person)
-        passed, *_ = _thin(GRABS, token)
+        passed, *_ = thin_answer(GRABS, token)
         assert passed
-        assert _hits("grab_customer", f"customer:{person.pk}") == 0
+        assert rate_limit_hits("grab_customer", f"customer:{person.pk}") == 0
         assert client_for(person).post(GRABS).status_code == 201
-        assert _hits("grab_customer", f"customer:{person.pk}") == 1
+        assert rate_limit_hits("grab_customer", f"customer:{person.pk}") == 1
 
 
 def test_a_revoked_or_expired_token_is_never_answered_by_the_thin_path(rush):
@@ -242,25 +164,25 @@ def test_a_revoked_or_expired_token_is_never_answered_by_the_thin_path(rush):
     with time_machine.travel(RUSHING, tick=False):
         _at_rush(campaign)
         token = token_create(customer=stranger)
-        passed, status, _, _ = _thin(GRABS, token.key)
+        passed, status, _, _ = thin_answer(GRABS, token.key)
         assert (passed, status) == (False, 403)  # the entry was written at sign-in
 
         token_revoke(token=ApiToken.objects.get(pk=token.pk))
-        passed, *_ = _thin(GRABS, token.key)
+        passed, *_ = thin_answer(GRABS, token.key)
         assert passed  # Django answers it: 401 INVALID_TOKEN
         client = client_for(stranger)
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.key}")
         assert client.post(GRABS).json()["code"] == "INVALID_TOKEN"
         # Django's lookup of the revoked token does not bring the entry back.
-        passed, *_ = _thin(GRABS, token.key)
+        passed, *_ = thin_answer(GRABS, token.key)
         assert passed
 
         short = token_create(
             customer=stranger, expires_at=timezone.now() + dt.timedelta(seconds=30)
         )
-        assert not _thin(GRABS, short.key)[0]
+        assert not thin_answer(GRABS, short.key)[0]
     with time_machine.travel(at(DAY, "23:00:45"), tick=False):
-        passed, *_ = _thin(GRABS, short.key)
+        passed, *_ = thin_answer(GRABS, short.key)
         assert passed  # expired: Django says TOKEN_EXPIRED
 
 
@@ -270,10 +192,10 @@ def test_a_deactivated_customer_is_never_answered_by_the_thin_path(rush):
     with time_machine.travel(RUSHING, tick=False):
         _at_rush(campaign)
         token = _token(stranger)
-        assert not _thin(GRABS, token)[0]
+        assert not thin_answer(GRABS, token)[0]
         stranger.is_active = False
         stranger.save()
-        assert _thin(GRABS, token)[0]
+        assert thin_answer(GRABS, token)[0]
 
 
 @pytest.mark.parametrize(
@@ -286,25 +208,27 @@ def test_a_deactivated_customer_is_never_answered_by_the_thin_path(rush):
         {"Host": "evil.example"},
     ],
 )
-def test_unusual_requests_go_to_django(rush, headers):
+def test_unusual_requests_go_todjango_answer(rush, headers):
     campaign, people = rush
     with time_machine.travel(RUSHING, tick=False):
         _at_rush(campaign)
         token = _token(people[5])
-        assert not _thin(GRABS, token)[0]
-        passed, *_ = _thin(GRABS, token, **headers)
+        assert not thin_answer(GRABS, token)[0]
+        passed, *_ = thin_answer(GRABS, token, **headers)
         assert passed
 
 
-def test_unknown_tokens_and_campaigns_this_process_does_not_hold_go_to_django(rush):
+def test_unknown_tokens_and_campaigns_this_process_does_not_hold_go_todjango_answer(
+    rush,
+):
     campaign, people = rush
     with time_machine.travel(RUSHING, tick=False):
         _at_rush(campaign)
-        assert _thin(GRABS, "not-a-token")[0]
-        assert _thin(GRABS, None)[0]
-        assert _thin("/api/v1/campaigns/nope/grabs", _token(people[5]))[0]
+        assert thin_answer(GRABS, "not-a-token")[0]
+        assert thin_answer(GRABS, None)[0]
+        assert thin_answer("/api/v1/campaigns/nope/grabs", _token(people[5]))[0]
         local_clear()  # the campaign is read by Django first, never on the loop
-        assert _thin(GRABS, _token(people[5]))[0]
+        assert thin_answer(GRABS, _token(people[5]))[0]
 
 
 def test_with_the_thin_path_off_or_redis_failing_django_answers(rush, settings):
@@ -313,17 +237,17 @@ def test_with_the_thin_path_off_or_redis_failing_django_answers(rush, settings):
         _at_rush(campaign)
         token = _token(people[5])
         settings.THIN_PATH = False
-        assert _thin(GRABS, token)[0]
+        assert thin_answer(GRABS, token)[0]
         settings.THIN_PATH = True
         redis_url = settings.REDIS_URL
         settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
         thin.reset()
-        assert _thin(GRABS, token)[0]
+        assert thin_answer(GRABS, token)[0]
         settings.REDIS_URL = redis_url
         # Stepped aside for a while after the error, then back.
-        assert _thin(GRABS, token)[0]
+        assert thin_answer(GRABS, token)[0]
         thin.reset()
-        assert not _thin(GRABS, token)[0]
+        assert not thin_answer(GRABS, token)[0]
 
 
 def test_the_token_entry_needs_no_query_and_lives_no_longer_than_allowed(rush):
