@@ -44,6 +44,12 @@ def key_namespace() -> str:
     return _load()
 
 
+def key_namespace_known() -> bool:
+    """Whether this process has read the namespace (``key_namespace`` runs no
+    query): the event loop, where no query may run, asks first."""
+    return _memo is not None
+
+
 def key_namespace_forget() -> None:
     """Read the namespace again on next use (tests that recreate the row)."""
     global _memo, _retry_at

@@ -47,6 +47,7 @@ from couponsite.api import throttling
 from couponsite.api.client_ip import client_ip
 from couponsite.api.exceptions import STATUS_BY_CODE, RateLimited, retry_after_value
 from couponsite.errors import DomainError
+from couponsite.namespace import key_namespace_known
 from couponsite.redis_client import REDIS_ERRORS, redis_key
 from couponsite.server.loop_redis import LoopRedis, RedisReplyError
 from couponsite.server.router import Scope, Send
@@ -411,8 +412,8 @@ REDIS_BACKOFF_SECONDS = 5.0
 def loop_redis() -> LoopRedis | None:
     """The running loop's Redis client for the thin path; None: step aside
     (the thin path is off, Redis is not configured, or failed a moment ago)."""
-    if not settings.THIN_PATH or not settings.REDIS_URL:
-        return None
+    if not settings.THIN_PATH or not settings.REDIS_URL or not key_namespace_known():
+        return None  # (the namespace: every key needs it, and reading it is a query)
     if _redis_skipped_until > time.monotonic():
         return None
     loop = asyncio.get_running_loop()
