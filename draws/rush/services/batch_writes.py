@@ -1,0 +1,622 @@
+"""The rush's writes for many requests at once: plain SQL on an asyncio connection.
+
+The group committer (``group_commit``) hands each function here a batch and
+the connection, with a transaction open; the function writes the whole batch
+and says, item by item, what became of it; the committer commits. They do
+what ``rush_reserve`` and ``_grab_write`` do for one request, by the same
+rules, with one statement where those take one per request. No ORM runs on
+the event loop: tables and columns come from the models' ``_meta``, values
+travel as arrays (``unnest``), so a statement's text is the same for any
+batch size.
+"""
+
+import datetime as dt
+import enum
+import functools
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Model
+from psycopg import AsyncConnection, AsyncCursor
+
+from campaigns.models import Campaign, CouponType
+from couponsite.codes import generate_codes
+from couponsite.errors import DomainError
+from customers.models import Customer
+from draws.opening import NotInActiveTime
+from draws.pool import Release
+from draws.rush.models import Grab, Reservation, RushDay
+from draws.rush.services.bodies import VoucherRow, grab_body, reservation_body
+from draws.rush.services.common import (
+    DuplicatedReservation,
+    RushNotConfigured,
+    coupons_for,
+    ratio_per_10000,
+)
+from vouchers.models import Voucher
+from vouchers.services import CODE_ATTEMPTS
+
+# --- What goes in and what comes out ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationRequest:
+    campaign_id: int
+    day: dt.date
+    customer_id: int
+    now: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Reserved:
+    """A committed reservation: its row and its ``201`` body."""
+
+    id: int
+    customer_id: int
+    number: int
+    day: dt.date
+    created_at: dt.datetime
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class GrabRequest:
+    campaign_id: int
+    day: dt.date
+    customer_id: int
+    reservation_id: int
+    voucher_id: int
+    now: dt.datetime
+    via: str
+
+
+class GrabOutcome(enum.StrEnum):
+    GRANTED = "granted"  # committed: the coupon is the customer's
+    GONE = "gone"  # the coupon was not free (any more): nothing written
+    ALREADY_RECEIVED = (
+        "already_received"  # the customer has a grab today: nothing written
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Grabbed:
+    """What became of one winner. ``GRANTED`` carries the grab's id and ``201``
+    body; ``GONE`` names the customer whose grab holds the coupon, if one does
+    (``settle``'s ``gone_to``); ``ALREADY_RECEIVED`` the coupon the customer's
+    grab of the day holds, if one does (``settle``'s ``holds``)."""
+
+    outcome: GrabOutcome
+    customer_id: int
+    voucher_id: int
+    grab_id: int | None = None
+    body: bytes | None = None
+    holder_id: int | None = None
+    holds_voucher_id: int | None = None
+
+
+# --- Names from the models -------------------------------------------------------------
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _column(model: type[Model], field: str) -> str:
+    return _quote(model._meta.get_field(field).column)
+
+
+class _Table:
+    """A model's table in SQL: ``str()`` is the table with its alias, each
+    attribute the column of that field (by field name), qualified by the alias."""
+
+    def __init__(self, model: type[Model], alias: str) -> None:
+        self._model, self._alias = model, alias
+
+    def __str__(self) -> str:
+        return f"{_quote(self._model._meta.db_table)} AS {self._alias}"
+
+    def __getattr__(self, field: str) -> str:
+        return f"{self._alias}.{_column(self._model, field)}"
+
+
+def _insert_fields(model: type[Model]) -> tuple[str, ...]:
+    return tuple(f.name for f in model._meta.concrete_fields if not f.primary_key)
+
+
+@functools.cache
+def _insert_sql(model: type[Model], fields: tuple[str, ...], tail: str = "") -> str:
+    """``INSERT`` of any number of rows: one array per column, zipped by ``unnest``."""
+    columns = ", ".join(_column(model, name) for name in fields)
+    arrays = ", ".join(
+        f"%s::{model._meta.get_field(name).db_type(connection)}[]" for name in fields
+    )
+    table = _quote(model._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) {tail}"
+
+
+def _insert_params(
+    model: type[Model], fields: tuple[str, ...], rows: list[dict]
+) -> list[list]:
+    """The arrays of ``_insert_sql``: each row's values, the field's default where
+    a row gives none (as ``Model.objects.create`` would fill it)."""
+    params = []
+    for name in fields:
+        field = model._meta.get_field(name)
+        params.append(
+            [row[name] if name in row else field.get_default() for row in rows]
+        )
+    return params
+
+
+def _returning(model: type[Model], *fields: str) -> str:
+    return "RETURNING " + ", ".join(_column(model, name) for name in fields)
+
+
+# --- Reservations ---------------------------------------------------------------------
+
+
+@functools.cache
+def _reservation_sql() -> dict[str, str]:
+    d, r, t = _Table(RushDay, "d"), _Table(Release, "r"), _Table(CouponType, "t")
+    c, x = _Table(Campaign, "c"), _Table(Reservation, "x")
+    rush_day = _quote(RushDay._meta.db_table)
+    release = _quote(Release._meta.db_table)
+    reservations = _column(RushDay, "reservations")
+    count = _column(Release, "count")
+    return {
+        # The day's ticket machine, locked for this transaction (the same lock the
+        # counting UPDATE of rush_reserve takes), with what its coupons are made of.
+        "lock_day": (
+            f"SELECT {d.id}, {d.release}, {d.reservations}, {d.coupons_per_10000}, "
+            f"{d.reservations_closed_at} IS NOT NULL, {t.id}, {t.code_length}, "
+            f"{t.code_prefix}, {t.benefit_kind}, {t.amount}, {t.currency}, "
+            f"{t.percent}, {t.free_item} "
+            f"FROM {d} JOIN {r} ON {r.id} = {d.release} "
+            f"JOIN {t} ON {t.id} = {r.coupon_type} "
+            f"WHERE {d.campaign} = %s AND {d.day} = %s FOR NO KEY UPDATE OF d"
+        ),
+        "ratio": f"SELECT {c.ratio} FROM {c} WHERE {c.id} = %s",
+        "coupon_types": (
+            f"SELECT {t.id} FROM {t} WHERE {t.campaign} = %s ORDER BY {t.id} LIMIT 2"
+        ),
+        "release_insert": _insert_sql(
+            Release, _insert_fields(Release), _returning(Release, "id")
+        ),
+        "day_insert": _insert_sql(
+            RushDay,
+            _insert_fields(RushDay),
+            f"ON CONFLICT ({_column(RushDay, 'campaign')}, {_column(RushDay, 'day')}) "
+            f"DO NOTHING {_returning(RushDay, 'id')}",
+        ),
+        "reserved_already": (
+            f"SELECT {x.customer} FROM {x} WHERE {x.campaign} = %s AND {x.day} = %s "
+            f"AND {x.customer} = ANY(%s::bigint[])"
+        ),
+        "reservation_insert": _insert_sql(
+            Reservation,
+            ("rush_day", "campaign", "customer", "day", "number", "created_at"),
+            _returning(Reservation, "id", "customer", "number", "created_at"),
+        ),
+        "count": (
+            f"UPDATE {rush_day} SET {reservations} = {reservations} + %s, "
+            f"{_column(RushDay, 'coupons')} = ({reservations} + %s) "
+            f"* {_column(RushDay, 'coupons_per_10000')} / 10000 "
+            f"WHERE {_column(RushDay, 'id')} = %s {_returning(RushDay, 'reservations')}"
+        ),
+        "voucher_insert": _insert_sql(
+            Voucher,
+            _insert_fields(Voucher),
+            f"ON CONFLICT ({_column(Voucher, 'code')}) DO NOTHING "
+            f"{_returning(Voucher, 'code')}",
+        ),
+        "release_count": (
+            f"UPDATE {release} SET {count} = {count} + %s "
+            f"WHERE {_column(Release, 'id')} = %s"
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class _Day:
+    """The locked counter row and the coupon type its coupons are made of."""
+
+    id: int
+    release_id: int
+    reservations: int
+    coupons_per_10000: int
+    closed: bool
+    coupon_type_id: int
+    code_length: int
+    code_prefix: str
+    benefit: dict
+
+
+async def _day_lock(cur: AsyncCursor, campaign_id: int, day: dt.date) -> _Day | None:
+    await cur.execute(_reservation_sql()["lock_day"], [campaign_id, day])
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    *head, kind, amount, currency, percent, free_item = row
+    benefit = {
+        "benefit_kind": kind,
+        "amount": amount,
+        "currency": currency,
+        "percent": percent,
+        "free_item": free_item,
+    }
+    return _Day(*head, benefit=benefit)
+
+
+async def _day_create(cur: AsyncCursor, campaign_id: int, day: dt.date) -> str | None:
+    """The day's counter row and its release, as ``rush_day_create`` makes them,
+    unless another transaction did: then the savepoint drops our release.
+
+    Without exactly one coupon type to make, what ``RushNotConfigured`` says.
+    """
+    sql = _reservation_sql()
+    await cur.execute(sql["coupon_types"], [campaign_id])
+    coupon_types = await cur.fetchall()
+    if len(coupon_types) == 0:
+        return RushNotConfigured.detail
+    if len(coupon_types) > 1:
+        return "This rush has more than one coupon type; it hands out exactly one."
+    await cur.execute(sql["ratio"], [campaign_id])
+    (ratio,) = await cur.fetchone()
+    await cur.execute("SAVEPOINT rush_day_create")
+    fields = _insert_fields(Release)
+    release = {
+        "coupon_type": coupon_types[0][0],
+        "count": 0,
+        "note": f"Rush of {day.isoformat()}",
+    }
+    await cur.execute(sql["release_insert"], _insert_params(Release, fields, [release]))
+    ((release_id,),) = await cur.fetchall()
+    fields = _insert_fields(RushDay)
+    rush_day = {
+        "campaign": campaign_id,
+        "day": day,
+        "release": release_id,
+        "coupons_per_10000": ratio_per_10000(Decimal(ratio)),
+    }
+    await cur.execute(sql["day_insert"], _insert_params(RushDay, fields, [rush_day]))
+    made = await cur.fetchall()
+    await cur.execute(
+        "RELEASE SAVEPOINT rush_day_create"
+        if made
+        else "ROLLBACK TO SAVEPOINT rush_day_create"
+    )
+    return None
+
+
+async def _coupons_make(
+    cur: AsyncCursor, campaign_id: int, day: _Day, made_at: list[dt.datetime]
+) -> None:
+    """One free coupon of the day per entry of ``made_at`` (its creation time),
+    codes drawn now; codes that collide with stored ones are drawn again."""
+    fields = _insert_fields(Voucher)
+    pending = [
+        {
+            "status": Voucher.Status.AVAILABLE.value,
+            "campaign": campaign_id,
+            "coupon_type": day.coupon_type_id,
+            "release": day.release_id,
+            "created_at": at,
+            **day.benefit,
+        }
+        for at in made_at
+    ]
+    for _ in range(CODE_ATTEMPTS):
+        codes = generate_codes(
+            len(pending), length=day.code_length, prefix=day.code_prefix
+        )
+        for row, code in zip(pending, codes, strict=True):
+            row["code"] = code
+        await cur.execute(
+            _reservation_sql()["voucher_insert"],
+            _insert_params(Voucher, fields, pending),
+        )
+        stored = {code for (code,) in await cur.fetchall()}
+        pending = [row for row in pending if row["code"] not in stored]
+        if not pending:
+            break
+    else:
+        raise RuntimeError(f"{len(pending)} coupon codes kept colliding")
+    await cur.execute(
+        _reservation_sql()["release_count"], [len(made_at), day.release_id]
+    )
+
+
+async def reservations_write(
+    conn: AsyncConnection,
+    *,
+    campaign_id: int,
+    day: dt.date,
+    requests: list[ReservationRequest],
+) -> list[Reserved | DomainError]:
+    """Reserve each request's customer a place in the day's rush (caller's transaction).
+
+    The rules of ``rush_reserve``, for a batch of one campaign and day (the caller
+    checked the kind and the reservation window):
+
+    - The day's counter row is locked first, as ``rush_reserve`` locks it: every
+      reservation of the day, by any process and either path, is counted under
+      that lock and committed before it is released, so from here on every
+      reservation of the day is visible, and nobody else can number one.
+    - No counter row yet: it is made with its release (``rush_day_create``;
+      ``RUSH_NOT_CONFIGURED`` without exactly one coupon type), and if another
+      transaction makes it first, theirs is used.
+    - A closed day (the rush is loaded) refuses every request
+      (``NOT_IN_ACTIVE_TIME``).
+    - Once per customer and day (``ERROR_DUPLICATED_RESERVATION``): a customer
+      who already reserved, or who comes twice in the batch (the first one counts).
+    - The others get the next numbers, in the batch's order, without a gap: one
+      ``INSERT`` of their reservations, one ``UPDATE`` of the counter that also
+      sets the day's coupons to floor(reservations * ratio), and the coupons
+      those numbers add, made now, each dated by the reservation that earned it.
+
+    The answers are in the order of ``requests``. A database error (a customer
+    who does not exist, …) leaves the transaction for the caller to roll back.
+    """
+    sql = _reservation_sql()
+    cur = conn.cursor()
+    locked = await _day_lock(cur, campaign_id, day)
+    if locked is None:
+        not_configured = await _day_create(cur, campaign_id, day)
+        if not_configured:
+            return [RushNotConfigured(not_configured) for _ in requests]
+        locked = await _day_lock(cur, campaign_id, day)
+    if locked is None or locked.closed:
+        return [
+            NotInActiveTime("Reservations for today's rush are closed.")
+            for _ in requests
+        ]
+    customer_ids = [request.customer_id for request in requests]
+    await cur.execute(sql["reserved_already"], [campaign_id, day, customer_ids])
+    reserved = {customer_id for (customer_id,) in await cur.fetchall()}
+    fresh: list[ReservationRequest] = []
+    for request in requests:
+        if request.customer_id not in reserved:
+            reserved.add(request.customer_id)
+            fresh.append(request)
+    if not fresh:
+        return [DuplicatedReservation() for _ in requests]
+
+    first = locked.reservations + 1
+    numbers = range(first, first + len(fresh))
+    await cur.execute(
+        sql["reservation_insert"],
+        [
+            [locked.id] * len(fresh),
+            [campaign_id] * len(fresh),
+            [request.customer_id for request in fresh],
+            [day] * len(fresh),
+            list(numbers),
+            [request.now for request in fresh],
+        ],
+    )
+    rows = {row[1]: row for row in await cur.fetchall()}
+    await cur.execute(sql["count"], [len(fresh), len(fresh), locked.id])
+    ((total,),) = await cur.fetchall()
+    if total != numbers[-1]:  # the lock says it cannot happen
+        raise RuntimeError(f"day {locked.id} counted {total}, expected {numbers[-1]}")
+    per_10000 = locked.coupons_per_10000
+    made_at = [
+        request.now
+        for request, number in zip(fresh, numbers, strict=True)
+        for _ in range(
+            coupons_for(number, per_10000) - coupons_for(number - 1, per_10000)
+        )
+    ]
+    if made_at:
+        await _coupons_make(cur, campaign_id, locked, made_at)
+
+    answers: list[Reserved | DomainError] = []
+    for request in requests:
+        row = rows.pop(request.customer_id, None)  # a repeat in the batch finds none
+        if row is None:
+            answers.append(DuplicatedReservation())
+            continue
+        reservation_id, customer_id, number, created_at = row
+        answers.append(
+            Reserved(
+                id=reservation_id,
+                customer_id=customer_id,
+                number=number,
+                day=day,
+                created_at=created_at,
+                body=reservation_body(number=number, day=day, created_at=created_at),
+            )
+        )
+    return answers
+
+
+# --- Grabs ----------------------------------------------------------------------------
+
+
+@functools.cache
+def _grab_sql() -> dict[str, str]:
+    v, t, c = _Table(Voucher, "v"), _Table(CouponType, "t"), _Table(Campaign, "c")
+    cu, g = _Table(Customer, "cu"), _Table(Grab, "g")
+
+    def set_(field: str) -> str:  # SET names the target's columns unqualified
+        return _column(Voucher, field)
+
+    return {
+        # _grab_write's conditional UPDATE, for every winner at once; the coupon's
+        # type gives its expiry (CouponType.expiry_from: days of 24 hours, and
+        # never after valid_until), the owner's email or "" is copied.
+        "take": (
+            f"UPDATE {v} SET {set_('status')} = %s, {set_('owner')} = w.customer_id, "
+            f"{set_('email')} = COALESCE({cu.email}, ''), "
+            f"{set_('issued_at')} = w.issued_at, "
+            f"{set_('expires_at')} = LEAST(w.issued_at "
+            f"+ make_interval(hours => 24 * {t.valid_days}), {t.valid_until}) "
+            "FROM unnest(%s::integer[], %s::bigint[], %s::bigint[], %s::bigint[], "
+            "%s::timestamptz[]) AS w(idx, voucher_id, campaign_id, customer_id, issued_at) "
+            f"LEFT JOIN {cu} ON {cu.id} = w.customer_id, {t}, {c} "
+            f"WHERE {v.id} = w.voucher_id AND {v.campaign} = w.campaign_id "
+            f"AND {v.status} = %s AND {t.id} = {v.coupon_type} AND {c.id} = {v.campaign} "
+            f"RETURNING w.idx, {v.code}, {v.status}, {v.benefit_kind}, {v.amount}, "
+            f"{v.currency}, {v.percent}, {v.free_item}, {v.email}, {v.issued_at}, "
+            f"{v.expires_at}, {v.held_until}, {v.used_at}, {v.order_ref}, "
+            f"{t.name}, {c.slug}"
+        ),
+        "grab_insert": _insert_sql(
+            Grab,
+            (
+                "reservation",
+                "campaign",
+                "customer",
+                "day",
+                "voucher",
+                "via",
+                "created_at",
+            ),
+            "ON CONFLICT DO NOTHING " + _returning(Grab, "voucher", "id", "created_at"),
+        ),
+        "holders": (
+            f"SELECT {g.voucher}, {g.customer} FROM {g} "
+            f"WHERE {g.voucher} = ANY(%s::bigint[])"
+        ),
+        "holds": (
+            f"SELECT {g.campaign}, {g.day}, {g.customer}, {g.voucher} FROM {g} "
+            f"WHERE {g.customer} = ANY(%s::bigint[])"
+        ),
+    }
+
+
+async def _take(
+    cur: AsyncCursor, requests: list[GrabRequest], indexes: list[int]
+) -> dict[int, VoucherRow]:
+    """Issue each request's coupon to its customer if it is still free: by index."""
+    await cur.execute(
+        _grab_sql()["take"],
+        [
+            Voucher.Status.ISSUED.value,
+            indexes,
+            [requests[i].voucher_id for i in indexes],
+            [requests[i].campaign_id for i in indexes],
+            [requests[i].customer_id for i in indexes],
+            [requests[i].now for i in indexes],
+            Voucher.Status.AVAILABLE.value,
+        ],
+    )
+    return {row[0]: VoucherRow(*row[1:]) for row in await cur.fetchall()}
+
+
+async def _grabs_insert(
+    cur: AsyncCursor, requests: list[GrabRequest], indexes: list[int]
+) -> dict[int, tuple[int, dt.datetime]]:
+    """The grabs of those requests, but none for a customer who has one today
+    (or a reservation or coupon already grabbed): by index, (id, created_at)."""
+    chosen = [requests[i] for i in indexes]
+    await cur.execute(
+        _grab_sql()["grab_insert"],
+        [
+            [request.reservation_id for request in chosen],
+            [request.campaign_id for request in chosen],
+            [request.customer_id for request in chosen],
+            [request.day for request in chosen],
+            [request.voucher_id for request in chosen],
+            [request.via for request in chosen],
+            [request.now for request in chosen],
+        ],
+    )
+    index_of = {requests[i].voucher_id: i for i in indexes}
+    return {
+        index_of[voucher_id]: (grab_id, created_at)
+        for voucher_id, grab_id, created_at in await cur.fetchall()
+    }
+
+
+async def grabs_write(
+    conn: AsyncConnection, *, requests: list[GrabRequest]
+) -> list[Grabbed]:
+    """Give each winner the coupon Redis popped for them (caller's transaction).
+
+    What ``_grab_write`` does for one grab, for a batch (any campaigns and
+    days; no two requests for one coupon):
+
+    - The coupon is taken only if it is still free in its campaign: one
+      conditional ``UPDATE`` for all (``GONE`` for those it did not find: the
+      caller tells Redis and asks it for another coupon).
+    - One grab per customer and day: one ``INSERT … ON CONFLICT DO NOTHING`` of
+      the grabs of the coupons taken. A customer whose grab is refused
+      (``ALREADY_RECEIVED``) must leave no trace, as the rolled-back
+      transaction of ``_grab_write`` leaves none: the transaction is rolled
+      back and written again without them, so their coupons are exactly as
+      they were. Each round drops at least one request, so it ends.
+    - Coupons are locked in the order of their ids, so two batches waiting for
+      each other's coupons do not deadlock.
+
+    The answers are in the order of ``requests``; ``GONE`` and
+    ``ALREADY_RECEIVED`` name who holds what (``Grabbed``), read in the
+    transaction that commits. A database error leaves the transaction for the
+    caller to roll back.
+    """
+    if len({request.voucher_id for request in requests}) != len(requests):
+        raise ValueError("two requests for one coupon in a batch")
+    sql = _grab_sql()
+    answers: dict[int, Grabbed] = {}
+    trying = sorted(range(len(requests)), key=lambda i: requests[i].voucher_id)
+    while True:
+        cur = conn.cursor()
+        taken = await _take(cur, requests, trying) if trying else {}
+        for i in trying:
+            if i not in taken:
+                answers[i] = _answer(requests[i], GrabOutcome.GONE)
+        granted = await _grabs_insert(cur, requests, sorted(taken)) if taken else {}
+        refused = [i for i in taken if i not in granted]
+        if not refused:
+            break
+        await conn.rollback()
+        for i in refused:
+            answers[i] = _answer(requests[i], GrabOutcome.ALREADY_RECEIVED)
+        trying = [i for i in trying if i in granted]
+
+    for i, (grab_id, created_at) in granted.items():
+        request = requests[i]
+        answers[i] = _answer(
+            request,
+            GrabOutcome.GRANTED,
+            grab_id=grab_id,
+            body=grab_body(voucher=taken[i], day=request.day, created_at=created_at),
+        )
+    gone = [i for i, answer in answers.items() if answer.outcome == GrabOutcome.GONE]
+    if gone:
+        await cur.execute(sql["holders"], [[requests[i].voucher_id for i in gone]])
+        holders = dict(await cur.fetchall())
+        for i in gone:
+            answers[i] = _answer(
+                requests[i],
+                GrabOutcome.GONE,
+                holder_id=holders.get(requests[i].voucher_id),
+            )
+    refused = [
+        i
+        for i, answer in answers.items()
+        if answer.outcome == GrabOutcome.ALREADY_RECEIVED
+    ]
+    if refused:
+        await cur.execute(sql["holds"], [[requests[i].customer_id for i in refused]])
+        holds = {(c, d, customer): v for c, d, customer, v in await cur.fetchall()}
+        for i in refused:
+            request = requests[i]
+            answers[i] = _answer(
+                request,
+                GrabOutcome.ALREADY_RECEIVED,
+                holds_voucher_id=holds.get(
+                    (request.campaign_id, request.day, request.customer_id)
+                ),
+            )
+    return [answers[i] for i in range(len(requests))]
+
+
+def _answer(request: GrabRequest, outcome: GrabOutcome, **found) -> Grabbed:
+    return Grabbed(
+        outcome=outcome,
+        customer_id=request.customer_id,
+        voucher_id=request.voucher_id,
+        **found,
+    )
