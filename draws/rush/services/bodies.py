@@ -55,10 +55,12 @@ def _dump(data: dict) -> bytes:
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
 
 
-def _datetime(value: dt.datetime | None) -> str | None:
+def _datetime(value: dt.datetime | None, zone: dt.tzinfo) -> str | None:
+    """``DateTimeField.to_representation``; ``zone`` is the current time zone
+    (looked up once a body: the lookup costs more than the formatting)."""
     if not value:
         return None
-    text = value.astimezone(timezone.get_current_timezone()).isoformat()
+    text = value.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -91,7 +93,7 @@ def _status(row: VoucherRow, now: dt.datetime) -> str:
     return row.status
 
 
-def _redeem_by(row: VoucherRow, status: str) -> str | None:
+def _redeem_by(row: VoucherRow, status: str, zone: dt.tzinfo) -> str | None:
     """``VoucherSerializer.get_redeem_by``."""
     if status == Voucher.Status.HELD:
         deadline = row.held_until
@@ -101,13 +103,18 @@ def _redeem_by(row: VoucherRow, status: str) -> str | None:
         deadline = row.expires_at
     else:
         return None
-    return _datetime(deadline)
+    return _datetime(deadline, zone)
 
 
 def reservation_body(*, number: int, day: dt.date, created_at: dt.datetime) -> bytes:
     """``ReservationSerializer(reservation).data``, rendered."""
+    zone = timezone.get_current_timezone()
     return _dump(
-        {"number": number, "day": day.isoformat(), "created_at": _datetime(created_at)}
+        {
+            "number": number,
+            "day": day.isoformat(),
+            "created_at": _datetime(created_at, zone),
+        }
     )
 
 
@@ -120,6 +127,7 @@ def grab_body(
 ) -> bytes:
     """``GrabSerializer(grab).data``, rendered; the voucher's status as of ``now``."""
     status = _status(voucher, now or timezone.now())
+    zone = timezone.get_current_timezone()
     return _dump(
         {
             "voucher": {
@@ -138,14 +146,14 @@ def grab_body(
                     "text": _benefit_text(voucher),
                 },
                 "email": voucher.email or None,
-                "issued_at": _datetime(voucher.issued_at),
-                "expires_at": _datetime(voucher.expires_at),
-                "held_until": _datetime(voucher.held_until),
-                "used_at": _datetime(voucher.used_at),
+                "issued_at": _datetime(voucher.issued_at, zone),
+                "expires_at": _datetime(voucher.expires_at, zone),
+                "held_until": _datetime(voucher.held_until, zone),
+                "used_at": _datetime(voucher.used_at, zone),
                 "order_ref": voucher.order_ref or None,
-                "redeem_by": _redeem_by(voucher, status),
+                "redeem_by": _redeem_by(voucher, status, zone),
             },
             "day": day.isoformat(),
-            "created_at": _datetime(created_at),
+            "created_at": _datetime(created_at, zone),
         }
     )

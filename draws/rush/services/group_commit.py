@@ -130,8 +130,9 @@ def connection_params() -> dict[str, Any]:
 
 
 def _has_unread_input(conn: psycopg.AsyncConnection) -> bool:
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    return bool(readable)
+    poll = select.poll()  # not select.select: a busy worker's fds pass 1024
+    poll.register(conn.fileno(), select.POLLIN)
+    return bool(poll.poll(0))
 
 
 class _Lost(Exception):

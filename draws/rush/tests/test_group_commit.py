@@ -20,10 +20,11 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from campaigns.models import CouponType
+from customers.models import Customer
 from draws.opening import NotInActiveTime
 from draws.rush.models import Grab, Reservation, RushDay
 from draws.rush.serializers import GrabSerializer, ReservationSerializer
-from draws.rush.services import DuplicatedReservation, rush_reserve
+from draws.rush.services import AlreadyReceived, DuplicatedReservation, rush_reserve
 from draws.rush.services.common import RushNotConfigured, rush_coupon_type
 from draws.rush.services.grab import _grab_write
 from draws.rush.services.group_commit import (
@@ -574,6 +575,82 @@ def test_two_hundred_winners_share_one_transaction_each_with_their_own_coupon():
         assert grab.voucher.owner_id == customer_id
         assert answer.grab_id == grab.pk
         assert answer.body == _render(GrabSerializer(grab))  # its own coupon's code
+
+
+def test_winners_racing_from_two_loops_and_grab_write_each_get_one_coupon():
+    # given 60 reserved customers and their 60 coupons; two event loops send every
+    # customer, each with other coupons, and a thread sends a third of them
+    # through _grab_write with coupons of its own choosing
+    campaign, people = _reserved_rush(60)
+    winners = _winners(campaign, people)
+    coupons = [voucher_id for _, _, voucher_id in winners]
+    first = winners
+    second = [(c, r, v) for (c, r, _), v in zip(winners, coupons[::-1], strict=True)]
+    by_hand = [
+        (c, r, v) for (c, r, _), v in zip(winners[:20], coupons[20:40], strict=True)
+    ]
+    start = threading.Barrier(3)
+    answers = []
+    written_by_hand = []
+
+    def loop(order, max_batch):
+        async def work(committer):
+            start.wait()
+            return await _grab_all(committer, campaign, order)
+
+        answers.extend(_run(work, max_batch=max_batch))
+
+    def one_by_one():
+        start.wait()
+        coupon_type = rush_coupon_type(campaign)
+        try:
+            for customer_id, reservation_id, voucher_id in by_hand:
+                try:
+                    with transaction.atomic():
+                        grab = _grab_write(
+                            campaign=campaign,
+                            coupon_type=coupon_type,
+                            customer=Customer.objects.get(pk=customer_id),
+                            day=DAY,
+                            reservation_id=reservation_id,
+                            voucher_id=voucher_id,
+                            via=Grab.Via.POSTGRES,
+                            now=RUSHING,
+                        )
+                except AlreadyReceived:
+                    continue
+                if grab is not None:
+                    written_by_hand.append((customer_id, voucher_id))
+        finally:
+            connections.close_all()
+
+    # when they race
+    threads = [
+        threading.Thread(target=loop, args=(first, 500)),
+        threading.Thread(target=loop, args=(second, 9)),
+        threading.Thread(target=one_by_one),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # then every grant is a committed grab and every grab was granted once; the
+    # refusals name what is true
+    grabs = set(Grab.objects.values_list("customer", "voucher"))
+    granted = [(a.customer_id, a.voucher_id) for a in answers if a.outcome == "granted"]
+    assert sorted(granted + written_by_hand) == sorted(grabs)
+    assert len(grabs) == len({customer for customer, _ in grabs}) <= 60
+    holders = dict(Grab.objects.values_list("voucher", "customer"))
+    for answer in answers:
+        if answer.outcome == GrabOutcome.GONE:
+            assert answer.holder_id == holders[answer.voucher_id]
+        elif answer.outcome == GrabOutcome.ALREADY_RECEIVED:
+            assert holders[answer.holds_voucher_id] == answer.customer_id
+    issued = Voucher.objects.filter(campaign=campaign).exclude(
+        status=Voucher.Status.AVAILABLE
+    )
+    assert set(issued.values_list("owner", "pk")) == grabs
 
 
 def test_a_grab_that_cannot_be_written_fails_alone():
