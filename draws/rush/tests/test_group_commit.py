@@ -7,8 +7,14 @@ ORM sets up and checks from the test's thread, outside any loop.
 
 import asyncio
 import datetime as dt
+import json
+import os
 import random
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
 from decimal import Decimal
 
@@ -199,12 +205,15 @@ def test_a_batch_reserves_as_rush_reserve_does_one_by_one():
     ) == {"created_at": RESERVING}
 
 
-def test_every_answer_carries_its_own_customers_row():
+@pytest.mark.parametrize("window", [0.0, 0.002])
+def test_every_answer_carries_its_own_customers_row(window):
     campaign = rush_campaign()
     people = customers(100)
     random.shuffle(people)
 
-    answers = _run(lambda committer: _reserve_all(committer, campaign, people))
+    answers = _run(
+        lambda committer: _reserve_all(committer, campaign, people), window=window
+    )
 
     rows = {row.pk: row for row in Reservation.objects.filter(campaign=campaign)}
     assert sorted(answer.number for answer in answers) == list(range(1, 101))
@@ -744,3 +753,110 @@ def test_a_lost_connection_fails_its_batch_and_the_next_batch_reconnects():
     assert not any(answer.outcome_unknown for answer in lost)
     assert [answer.number for answer in later] == [2, 3]
     assert connections_made == 3
+
+
+# A worker: 50 clients reserving through its committer, each acknowledgement
+# printed (and flushed) the moment the client has it.
+_WORKER = """
+import asyncio, datetime as dt, json, sys
+import django
+django.setup()
+from draws.rush.services.group_commit import GroupCommitter
+
+campaign_id, day, customer_ids = json.loads(sys.argv[1])
+
+async def main():
+    committer = GroupCommitter(max_batch=25)
+    todo = list(reversed(customer_ids))
+
+    async def client():
+        while todo:
+            customer_id = todo.pop()
+            reserved = await committer.reserve(
+                campaign_id=campaign_id,
+                day=dt.date.fromisoformat(day),
+                customer_id=customer_id,
+            )
+            print(customer_id, reserved.number, flush=True)
+
+    await asyncio.gather(*(client() for _ in range(50)))
+
+asyncio.run(main())
+"""
+
+
+def test_a_worker_killed_mid_batch_loses_no_acknowledged_reservation():
+    # given a worker process reserving for 3,000 customers, batch after batch
+    campaign = rush_campaign()
+    people = customers(3000)
+    rush_reserve(campaign=campaign, customer=people[0], now=RESERVING)
+    release_id = RushDay.objects.get(campaign=campaign).release_id
+    database = connections["default"].settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "couponsite.settings",
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:"
+        f"{database['PORT']}/{database['NAME']}",
+    }
+    job = [campaign.pk, DAY.isoformat(), [person.pk for person in people[1:]]]
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _WORKER, json.dumps(job)],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    holder, onlooker = _sql_connection(), _sql_connection()
+
+    # when, after 300 acknowledgements, a batch has written its reservations and
+    # waits (for the day's release row, held here) and the worker gets SIGKILL
+    acknowledged = []
+    try:
+        for line in worker.stdout:
+            acknowledged.append(tuple(map(int, line.split())))
+            if len(acknowledged) == 300:
+                break
+        holder.execute("BEGIN")
+        holder.execute(
+            "SELECT 1 FROM campaigns_release WHERE id = %s FOR UPDATE", [release_id]
+        )
+        _until_a_worker_waits(onlooker, database["NAME"])
+        in_flight = onlooker.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+            "AND state = 'active' AND wait_event_type = 'Lock'",
+            [database["NAME"]],
+        ).fetchone()[0]
+        os.kill(worker.pid, signal.SIGKILL)
+        acknowledged += [tuple(map(int, line.split())) for line in worker.stdout]
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
+        holder.close()
+        onlooker.close()
+
+    # then every acknowledged reservation is committed, the batch in flight left
+    # nothing behind, and the committed ones are numbered without a gap
+    assert worker.returncode == -signal.SIGKILL
+    assert in_flight == 1
+    committed = dict(
+        Reservation.objects.filter(campaign=campaign).values_list("customer", "number")
+    )
+    committed.pop(people[0].pk)
+    assert committed == dict(acknowledged)
+    assert sorted(committed.values()) == list(range(2, len(committed) + 2))
+    day = _day_state(campaign)
+    assert day["reservations"] == len(committed) + 1
+    assert day["made"] == day["released"] == day["coupons"] == day["reservations"] // 5
+
+
+def _until_a_worker_waits(onlooker, database: str) -> None:
+    for _ in range(500):
+        waiting = onlooker.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+            "AND application_name = 'couponsite group commit' "
+            "AND wait_event_type = 'Lock'",
+            [database],
+        ).fetchone()[0]
+        if waiting:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the worker's batch never waited for the lock")
