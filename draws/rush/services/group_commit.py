@@ -129,6 +129,14 @@ def connection_params() -> dict[str, Any]:
     return params
 
 
+def _utc(now: dt.datetime | None) -> dt.datetime:
+    if now is None:
+        return dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        raise ValueError("an aware datetime is needed")
+    return now.astimezone(dt.UTC)
+
+
 def _has_unread_input(conn: psycopg.AsyncConnection) -> bool:
     poll = select.poll()  # not select.select: a busy worker's fds pass 1024
     poll.register(conn.fileno(), select.POLLIN)
@@ -182,10 +190,7 @@ class GroupCommitter:
         ``RushNotConfigured`` or ``GroupCommitFailed``.
         """
         request = ReservationRequest(
-            campaign_id=campaign_id,
-            day=day,
-            customer_id=customer_id,
-            now=now or dt.datetime.now(dt.UTC),
+            campaign_id=campaign_id, day=day, customer_id=customer_id, now=_utc(now)
         )
         return await self._submit(request)
 
@@ -203,6 +208,11 @@ class GroupCommitter:
         """Give ``voucher_id`` (popped for this customer by the Lua script, with
         their ``reservation_id``) to ``customer_id``; the outcome says whether it
         was granted, gone or refused (``Grabbed``). Raises ``GroupCommitFailed``.
+
+        ``now`` (default: the time of the call) is the coupon's ``issued_at`` and
+        the grab's ``created_at``; the coupon expires ``valid_days`` times 24 h
+        later, or at the type's ``valid_until`` if sooner (``expiry_from`` of a
+        UTC instant, as ``timezone.now()`` gives).
         """
         request = GrabRequest(
             campaign_id=campaign_id,
@@ -210,7 +220,7 @@ class GroupCommitter:
             customer_id=customer_id,
             reservation_id=reservation_id,
             voucher_id=voucher_id,
-            now=now or dt.datetime.now(dt.UTC),
+            now=_utc(now),
             via=str(via),
         )
         return await self._submit(request)
