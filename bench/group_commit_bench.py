@@ -47,7 +47,8 @@ def main() -> None:
     parser.add_argument(
         "--prepare",
         action="store_true",
-        help="let the committer's connection prepare its statements",
+        help="let the committer's connection prepare its statements "
+        "(RUSH_GROUP_COMMIT_PREPARE)",
     )
     parser.add_argument(
         "--rate",
@@ -88,7 +89,7 @@ def _bench(args) -> None:
     from draws.rush.services import rush_reserve
     from draws.rush.services.common import rush_coupon_type, rush_cycle_at
     from draws.rush.services.grab import _grab_write
-    from draws.rush.services.group_commit import GroupCommitter, connection_params
+    from draws.rush.services.group_commit import GroupCommitter
     from vouchers.models import Voucher
 
     now = dt.datetime.now(dt.UTC)
@@ -189,10 +190,9 @@ def _bench(args) -> None:
 
         def run(done=lambda: None):
             async def main():
-                params = connection_params()
-                if args.prepare:
-                    params["prepare_threshold"] = 1
-                committer = GroupCommitter(window=window, params=params)
+                committer = GroupCommitter(
+                    window=window, prepare=True if args.prepare else None
+                )
                 loop = asyncio.get_running_loop()
                 latencies = []
 

@@ -194,26 +194,35 @@ def _reservation_sql() -> dict[str, str]:
             f"SELECT {x.customer} FROM {x} WHERE {x.campaign} = %s AND {x.day} = %s "
             f"AND {x.customer} = ANY(%b::bigint[])"
         ),
-        "reservation_insert": _insert_sql(
-            Reservation,
-            ("rush_day", "campaign", "customer", "day", "number", "created_at"),
-            _returning(Reservation, "id", "customer", "number", "created_at"),
-        ),
-        "count": (
-            f"UPDATE {rush_day} SET {reservations} = {reservations} + %s, "
+        # The reservations and the counter that numbered them, in one statement.
+        "reservations_insert": (
+            "WITH inserted AS ("
+            + _insert_sql(
+                Reservation,
+                ("rush_day", "campaign", "customer", "day", "number", "created_at"),
+                _returning(Reservation, "id", "customer", "number", "created_at"),
+            )
+            + f"), counted AS (UPDATE {rush_day} "
+            f"SET {reservations} = {reservations} + %s, "
             f"{_column(RushDay, 'coupons')} = ({reservations} + %s) "
             f"* {_column(RushDay, 'coupons_per_10000')} / 10000 "
-            f"WHERE {_column(RushDay, 'id')} = %s {_returning(RushDay, 'reservations')}"
+            f"WHERE {_column(RushDay, 'id')} = %s "
+            f"{_returning(RushDay, 'reservations')}) "
+            "SELECT inserted.*, counted.* FROM inserted, counted"
         ),
-        "voucher_insert": _insert_sql(
-            Voucher,
-            _insert_fields(Voucher),
-            f"ON CONFLICT ({_column(Voucher, 'code')}) DO NOTHING "
-            f"{_returning(Voucher, 'code')}",
-        ),
-        "release_count": (
-            f"UPDATE {release} SET {count} = {count} + %s "
-            f"WHERE {_column(Release, 'id')} = %s"
+        # Coupons (those whose code is new) and their release's count, likewise.
+        "coupons_insert": (
+            "WITH made AS ("
+            + _insert_sql(
+                Voucher,
+                _insert_fields(Voucher),
+                f"ON CONFLICT ({_column(Voucher, 'code')}) DO NOTHING "
+                f"{_returning(Voucher, 'code')}",
+            )
+            + f"), released AS (UPDATE {release} "
+            f"SET {count} = {count} + (SELECT count(*) FROM made) "
+            f"WHERE {_column(Release, 'id')} = %s) "
+            "SELECT * FROM made"
         ),
     }
 
@@ -294,7 +303,8 @@ async def _coupons_make(
     cur: AsyncCursor, campaign_id: int, day: _Day, made_at: list[dt.datetime]
 ) -> None:
     """One free coupon of the day per entry of ``made_at`` (its creation time),
-    codes drawn now; codes that collide with stored ones are drawn again."""
+    codes drawn now, counted in the day's release; codes that collide with
+    stored ones are drawn again."""
     fields = _insert_fields(Voucher)
     pending = [
         {
@@ -314,18 +324,14 @@ async def _coupons_make(
         for row, code in zip(pending, codes, strict=True):
             row["code"] = code
         await cur.execute(
-            _reservation_sql()["voucher_insert"],
-            _insert_params(Voucher, fields, pending),
+            _reservation_sql()["coupons_insert"],
+            [*_insert_params(Voucher, fields, pending), day.release_id],
         )
         stored = {code for (code,) in await cur.fetchall()}
         pending = [row for row in pending if row["code"] not in stored]
         if not pending:
-            break
-    else:
-        raise RuntimeError(f"{len(pending)} coupon codes kept colliding")
-    await cur.execute(
-        _reservation_sql()["release_count"], [len(made_at), day.release_id]
-    )
+            return
+    raise RuntimeError(f"{len(pending)} coupon codes kept colliding")
 
 
 async def reservations_write(
@@ -386,7 +392,7 @@ async def reservations_write(
     first = locked.reservations + 1
     numbers = range(first, first + len(fresh))
     await cur.execute(
-        sql["reservation_insert"],
+        sql["reservations_insert"],
         [
             [locked.id] * len(fresh),
             [campaign_id] * len(fresh),
@@ -394,13 +400,17 @@ async def reservations_write(
             [day] * len(fresh),
             list(numbers),
             [request.now for request in fresh],
+            len(fresh),
+            len(fresh),
+            locked.id,
         ],
     )
-    rows = {row[1]: row for row in await cur.fetchall()}
-    await cur.execute(sql["count"], [len(fresh), len(fresh), locked.id])
-    ((total,),) = await cur.fetchall()
-    if total != numbers[-1]:  # the lock says it cannot happen
-        raise RuntimeError(f"day {locked.id} counted {total}, expected {numbers[-1]}")
+    inserted = await cur.fetchall()
+    if inserted[0][4] != numbers[-1]:  # the lock says it cannot happen
+        raise RuntimeError(
+            f"day {locked.id} counted {inserted[0][4]}, not {numbers[-1]}"
+        )
+    rows = {row[1]: row[:4] for row in inserted}
     per_10000 = locked.coupons_per_10000
     made_at = [
         request.now
@@ -435,6 +445,9 @@ async def reservations_write(
 # --- Grabs ----------------------------------------------------------------------------
 
 
+_GRAB_FIELDS = ("reservation", "campaign", "customer", "day", "voucher", "via")
+
+
 @functools.cache
 def _grab_sql() -> dict[str, str]:
     v, t, c = _Table(Voucher, "v"), _Table(CouponType, "t"), _Table(Campaign, "c")
@@ -443,38 +456,48 @@ def _grab_sql() -> dict[str, str]:
     def set_(field: str) -> str:  # SET names the target's columns unqualified
         return _column(Voucher, field)
 
+    def array(model: type[Model], field: str) -> str:
+        return f"%b::{model._meta.get_field(field).db_type(connection)}[]"
+
+    grab_columns = ", ".join(
+        _column(Grab, name) for name in (*_GRAB_FIELDS, "created_at")
+    )
     return {
-        # _grab_write's conditional UPDATE, for every winner at once; the coupon's
-        # type gives its expiry (CouponType.expiry_from: days of 24 hours, and
-        # never after valid_until), the owner's email or "" is copied.
-        "take": (
-            f"UPDATE {v} SET {set_('status')} = %s, {set_('owner')} = w.customer_id, "
+        # _grab_write's two writes, for every winner at once. The conditional
+        # UPDATE takes the coupons still free in their campaign, with the expiry
+        # of their type (CouponType.expiry_from: days of 24 hours, never after
+        # valid_until) and the owner's email or ""; the INSERT adds the grabs of
+        # the coupons taken, in customer order, skipping any that would be a
+        # customer's second of the day (or a reservation's or a coupon's second).
+        # One row per coupon taken, with its grab's id, or NULL when refused.
+        "take_and_grab": (
+            "WITH w AS (SELECT * FROM unnest(%b::integer[], "
+            + ", ".join(array(Grab, name) for name in _GRAB_FIELDS)
+            + ", %b::timestamptz[]) AS w(idx, reservation_id, campaign_id, "
+            "customer_id, day, voucher_id, via, issued_at)), "
+            f"taken AS (UPDATE {v} SET {set_('status')} = %s, "
+            f"{set_('owner')} = w.customer_id, "
             f"{set_('email')} = COALESCE({cu.email}, ''), "
             f"{set_('issued_at')} = w.issued_at, "
             f"{set_('expires_at')} = LEAST(w.issued_at "
             f"+ make_interval(hours => 24 * {t.valid_days}), {t.valid_until}) "
-            "FROM unnest(%b::integer[], %b::bigint[], %b::bigint[], %b::bigint[], "
-            "%b::timestamptz[]) AS w(idx, voucher_id, campaign_id, customer_id, issued_at) "
-            f"LEFT JOIN {cu} ON {cu.id} = w.customer_id, {t}, {c} "
+            f"FROM w LEFT JOIN {cu} ON {cu.id} = w.customer_id, {t}, {c} "
             f"WHERE {v.id} = w.voucher_id AND {v.campaign} = w.campaign_id "
-            f"AND {v.status} = %s AND {t.id} = {v.coupon_type} AND {c.id} = {v.campaign} "
+            f"AND {v.status} = %s AND {t.id} = {v.coupon_type} "
+            f"AND {c.id} = {v.campaign} "
             f"RETURNING w.idx, {v.code}, {v.status}, {v.benefit_kind}, {v.amount}, "
             f"{v.currency}, {v.percent}, {v.free_item}, {v.email}, {v.issued_at}, "
             f"{v.expires_at}, {v.held_until}, {v.used_at}, {v.order_ref}, "
-            f"{t.name}, {c.slug}"
-        ),
-        "grab_insert": _insert_sql(
-            Grab,
-            (
-                "reservation",
-                "campaign",
-                "customer",
-                "day",
-                "voucher",
-                "via",
-                "created_at",
-            ),
-            "ON CONFLICT DO NOTHING " + _returning(Grab, "voucher", "id", "created_at"),
+            f"{t.name}, {c.slug}), "
+            f"granted AS (INSERT INTO {_quote(Grab._meta.db_table)} ({grab_columns}) "
+            "SELECT w.reservation_id, w.campaign_id, w.customer_id, w.day, "
+            "w.voucher_id, w.via, w.issued_at FROM taken JOIN w USING (idx) "
+            "ORDER BY w.customer_id ON CONFLICT DO NOTHING "
+            f"{_returning(Grab, 'voucher', 'id', 'created_at')}) "
+            f"SELECT taken.*, granted.{_column(Grab, 'id')}, "
+            f"granted.{_column(Grab, 'created_at')} "
+            f"FROM taken JOIN w USING (idx) LEFT JOIN granted "
+            f"ON granted.{_column(Grab, 'voucher')} = w.voucher_id"
         ),
         "holders": (
             f"SELECT {g.voucher}, {g.customer} FROM {g} "
@@ -487,34 +510,23 @@ def _grab_sql() -> dict[str, str]:
     }
 
 
-async def _take(
-    cur: AsyncCursor, requests: list[GrabRequest], indexes: list[int]
-) -> dict[int, VoucherRow]:
-    """Issue each request's coupon to its customer if it is still free: by index."""
-    await cur.execute(
-        _grab_sql()["take"],
-        [
-            Voucher.Status.ISSUED.value,
-            indexes,
-            [requests[i].voucher_id for i in indexes],
-            [requests[i].campaign_id for i in indexes],
-            [requests[i].customer_id for i in indexes],
-            [requests[i].now for i in indexes],
-            Voucher.Status.AVAILABLE.value,
-        ],
-    )
-    return {row[0]: VoucherRow(*row[1:]) for row in await cur.fetchall()}
+@dataclass(frozen=True, slots=True)
+class _Taken:
+    voucher: VoucherRow
+    grab_id: int | None  # None: the customer (or reservation) has a grab already
+    created_at: dt.datetime | None
 
 
-async def _grabs_insert(
+async def _take_and_grab(
     cur: AsyncCursor, requests: list[GrabRequest], indexes: list[int]
-) -> dict[int, tuple[int, dt.datetime]]:
-    """The grabs of those requests, but none for a customer who has one today
-    (or a reservation or coupon already grabbed): by index, (id, created_at)."""
+) -> dict[int, _Taken]:
+    """The coupons of those requests that were still free, taken, and their
+    grabs where the customer had none: by request index."""
     chosen = [requests[i] for i in indexes]
     await cur.execute(
-        _grab_sql()["grab_insert"],
+        _grab_sql()["take_and_grab"],
         [
+            indexes,
             [request.reservation_id for request in chosen],
             [request.campaign_id for request in chosen],
             [request.customer_id for request in chosen],
@@ -522,12 +534,13 @@ async def _grabs_insert(
             [request.voucher_id for request in chosen],
             [request.via for request in chosen],
             [request.now for request in chosen],
+            Voucher.Status.ISSUED.value,
+            Voucher.Status.AVAILABLE.value,
         ],
     )
-    index_of = {requests[i].voucher_id: i for i in indexes}
     return {
-        index_of[voucher_id]: (grab_id, created_at)
-        for voucher_id, grab_id, created_at in await cur.fetchall()
+        row[0]: _Taken(VoucherRow(*row[1:-2]), *row[-2:])
+        for row in await cur.fetchall()
     }
 
 
@@ -543,14 +556,17 @@ async def grabs_write(
       conditional ``UPDATE`` for all (``GONE`` for those it did not find: the
       caller tells Redis and asks it for another coupon).
     - One grab per customer and day: one ``INSERT … ON CONFLICT DO NOTHING`` of
-      the grabs of the coupons taken. A customer whose grab is refused
+      the grabs of the coupons taken, in the same statement as the ``UPDATE``
+      (``_grab_sql``). A customer whose grab is refused
       (``ALREADY_RECEIVED``) must leave no trace, as the rolled-back
       transaction of ``_grab_write`` leaves none: the transaction is rolled
       back and written again without them, so their coupons are exactly as
       they were. Each round drops at least one request, so it ends.
-    - Coupons are locked in the order of their ids, grabs inserted in the
-      order of their customers: two batches (or a batch and ``_grab_write``)
-      waiting for each other's rows wait in one direction, never in a circle.
+    - All coupons are taken before any grab is inserted, coupons asked for in
+      the order of their ids, grabs inserted in the order of their customers:
+      batches waiting for each other's rows (or for ``_grab_write``'s) seldom
+      wait in a circle; when they do, Postgres ends one transaction and the
+      committer writes its requests again one by one.
 
     The answers are in the order of ``requests``; ``GONE`` and
     ``ALREADY_RECEIVED`` name who holds what (``Grabbed``), read in the
@@ -564,27 +580,27 @@ async def grabs_write(
     trying = sorted(range(len(requests)), key=lambda i: requests[i].voucher_id)
     while True:
         cur = conn.cursor()
-        taken = await _take(cur, requests, trying) if trying else {}
+        taken = await _take_and_grab(cur, requests, trying) if trying else {}
         for i in trying:
             if i not in taken:
                 answers[i] = _answer(requests[i], GrabOutcome.GONE)
-        by_customer = sorted(taken, key=lambda i: requests[i].customer_id)
-        granted = await _grabs_insert(cur, requests, by_customer) if taken else {}
-        refused = [i for i in taken if i not in granted]
+        refused = [i for i, row in taken.items() if row.grab_id is None]
         if not refused:
             break
         await conn.rollback()
         for i in refused:
             answers[i] = _answer(requests[i], GrabOutcome.ALREADY_RECEIVED)
-        trying = [i for i in trying if i in granted]
+        trying = [i for i in trying if i in taken and taken[i].grab_id is not None]
 
-    for i, (grab_id, created_at) in granted.items():
+    for i, row in taken.items():
         request = requests[i]
         answers[i] = _answer(
             request,
             GrabOutcome.GRANTED,
-            grab_id=grab_id,
-            body=grab_body(voucher=taken[i], day=request.day, created_at=created_at),
+            grab_id=row.grab_id,
+            body=grab_body(
+                voucher=row.voucher, day=request.day, created_at=row.created_at
+            ),
         )
     gone = [i for i, answer in answers.items() if answer.outcome == GrabOutcome.GONE]
     if gone:

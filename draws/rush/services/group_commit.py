@@ -152,7 +152,10 @@ class _Lost(Exception):
 class GroupCommitter:
     """Commits reservations and grabs in groups, from one event loop, on one connection.
 
-    Use the loop's own (``group_committer()``); ``aclose()`` it when the loop ends.
+    Use the loop's own (``group_committer()``), from that loop only; ``aclose()``
+    it when the loop ends. ``params`` are psycopg's (default: Django's for the
+    default database), ``max_batch``, ``window`` and ``prepare`` the settings
+    ``RUSH_GROUP_COMMIT_MAX_BATCH``, ``_WINDOW`` (seconds) and ``_PREPARE``.
     """
 
     def __init__(
@@ -161,8 +164,11 @@ class GroupCommitter:
         params: dict[str, Any] | None = None,
         max_batch: int | None = None,
         window: float | None = None,
+        prepare: bool | None = None,
     ) -> None:
-        self.params = params if params is not None else connection_params()
+        self.params = dict(params if params is not None else connection_params())
+        if settings.RUSH_GROUP_COMMIT_PREPARE if prepare is None else prepare:
+            self.params["prepare_threshold"] = 1
         self.max_batch = max_batch or settings.RUSH_GROUP_COMMIT_MAX_BATCH
         self.window = settings.RUSH_GROUP_COMMIT_WINDOW if window is None else window
         self.stats = GroupCommitStats()

@@ -205,15 +205,21 @@ def test_a_batch_reserves_as_rush_reserve_does_one_by_one():
     ) == {"created_at": RESERVING}
 
 
-@pytest.mark.parametrize("window", [0.0, 0.002])
-def test_every_answer_carries_its_own_customers_row(window):
+@pytest.mark.parametrize(
+    ("window", "prepare"), [(0.0, False), (0.002, False), (0.0, True)]
+)
+def test_every_answer_carries_its_own_customers_row(window, prepare):
     campaign = rush_campaign()
     people = customers(100)
     random.shuffle(people)
 
-    answers = _run(
-        lambda committer: _reserve_all(committer, campaign, people), window=window
-    )
+    async def work(committer):  # two batches: the second runs prepared statements
+        return [
+            *await _reserve_all(committer, campaign, people[:50]),
+            *await _reserve_all(committer, campaign, people[50:]),
+        ]
+
+    answers = _run(work, window=window, prepare=prepare)
 
     rows = {row.pk: row for row in Reservation.objects.filter(campaign=campaign)}
     assert sorted(answer.number for answer in answers) == list(range(1, 101))
