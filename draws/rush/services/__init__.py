@@ -45,9 +45,8 @@ ratio), one per five reservations at the default 20%.
 
 Modules: ``common`` (errors, arithmetic, what a process remembers),
 ``reserve``, ``redis_state`` (keys, scripts, loading), ``grab``, ``final``
-(sold-out days answered from memory), ``group_commit`` (the committer, one per
-event loop), ``batch_writes`` (its SQL: a batch of reservations, a batch of
-grabs), ``bodies`` (their ``201`` bodies without a serializer).
+(sold-out days answered from memory), ``group_commit`` (a package: the
+committer, one per event loop, and the batch writes it sends).
 """
 
 from draws.rush.services.common import (

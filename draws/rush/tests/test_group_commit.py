@@ -26,6 +26,7 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from campaigns.models import CouponType
+from couponsite.codes import generate_codes
 from customers.models import Customer
 from draws.opening import NotInActiveTime
 from draws.rush.models import Grab, Reservation, RushDay
@@ -38,6 +39,7 @@ from draws.rush.services.group_commit import (
     GroupCommitFailed,
     GroupCommitter,
     connection_params,
+    reservations,
 )
 from draws.rush.tests.rush_support import (
     DAY,
@@ -252,6 +254,40 @@ def test_a_rush_without_its_coupon_type_is_not_configured():
 
     assert all(isinstance(answer, RushNotConfigured) for answer in answers)
     assert not RushDay.objects.filter(campaign=campaign).exists()
+
+
+def test_a_coupon_code_that_collides_is_drawn_again(monkeypatch):
+    # given a stored coupon code, which the next draw of codes will repeat
+    other = rush_campaign(slug="other", ratio=Decimal(1))
+    rush_reserve(campaign=other, customer=customers(1, start=900)[0], now=RESERVING)
+    (taken_code,) = Voucher.objects.filter(campaign=other).values_list(
+        "code", flat=True
+    )
+    draws = []
+
+    def draw(count, **options):
+        draws.append(count)
+        codes = generate_codes(count, **options)
+        return [taken_code, *codes[1:]] if len(draws) == 1 else codes
+
+    monkeypatch.setattr(reservations, "generate_codes", draw)
+    campaign = rush_campaign()
+    people = customers(5)
+
+    # when the fifth reservation makes the day's first coupon
+    answers = _run(lambda committer: _reserve_all(committer, campaign, people))
+
+    # then the coupon got a fresh code, counted once in its release
+    assert [answer.number for answer in answers] == [1, 2, 3, 4, 5]
+    assert draws == [1, 1]
+    assert _day_state(campaign) == {
+        "reservations": 5,
+        "coupons": 1,
+        "made": 1,
+        "released": 1,
+        "free": 1,
+    }
+    assert Voucher.objects.get(campaign=campaign).code != taken_code
 
 
 def test_a_request_that_cannot_be_written_fails_alone():

@@ -1,34 +1,4 @@
-"""Group commit for the rush: many requests, one transaction, each answered after it.
-
-The thin path (issue 18) answers reservations and Redis's winners on the event
-loop; this module commits them to Postgres in groups, from that loop, on one
-connection of its own (psycopg's ``AsyncConnection``; no ORM, which refuses to
-run there). The rules are ``rush_reserve``'s and ``_grab_write``'s, written for
-a batch in ``batch_writes``; "answered only after Postgres committed" holds:
-
-- **One committer per event loop** (``group_committer()``), so one connection
-  per gunicorn worker. Requests queue while a batch is being written; when its
-  ``COMMIT`` returns, everything queued (up to ``max_batch``) is the next
-  batch. No artificial wait unless ``window`` is set (then the first request
-  after an idle moment waits that long for company).
-- **A batch is split into groups**: the reservations of each campaign and
-  day, and all grabs. Each group is one transaction; each request's future is
-  set only after that transaction's ``COMMIT`` returned: a result (``Reserved``,
-  ``Grabbed``), a refusal (``DomainError``), or ``GroupCommitFailed``.
-- **A failure fails only the requests it concerns**: when a group's transaction
-  fails, it is rolled back and each request is written again alone, in a
-  transaction of its own; one that fails alone gets ``GroupCommitFailed``.
-- **A lost connection** fails the requests of the transaction it was in with
-  ``GroupCommitFailed`` (``outcome_unknown`` if it was lost after ``COMMIT``
-  was sent: the transaction may have committed); the next batch connects again
-  (after a failed connection attempt, batches fail at once for
-  ``RECONNECT_BACKOFF_SECONDS``). A connection the server closed while it was
-  idle is replaced before a batch uses it.
-
-``GroupCommitFailed`` means "not decided here": the caller sends the request
-down the normal (Django) path, which decides it again from what is committed
-(a reservation that did commit is then a duplicate, a grab already received).
-"""
+"""The group committer: a queue, a runner, one connection (see the package)."""
 
 import asyncio
 import contextlib
@@ -49,13 +19,14 @@ from django.db import connections
 
 from couponsite.errors import DomainError
 from draws.rush.models import Grab
-from draws.rush.services.batch_writes import (
+from draws.rush.services.group_commit.grabs import (
     Grabbed,
-    GrabOutcome,
     GrabRequest,
+    grabs_write,
+)
+from draws.rush.services.group_commit.reservations import (
     ReservationRequest,
     Reserved,
-    grabs_write,
     reservations_write,
 )
 
@@ -420,17 +391,3 @@ def group_committer() -> GroupCommitter:
     if committer is None or committer.closed:
         committer = _committers[loop] = GroupCommitter()
     return committer
-
-
-__all__ = [
-    "GrabOutcome",
-    "GrabRequest",
-    "Grabbed",
-    "GroupCommitFailed",
-    "GroupCommitStats",
-    "GroupCommitter",
-    "ReservationRequest",
-    "Reserved",
-    "connection_params",
-    "group_committer",
-]
