@@ -39,9 +39,14 @@ ratio), one per five reservations at the default 20%.
   (``final``), every grab of that day, from the final sets of who reserved and
   who received. Else the one Lua call answers: no database.
 
+- **Group commit**: on the event loop (issue 18's thin path), reservations and
+  the winners Redis popped are written in groups, one transaction per group,
+  each answered after its ``COMMIT``, by the same rules (``group_commit``).
+
 Modules: ``common`` (errors, arithmetic, what a process remembers),
 ``reserve``, ``redis_state`` (keys, scripts, loading), ``grab``, ``final``
-(sold-out days answered from memory).
+(sold-out days answered from memory), ``group_commit`` (a package: the
+committer, one per event loop, and the batch writes it sends).
 """
 
 from draws.rush.services.common import (

@@ -1,0 +1,54 @@
+"""Group commit for the rush: many requests, one transaction, each answered after it.
+
+The thin path (issue 18) answers reservations and Redis's winners on the event
+loop; this package commits them to Postgres in groups, from that loop, on one
+connection of its own (psycopg's ``AsyncConnection``; no ORM, which refuses to
+run there). The rules are ``rush_reserve``'s and ``_grab_write``'s, written for
+a batch (``reservations``, ``grabs``: plain SQL built from the models' ``_meta``
+by ``sql``; the ``201`` bodies by ``bodies``, without a serializer); "answered
+only after Postgres committed" holds (``committer``):
+
+- **One committer per event loop** (``group_committer()``), so one connection
+  per gunicorn worker. Requests queue while a batch is being written; when its
+  ``COMMIT`` returns, everything queued (up to ``max_batch``) is the next
+  batch. No artificial wait unless ``window`` is set (then the first request
+  after an idle moment waits that long for company).
+- **A batch is split into groups**: the reservations of each campaign and
+  day, and all grabs. Each group is one transaction; each request's future is
+  set only after that transaction's ``COMMIT`` returned: a result (``Reserved``,
+  ``Grabbed``), a refusal (``DomainError``), or ``GroupCommitFailed``.
+- **A failure fails only the requests it concerns**: when a group's transaction
+  fails, it is rolled back and each request is written again alone, in a
+  transaction of its own; one that fails alone gets ``GroupCommitFailed``.
+- **A lost connection** fails the requests of the transaction it was in with
+  ``GroupCommitFailed`` (``outcome_unknown`` if it was lost after ``COMMIT``
+  was sent: the transaction may have committed); the next batch connects again
+  (after a failed connection attempt, batches fail at once for
+  ``RECONNECT_BACKOFF_SECONDS``). A connection the server closed while it was
+  idle is replaced before a batch uses it.
+
+``GroupCommitFailed`` means "not decided here": the caller sends the request
+down the normal (Django) path, which decides it again from what is committed
+(a reservation that did commit is then a duplicate, a grab already received).
+"""
+
+from draws.rush.services.group_commit.committer import (
+    GroupCommitFailed,
+    GroupCommitStats,
+    GroupCommitter,
+    connection_params,
+    group_committer,
+)
+from draws.rush.services.group_commit.grabs import Grabbed, GrabOutcome
+from draws.rush.services.group_commit.reservations import Reserved
+
+__all__ = [
+    "GrabOutcome",
+    "Grabbed",
+    "GroupCommitFailed",
+    "GroupCommitStats",
+    "GroupCommitter",
+    "Reserved",
+    "connection_params",
+    "group_committer",
+]

@@ -1,0 +1,393 @@
+"""The group committer: a queue, a runner, one connection (see the package)."""
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import select
+import time
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
+
+from couponsite.errors import DomainError
+from draws.rush.models import Grab
+from draws.rush.services.group_commit.grabs import (
+    Grabbed,
+    GrabRequest,
+    grabs_write,
+)
+from draws.rush.services.group_commit.reservations import (
+    ReservationRequest,
+    Reserved,
+    reservations_write,
+)
+
+logger = logging.getLogger(__name__)
+
+# After a failed connection attempt, fail batches at once for this long.
+RECONNECT_BACKOFF_SECONDS = 1.0
+
+
+class GroupCommitFailed(Exception):
+    """This request was not decided by the group committer: send it down the
+    normal path. ``outcome_unknown``: the connection was lost after ``COMMIT``
+    was sent, so the request may have been committed."""
+
+    def __init__(self, reason: str, *, outcome_unknown: bool = False) -> None:
+        super().__init__(reason)
+        self.outcome_unknown = outcome_unknown
+
+
+@dataclasses.dataclass
+class GroupCommitStats:
+    """What a committer did (tests and the benchmark read it)."""
+
+    transactions: int = 0  # committed, batches and single retries alike
+    committed_items: int = 0
+    largest_batch: int = 0
+    retried_alone: int = 0
+    failed: int = 0
+    connections: int = 0
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class _Pending:
+    request: ReservationRequest | GrabRequest
+    future: asyncio.Future
+
+
+def _group_key(request: ReservationRequest | GrabRequest) -> tuple:
+    if isinstance(request, ReservationRequest):
+        return ("reserve", request.campaign_id, request.day)
+    return ("grab",)
+
+
+def _write_for(key: tuple) -> Callable[[psycopg.AsyncConnection, list], Awaitable]:
+    if key[0] == "reserve":
+        _, campaign_id, day = key
+
+        def reserve(conn, requests):
+            return reservations_write(
+                conn, campaign_id=campaign_id, day=day, requests=requests
+            )
+
+        return reserve
+
+    def grab(conn, requests):
+        return grabs_write(conn, requests=requests)
+
+    return grab
+
+
+def connection_params() -> dict[str, Any]:
+    """Django's parameters for the default database, for psycopg's own connect."""
+    django_connection = connections["default"]
+    if django_connection.vendor != "postgresql":
+        raise ImproperlyConfigured("Group commit needs PostgreSQL.")
+    params = django_connection.get_connection_params()
+    # Django's cursor class and adapters are for its synchronous connection.
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    params.setdefault("application_name", "couponsite group commit")
+    return params
+
+
+def _utc(now: dt.datetime | None) -> dt.datetime:
+    if now is None:
+        return dt.datetime.now(dt.UTC)
+    if now.tzinfo is None:
+        raise ValueError("an aware datetime is needed")
+    return now.astimezone(dt.UTC)
+
+
+def _has_unread_input(conn: psycopg.AsyncConnection) -> bool:
+    poll = select.poll()  # not select.select: a busy worker's fds pass 1024
+    poll.register(conn.fileno(), select.POLLIN)
+    return bool(poll.poll(0))
+
+
+class _Lost(Exception):
+    def __init__(self, failure: GroupCommitFailed) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+class GroupCommitter:
+    """Commits reservations and grabs in groups, from one event loop, on one connection.
+
+    Use the loop's own (``group_committer()``), from that loop only; ``aclose()``
+    it when the loop ends. ``params`` are psycopg's (default: Django's for the
+    default database), ``max_batch``, ``window`` and ``prepare`` the settings
+    ``RUSH_GROUP_COMMIT_MAX_BATCH``, ``_WINDOW`` (seconds) and ``_PREPARE``.
+    """
+
+    def __init__(
+        self,
+        *,
+        params: dict[str, Any] | None = None,
+        max_batch: int | None = None,
+        window: float | None = None,
+        prepare: bool | None = None,
+    ) -> None:
+        self.params = dict(params if params is not None else connection_params())
+        if settings.RUSH_GROUP_COMMIT_PREPARE if prepare is None else prepare:
+            self.params["prepare_threshold"] = 1
+        self.max_batch = max_batch or settings.RUSH_GROUP_COMMIT_MAX_BATCH
+        self.window = settings.RUSH_GROUP_COMMIT_WINDOW if window is None else window
+        self.stats = GroupCommitStats()
+        self.closed = False
+        self._queue: deque[_Pending] = deque()
+        self._wake = asyncio.Event()
+        self._runner: asyncio.Task | None = None
+        self._conn: psycopg.AsyncConnection | None = None
+        self._connect_not_before = 0.0
+
+    # --- The API -------------------------------------------------------------------
+
+    async def reserve(
+        self,
+        *,
+        campaign_id: int,
+        day: dt.date,
+        customer_id: int,
+        now: dt.datetime | None = None,
+    ) -> Reserved:
+        """Reserve ``customer_id`` a place in the rush of ``day`` (the cycle's day;
+        the caller checked the kind and the reservation window at ``now``).
+
+        Raises ``DuplicatedReservation``, ``NotInActiveTime`` (the day is closed),
+        ``RushNotConfigured`` or ``GroupCommitFailed``.
+        """
+        request = ReservationRequest(
+            campaign_id=campaign_id, day=day, customer_id=customer_id, now=_utc(now)
+        )
+        return await self._submit(request)
+
+    async def grab(
+        self,
+        *,
+        campaign_id: int,
+        day: dt.date,
+        customer_id: int,
+        reservation_id: int,
+        voucher_id: int,
+        now: dt.datetime | None = None,
+        via: str = Grab.Via.REDIS,
+    ) -> Grabbed:
+        """Give ``voucher_id`` (popped for this customer by the Lua script, with
+        their ``reservation_id``) to ``customer_id``; the outcome says whether it
+        was granted, gone or refused (``Grabbed``). Raises ``GroupCommitFailed``.
+
+        ``now`` (default: the time of the call) is the coupon's ``issued_at`` and
+        the grab's ``created_at``; the coupon expires ``valid_days`` times 24 h
+        later, or at the type's ``valid_until`` if sooner (``expiry_from`` of a
+        UTC instant, as ``timezone.now()`` gives).
+        """
+        request = GrabRequest(
+            campaign_id=campaign_id,
+            day=day,
+            customer_id=customer_id,
+            reservation_id=reservation_id,
+            voucher_id=voucher_id,
+            now=_utc(now),
+            via=str(via),
+        )
+        return await self._submit(request)
+
+    async def aclose(self) -> None:
+        """Write what is queued, then close the connection."""
+        self.closed = True
+        self._wake.set()
+        if self._runner is not None:
+            await self._runner
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The Postgres backend of the connection, if there is one (tests)."""
+        if self._conn is None or self._conn.closed:
+            return None
+        return self._conn.info.backend_pid
+
+    # --- The queue -----------------------------------------------------------------
+
+    def _submit(self, request) -> asyncio.Future:
+        if self.closed:
+            raise GroupCommitFailed("The group committer is closed.")
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.append(_Pending(request, future))
+        if self._runner is None:
+            self._runner = loop.create_task(self._run(), name="rush group commit")
+        self._wake.set()
+        # A caller cancelled (its client went away) before its request was taken
+        # cancels the future, and the request is dropped unwritten; once taken, it
+        # is committed all the same.
+        return future
+
+    async def _run(self) -> None:
+        while self._queue or not self.closed:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+                if self.window and self._queue:
+                    await asyncio.sleep(self.window)
+                continue
+            batch = self._take()
+            try:
+                await self._commit_batch(batch)
+            except BaseException as exc:
+                self._fail(batch, GroupCommitFailed(f"group commit crashed: {exc!r}"))
+                if not isinstance(exc, Exception):
+                    raise
+                logger.exception("rush group commit: a batch crashed")
+
+    def _take(self) -> list[_Pending]:
+        """The next batch: queued requests in order, at most ``max_batch``, and no
+        coupon twice (a second request for one waits for the next batch, so its
+        answer is what it would be one after the other)."""
+        batch: list[_Pending] = []
+        later: list[_Pending] = []
+        vouchers: set[int] = set()
+        while self._queue and len(batch) < self.max_batch:
+            pending = self._queue.popleft()
+            if pending.future.done():
+                continue
+            if isinstance(pending.request, GrabRequest):
+                if pending.request.voucher_id in vouchers:
+                    later.append(pending)
+                    continue
+                vouchers.add(pending.request.voucher_id)
+            batch.append(pending)
+        self._queue.extendleft(reversed(later))
+        self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
+        return batch
+
+    async def _commit_batch(self, batch: list[_Pending]) -> None:
+        groups: dict[tuple, list[_Pending]] = {}
+        for pending in batch:
+            groups.setdefault(_group_key(pending.request), []).append(pending)
+        for key, pendings in groups.items():
+            await self._commit_group(key, pendings)
+
+    async def _commit_group(self, key: tuple, pendings: list[_Pending]) -> None:
+        write = _write_for(key)
+        try:
+            answers = await self._transaction(write, [p.request for p in pendings])
+        except _Lost as lost:
+            self._fail(pendings, lost.failure)
+        except Exception as exc:
+            if len(pendings) == 1:
+                logger.warning("rush group commit: a request failed: %r", exc)
+                self._fail(pendings, GroupCommitFailed(f"not written: {exc!r}"))
+                return
+            logger.warning(
+                "rush group commit: a batch of %d failed (%r), writing each alone",
+                len(pendings),
+                exc,
+            )
+            self.stats.retried_alone += len(pendings)
+            for pending in pendings:
+                await self._commit_group(key, [pending])
+        else:
+            self.stats.transactions += 1
+            self.stats.committed_items += len(pendings)
+            for pending, answer in zip(pendings, answers, strict=True):
+                if pending.future.done():
+                    continue
+                if isinstance(answer, DomainError):
+                    pending.future.set_exception(answer)
+                else:
+                    pending.future.set_result(answer)
+
+    async def _transaction(self, write, requests: list) -> list:
+        """``write``'s answers, once its transaction has committed."""
+        conn = await self._connection()
+        commit_sent = False
+        try:
+            answers = await write(conn, requests)
+            commit_sent = True
+            await conn.commit()
+        except BaseException as exc:
+            if conn.closed or conn.broken:
+                self._conn = None
+                raise _Lost(
+                    GroupCommitFailed(
+                        f"lost the database connection: {exc!r}",
+                        outcome_unknown=commit_sent,
+                    )
+                ) from exc
+            try:
+                await conn.rollback()
+            except BaseException:
+                await self._drop(conn)
+                raise _Lost(
+                    GroupCommitFailed(
+                        f"could not roll back: {exc!r}", outcome_unknown=commit_sent
+                    )
+                ) from exc
+            raise
+        return answers
+
+    async def _connection(self) -> psycopg.AsyncConnection:
+        if self._conn is not None and not self._conn.closed:
+            if not _has_unread_input(self._conn):
+                return self._conn
+            # Between transactions the server speaks unasked only to say goodbye
+            # (a terminated backend, a restart): do not lose a batch to that.
+            await self._drop(self._conn)
+        self._conn = None
+        if time.monotonic() < self._connect_not_before:
+            raise _Lost(GroupCommitFailed("the database is unavailable"))
+        try:
+            conn = await psycopg.AsyncConnection.connect(**self.params)
+            await conn.execute("SET TIME ZONE 'UTC'")
+            await conn.commit()
+        except psycopg.Error as exc:
+            self._connect_not_before = time.monotonic() + RECONNECT_BACKOFF_SECONDS
+            raise _Lost(
+                GroupCommitFailed(f"cannot connect to the database: {exc!r}")
+            ) from exc
+        self.stats.connections += 1
+        self._conn = conn
+        return conn
+
+    async def _drop(self, conn: psycopg.AsyncConnection) -> None:
+        self._conn = None
+        with contextlib.suppress(psycopg.Error):
+            await conn.close()
+
+    def _fail(self, pendings: list[_Pending], failure: GroupCommitFailed) -> None:
+        for pending in pendings:
+            if not pending.future.done():
+                self.stats.failed += 1
+                error = GroupCommitFailed(
+                    str(failure), outcome_unknown=failure.outcome_unknown
+                )
+                error.__cause__ = failure.__cause__
+                pending.future.set_exception(error)
+
+
+# One committer per event loop: a gunicorn worker runs one loop, so one connection.
+_committers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommitter]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def group_committer() -> GroupCommitter:
+    """The running event loop's committer, made on first use."""
+    loop = asyncio.get_running_loop()
+    committer = _committers.get(loop)
+    if committer is None or committer.closed:
+        committer = _committers[loop] = GroupCommitter()
+    return committer
