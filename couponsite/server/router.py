@@ -74,9 +74,11 @@ class Router:
         routes: Iterable[Route] = (),
         *,
         limit_request_line: int = 4094,
+        on_shutdown: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.django = django
         self.routes = tuple(routes)
+        self.on_shutdown = on_shutdown
         self.limit_request_line = limit_request_line
 
     def configure(
@@ -121,6 +123,11 @@ class Router:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.on_shutdown is not None:
+                    try:
+                        await self.on_shutdown()
+                    except Exception:
+                        logger.exception("shutdown hook failed")
                 close = getattr(self.django, "close", None)
                 if close is not None:
                     close()

@@ -10,6 +10,19 @@ The apps add their routes when Django starts (``draws.apps``): this module sits
 below them and cannot name them.
 """
 
+from collections.abc import Awaitable, Callable
+
+from couponsite.server import thin
 from couponsite.server.router import Route
 
 ROUTES: list[Route] = []
+
+# Run on the event loop when the server stops (ASGI lifespan shutdown), and by the
+# tests after each loop: e.g. the rush's group committer writes what is queued.
+ON_SHUTDOWN: list[Callable[[], Awaitable[None]]] = []
+
+
+async def shutdown() -> None:
+    for hook in ON_SHUTDOWN:
+        await hook()
+    thin.loop_close()

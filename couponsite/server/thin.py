@@ -183,6 +183,11 @@ async def answer(
 
 
 @functools.lru_cache(maxsize=256)
+async def created(send: Send, body: bytes) -> None:
+    """A ``201`` whose JSON ``body`` was serialized as DRF's renderer would."""
+    await answer(send, 201, body)
+
+
 def error_body(code: str, detail: str) -> bytes:
     # DRF's JSONRenderer: compact separators, non-ASCII kept as UTF-8.
     return json.dumps(
@@ -423,6 +428,13 @@ def loop_redis() -> LoopRedis | None:
             settings.REDIS_URL, timeout=settings.THIN_PATH_REDIS_TIMEOUT
         )
     return client
+
+
+def loop_close() -> None:
+    """Close the running loop's connection, if it has one (the server's shutdown)."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        client.close()
 
 
 def redis_failed() -> None:

@@ -14,7 +14,7 @@ import asyncio
 
 from couponsite.redis_client import get_redis, redis_key
 from couponsite.server import Router
-from couponsite.server.routes import ROUTES
+from couponsite.server.routes import ROUTES, shutdown
 
 # Added by the HTTP server to every answer, whichever path made it.
 SERVER_HEADERS = {"date", "server"}
@@ -65,7 +65,13 @@ def thin_answer(
     async def send(message):
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    async def run():
+        try:
+            await app(scope, receive, send)
+        finally:
+            await shutdown()  # this loop's connections close with it
+
+    asyncio.run(run())
     start = sent[0]
     return (
         bool(django.reached),

@@ -1,74 +1,90 @@
-"""The rush's thin path: grab refusals answered on the event loop (issue 18).
+"""The rush's thin path: the flash sale answered on the event loop (issue 18).
 
-``POST /api/v1/campaigns/<slug>/grabs`` comes here first
+``POST …/grabs`` and ``POST …/reservations`` come here first
 (``couponsite.server.thin``). Within one Redis round trip the gate checks the
-token and the rate limits, then ``grab_peek`` below applies the rush's rules in
-their order (reservation, already received, sold out) without taking a coupon.
-A refusal is answered here, byte for byte what ``draws.rush.api.GrabApi``
-answers; a grab that may win, and anything this path is not sure of, goes to
-Django, which takes the coupon and commits it.
+token and the rate limits, then, for a grab, runs ``grab.lua`` itself (the
+rush's rules in their order: reservation, already received, sold out, then
+the pop of a coupon). Refusals are answered here, byte for byte what
+``draws.rush.api`` answers. A coupon Redis gave, and a reservation inside its
+window, are written by the group committer
+(``draws.rush.services.group_commit``): many requests share one transaction,
+and each is answered only after its ``COMMIT`` returned, with its own row.
 
-The window comes first, as in ``rush_grab``: outside it the answer is
-``NOT_IN_ACTIVE_TIME`` after the token and rate limits alone.
+The window comes first, as in ``rush_grab`` and ``rush_reserve``: outside it
+the answer is ``NOT_IN_ACTIVE_TIME`` after the token and rate limits alone.
+Whatever this path cannot finish goes to Django, which decides it again from
+what is committed: a day not loaded into Redis yet, a sold-out with coupons
+in flight, a coupon Postgres had given away, a group commit that failed.
 """
 
 import datetime as dt
 import functools
 import logging
+from pathlib import Path
 
+from django.db import connections
 from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.schedule import RushCycle
+from couponsite.errors import DomainError
 from couponsite.server import thin
 from couponsite.server.router import Receive, Route, Scope, Send
 from draws.opening import NotInActiveTime, held_campaign
 from draws.rush.services.common import (
+    STALE_PENDING_SECONDS,
     AlreadyReceived,
     NotReservation,
     SoldOut,
     local,
     rush_cycle_at,
 )
-from draws.rush.services.redis_state import RushKeys
+from draws.rush.services.group_commit import (
+    GrabOutcome,
+    GroupCommitFailed,
+    group_committer,
+)
+from draws.rush.services.redis_state import SETTLE_SCRIPT, RushKeys
 
 logger = logging.getLogger(__name__)
 
-# grab.lua's checks, in its order, taking nothing: KEYS as RushKeys.grab().
-GRAB_PEEK = thin.Gate.of("""
-local function body(customer, k, args)
-  local ttl = redis.call('PTTL', k[1])
-  if ttl == -2 then
-    return {'PASS', 'cold'}
-  end
-  if ttl < 1000 then
-    ttl = 1000
-  end
-  if not redis.call('HGET', k[2], customer) then
-    return {'NOT_RESERVATION'}
-  end
-  local had = redis.call('HGET', k[3], customer)
-  if had then
-    if redis.call('ZSCORE', k[5], had .. ':' .. customer) then
-      return {'PASS', 'in flight'}
-    end
-    return {'ALREADY_RECEIVED'}
-  end
-  if redis.call('EXISTS', k[6]) == 1 then
-    return {'SOLD_OUT'}
-  end
-  if redis.call('LLEN', k[4]) > 0 then
-    return {'PASS', 'stock'}
-  end
-  if redis.call('ZCARD', k[5]) > 0 then
-    return {'PASS', 'in flight'}
-  end
-  redis.call('SET', k[6], args[1], 'PX', ttl)
-  return {'SOLD_OUT'}
-end
-""")
 
+def _grab_body() -> str:
+    """``grab.lua`` itself as the gate's body: one source for the rush's rules.
+
+    Its KEYS and ARGV become the body's keys, the customer and its args; its
+    answers the thin path cannot finish go to Django: a day not loaded yet
+    (``COLD``) and a sold-out with coupons in flight (Postgres must say whether
+    one of them is this customer's).
+    """
+    source = (Path(__file__).parent / "lua" / "grab.lua").read_text()
+    for old, new in (
+        ("KEYS[", "k["),
+        ("ARGV[1]", "customer"),
+        ("ARGV[2]", "args[1]"),
+        ("ARGV[3]", "args[2]"),
+    ):
+        source = source.replace(old, new)
+    return f"""
+local function grab(customer, k, args)
+{source}
+end
+local function body(customer, k, args)
+  local reply = grab(customer, k, args)
+  if reply[1] == 'COLD' then
+    return {{'PASS', 'cold'}}
+  end
+  if reply[1] == 'SOLD_OUT' and reply[2] == 1 then
+    return {{'PASS', 'in flight'}}
+  end
+  return reply
+end
+"""
+
+
+GRAB = thin.Gate.of(_grab_body())
 GATE_ONLY = thin.Gate.of(thin.DECIDED)
+SETTLE_SHA = SETTLE_SCRIPT.sha.encode()
 
 _REFUSALS = {
     "NOT_RESERVATION": NotReservation,
@@ -77,7 +93,8 @@ _REFUSALS = {
 }
 
 
-async def grab_refusals(scope: Scope, receive: Receive, send: Send) -> bool:
+async def grabs(scope: Scope, receive: Receive, send: Send) -> bool:
+    """A grab: refused, or won and committed in a group, here; else Django's."""
     request = thin.ThinRequest.of(scope)
     if request is None:
         return False
@@ -90,17 +107,20 @@ async def grab_refusals(scope: Scope, receive: Receive, send: Send) -> bool:
     now = timezone.now()
     cycle = _cycle(campaign, now)
     open_now = campaign.is_running(now) and cycle is not None and cycle.in_rush(now)
+    committer = _committer() if open_now else None
     try:
-        if open_now:
-            reply = await GRAB_PEEK.run(
+        if not open_now:
+            reply = await GATE_ONLY.run(redis, request=request, scope_name="grab")
+        elif committer is None:
+            return False
+        else:
+            reply = await GRAB.run(
                 redis,
                 request=request,
                 scope_name="grab",
                 keys=_grab_keys(campaign.pk, cycle.day),
-                args=[int(now.timestamp() * 1000)],
+                args=[int(now.timestamp() * 1000), STALE_PENDING_SECONDS * 1000],
             )
-        else:
-            reply = await GATE_ONLY.run(redis, request=request, scope_name="grab")
     except thin.THIN_REDIS_ERRORS:
         thin.redis_failed()
         return False
@@ -113,9 +133,128 @@ async def grab_refusals(scope: Scope, receive: Receive, send: Send) -> bool:
     if outcome == "DECIDED":
         await thin.refuse(send, NotInActiveTime("The rush is not on right now."))
         return True
-    if outcome == "ALREADY_RECEIVED":
-        _remember_received(campaign, cycle.day, int(reply[1]))
+    customer_id = int(reply[1])
+    if outcome == "OK":
+        return await _commit_grab(
+            send,
+            redis,
+            committer,
+            campaign=campaign,
+            day=cycle.day,
+            customer_id=customer_id,
+            voucher_id=int(reply[2]),
+            reservation_id=int(reply[3]),
+            now=now,
+        )
+    if outcome == "ALREADY_RECEIVED" and reply[2] == 1:
+        local.remember_received(campaign.pk, cycle.day, customer_id)
     await thin.refuse(send, _REFUSALS[outcome]())
+    return True
+
+
+async def _commit_grab(
+    send: Send,
+    redis,
+    committer,
+    *,
+    campaign: Campaign,
+    day: dt.date,
+    customer_id: int,
+    voucher_id: int,
+    reservation_id: int,
+    now: dt.datetime,
+) -> bool:
+    """Commit the coupon Redis gave (in a group), settle it in Redis, answer.
+
+    As ``_grab_redis`` does: kept once committed; back in the stock when the
+    write failed; gone (to whom Postgres says) when Postgres had given it away,
+    and then Django tries again with another coupon.
+    """
+    keys = _settle_keys(campaign.pk, day)
+
+    async def settle(outcome: str, holds: object = "", gone_to: object = "") -> None:
+        try:
+            await redis.evalsha(
+                SETTLE_SHA,
+                SETTLE_SCRIPT.script,
+                keys,
+                [customer_id, voucher_id, outcome, holds or "", gone_to or ""],
+            )
+        except thin.THIN_REDIS_ERRORS:
+            # The ledger keeps the coupon; it is handed on once stale.
+            logger.warning("rush: could not settle a coupon in Redis", exc_info=True)
+
+    try:
+        grabbed = await committer.grab(
+            campaign_id=campaign.pk,
+            day=day,
+            customer_id=customer_id,
+            reservation_id=reservation_id,
+            voucher_id=voucher_id,
+            now=now,
+        )
+    except GroupCommitFailed as failed:
+        if not failed.outcome_unknown:
+            await settle("back")
+        # (Unknown: the ledger keeps the coupon in flight; Django asks Postgres.)
+        return False
+    if grabbed.outcome == GrabOutcome.GRANTED:
+        await settle("kept")
+        local.remember_received(campaign.pk, day, customer_id)
+        await thin.created(send, grabbed.body)
+        return True
+    if grabbed.outcome == GrabOutcome.ALREADY_RECEIVED:
+        await settle("back", holds=grabbed.holds_voucher_id)
+        local.remember_received(campaign.pk, day, customer_id)
+        await thin.refuse(send, AlreadyReceived())
+        return True
+    await settle("gone", gone_to=grabbed.holder_id)
+    return False  # Django takes the next coupon Redis offers
+
+
+async def reservations(scope: Scope, receive: Receive, send: Send) -> bool:
+    """A reservation, committed in a group here; refusals the window decides too."""
+    request = thin.ThinRequest.of(scope)
+    if request is None:
+        return False
+    campaign = held_campaign(scope["path_params"]["slug"], Campaign.Kind.RUSH)
+    if campaign is None:
+        return False
+    redis = thin.loop_redis()
+    if redis is None:
+        return False
+    now = timezone.now()
+    cycle = _cycle(campaign, now)
+    open_now = (
+        campaign.is_running(now) and cycle is not None and cycle.in_reservation(now)
+    )
+    committer = _committer() if open_now else None
+    if open_now and committer is None:
+        return False
+    try:
+        reply = await GATE_ONLY.run(redis, request=request, scope_name="reserve")
+    except thin.THIN_REDIS_ERRORS:
+        thin.redis_failed()
+        return False
+    outcome = reply[0]
+    if outcome == "PASS":
+        return False
+    if outcome == "LIMITED":
+        await thin.rate_limited(send, int(reply[2]))
+        return True
+    if not open_now:
+        await thin.refuse(send, NotInActiveTime("Reservations are not open right now."))
+        return True
+    try:
+        reserved = await committer.reserve(
+            campaign_id=campaign.pk, day=cycle.day, customer_id=int(reply[1]), now=now
+        )
+    except GroupCommitFailed:
+        return False
+    except DomainError as refusal:
+        await thin.refuse(send, refusal)
+        return True
+    await thin.created(send, reserved.body)
     return True
 
 
@@ -143,12 +282,23 @@ def _grab_keys(campaign_id: int, day: dt.date) -> list[str]:
     return RushKeys(campaign_id, day).grab()
 
 
-def _remember_received(campaign: Campaign, day: dt.date, customer_id: int) -> None:
-    local.remember_received(campaign.pk, day, customer_id)
+@functools.lru_cache(maxsize=64)
+def _settle_keys(campaign_id: int, day: dt.date) -> list[str]:
+    return RushKeys(campaign_id, day).settle()
+
+
+def _committer():
+    """The loop's group committer; None where there is none (not Postgres)."""
+    if connections["default"].vendor != "postgresql":
+        return None
+    return group_committer()
 
 
 ROUTES = [
+    Route.of("POST", r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/grabs", grabs),
     Route.of(
-        "POST", r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/grabs", grab_refusals
+        "POST",
+        r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/reservations",
+        reservations,
     ),
 ]

@@ -6,11 +6,13 @@ body and headers. What the thin path is not sure of it must pass on.
 """
 
 import datetime as dt
+import json
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 
 from campaigns.selectors import campaign_by_slug
 from couponsite.localcache import local_clear
@@ -24,7 +26,8 @@ from couponsite.testing.thin import (
 )
 from customers.models import ApiToken
 from customers.services import token_create, token_revoke
-from draws.models import Grab
+from draws.models import Grab, Reservation
+from draws.rush.serializers import GrabSerializer, ReservationSerializer
 from draws.rush.services import rush_local_state_clear, rush_warm
 from draws.rush.tests.rush_support import (
     DAY,
@@ -56,6 +59,7 @@ def _token(customer) -> str:
 
 
 GRABS = "/api/v1/campaigns/tonight/grabs"
+RESERVATIONS = "/api/v1/campaigns/tonight/reservations"
 
 
 @pytest.fixture
@@ -65,12 +69,7 @@ def rush():
     people = customers(6)
     with time_machine.travel(RESERVING, tick=False):
         for person in people[:5]:
-            assert (
-                client_for(person)
-                .post("/api/v1/campaigns/tonight/reservations")
-                .status_code
-                == 201
-            )
+            assert client_for(person).post(RESERVATIONS).status_code == 201
     return campaign, people
 
 
@@ -87,10 +86,9 @@ def test_every_refusal_is_answered_by_the_thin_path_as_django_answers_it(rush):
         _at_rush(campaign)
         winner_token = _token(reserved[0])
         winner = client_for(reserved[0])
-        # A grab that may win is Django's: the thin path passes it on, taking nothing.
-        passed, *_ = thin_answer(GRABS, winner_token)
-        assert passed
-        assert winner.post(GRABS).status_code == 201
+        # The winner is answered on the thin path too, after the group's commit.
+        passed, status, _, _ = thin_answer(GRABS, winner_token)
+        assert (passed, status) == (False, 201)
 
         token = _token(stranger)
         status, answer = same_answer(client_for(stranger), token, GRABS)
@@ -144,18 +142,74 @@ def test_each_thin_answer_counts_one_hit_and_a_spent_limit_answers_429(rush, set
         assert rate_limit_hits("grab_customer", identity) == 2
 
 
-def test_a_winning_grab_passed_to_django_is_counted_once(rush, settings):
-    campaign, people = rush
+def _rendered(serializer) -> bytes:
+    return JSONRenderer().render(serializer.data)
+
+
+def _without_length(headers: dict) -> dict:
+    return {k: v for k, v in headers.items() if k != "content-length"}
+
+
+def test_a_winner_is_committed_then_answered_as_django_answers_a_winner(settings):
+    """Ten reserved, two coupons: one won on the thin path, one through Django."""
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "grab_customer": "5/minute"}
-    person = people[0]
+    campaign = rush_campaign(slug="tonight")
+    people = customers(10)
+    with time_machine.travel(RESERVING, tick=False):
+        for person in people:
+            assert client_for(person).post(RESERVATIONS).status_code == 201
     with time_machine.travel(RUSHING, tick=False):
         _at_rush(campaign)
-        token = _token(person)
-        passed, *_ = thin_answer(GRABS, token)
-        assert passed
-        assert rate_limit_hits("grab_customer", f"customer:{person.pk}") == 0
-        assert client_for(person).post(GRABS).status_code == 201
-        assert rate_limit_hits("grab_customer", f"customer:{person.pk}") == 1
+        passed, status, headers, body = thin_answer(GRABS, _token(people[0]))
+        assert (passed, status) == (False, 201)
+        grab = Grab.objects.select_related("voucher").get(customer=people[0])
+        assert grab.voucher.owner_id == people[0].pk
+        assert body == _rendered(GrabSerializer(grab))  # its own row, committed
+        assert rate_limit_hits("grab_customer", f"customer:{people[0].pk}") == 1
+
+        django_status, django_headers, django_body = django_answer(
+            client_for(people[1]), GRABS
+        )
+        assert django_status == 201
+        assert _without_length(headers) == _without_length(django_headers)
+        assert json.loads(body).keys() == json.loads(django_body).keys()
+        # Redis knows both: the next grabs are refused on the thin path.
+        for person in people[:2]:
+            passed, status, _, body = thin_answer(GRABS, _token(person))
+            assert (passed, status) == (False, 409)
+            assert json.loads(body)["code"] == "ALREADY_RECEIVED"
+        passed, status, _, body = thin_answer(GRABS, _token(people[2]))
+        assert json.loads(body)["code"] == "SOLD_OUT"
+    assert Grab.objects.count() == 2
+
+
+def test_a_reservation_is_committed_then_answered_as_django_answers_one():
+    rush_campaign(slug="tonight")
+    first, second = customers(2)
+    with time_machine.travel(RESERVING, tick=False):
+        assert client_for(second).post(RESERVATIONS).status_code == 201  # the row
+        local_clear()
+        assert campaign_by_slug("tonight") is not None
+        token = _token(first)
+        passed, status, headers, body = thin_answer(RESERVATIONS, token)
+        assert (passed, status) == (False, 201)
+        reservation = Reservation.objects.get(customer=first)
+        assert reservation.number == 2
+        assert body == _rendered(ReservationSerializer(reservation))
+
+        third = customers(1, start=50)[0]
+        django_status, django_headers, _ = django_answer(
+            client_for(third), RESERVATIONS
+        )
+        assert django_status == 201
+        assert Reservation.objects.get(customer=third).number == 3
+        assert headers == django_headers
+
+        status, answer = same_answer(client_for(first), token, RESERVATIONS)
+        assert status == 409 and b"ERROR_DUPLICATED_RESERVATION" in answer["body"]
+    with time_machine.travel(RUSHING, tick=False):
+        status, answer = same_answer(client_for(first), token, RESERVATIONS)
+        assert status == 403 and b"NOT_IN_ACTIVE_TIME" in answer["body"]
 
 
 def test_a_revoked_or_expired_token_is_never_answered_by_the_thin_path(rush):

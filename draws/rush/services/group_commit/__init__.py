@@ -38,6 +38,7 @@ from draws.rush.services.group_commit.committer import (
     GroupCommitter,
     connection_params,
     group_committer,
+    group_committer_close,
 )
 from draws.rush.services.group_commit.grabs import Grabbed, GrabOutcome
 from draws.rush.services.group_commit.reservations import Reserved
@@ -51,4 +52,5 @@ __all__ = [
     "Reserved",
     "connection_params",
     "group_committer",
+    "group_committer_close",
 ]

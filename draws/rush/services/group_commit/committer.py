@@ -384,6 +384,14 @@ _committers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommitte
 )
 
 
+async def group_committer_close() -> None:
+    """Close the running loop's committer, if it has one (the server's shutdown:
+    what is queued is written first)."""
+    committer = _committers.pop(asyncio.get_running_loop(), None)
+    if committer is not None and not committer.closed:
+        await committer.aclose()
+
+
 def group_committer() -> GroupCommitter:
     """The running event loop's committer, made on first use."""
     loop = asyncio.get_running_loop()
