@@ -109,20 +109,30 @@ def remember_token(
     ``create``: the token was just made, so no revocation can be marked yet;
     otherwise only where no entry (and no stale mark) is.
     """
+    remember_tokens([(digest, customer_id, expires_at)], create=create)
+
+
+def remember_tokens(
+    tokens: list[tuple[str, int, dt.datetime]], *, create: bool = False
+) -> None:
+    """``remember_token`` for many (digest, customer id, expires at), in one round trip."""
     if shared_token_cache() is None or settings.TOKEN_THIN_SECONDS <= 0:
         return
-    left = int((expires_at - timezone.now()).total_seconds())
-    if left < 1:
-        return
+    now = timezone.now()
     try:
-        get_redis().set(
-            token_entry_key(digest),
-            token_entry(customer_id, int(expires_at.timestamp() * 1000)),
-            ex=min(_thin_seconds(), left),
-            nx=not create,
-        )
+        pipe = get_redis().pipeline(transaction=False)
+        for digest, customer_id, expires_at in tokens:
+            left = int((expires_at - now).total_seconds())
+            if left >= 1:
+                pipe.set(
+                    token_entry_key(digest),
+                    token_entry(customer_id, int(expires_at.timestamp() * 1000)),
+                    ex=min(_thin_seconds(), left),
+                    nx=not create,
+                )
+        pipe.execute()
     except REDIS_ERRORS:
-        logger.warning("tokens: could not write a thin entry", exc_info=True)
+        logger.warning("tokens: could not write thin entries", exc_info=True)
 
 
 def forget_tokens_on_commit(digests: list[str]) -> None:

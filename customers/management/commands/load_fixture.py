@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from customers.authentication import remember_tokens
 from customers.models import ApiToken, Customer
 from customers.services import token_lifetime
 
@@ -60,7 +61,7 @@ class Command(BaseCommand):
         )
         raws = [secrets.token_urlsafe(32) for _ in numbers]
         expires_at = timezone.now() + token_lifetime(staff=False)
-        ApiToken.objects.bulk_create(
+        tokens = ApiToken.objects.bulk_create(
             [
                 ApiToken(
                     digest=ApiToken.digest_of(raw),
@@ -72,5 +73,11 @@ class Command(BaseCommand):
                 for n, raw in zip(numbers, raws, strict=True)
             ],
             batch_size=CHUNK,
+        )
+        # As sign-in does (token_create): the thin path knows them from the start.
+        transaction.on_commit(
+            lambda: remember_tokens(
+                [(t.digest, t.customer_id, t.expires_at) for t in tokens], create=True
+            )
         )
         return raws
