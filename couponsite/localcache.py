@@ -6,6 +6,7 @@ in this process, so an edit reaches the other processes within that time (the
 process that saved it forgets at once).
 """
 
+import math
 import time
 from collections.abc import Callable
 
@@ -36,6 +37,15 @@ def local_peek(key: str) -> object:
     if entry is not None and entry[0] > time.monotonic():
         return entry[1]
     return MISSING
+
+
+def local_peek_stale(key: str) -> tuple[object, float]:
+    """The entry under ``key`` even if it has timed out, and how many seconds ago
+    it did (<= 0: still fresh); ``(MISSING, inf)`` without one. Nothing is loaded."""
+    entry = _entries.get(key)
+    if entry is None:
+        return MISSING, math.inf
+    return entry[1], time.monotonic() - entry[0]
 
 
 def local_forget(key: str) -> None:

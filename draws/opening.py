@@ -13,8 +13,14 @@ from dataclasses import dataclass
 
 from campaigns.caching import campaign_cache_key
 from campaigns.models import Campaign
+from campaigns.selectors import campaign_by_slug
 from couponsite.errors import DomainError
-from couponsite.localcache import MISSING, local_peek
+from couponsite.localcache import MISSING, local_peek_stale
+from couponsite.server import thin
+
+# How long past its time the thin path still uses a campaign row while it is read
+# again (a few milliseconds, unless the database is in trouble).
+STALE_CAMPAIGN_SECONDS = 10.0
 
 
 class NotInActiveTime(DomainError):
@@ -66,13 +72,24 @@ def held_campaign(slug: str, kind: Campaign.Kind) -> Campaign | None:
     """The campaign of ``kind`` this process already holds (no query), or None.
 
     For the thin path, on the event loop: what ``campaigns.selectors.
-    campaign_by_slug`` last read within ``LOCAL_CACHE_SECONDS``. None also for a
-    draft (customers are told 404) and another kind (``WRONG_CAMPAIGN_KIND``):
-    Django gives those answers.
+    campaign_by_slug`` last read. Once that entry has timed out
+    (``LOCAL_CACHE_SECONDS``) it is still used, for at most
+    ``STALE_CAMPAIGN_SECONDS`` more, while the thin path's refresh thread reads
+    it again (``couponsite.server.thin.refresh_soon``): a stampede never falls
+    through to Django every time the entry turns over. None also for a draft
+    (customers are told 404) and another kind (``WRONG_CAMPAIGN_KIND``): Django
+    gives those answers.
     """
-    campaign = local_peek(campaign_cache_key(slug))
-    if campaign is MISSING or not campaign:
+    key = campaign_cache_key(slug)
+    campaign, stale_for = local_peek_stale(key)
+    if campaign is MISSING or stale_for > STALE_CAMPAIGN_SECONDS:
         return None
-    if campaign.kind != kind or campaign.status == Campaign.Status.DRAFT:
+    if stale_for > 0:
+        thin.refresh_soon(key, lambda: campaign_by_slug(slug))
+    if (
+        not campaign
+        or campaign.kind != kind
+        or campaign.status == (Campaign.Status.DRAFT)
+    ):
         return None
     return campaign

@@ -34,12 +34,14 @@ import logging
 import secrets
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db import close_old_connections, connections
 from django.dispatch import receiver
 from django.http.request import split_domain_port, validate_host
 
@@ -403,6 +405,32 @@ def _settings_changed(**kwargs) -> None:
     _rates.cache_clear()
 
 
+# --- Reloading what the loop may not query -------------------------------------
+
+# One thread per process reloads what the thin path reads from process memory
+# (a campaign row) once it has timed out; the loop never waits for it.
+_refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thin-refresh")
+_refreshing: set[str] = set()
+
+
+def refresh_soon(key: str, load: Callable[[], object]) -> None:
+    """Run ``load`` (it may query) in the refresh thread, once per key at a time."""
+    if key in _refreshing:
+        return
+    _refreshing.add(key)
+
+    def run() -> None:
+        try:
+            close_old_connections()  # as a request would: age and health checks
+            load()
+        except Exception:
+            logger.warning("thin path: could not reload %s", key, exc_info=True)
+        finally:
+            _refreshing.discard(key)
+
+    _refresher.submit(run)
+
+
 # --- Redis for the loop ----------------------------------------------------------
 
 # One connection per event loop (a worker has one; tests make several).
@@ -448,12 +476,14 @@ def redis_failed() -> None:
 
 
 def reset() -> None:
-    """Forget this process's clients and back-off (tests)."""
+    """Forget this process's clients and back-off, and let the refresh thread
+    finish and close its database connection (tests)."""
     global _redis_skipped_until
     for client in list(_clients.values()):
         client.close()
     _clients.clear()
     _redis_skipped_until = 0.0
+    _refresher.submit(connections.close_all).result()
 
 
 # What makes the thin path step aside: Redis unreachable, slow, or refusing a script.

@@ -17,6 +17,16 @@ from pathlib import Path
 
 # (group, test on the frame's file), first match wins; None: charge the caller.
 GROUPS = [
+    ("thin path gate (couponsite/server/thin.py)", r"^couponsite/server/thin\.py"),
+    (
+        "thin path's Redis connection (loop_redis.py, hiredis)",
+        r"^(couponsite/server/loop_redis\.py|hiredis/)",
+    ),
+    ("thin routes (draws/*/thin.py)", r"^draws/[a-z]+/thin\.py"),
+    (
+        "group commit (draws/rush/services/group_commit/)",
+        r"^draws/rush/services/group_commit/",
+    ),
     ("token lookup (customers/authentication.py)", r"^customers/authentication\.py"),
     ("rate limiter (couponsite/api/throttling.py)", r"^couponsite/api/throttling\.py"),
     ("idempotency (couponsite/api/idempotency.py)", r"^couponsite/api/idempotency\.py"),

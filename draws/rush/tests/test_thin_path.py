@@ -14,8 +14,9 @@ from django.conf import settings
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
+from campaigns.caching import campaign_cache_key
 from campaigns.selectors import campaign_by_slug
-from couponsite.localcache import local_clear
+from couponsite.localcache import local_clear, local_peek_stale
 from couponsite.redis_client import get_redis
 from couponsite.server import thin
 from couponsite.testing.thin import (
@@ -26,6 +27,7 @@ from couponsite.testing.thin import (
 )
 from customers.models import ApiToken
 from customers.services import token_create, token_revoke
+from draws import opening
 from draws.models import Grab, Reservation
 from draws.rush.serializers import GrabSerializer, ReservationSerializer
 from draws.rush.services import rush_local_state_clear, rush_warm
@@ -311,3 +313,26 @@ def test_the_token_entry_needs_no_query_and_lives_no_longer_than_allowed(rush):
     entry = get_redis().get(key).decode()
     assert entry == f"{people[5].pk}:{int(token.expires_at.timestamp() * 1000)}"
     assert 0 < get_redis().ttl(key) <= settings.TOKEN_THIN_SECONDS
+
+
+def test_a_timed_out_campaign_row_is_still_used_while_it_is_read_again(
+    rush, settings, monkeypatch
+):
+    """A stampede does not fall through to Django each time the process's
+    campaign entry turns over: the thin path answers with the row it has while
+    its refresh thread reads it again, within STALE_CAMPAIGN_SECONDS."""
+    campaign, people = rush
+    token = _token(people[5])
+    with time_machine.travel(RUSHING, tick=False):
+        rush_warm(campaign=campaign, day=DAY, now=RUSHING)
+        settings.LOCAL_CACHE_SECONDS = 0  # every entry is timed out at once
+        local_clear()
+        held = campaign_by_slug("tonight")
+        passed, status, _, _ = thin_answer(GRABS, token)
+        assert (passed, status) == (False, 403)
+        thin.reset()  # waits for the refresh thread
+        reloaded = local_peek_stale(campaign_cache_key("tonight"))[0]
+        assert reloaded is not held and reloaded.pk == held.pk  # read again
+
+        monkeypatch.setattr(opening, "STALE_CAMPAIGN_SECONDS", -1.0)
+        assert thin_answer(GRABS, token)[0]  # too old: Django answers
