@@ -12,10 +12,11 @@ from campaigns.models import Campaign, CouponType
 from couponsite.localcache import local_cached
 
 
-def campaign_by_slug(slug: str) -> Campaign | None:
+def campaign_by_slug(slug: str, *, reload: bool = False) -> Campaign | None:
     """The campaign with this slug, cached: every participation request starts here.
 
-    An edit of the campaign drops the entry (``campaigns.signals``).
+    An edit of the campaign drops the entry (``campaigns.signals``). ``reload``:
+    read it again now (the thin path's refresh, before the entry times out).
     """
     key = campaign_cache_key(slug)
 
@@ -26,7 +27,7 @@ def campaign_by_slug(slug: str) -> Campaign | None:
             cache.set(key, campaign or False, CAMPAIGN_CACHE_SECONDS)
         return campaign
 
-    return local_cached(key, load) or None
+    return local_cached(key, load, reload=reload) or None
 
 
 def campaign_odds(campaign: Campaign) -> list[tuple[int, float]]:

@@ -15,10 +15,11 @@ from django.conf import settings
 _entries: dict[str, tuple[float, object]] = {}
 
 
-def local_cached[T](key: str, load: Callable[[], T]) -> T:
+def local_cached[T](key: str, load: Callable[[], T], *, reload: bool = False) -> T:
+    """``load()``'s value, kept ``LOCAL_CACHE_SECONDS``; ``reload``: load it anew now."""
     now = time.monotonic()
     entry = _entries.get(key)
-    if entry is not None and entry[0] > now:
+    if entry is not None and entry[0] > now and not reload:
         return entry[1]
     value = load()
     if len(_entries) > 10_000:  # a bound, not an LRU: campaigns are few

@@ -11,16 +11,14 @@ campaign as this process already holds it, read without a query.
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from campaigns.caching import campaign_cache_key
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_slug
 from couponsite.errors import DomainError
 from couponsite.localcache import MISSING, local_peek_stale
 from couponsite.server import thin
-
-# How long past its time the thin path still uses a campaign row while it is read
-# again (a few milliseconds, unless the database is in trouble).
-STALE_CAMPAIGN_SECONDS = 10.0
 
 
 class NotInActiveTime(DomainError):
@@ -72,20 +70,22 @@ def held_campaign(slug: str, kind: Campaign.Kind) -> Campaign | None:
     """The campaign of ``kind`` this process already holds (no query), or None.
 
     For the thin path, on the event loop: what ``campaigns.selectors.
-    campaign_by_slug`` last read. Once that entry has timed out
-    (``LOCAL_CACHE_SECONDS``) it is still used, for at most
-    ``STALE_CAMPAIGN_SECONDS`` more, while the thin path's refresh thread reads
-    it again (``couponsite.server.thin.refresh_soon``): a stampede never falls
-    through to Django every time the entry turns over. None also for a draft
-    (customers are told 404) and another kind (``WRONG_CAMPAIGN_KIND``): Django
-    gives those answers.
+    campaign_by_slug`` last read, within ``LOCAL_CACHE_SECONDS`` as for Django.
+    Once the entry is past half its life, the thin path's refresh thread reads
+    it again (``couponsite.server.thin.refresh_soon``), so under steady traffic
+    it never times out and a stampede does not fall through to Django each time
+    it would have; a timed-out entry is never used (Django answers, and reads
+    it). None also for a draft (customers are told 404) and another kind
+    (``WRONG_CAMPAIGN_KIND``): Django gives those answers.
     """
     key = campaign_cache_key(slug)
     campaign, stale_for = local_peek_stale(key)
-    if campaign is MISSING or stale_for > STALE_CAMPAIGN_SECONDS:
+    if campaign is MISSING:
         return None
+    if stale_for > -settings.LOCAL_CACHE_SECONDS / 2:
+        thin.refresh_soon(key, lambda: campaign_by_slug(slug, reload=True))
     if stale_for > 0:
-        thin.refresh_soon(key, lambda: campaign_by_slug(slug))
+        return None
     if (
         not campaign
         or campaign.kind != kind
