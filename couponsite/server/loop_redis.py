@@ -33,22 +33,21 @@ class RedisReplyError(Exception):
     """Redis answered a command with an error (other than NOSCRIPT)."""
 
 
-def _part(value: object) -> bytes:
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode()
-    if isinstance(value, int):
-        return b"%d" % value
-    return str(value).encode()
-
-
 def pack(*parts: object) -> bytes:
-    """A command in RESP."""
+    """A command in RESP (bytes, str and int arguments; others as ``str()``)."""
     out = [b"*%d\r\n" % len(parts)]
+    append = out.append
     for part in parts:
-        data = _part(part)
-        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        kind = type(part)
+        if kind is str:
+            data = part.encode()
+        elif kind is int:
+            data = b"%d" % part
+        elif kind is bytes:
+            data = part
+        else:
+            data = str(part).encode()
+        append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(out)
 
 

@@ -29,6 +29,7 @@ unconfigured or down, or ``THIN_PATH`` off.
 import asyncio
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import secrets
@@ -125,7 +126,9 @@ class ThinRequest:
         )
 
 
+@functools.lru_cache(maxsize=64)
 def _host_allowed(host: bytes | None) -> bool:
+    """Django's ``get_host`` check (settings read once; ``_settings_changed``)."""
     if host is None:
         return False
     domain, _ = split_domain_port(host.decode("latin-1"))
@@ -184,12 +187,12 @@ async def answer(
     await send({"type": "http.response.body", "body": body})
 
 
-@functools.lru_cache(maxsize=256)
 async def created(send: Send, body: bytes) -> None:
     """A ``201`` whose JSON ``body`` was serialized as DRF's renderer would."""
     await answer(send, 201, body)
 
 
+@functools.lru_cache(maxsize=256)
 def error_body(code: str, detail: str) -> bytes:
     # DRF's JSONRenderer: compact separators, non-ASCII kept as UTF-8.
     return json.dumps(
@@ -351,7 +354,7 @@ class Gate:
             args=[
                 int(time.time() * 1000),
                 "" if clock is None else int(clock() * 1000),
-                secrets.token_hex(6),
+                _member(),
                 len(limits) // 3,
                 *limits,
                 *args,
@@ -390,6 +393,15 @@ class Gate:
         return True
 
 
+# Each hit's member in a rate-limit set: unique across processes and requests.
+_member_prefix = secrets.token_hex(4) + ":"
+_member_count = itertools.count()
+
+
+def _member() -> str:
+    return f"{_member_prefix}{next(_member_count)}"
+
+
 @functools.cache
 def _rates(scope_name: str) -> tuple[throttling.Rate | None, throttling.Rate | None]:
     """The scope's per-address and per-customer limits (read once per settings)."""
@@ -403,6 +415,7 @@ def _rates(scope_name: str) -> tuple[throttling.Rate | None, throttling.Rate | N
 def _settings_changed(**kwargs) -> None:
     _base_headers.cache_clear()
     _rates.cache_clear()
+    _host_allowed.cache_clear()
 
 
 # --- Reloading what the loop may not query -------------------------------------
