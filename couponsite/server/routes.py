@@ -1,4 +1,4 @@
-"""Requests answered before Django: issue 18's thin path for hot refusals.
+"""Requests answered before Django: issue 18's thin path (``couponsite.server.thin``).
 
 Each entry is a ``couponsite.server.Route``: a method, a path pattern and an
 ASGI callable that answers on the event loop, with the same bodies, headers and

@@ -1,7 +1,9 @@
-"""The thin path: hot refusals answered on the event loop, before Django.
+"""The thin path: the flash sale's hot answers on the event loop, before Django.
 
 In a flash sale most answers are refusals that need no database: "not now",
-"you did not reserve", "you already have one", "sold out", "you drew today".
+"you did not reserve", "you already have one", "sold out", "you drew today";
+and its writes are small rows that a route hands to a group committer
+(``draws.rush.services.group_commit``) instead of a Django thread.
 Django would spend a millisecond and more of CPU on each (middleware, the
 token's owner, DRF's parser, throttle and renderer stacks). A thin route
 (``couponsite.server.Route``) decides them with one Redis round trip instead:
