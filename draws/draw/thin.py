@@ -33,11 +33,11 @@ async def draw_repeats(scope: Scope, receive: Receive, send: Send) -> bool:
     request = thin.ThinRequest.of(scope)
     if request is None:
         return False
+    redis = thin.loop_redis()  # first: without it nothing here may be read again
+    if redis is None:
+        return False
     campaign = held_campaign(scope["path_params"]["slug"], Campaign.Kind.DRAW)
     if campaign is None:
-        return False
-    redis = thin.loop_redis()
-    if redis is None:
         return False
     now = timezone.now()
     try:
