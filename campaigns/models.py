@@ -85,11 +85,17 @@ class Benefit(models.Model):
 
     @property
     def benefit_text(self) -> str:
-        if self.benefit_kind == self.Kind.AMOUNT:
-            return f"{self.amount} {self.currency} off"
-        if self.benefit_kind == self.Kind.PERCENT:
-            return f"{self.percent.normalize():f}% off"
-        return self.free_item
+        return benefit_text(self)
+
+
+def benefit_text(benefit) -> str:
+    """What a benefit gives, for people ("10 USD off", "15% off", the free item).
+    ``benefit``: anything with ``Benefit``'s fields, a model or a plain row."""
+    if benefit.benefit_kind == Benefit.Kind.AMOUNT:
+        return f"{benefit.amount} {benefit.currency} off"
+    if benefit.benefit_kind == Benefit.Kind.PERCENT:
+        return f"{benefit.percent.normalize():f}% off"
+    return benefit.free_item
 
 
 # The fields each kind of benefit needs (the API schema declares the same).

@@ -186,22 +186,43 @@ class Voucher(Benefit):
 
     def effective_status(self, now: dt.datetime | None = None) -> str:
         """The status as a person sees it now: lapsed holds and expiry need no job."""
-        now = now or timezone.now()
-        if self.status == self.Status.HELD and self.held_until <= now:
-            return self.Status.AVAILABLE
-        if (
-            self.status in (self.Status.ISSUED, self.Status.HELD, self.Status.AVAILABLE)
-            and self.expires_at is not None
-            and self.expires_at <= now
-        ):
-            return self.Status.EXPIRED
-        return self.status
+        return voucher_effective_status(self, now or timezone.now())
 
     @property
     def source_name(self) -> str:
         if self.offer_id:
             return self.offer.name
         return self.coupon_type.name
+
+
+def voucher_effective_status(voucher, now: dt.datetime) -> str:
+    """``Voucher.effective_status``; ``voucher``: anything with its ``status``,
+    ``held_until`` and ``expires_at``, a model or a plain row."""
+    status = voucher.status
+    if status == Voucher.Status.HELD and voucher.held_until <= now:
+        return Voucher.Status.AVAILABLE
+    if (
+        status in (Voucher.Status.ISSUED, Voucher.Status.HELD, Voucher.Status.AVAILABLE)
+        and voucher.expires_at is not None
+        and voucher.expires_at <= now
+    ):
+        return Voucher.Status.EXPIRED
+    return status
+
+
+def voucher_redeem_deadline(voucher, status: str) -> dt.datetime | None:
+    """The real deadline to redeem a voucher whose effective status is
+    ``status``: the end of the hold for a held one (``expires_at`` if sooner),
+    ``expires_at`` for an issued one; None when it cannot be redeemed (any
+    more) or never expires."""
+    if status == Voucher.Status.HELD:
+        deadline = voucher.held_until
+        if voucher.expires_at is not None:
+            deadline = min(deadline, voucher.expires_at)
+        return deadline
+    if status == Voucher.Status.ISSUED:
+        return voucher.expires_at
+    return None
 
 
 class VoucherEvent(models.Model):

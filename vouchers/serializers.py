@@ -11,7 +11,7 @@ from couponsite.api.fields import (
     StrictCharField,
 )
 from couponsite.codes import display_code
-from vouchers.models import Voucher
+from vouchers.models import Voucher, voucher_redeem_deadline
 
 
 class VoucherSerializer(serializers.Serializer):
@@ -61,14 +61,7 @@ class VoucherSerializer(serializers.Serializer):
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_redeem_by(self, voucher: Voucher):
         status = voucher.effective_status(self.context.get("now"))
-        if status == Voucher.Status.HELD:
-            deadline = voucher.held_until
-            if voucher.expires_at is not None:
-                deadline = min(deadline, voucher.expires_at)
-        elif status == Voucher.Status.ISSUED:
-            deadline = voucher.expires_at
-        else:
-            return None
+        deadline = voucher_redeem_deadline(voucher, status)
         if deadline is None:
             return None
         return serializers.DateTimeField().to_representation(deadline)

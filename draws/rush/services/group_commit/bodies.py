@@ -19,9 +19,9 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
-from campaigns.models import Benefit
+from campaigns.models import benefit_text
 from couponsite.codes import display_code
-from vouchers.models import Voucher
+from vouchers.models import voucher_effective_status, voucher_redeem_deadline
 
 _QUANTUM = decimal.Decimal(".01")
 # The benefit's two decimal fields, as BenefitSerializer declares them.
@@ -70,42 +70,6 @@ def _decimal(value: decimal.Decimal | None, context: decimal.Context) -> str | N
     return f"{value.quantize(_QUANTUM, context=context):f}"
 
 
-def _benefit_text(row: VoucherRow) -> str:
-    """``Benefit.benefit_text``."""
-    if row.benefit_kind == Benefit.Kind.AMOUNT:
-        return f"{row.amount} {row.currency} off"
-    if row.benefit_kind == Benefit.Kind.PERCENT:
-        return f"{row.percent.normalize():f}% off"
-    return row.free_item
-
-
-def _status(row: VoucherRow, now: dt.datetime) -> str:
-    """``Voucher.effective_status``."""
-    if row.status == Voucher.Status.HELD and row.held_until <= now:
-        return Voucher.Status.AVAILABLE
-    if (
-        row.status
-        in (Voucher.Status.ISSUED, Voucher.Status.HELD, Voucher.Status.AVAILABLE)
-        and row.expires_at is not None
-        and row.expires_at <= now
-    ):
-        return Voucher.Status.EXPIRED
-    return row.status
-
-
-def _redeem_by(row: VoucherRow, status: str, zone: dt.tzinfo) -> str | None:
-    """``VoucherSerializer.get_redeem_by``."""
-    if status == Voucher.Status.HELD:
-        deadline = row.held_until
-        if row.expires_at is not None:
-            deadline = min(deadline, row.expires_at)
-    elif status == Voucher.Status.ISSUED:
-        deadline = row.expires_at
-    else:
-        return None
-    return _datetime(deadline, zone)
-
-
 def reservation_body(*, number: int, day: dt.date, created_at: dt.datetime) -> bytes:
     """``ReservationSerializer(reservation).data``, rendered."""
     zone = timezone.get_current_timezone()
@@ -126,7 +90,7 @@ def grab_body(
     now: dt.datetime | None = None,
 ) -> bytes:
     """``GrabSerializer(grab).data``, rendered; the voucher's status as of ``now``."""
-    status = _status(voucher, now or timezone.now())
+    status = voucher_effective_status(voucher, now or timezone.now())
     zone = timezone.get_current_timezone()
     return _dump(
         {
@@ -143,7 +107,7 @@ def grab_body(
                     "currency": voucher.currency or None,
                     "percent": _decimal(voucher.percent, _PERCENT_CONTEXT),
                     "free_item": voucher.free_item or None,
-                    "text": _benefit_text(voucher),
+                    "text": benefit_text(voucher),
                 },
                 "email": voucher.email or None,
                 "issued_at": _datetime(voucher.issued_at, zone),
@@ -151,7 +115,7 @@ def grab_body(
                 "held_until": _datetime(voucher.held_until, zone),
                 "used_at": _datetime(voucher.used_at, zone),
                 "order_ref": voucher.order_ref or None,
-                "redeem_by": _redeem_by(voucher, status, zone),
+                "redeem_by": _datetime(voucher_redeem_deadline(voucher, status), zone),
             },
             "day": day.isoformat(),
             "created_at": _datetime(created_at, zone),
