@@ -364,6 +364,34 @@ class Gate:
         )
         return [part.decode() if isinstance(part, bytes) else part for part in reply]
 
+    async def decide(
+        self,
+        send: Send,
+        redis: LoopRedis,
+        *,
+        request: ThinRequest,
+        scope_name: str,
+        keys: Sequence[str] = (),
+        args: Sequence[object] = (),
+    ) -> list | bool:
+        """Run the gate and do what every route does with its reply first: False
+        (Django answers) when Redis failed or the script passed; True once a spent
+        rate limit was answered (``RATE_LIMITED``); else the reply, the route's to
+        answer."""
+        try:
+            reply = await self.run(
+                redis, request=request, scope_name=scope_name, keys=keys, args=args
+            )
+        except THIN_REDIS_ERRORS:
+            redis_failed()
+            return False
+        if reply[0] == "PASS":
+            return False
+        if reply[0] == "LIMITED":
+            await rate_limited(send, int(reply[2]))
+            return True
+        return reply
+
     async def refuse_or_pass(
         self,
         send: Send,
@@ -375,23 +403,14 @@ class Gate:
         keys: Sequence[str] = (),
         args: Sequence[object] = (),
     ) -> bool:
-        """Run the gate and answer its reply: True once answered (``RATE_LIMITED``,
-        or the refusal ``refusals`` names for the body's answer); False, having
-        sent nothing, when it passed or Redis failed: Django answers."""
-        try:
-            reply = await self.run(
-                redis, request=request, scope_name=scope_name, keys=keys, args=args
-            )
-        except THIN_REDIS_ERRORS:
-            redis_failed()
-            return False
-        outcome = reply[0]
-        if outcome == "PASS":
-            return False
-        if outcome == "LIMITED":
-            await rate_limited(send, int(reply[2]))
-        else:
-            await refuse(send, refusals[outcome])
+        """``decide``, then answer the refusal ``refusals`` names for the body's
+        answer: True once answered, False (nothing sent) to let Django answer."""
+        reply = await self.decide(
+            send, redis, request=request, scope_name=scope_name, keys=keys, args=args
+        )
+        if isinstance(reply, bool):
+            return reply
+        await refuse(send, refusals[reply[0]])
         return True
 
 

@@ -18,55 +18,20 @@ too: a first claim (no mark), a campaign this process does not hold, a draft,
 another kind, marks the script cannot read.
 """
 
-from django.utils import timezone
-
 from campaigns.models import Campaign
-from couponsite.server import thin
-from couponsite.server.router import Receive, Route, Scope, Send
+from couponsite.server.router import Route
 from draws.claim.services import AlreadyClaimedToday
-from draws.daily_marks import DONE_TODAY_BODY, done_today_key_prefix
-from draws.opening import NotInActiveTime, held_campaign, open_today
-
-CLAIMED_TODAY = thin.Gate.of(DONE_TODAY_BODY)
-GATE_ONLY = thin.Gate.of(thin.DECIDED)
-
-
-async def claim_repeats(scope: Scope, receive: Receive, send: Send) -> bool:
-    request = thin.ThinRequest.of(scope)
-    if request is None:
-        return False
-    redis = thin.loop_redis()  # first: without it nothing here may be read again
-    if redis is None:
-        return False
-    campaign = held_campaign(scope["path_params"]["slug"], Campaign.Kind.CLAIM)
-    if campaign is None:
-        return False
-    now = timezone.now()
-    try:
-        today = open_today(campaign, Campaign.Kind.CLAIM, now)
-    except NotInActiveTime as closed:
-        return await GATE_ONLY.refuse_or_pass(
-            send,
-            redis,
-            request=request,
-            scope_name="claim",
-            refusals={"DECIDED": closed},
-        )
-    mark = done_today_key_prefix(action="claimed", campaign=campaign, day=today.day)
-    if mark is None:
-        return False
-    return await CLAIMED_TODAY.refuse_or_pass(
-        send,
-        redis,
-        request=request,
-        scope_name="claim",
-        args=[mark],
-        refusals={"DONE": AlreadyClaimedToday(retry_after=today.seconds_left)},
-    )
-
+from draws.thin import repeats
 
 ROUTES = [
     Route.of(
-        "POST", r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/claims", claim_repeats
+        "POST",
+        r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/claims",
+        repeats(
+            kind=Campaign.Kind.CLAIM,
+            action="claimed",
+            scope_name="claim",
+            refusal=AlreadyClaimedToday,
+        ),
     ),
 ]

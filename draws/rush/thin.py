@@ -30,7 +30,7 @@ from campaigns.schedule import RushCycle
 from couponsite.errors import DomainError
 from couponsite.server import thin
 from couponsite.server.router import Receive, Route, Scope, Send
-from draws.opening import NotInActiveTime, held_campaign
+from draws.opening import NotInActiveTime
 from draws.rush.services.common import (
     STALE_PENDING_SECONDS,
     AlreadyReceived,
@@ -45,6 +45,7 @@ from draws.rush.services.group_commit import (
     group_committer,
 )
 from draws.rush.services.redis_state import SETTLE_SCRIPT, RushKeys
+from draws.thin import GATE_ONLY, thin_start
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,6 @@ end
 
 
 GRAB = thin.Gate.of(_grab_body())
-GATE_ONLY = thin.Gate.of(thin.DECIDED)
 SETTLE_SHA = SETTLE_SCRIPT.sha.encode()
 
 _REFUSALS = {
@@ -95,41 +95,32 @@ _REFUSALS = {
 
 async def grabs(scope: Scope, receive: Receive, send: Send) -> bool:
     """A grab: refused, or won and committed in a group, here; else Django's."""
-    request = thin.ThinRequest.of(scope)
-    if request is None:
+    start = thin_start(scope, Campaign.Kind.RUSH)
+    if start is None:
         return False
-    redis = thin.loop_redis()  # first: without it nothing here may be read again
-    if redis is None:
-        return False
-    campaign = held_campaign(scope["path_params"]["slug"], Campaign.Kind.RUSH)
-    if campaign is None:
-        return False
+    campaign, redis = start.campaign, start.redis
     now = timezone.now()
     cycle = _cycle(campaign, now)
     open_now = campaign.is_running(now) and cycle is not None and cycle.in_rush(now)
     committer = _committer() if open_now else None
-    try:
-        if not open_now:
-            reply = await GATE_ONLY.run(redis, request=request, scope_name="grab")
-        elif committer is None:
-            return False
-        else:
-            reply = await GRAB.run(
-                redis,
-                request=request,
-                scope_name="grab",
-                keys=_grab_keys(campaign.pk, cycle.day),
-                args=[int(now.timestamp() * 1000), STALE_PENDING_SECONDS * 1000],
-            )
-    except thin.THIN_REDIS_ERRORS:
-        thin.redis_failed()
+    if open_now and committer is None:
         return False
+    if open_now:
+        reply = await GRAB.decide(
+            send,
+            redis,
+            request=start.request,
+            scope_name="grab",
+            keys=_grab_keys(campaign.pk, cycle.day),
+            args=[int(now.timestamp() * 1000), STALE_PENDING_SECONDS * 1000],
+        )
+    else:
+        reply = await GATE_ONLY.decide(
+            send, redis, request=start.request, scope_name="grab"
+        )
+    if isinstance(reply, bool):
+        return reply
     outcome = reply[0]
-    if outcome == "PASS":
-        return False
-    if outcome == "LIMITED":
-        await thin.rate_limited(send, int(reply[2]))
-        return True
     if outcome == "DECIDED":
         await thin.refuse(send, NotInActiveTime("The rush is not on right now."))
         return True
@@ -214,15 +205,10 @@ async def _commit_grab(
 
 async def reservations(scope: Scope, receive: Receive, send: Send) -> bool:
     """A reservation, committed in a group here; refusals the window decides too."""
-    request = thin.ThinRequest.of(scope)
-    if request is None:
+    start = thin_start(scope, Campaign.Kind.RUSH)
+    if start is None:
         return False
-    redis = thin.loop_redis()  # first: without it nothing here may be read again
-    if redis is None:
-        return False
-    campaign = held_campaign(scope["path_params"]["slug"], Campaign.Kind.RUSH)
-    if campaign is None:
-        return False
+    campaign = start.campaign
     now = timezone.now()
     cycle = _cycle(campaign, now)
     open_now = (
@@ -231,17 +217,11 @@ async def reservations(scope: Scope, receive: Receive, send: Send) -> bool:
     committer = _committer() if open_now else None
     if open_now and committer is None:
         return False
-    try:
-        reply = await GATE_ONLY.run(redis, request=request, scope_name="reserve")
-    except thin.THIN_REDIS_ERRORS:
-        thin.redis_failed()
-        return False
-    outcome = reply[0]
-    if outcome == "PASS":
-        return False
-    if outcome == "LIMITED":
-        await thin.rate_limited(send, int(reply[2]))
-        return True
+    reply = await GATE_ONLY.decide(
+        send, start.redis, request=start.request, scope_name="reserve"
+    )
+    if isinstance(reply, bool):
+        return reply
     if not open_now:
         await thin.refuse(send, NotInActiveTime("Reservations are not open right now."))
         return True

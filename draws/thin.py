@@ -1,0 +1,125 @@
+"""What the modes' thin routes share (``couponsite.server.thin``, issue 18).
+
+Every route starts the same way (``thin_start``): a usual request, the loop's
+Redis, and the campaign as this process already holds it (``held_campaign``,
+no query on the loop). Draws and claims answer their once-a-day repeats the
+same way too (``repeats``), each with its own action, rate-limit scope and
+refusal.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from campaigns.caching import campaign_cache_key
+from campaigns.models import Campaign
+from campaigns.selectors import campaign_by_slug
+from couponsite.errors import DomainError
+from couponsite.localcache import MISSING, local_peek_stale
+from couponsite.server import thin
+from couponsite.server.loop_redis import LoopRedis
+from couponsite.server.router import Receive, RouteApp, Scope, Send
+from draws.daily_marks import DONE_TODAY_BODY, done_today_key_prefix
+from draws.opening import NotInActiveTime, open_today
+
+DONE_TODAY = thin.Gate.of(DONE_TODAY_BODY)
+GATE_ONLY = thin.Gate.of(thin.DECIDED)
+
+
+def held_campaign(slug: str, kind: Campaign.Kind) -> Campaign | None:
+    """The campaign of ``kind`` this process already holds (no query), or None.
+
+    For the thin path, on the event loop: what ``campaigns.selectors.
+    campaign_by_slug`` last read, within ``LOCAL_CACHE_SECONDS`` as for Django.
+    Once the entry is past half its life, the thin path's refresh thread reads
+    it again (``couponsite.server.thin.refresh_soon``), so under steady traffic
+    it never times out and a stampede does not fall through to Django each time
+    it would have; a timed-out entry is never used (Django answers, and reads
+    it). None also for a draft (customers are told 404) and another kind
+    (``WRONG_CAMPAIGN_KIND``): Django gives those answers.
+    """
+    key = campaign_cache_key(slug)
+    campaign, stale_for = local_peek_stale(key)
+    if campaign is MISSING:
+        return None
+    if stale_for > -settings.LOCAL_CACHE_SECONDS / 2:
+        thin.refresh_soon(key, lambda: campaign_by_slug(slug, reload=True))
+    if stale_for > 0:
+        return None
+    if (
+        not campaign
+        or campaign.kind != kind
+        or campaign.status == (Campaign.Status.DRAFT)
+    ):
+        return None
+    return campaign
+
+
+@dataclass(frozen=True)
+class ThinStart:
+    request: thin.ThinRequest
+    redis: LoopRedis
+    campaign: Campaign
+
+
+def thin_start(scope: Scope, kind: Campaign.Kind) -> ThinStart | None:
+    """What a mode's thin route needs first, or None: Django answers."""
+    request = thin.ThinRequest.of(scope)
+    if request is None:
+        return None
+    redis = thin.loop_redis()  # first: without it nothing here may be read again
+    if redis is None:
+        return None
+    campaign = held_campaign(scope["path_params"]["slug"], kind)
+    if campaign is None:
+        return None
+    return ThinStart(request, redis, campaign)
+
+
+def repeats(
+    *,
+    kind: Campaign.Kind,
+    action: str,
+    scope_name: str,
+    refusal: type[DomainError],
+) -> RouteApp:
+    """The thin route of a once-a-day mode (draws, claims).
+
+    After the token and the ``scope_name`` rate limits, in ``open_today``'s
+    order: ``NOT_IN_ACTIVE_TIME`` when the campaign is not running (decided in
+    Python; the gate alone then checks the token and limits), and ``refusal``
+    (a 429 with ``Retry-After`` to the campaign's local midnight) when the
+    customer's ``action`` mark (``draws.daily_marks``) is in Redis: the mark is
+    only written once the database holds the day's row, so this repeats an
+    answer the database already gave. Everything else goes to Django.
+    """
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> bool:
+        start = thin_start(scope, kind)
+        if start is None:
+            return False
+        campaign = start.campaign
+        try:
+            today = open_today(campaign, kind, timezone.now())
+        except NotInActiveTime as closed:
+            return await GATE_ONLY.refuse_or_pass(
+                send,
+                start.redis,
+                request=start.request,
+                scope_name=scope_name,
+                refusals={"DECIDED": closed},
+            )
+        mark = done_today_key_prefix(action=action, campaign=campaign, day=today.day)
+        if mark is None:
+            return False
+        return await DONE_TODAY.refuse_or_pass(
+            send,
+            start.redis,
+            request=start.request,
+            scope_name=scope_name,
+            args=[mark],
+            refusals={"DONE": refusal(retry_after=today.seconds_left)},
+        )
+
+    return route
