@@ -46,7 +46,12 @@ _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # every web node), or this process's without Redis. Tests set it to move time.
 clock: Callable[[], float] | None = None
 
-_SCRIPT = Script(None, Path(__file__).with_name("rate_limit.lua").read_bytes())
+# The windows' arithmetic, shared with the thin path's gate (couponsite.server.thin).
+WINDOWS_LUA = Path(__file__).with_name("rate_limit_windows.lua").read_text()
+_SCRIPT = Script(
+    None,
+    (WINDOWS_LUA + Path(__file__).with_name("rate_limit.lua").read_text()).encode(),
+)
 
 _HIT, _COUNT, _PEEK = "hit", "count", "peek"
 

@@ -224,7 +224,8 @@ async def rate_limited(send: Send, wait_ms: int) -> None:
 # --- The gate script -------------------------------------------------------------
 
 _PRELUDE = """
--- The thin path's gate (couponsite/server/thin.py): token, rate limits, then body().
+-- The thin path's gate (couponsite/server/thin.py): token, rate limits (with
+-- rate_limit_windows.lua's functions, prepended), then body().
 -- KEYS[1] the token's thin entry; KEYS[2..] the body's keys.
 -- ARGV[1] now (ms, the app's clock: token expiry), ARGV[2] the rate limits' clock
 -- ('' = the Redis server's), ARGV[3] a unique member, ARGV[4] how many limits,
@@ -243,34 +244,17 @@ if tonumber(string.sub(entry, sep + 1)) <= tonumber(ARGV[1]) then
   return {'PASS', 'expired'}
 end
 
-local now
-if ARGV[2] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-else
-  now = tonumber(ARGV[2])
-end
+local now = rate_clock(ARGV[2])
 local limits = tonumber(ARGV[4])
 local keys, counts, periods = {}, {}, {}
-local wait = 0
 for i = 1, limits do
-  local prefix = ARGV[2 + 3 * i]
-  if string.sub(prefix, -1) == ':' then
-    prefix = prefix .. customer
+  local key = ARGV[2 + 3 * i]
+  if string.sub(key, -1) == ':' then
+    key = key .. customer
   end
-  local count = tonumber(ARGV[3 + 3 * i])
-  local period = tonumber(ARGV[4 + 3 * i])
-  keys[i], counts[i], periods[i] = prefix, count, period
-  redis.call('ZREMRANGEBYSCORE', prefix, '-inf', now - period)
-  local used = redis.call('ZCARD', prefix)
-  if used >= count then
-    local oldest = redis.call('ZRANGE', prefix, used - count, used - count, 'WITHSCORES')
-    local until_free = tonumber(oldest[2]) + period - now
-    if until_free > wait then
-      wait = until_free
-    end
-  end
+  keys[i], counts[i], periods[i] = key, tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[4 + 3 * i])
 end
+local wait = rate_wait(keys, counts, periods, now)
 if wait > 0 then
   return {'LIMITED', customer, wait}
 end
@@ -290,12 +274,7 @@ local reply = body(customer, body_keys, body_args)
 if reply[1] == 'PASS' then
   return reply
 end
-local member = now .. ':' .. ARGV[3]
-for i = 1, limits do
-  redis.call('ZADD', keys[i], now, member)
-  redis.call('ZREMRANGEBYRANK', keys[i], 0, -(counts[i] + 1))
-  redis.call('PEXPIRE', keys[i], periods[i])
-end
+rate_count(keys, counts, periods, now, now .. ':' .. ARGV[3])
 table.insert(reply, 2, customer)
 return reply
 """
@@ -321,7 +300,7 @@ class Gate:
 
     @classmethod
     def of(cls, body: str) -> "Gate":
-        source = (_PRELUDE + body + _EPILOGUE).encode()
+        source = (throttling.WINDOWS_LUA + _PRELUDE + body + _EPILOGUE).encode()
         return cls(source, hashlib.sha1(source).hexdigest().encode())
 
     async def run(
