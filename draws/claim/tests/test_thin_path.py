@@ -12,20 +12,17 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core.cache import cache
-from rest_framework.test import APIClient
 
 from campaigns.caching import campaign_forget
 from campaigns.models import Campaign
-from campaigns.selectors import campaign_by_slug
-from couponsite.localcache import local_clear
 from couponsite.server import thin
 from couponsite.testing.thin import rate_limit_hits, same_answer, thin_answer
 from customers.models import ApiToken
-from customers.services import token_create, token_revoke
-from customers.tests.factories import CustomerFactory
+from customers.services import token_revoke
 from draws.claim.tests.claim_helpers import claim_campaign
 from draws.daily_marks import remember_done_today
 from draws.models import Claim
+from draws.tests.thin_support import held, signed_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -64,25 +61,12 @@ def campaign(frozen):
     return _campaign()
 
 
-def _signed_in() -> tuple[str, APIClient]:
-    """A customer's token (for the thin path) and a client of theirs (for Django)."""
-    customer = CustomerFactory()
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {token_create(customer=customer).key}"
-    )
-    client.customer = customer
-    return token_create(customer=customer).key, client
-
-
 def _held(slug: str = "drop") -> None:
-    """This process holds the campaign, as after Django served it a moment ago."""
-    local_clear()
-    assert campaign_by_slug(slug) is not None
+    held(slug)
 
 
 def test_a_repeat_claim_is_answered_by_the_thin_path_as_django_answers_it(campaign):
-    token, client = _signed_in()
+    token, client = signed_in()
     _held()
     # A first claim is Django's: the thin path passes it on.
     assert thin_answer(CLAIMS, token)[0]
@@ -101,7 +85,7 @@ def test_a_repeat_claim_is_answered_by_the_thin_path_as_django_answers_it(campai
 
 
 def test_outside_the_campaign_the_thin_path_answers_not_in_active_time(campaign):
-    token, client = _signed_in()
+    token, client = signed_in()
     with time_machine.travel(NOW + dt.timedelta(hours=2), tick=False):
         _held()
         status, answer = same_answer(client, token, CLAIMS)
@@ -114,7 +98,7 @@ def test_outside_the_campaign_the_thin_path_answers_not_in_active_time(campaign)
 def test_sold_out_stays_djangos(frozen):
     # given: an empty pool, already known to Redis as sold out
     _campaign(released=0)
-    token, client = _signed_in()
+    token, client = signed_in()
     assert client.post(CLAIMS).json()["code"] == "SOLD_OUT"
     _held()
 
@@ -125,7 +109,7 @@ def test_sold_out_stays_djangos(frozen):
 
 def test_the_mark_alone_answers_and_without_it_django_does(campaign):
     # given: a mark with no claim behind it, and a claim whose mark was lost
-    marked_token, marked = _signed_in()
+    marked_token, marked = signed_in()
     day = campaign.local_day(NOW)
     remember_done_today(
         action="claimed",
@@ -134,7 +118,7 @@ def test_the_mark_alone_answers_and_without_it_django_does(campaign):
         day=day,
         now=NOW,
     )
-    lost_token, lost = _signed_in()
+    lost_token, lost = signed_in()
     assert lost.post(CLAIMS).status_code == 201
     # Evicted (or Redis flushed): the mark is gone, the claim is not.
     assert cache.delete(f"claimed:{campaign.pk}:{day.isoformat()}:{lost.customer.pk}")
@@ -151,7 +135,7 @@ def test_the_mark_alone_answers_and_without_it_django_does(campaign):
 
 def test_a_first_claim_passed_to_django_is_counted_once(campaign, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "claim_customer": "5/minute"}
-    token, client = _signed_in()
+    token, client = signed_in()
     identity = f"customer:{client.customer.pk}"
     _held()
 
@@ -166,7 +150,7 @@ def test_a_first_claim_passed_to_django_is_counted_once(campaign, settings):
 
 
 def test_a_revoked_token_is_never_answered_by_the_thin_path(campaign):
-    token, client = _signed_in()
+    token, client = signed_in()
     assert client.post(CLAIMS).status_code == 201
     _held()
     assert not thin_answer(CLAIMS, token)[0]
@@ -180,7 +164,7 @@ def test_a_revoked_token_is_never_answered_by_the_thin_path(campaign):
     "headers", [{"Idempotency-Key": "claim-1"}, {"Accept": "text/html"}]
 )
 def test_unusual_requests_go_to_django(campaign, headers):
-    token, client = _signed_in()
+    token, client = signed_in()
     assert client.post(CLAIMS).status_code == 201
     _held()
     assert not thin_answer(CLAIMS, token)[0]
@@ -196,7 +180,7 @@ def test_unusual_requests_go_to_django(campaign, headers):
     ],
 )
 def test_drafts_and_other_kinds_go_to_django(campaign, change):
-    token, client = _signed_in()
+    token, client = signed_in()
     assert client.post(CLAIMS).status_code == 201
     Campaign.objects.filter(pk=campaign.pk).update(**change)
     campaign_forget(campaign.slug)

@@ -12,13 +12,10 @@ import json
 import pytest
 import time_machine
 from django.core.cache import cache
-from rest_framework.test import APIClient
 
 from campaigns.caching import campaign_forget
 from campaigns.models import Campaign
-from campaigns.selectors import campaign_by_slug
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
-from couponsite.localcache import local_clear
 from couponsite.redis_client import get_redis
 from couponsite.server import thin
 from couponsite.testing.thin import (
@@ -28,10 +25,11 @@ from couponsite.testing.thin import (
     thin_answer,
 )
 from customers.models import ApiToken
-from customers.services import token_create, token_revoke
+from customers.services import token_revoke
 from customers.tests.factories import CustomerFactory
 from draws.daily_marks import done_today_key_prefix, remember_done_today
 from draws.models import Draw
+from draws.tests.thin_support import held, signed_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -64,25 +62,12 @@ def campaign(frozen):
     return campaign
 
 
-def _signed_in() -> tuple[str, APIClient]:
-    """A customer's token (for the thin path) and a client of theirs (for Django)."""
-    customer = CustomerFactory()
-    client = APIClient()
-    client.credentials(
-        HTTP_AUTHORIZATION=f"Bearer {token_create(customer=customer).key}"
-    )
-    client.customer = customer
-    return token_create(customer=customer).key, client
-
-
 def _held(slug: str = "lucky") -> None:
-    """This process holds the campaign, as after Django served it a moment ago."""
-    local_clear()
-    assert campaign_by_slug(slug) is not None
+    held(slug)
 
 
 def test_a_repeat_draw_is_answered_by_the_thin_path_as_django_answers_it(campaign):
-    token, client = _signed_in()
+    token, client = signed_in()
     _held()
     # A first draw is Django's: the thin path passes it on.
     assert thin_answer(DRAWS, token)[0]
@@ -101,7 +86,7 @@ def test_a_repeat_draw_is_answered_by_the_thin_path_as_django_answers_it(campaig
 
 
 def test_outside_the_campaign_the_thin_path_answers_not_in_active_time(campaign):
-    token, client = _signed_in()
+    token, client = signed_in()
     with time_machine.travel(NOW + dt.timedelta(hours=2), tick=False):
         _held()
         status, answer = same_answer(client, token, DRAWS)
@@ -113,7 +98,7 @@ def test_outside_the_campaign_the_thin_path_answers_not_in_active_time(campaign)
 
 def test_the_mark_alone_answers_and_without_it_django_does(campaign):
     # given: a mark with no draw behind it, and a draw whose mark was lost
-    marked_token, marked = _signed_in()
+    marked_token, marked = signed_in()
     remember_done_today(
         action="drew",
         campaign=campaign,
@@ -121,7 +106,7 @@ def test_the_mark_alone_answers_and_without_it_django_does(campaign):
         day=campaign.local_day(NOW),
         now=NOW,
     )
-    lost_token, lost = _signed_in()
+    lost_token, lost = signed_in()
     assert lost.post(DRAWS).status_code == 201
     # Evicted (or Redis flushed): the mark is gone, the draw is not.
     day = campaign.local_day(NOW).isoformat()
@@ -139,7 +124,7 @@ def test_the_mark_alone_answers_and_without_it_django_does(campaign):
 
 def test_a_first_draw_passed_to_django_is_counted_once(campaign, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "draw_customer": "5/minute"}
-    token, client = _signed_in()
+    token, client = signed_in()
     identity = f"customer:{client.customer.pk}"
     _held()
 
@@ -155,7 +140,7 @@ def test_a_first_draw_passed_to_django_is_counted_once(campaign, settings):
 
 def test_a_spent_limit_is_answered_429_rate_limited_by_both(campaign, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "draw_customer": "2/minute"}
-    token, client = _signed_in()
+    token, client = signed_in()
     identity = f"customer:{client.customer.pk}"
     assert client.post(DRAWS).status_code == 201
     _held()
@@ -172,7 +157,7 @@ def test_a_spent_limit_is_answered_429_rate_limited_by_both(campaign, settings):
 
 
 def test_a_revoked_token_is_never_answered_by_the_thin_path(campaign):
-    token, client = _signed_in()
+    token, client = signed_in()
     assert client.post(DRAWS).status_code == 201
     _held()
     assert not thin_answer(DRAWS, token)[0]
@@ -186,7 +171,7 @@ def test_a_revoked_token_is_never_answered_by_the_thin_path(campaign):
     "headers", [{"Idempotency-Key": "draw-1"}, {"Accept": "text/html"}]
 )
 def test_unusual_requests_go_to_django(campaign, headers):
-    token, client = _signed_in()
+    token, client = signed_in()
     assert client.post(DRAWS).status_code == 201
     _held()
     assert not thin_answer(DRAWS, token)[0]
@@ -202,7 +187,7 @@ def test_unusual_requests_go_to_django(campaign, headers):
     ],
 )
 def test_drafts_and_other_kinds_go_to_django(campaign, change):
-    token, client = _signed_in()
+    token, client = signed_in()
     assert client.post(DRAWS).status_code == 201
     Campaign.objects.filter(pk=campaign.pk).update(**change)
     campaign_forget(campaign.slug)
@@ -213,7 +198,7 @@ def test_drafts_and_other_kinds_go_to_django(campaign, change):
 
 
 def test_marks_the_script_cannot_read_go_to_django(campaign, settings):
-    token, client = _signed_in()
+    token, client = signed_in()
     # A key function that does not end with the key: no id can be appended.
     settings.CACHES = {
         "default": {
