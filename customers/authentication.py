@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
@@ -45,7 +45,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from couponsite.redis_client import REDIS_ERRORS, get_redis
 from couponsite.server.thin import STALE as THIN_STALE
 from couponsite.server.thin import token_entry, token_entry_key
-from customers.models import ApiToken, Customer
+from customers.models import ApiToken, Customer, EmailVerification
 
 logger = logging.getLogger(__name__)
 
@@ -152,20 +152,98 @@ def forget_tokens_of(*, customer_id: int | None = None, user_id: int | None = No
     forget_tokens_on_commit(list(tokens.values_list("digest", flat=True)))
 
 
+class _CustomerTokenQuery:
+    """One indexed query for a customer token: the token's end, the customer
+    and their email verification, read as plain rows into model instances.
+
+    Every bench customer signs in once and draws once, so each request misses
+    the token cache and pays this lookup: the ORM's three-table
+    ``select_related`` cost 0.8 ms of CPU to build and read, this 0.2 ms. The
+    columns come from the models' fields and are converted by the same
+    converters a queryset applies, so the instances are what the ORM builds.
+    """
+
+    def __init__(self):
+        self.customer_fields = Customer._meta.concrete_fields
+        self.verification_fields = EmailVerification._meta.concrete_fields
+        columns = ", ".join(
+            [f"c.{field.column}" for field in self.customer_fields]
+            + [f"e.{field.column}" for field in self.verification_fields]
+        )
+        self.sql = (
+            f"SELECT t.expires_at, t.customer_id, {columns}"
+            f" FROM {ApiToken._meta.db_table} t"
+            f" LEFT JOIN {Customer._meta.db_table} c ON c.id = t.customer_id"
+            f" LEFT JOIN {EmailVerification._meta.db_table} e ON e.customer_id = c.id"
+            " WHERE t.digest = %s AND t.revoked_at IS NULL"
+        )
+        self.verification = EmailVerification._meta.get_field("customer")
+
+    def __call__(self, digest: str) -> tuple[dt.datetime, Customer | None] | None:
+        """(expires at, customer) of a live customer token, (expires at, None)
+        of a staff token, None when there is no such token."""
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [digest])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        token_fields = [ApiToken._meta.get_field("expires_at")]
+        (expires_at,) = _converted(row[:1], token_fields)
+        if row[1] is None:
+            return expires_at, None
+        split = 2 + len(self.customer_fields)
+        customer = _instance(Customer, self.customer_fields, row[2:split])
+        verification = None
+        if row[split] is not None:
+            verification = _instance(
+                EmailVerification, self.verification_fields, row[split:]
+            )
+            self.verification.set_cached_value(verification, customer)
+        # What select_related leaves: customer.email_verification needs no query.
+        self.verification.remote_field.set_cached_value(customer, verification)
+        return expires_at, customer
+
+
+def _converted(values, fields) -> list:
+    converted = []
+    for value, field in zip(values, fields, strict=True):
+        column = field.get_col(field.model._meta.db_table)
+        for convert in [
+            *connection.ops.get_db_converters(column),
+            *column.get_db_converters(connection),
+        ]:
+            value = convert(value, column, connection)
+        converted.append(value)
+    return converted
+
+
+def _instance(model, fields, values):
+    return model.from_db(
+        connection.alias,
+        [field.attname for field in fields],
+        _converted(values, fields),
+    )
+
+
+_customer_token = _CustomerTokenQuery()
+
+
 def _from_database(digest: str) -> TokenOwner:
-    # The customer comes with their email verification: GET /me shows it.
-    token = (
-        ApiToken.objects.filter(digest=digest, revoked_at__isnull=True)
-        .select_related("customer", "customer__email_verification", "user")
-        .first()
-    )
-    if token is None:
+    found = _customer_token(digest)
+    if found is None:
         return TokenOwner(None)
-    owner = token.owner
-    allowed = (
-        owner is not None and owner.is_active and (token.customer_id or owner.is_staff)
-    )
-    return TokenOwner(owner if allowed else None, token.expires_at)
+    expires_at, owner = found
+    if owner is None:  # a staff token: the user, by the ORM (staff are few)
+        token = (
+            ApiToken.objects.filter(digest=digest, revoked_at__isnull=True)
+            .select_related("user")
+            .first()
+        )
+        owner = token and token.user
+        allowed = owner is not None and owner.is_active and owner.is_staff
+    else:
+        allowed = owner.is_active
+    return TokenOwner(owner if allowed else None, expires_at)
 
 
 def token_owner(digest: str) -> TokenOwner:

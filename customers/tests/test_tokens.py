@@ -18,7 +18,7 @@ from couponsite.redis_client import get_redis
 from customers import authentication
 from customers.authentication import token_cache_key
 from customers.models import ApiToken
-from customers.services import token_create, token_revoke
+from customers.services import email_verification_start, token_create, token_revoke
 
 ME = "/api/v1/me"
 
@@ -223,3 +223,69 @@ def _unreachable_redis(settings) -> dict:
             }
         },
     }
+
+
+@pytest.mark.django_db
+class TestLookup:
+    """The token lookup reads plain rows; what it builds is what the ORM builds."""
+
+    def test_a_customer_token_gives_the_customer_and_their_pending_email(
+        self, customer, django_assert_num_queries
+    ):
+        # given a customer who asked to add an email
+        email_verification_start(customer=customer, email="ann@example.com")
+        token = token_create(customer=customer)
+
+        # when
+        with django_assert_num_queries(1):
+            found = authentication._from_database(token.digest)
+            verification = found.owner.email_verification  # no second query
+
+        # then the instances hold the ORM's values, datetimes aware
+        expected = (
+            ApiToken.objects.select_related("customer__email_verification")
+            .get(pk=token.pk)
+            .customer
+        )
+        assert found.expires_at == token.expires_at
+        assert timezone.is_aware(found.expires_at)
+        for field in type(expected)._meta.concrete_fields:
+            assert getattr(found.owner, field.attname) == getattr(
+                expected, field.attname
+            )
+        for field in type(verification)._meta.concrete_fields:
+            assert getattr(verification, field.attname) == getattr(
+                expected.email_verification, field.attname
+            )
+        assert verification.customer is found.owner
+        assert not found.owner._state.adding
+
+    def test_a_customer_without_a_pending_email_costs_no_second_query(
+        self, customer, django_assert_num_queries
+    ):
+        token = token_create(customer=customer)
+
+        with django_assert_num_queries(1):
+            found = authentication._from_database(token.digest)
+            assert not hasattr(found.owner, "email_verification")
+
+    def test_unknown_revoked_and_deactivated_owners_are_nobody(self, customer):
+        revoked = token_create(customer=customer)
+        token_revoke(token=revoked)
+        live = token_create(customer=customer)
+        customer.is_active = False
+        customer.save(update_fields=["is_active"])
+
+        assert authentication._from_database("0" * 64).owner is None
+        assert authentication._from_database(revoked.digest).owner is None
+        found = authentication._from_database(live.digest)
+        assert found.owner is None
+        assert found.expires_at == live.expires_at
+
+    def test_a_staff_token_gives_the_user_while_they_are_staff(self, staff_user):
+        token = token_create(user=staff_user)
+
+        assert authentication._from_database(token.digest).owner == staff_user
+        staff_user.is_staff = False
+        staff_user.save(update_fields=["is_staff"])
+        assert authentication._from_database(token.digest).owner is None
