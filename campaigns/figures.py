@@ -1,9 +1,11 @@
 """A campaign's figures: declared here, computed by the app that runs the campaigns.
 
-The API's ``today`` (``CampaignFiguresSerializer``) and the admin's live
-panel show them. What they count (draws, claims, grabs) belongs to ``draws``,
-which this app must not import, so ``draws`` hands its function over when
-Django starts (``DrawsConfig.ready`` calls ``provide``).
+The API's ``today`` (``CampaignFiguresSerializer``) shows ``campaign_figures``;
+the admin's dashboard of each kind (the campaign page, refreshed while it
+runs, and the back office's start page) shows ``campaign_dashboard``. What they
+count (draws, claims, grabs) belongs to ``draws``, which this app must not
+import, so ``draws`` hands its functions over when Django starts
+(``DrawsConfig.ready`` calls ``provide``).
 """
 
 import datetime as dt
@@ -16,12 +18,14 @@ from campaigns.models import Campaign
 FiguresFunction = Callable[[Campaign, dt.datetime | None], dict]
 
 _compute: FiguresFunction | None = None
+_dashboard: FiguresFunction | None = None
 
 
-def provide(compute: FiguresFunction) -> None:
-    """Name the function that computes every campaign's figures (once, at start-up)."""
-    global _compute
-    _compute = compute
+def provide(compute: FiguresFunction, *, dashboard: FiguresFunction) -> None:
+    """Name the functions that compute every campaign's figures and dashboard
+    (once, at start-up)."""
+    global _compute, _dashboard
+    _compute, _dashboard = compute, dashboard
 
 
 def campaign_figures(campaign: Campaign, now: dt.datetime | None = None) -> dict:
@@ -31,3 +35,14 @@ def campaign_figures(campaign: Campaign, now: dt.datetime | None = None) -> dict
             "No app computes campaign figures: is draws in INSTALLED_APPS?"
         )
     return _compute(campaign, now)
+
+
+def campaign_dashboard(campaign: Campaign, now: dt.datetime | None = None) -> dict:
+    """The admin's dashboard of ``campaign``: its kind's figures, the ``template``
+    that shows them, its zone and local ``day``, whether it is ``running`` now and
+    a short ``headline`` of (label, value) pairs for the start page."""
+    if _dashboard is None:
+        raise ImproperlyConfigured(
+            "No app computes campaign dashboards: is draws in INSTALLED_APPS?"
+        )
+    return _dashboard(campaign, now)

@@ -1,7 +1,14 @@
+from django.conf import settings
 from django.contrib import admin
 
 from couponsite.admin_mixins import ReadOnlyAdminMixin
 from couponsite.models import AuditEntry
+
+# The back office's name, on every admin page; its start page (templates/admin/
+# index.html) shows the campaigns running now.
+admin.site.site_header = f"{settings.RETAILER_NAME} coupon back office"
+admin.site.site_title = f"{settings.RETAILER_NAME} back office"
+admin.site.index_title = "Start: what runs now"
 
 
 @admin.register(AuditEntry)
