@@ -2,7 +2,8 @@
 
 The API's ``today`` (``CampaignFiguresSerializer``) shows ``campaign_figures``;
 the admin's dashboard of each kind (the campaign page, refreshed while it
-runs, and the back office's start page) shows ``campaign_dashboard``. What they
+runs) shows ``campaign_dashboard``, and the back office's start page
+``campaigns_headlines``. What they
 count (draws, claims, grabs) belongs to ``draws``, which this app must not
 import, so ``draws`` hands its functions over when Django starts
 (``DrawsConfig.ready`` calls ``provide``).
@@ -17,15 +18,23 @@ from campaigns.models import Campaign
 
 FiguresFunction = Callable[[Campaign, dt.datetime | None], dict]
 
+HeadlinesFunction = Callable[[list[Campaign], dt.datetime | None], dict[int, dict]]
+
 _compute: FiguresFunction | None = None
 _dashboard: FiguresFunction | None = None
+_headlines: HeadlinesFunction | None = None
 
 
-def provide(compute: FiguresFunction, *, dashboard: FiguresFunction) -> None:
-    """Name the functions that compute every campaign's figures and dashboard
-    (once, at start-up)."""
-    global _compute, _dashboard
-    _compute, _dashboard = compute, dashboard
+def provide(
+    compute: FiguresFunction,
+    *,
+    dashboard: FiguresFunction,
+    headlines: HeadlinesFunction,
+) -> None:
+    """Name the functions that compute every campaign's figures, dashboard and
+    start-page headline (once, at start-up)."""
+    global _compute, _dashboard, _headlines
+    _compute, _dashboard, _headlines = compute, dashboard, headlines
 
 
 def campaign_figures(campaign: Campaign, now: dt.datetime | None = None) -> dict:
@@ -39,10 +48,22 @@ def campaign_figures(campaign: Campaign, now: dt.datetime | None = None) -> dict
 
 def campaign_dashboard(campaign: Campaign, now: dt.datetime | None = None) -> dict:
     """The admin's dashboard of ``campaign``: its kind's figures, the ``template``
-    that shows them, its zone and local ``day``, whether it is ``running`` now and
-    a short ``headline`` of (label, value) pairs for the start page."""
+    that shows them, its zone and local ``day`` and whether it is ``running`` now."""
     if _dashboard is None:
         raise ImproperlyConfigured(
             "No app computes campaign dashboards: is draws in INSTALLED_APPS?"
         )
     return _dashboard(campaign, now)
+
+
+def campaigns_headlines(
+    campaigns: list[Campaign], now: dt.datetime | None = None
+) -> dict[int, dict]:
+    """The start page's line of each of ``campaigns``, by id: its ``zone``, local
+    ``day`` and ``headline``, today's key figures as (label, value) pairs; a
+    few queries for all of them."""
+    if _headlines is None:
+        raise ImproperlyConfigured(
+            "No app computes campaign figures: is draws in INSTALLED_APPS?"
+        )
+    return _headlines(campaigns, now)

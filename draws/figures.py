@@ -12,10 +12,10 @@ import datetime as dt
 
 from django.utils import timezone
 
-from campaigns.models import Campaign
-from draws.claim.figures import claim_dashboard
-from draws.draw.figures import draw_dashboard, draws_on
-from draws.rush.figures import rush_cycle_figures, rush_dashboard
+from campaigns.models import Campaign, CouponType
+from draws.claim.figures import claim_dashboard, claim_headlines
+from draws.draw.figures import draw_dashboard, draw_headlines, draws_on
+from draws.rush.figures import rush_cycles, rush_dashboard, rush_headlines
 from vouchers.figures import coupon_type_tallies
 
 DASHBOARDS = {
@@ -23,45 +23,60 @@ DASHBOARDS = {
     Campaign.Kind.CLAIM: claim_dashboard,
     Campaign.Kind.RUSH: rush_dashboard,
 }
+HEADLINES = {
+    Campaign.Kind.DRAW: draw_headlines,
+    Campaign.Kind.CLAIM: claim_headlines,
+    Campaign.Kind.RUSH: rush_headlines,
+}
 
 
-def _coupon_types(campaign: Campaign, now: dt.datetime) -> tuple[dt.date, list[dict]]:
-    """The local day and each coupon type's coupons: issued today and in all,
-    what the quotas leave, redeemed, held, free in the pool (two queries)."""
-    day = campaign.local_day(now)
+def _coupon_types(
+    campaigns: list[Campaign], now: dt.datetime
+) -> dict[int, tuple[dt.date, list[dict]]]:
+    """Per campaign id: its local day and each of its coupon types' coupons:
+    issued today and in all, what the quotas leave, redeemed, held, free in the
+    pool (two queries for all the campaigns)."""
+    days = {campaign.pk: campaign.local_day(now) for campaign in campaigns}
     tallies = coupon_type_tallies(
-        campaign,
+        [
+            (
+                campaign,
+                dt.datetime.combine(days[campaign.pk], dt.time(0), tzinfo=campaign.tz),
+                campaign.next_local_midnight(now),
+            )
+            for campaign in campaigns
+        ],
         now=now,
-        day_starts=dt.datetime.combine(day, dt.time(0), tzinfo=campaign.tz),
-        day_ends=campaign.next_local_midnight(now),
     )
-    types = []
-    for coupon_type in campaign.coupon_types.all():
-        row = tallies.get(coupon_type.pk, {})
-        issued_today = row.get("issued_today", 0)
-        issued_total = row.get("issued_total", 0)
-        types.append(
-            {
-                "id": coupon_type.pk,
-                "name": coupon_type.name,
-                "probability": coupon_type.probability,
-                "daily_quota": coupon_type.daily_quota,
-                "total_quota": coupon_type.total_quota,
-                "issued_today": issued_today,
-                "left_today": _left(
-                    [
-                        (coupon_type.daily_quota, issued_today),
-                        (coupon_type.total_quota, issued_total),
-                    ]
-                ),
-                "issued_total": issued_total,
-                "left_total": _left([(coupon_type.total_quota, issued_total)]),
-                "redeemed": row.get("redeemed", 0),
-                "held": row.get("held", 0),
-                "free": row.get("free", 0),
-            }
-        )
-    return day, types
+    types: dict[int, list[dict]] = {campaign.pk: [] for campaign in campaigns}
+    for coupon_type in CouponType.objects.filter(campaign__in=campaigns):
+        row = tallies.get(coupon_type.campaign_id, {}).get(coupon_type.pk, {})
+        types[coupon_type.campaign_id].append(_type_figures(coupon_type, row))
+    return {pk: (days[pk], types[pk]) for pk in days}
+
+
+def _type_figures(coupon_type: CouponType, row: dict) -> dict:
+    issued_today = row.get("issued_today", 0)
+    issued_total = row.get("issued_total", 0)
+    return {
+        "id": coupon_type.pk,
+        "name": coupon_type.name,
+        "probability": coupon_type.probability,
+        "daily_quota": coupon_type.daily_quota,
+        "total_quota": coupon_type.total_quota,
+        "issued_today": issued_today,
+        "left_today": _left(
+            [
+                (coupon_type.daily_quota, issued_today),
+                (coupon_type.total_quota, issued_total),
+            ]
+        ),
+        "issued_total": issued_total,
+        "left_total": _left([(coupon_type.total_quota, issued_total)]),
+        "redeemed": row.get("redeemed", 0),
+        "held": row.get("held", 0),
+        "free": row.get("free", 0),
+    }
 
 
 def campaign_figures(campaign: Campaign, now: dt.datetime | None = None) -> dict:
@@ -74,11 +89,11 @@ def campaign_figures(campaign: Campaign, now: dt.datetime | None = None) -> dict
     enforcement, not a figure: for draws they agree with these counts.)
     """
     now = now or timezone.now()
-    day, types = _coupon_types(campaign, now)
-    draws = draws_on(campaign, day)
+    day, types = _coupon_types([campaign], now)[campaign.pk]
+    draws = draws_on([(campaign, day)])[campaign.pk]
     return {
         "day": day,
-        "rush": rush_cycle_figures(campaign, now)
+        "rush": rush_cycles([campaign], now)[campaign.pk]
         if campaign.kind == Campaign.Kind.RUSH
         else None,
         "draws_today": draws["draws"],
@@ -93,10 +108,9 @@ def campaign_figures(campaign: Campaign, now: dt.datetime | None = None) -> dict
 def campaign_dashboard(campaign: Campaign, now: dt.datetime | None = None) -> dict:
     """The admin's dashboard of a campaign: its kind's figures (the mode's
     ``*_dashboard``), the coupon types' counts, the zone and local day they are
-    in, and whether it runs now (its page then refreshes them). The kind's
-    ``headline`` is what the back office's start page shows."""
+    in, and whether it runs now (its page then refreshes them)."""
     now = now or timezone.now()
-    day, types = _coupon_types(campaign, now)
+    day, types = _coupon_types([campaign], now)[campaign.pk]
     for coupon_type in types:
         coupon_type["share_today"] = _share(
             coupon_type["issued_today"], coupon_type["daily_quota"]
@@ -112,10 +126,34 @@ def campaign_dashboard(campaign: Campaign, now: dt.datetime | None = None) -> di
         "running": campaign.is_running(now),
         "template": f"draws/{campaign.kind}/dashboard.html",
         "types": types,
-        "issued_today": sum(t["issued_today"] for t in types),
-        "issued": sum(t["issued_total"] for t in types),
-        "redeemed": sum(t["redeemed"] for t in types),
         **DASHBOARDS[campaign.kind](campaign, now=now, day=day, types=types),
+    }
+
+
+def campaigns_headlines(
+    campaigns: list[Campaign], now: dt.datetime | None = None
+) -> dict[int, dict]:
+    """The back office's start page: per campaign id its zone, local day and
+    today's key figures for its kind (``headline``: (label, value) pairs), in a
+    few queries for all the campaigns (two, and one or two per kind)."""
+    now = now or timezone.now()
+    coupon_types = _coupon_types(campaigns, now)
+    headlines: dict[int, list] = {}
+    for kind, headlines_of in HEADLINES.items():
+        of_kind = [c for c in campaigns if c.kind == kind]
+        if of_kind:
+            headlines |= headlines_of(
+                [(c, coupon_types[c.pk][0]) for c in of_kind],
+                now=now,
+                types={c.pk: coupon_types[c.pk][1] for c in of_kind},
+            )
+    return {
+        campaign.pk: {
+            "zone": campaign.timezone,
+            "day": coupon_types[campaign.pk][0],
+            "headline": headlines[campaign.pk],
+        }
+        for campaign in campaigns
     }
 
 

@@ -1,10 +1,10 @@
 """What the coupons themselves say: counts by state, aggregated in the database.
 
-Two readers: a campaign's coupon types (``coupon_type_tallies``, for the API's
-figures and every mode's dashboard, through ``draws.figures``) and the voucher
-pool's offers (``offer_tallies``, for the Offer admin). Each is one ``GROUP BY``
-query over the coupons of one campaign (the voucher's campaign index) or of the
-offers, whatever their number.
+Two readers: campaigns' coupon types (``coupon_type_tallies``, for the API's
+figures, every mode's dashboard and the start page, through ``draws.figures``)
+and the voucher pool's offers (``offer_tallies``, for the Offer admin). Each is
+one ``GROUP BY`` query over the coupons of the campaigns asked about (the
+voucher's campaign index) or of the offers, whatever their number.
 """
 
 import datetime as dt
@@ -25,26 +25,22 @@ def issued_filter(now: dt.datetime) -> Q:
 
 
 def coupon_type_tallies(
-    campaign: Campaign,
-    *,
-    now: dt.datetime,
-    day_starts: dt.datetime,
-    day_ends: dt.datetime,
-) -> dict[int, dict]:
-    """Per coupon type id of ``campaign``: its coupons issued in all and in the
-    local day [``day_starts``, ``day_ends``), redeemed, held (hold running) and
-    free in the pool (available, or held with the hold run out). Types without
-    a coupon are missing."""
+    local_days: list[tuple[Campaign, dt.datetime, dt.datetime]], *, now: dt.datetime
+) -> dict[int, dict[int, dict]]:
+    """Per campaign id, per coupon type id: its coupons issued in all and in the
+    campaign's local day [start, end) given beside it, redeemed, held (hold
+    running) and free in the pool (available, or held with the hold run out).
+    Types without a coupon are missing. One query for all the campaigns."""
     issued = issued_filter(now)
+    today = Q(pk__in=[])
+    for campaign, day_starts, day_ends in local_days:
+        today |= Q(campaign=campaign, issued_at__gte=day_starts, issued_at__lt=day_ends)
     rows = (
-        Voucher.objects.filter(campaign=campaign)
-        .values("coupon_type_id")
+        Voucher.objects.filter(campaign__in=[campaign for campaign, _, _ in local_days])
+        .values("campaign_id", "coupon_type_id")
         .annotate(
             issued_total=Count("id", filter=issued),
-            issued_today=Count(
-                "id",
-                filter=issued & Q(issued_at__gte=day_starts, issued_at__lt=day_ends),
-            ),
+            issued_today=Count("id", filter=issued & today),
             redeemed=Count("id", filter=Q(status=Status.REDEEMED)),
             held=Count("id", filter=Q(status=Status.HELD, held_until__gt=now)),
             free=Count(
@@ -55,7 +51,11 @@ def coupon_type_tallies(
         )
         .order_by()
     )
-    return {row.pop("coupon_type_id"): row for row in rows}
+    tallies: dict[int, dict[int, dict]] = {}
+    for row in rows:
+        campaign_id, type_id = row.pop("campaign_id"), row.pop("coupon_type_id")
+        tallies.setdefault(campaign_id, {})[type_id] = row
+    return tallies
 
 
 def offer_tally_counts(now: dt.datetime, prefix: str = "") -> dict[str, Count]:

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.figures import campaign_dashboard
+from campaigns.figures import campaign_dashboard, campaigns_headlines
 from campaigns.models import Campaign
 from campaigns.tests.dashboard_support import admin_figures, dashboard, dashboard_url
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
@@ -68,6 +68,19 @@ def test_a_dashboard_takes_the_same_few_queries_however_big(
     for campaign in (small, big):
         with django_assert_num_queries(queries):
             campaign_dashboard(campaign, now)
+
+
+def test_the_start_page_takes_the_same_few_queries_however_many_campaigns_run(
+    django_assert_num_queries,
+):
+    one_of_each = [_draw_scene(1), _claim_scene(1), _rush_scene(1)]
+    two_of_each = [*one_of_each, _draw_scene(2), _claim_scene(2), _rush_scene(2)]
+
+    for campaigns in (one_of_each, two_of_each):
+        # coupon types, their coupons' counts, then today's draws, claims, rush days
+        with django_assert_num_queries(5):
+            lines = campaigns_headlines(campaigns, RESERVING)
+        assert set(lines) == {campaign.pk for campaign in campaigns}
 
 
 # --- The fragment view: staff who may view campaigns -----------------------------

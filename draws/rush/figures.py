@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 
 from campaigns.models import Campaign
 from campaigns.schedule import RushWindows
+from campaigns.selectors import on_campaign_days
 from draws.rush.models import Grab, RushDay
 
 RECENT_DAYS = 7
@@ -57,6 +58,9 @@ def sold_out_at(rush_day: RushDay) -> dt.datetime | None:
     return None
 
 
+_NO_RUSH_DAY = {"reservations": 0, "coupons": 0, "grabs": 0, "sold_out_at": None}
+
+
 def _row(rush_day: RushDay) -> dict:
     return {
         "day": rush_day.day,
@@ -69,27 +73,51 @@ def _row(rush_day: RushDay) -> dict:
     }
 
 
-def rush_cycle_figures(campaign: Campaign, now: dt.datetime) -> dict:
-    """The latest rush cycle that opened: its windows, reservations, coupons and
-    grabs (the API's ``rush``), in one query."""
-    cycle = RushWindows.of(campaign).latest_cycle(campaign.tz, now)
-    rush_day = with_grab_figures(
-        RushDay.objects.filter(campaign=campaign, day=cycle.day)
-    ).first()
-    row = (
-        _row(rush_day)
-        if rush_day
-        else {"reservations": 0, "coupons": 0, "grabs": 0, "sold_out_at": None}
-    )
+def rush_cycles(campaigns: list[Campaign], now: dt.datetime) -> dict[int, dict]:
+    """Per campaign id: its latest rush cycle that opened, with its windows,
+    reservations, coupons and grabs (the API's ``rush``), in one query for all."""
+    cycles = {
+        campaign.pk: RushWindows.of(campaign).latest_cycle(campaign.tz, now)
+        for campaign in campaigns
+    }
+    days = {
+        (rush_day.campaign_id, rush_day.day): _row(rush_day)
+        for rush_day in with_grab_figures(
+            RushDay.objects.filter(
+                on_campaign_days([(c, cycles[c.pk].day) for c in campaigns])
+            )
+        )
+    }
+    figures = {}
+    for campaign in campaigns:
+        cycle = cycles[campaign.pk]
+        row = days.get((campaign.pk, cycle.day), _NO_RUSH_DAY)
+        figures[campaign.pk] = {
+            "day": cycle.day,
+            "reservation_opens": cycle.reservation_opens,
+            "rush_opens": cycle.rush_opens,
+            "rush_closes": cycle.rush_ends,
+            "reservations": row["reservations"],
+            "coupons": row["coupons"],
+            "grabs": row["grabs"],
+            "sold_out_at": row["sold_out_at"],
+        }
+    return figures
+
+
+def rush_headlines(
+    campaign_days: list[tuple[Campaign, dt.date]], *, now: dt.datetime, types: dict
+) -> dict[int, list[tuple[str, int]]]:
+    """The start page's figures of each rush: its latest night's reservations,
+    grabs and coupons left."""
+    cycles = rush_cycles([campaign for campaign, _ in campaign_days], now)
     return {
-        "day": cycle.day,
-        "reservation_opens": cycle.reservation_opens,
-        "rush_opens": cycle.rush_opens,
-        "rush_closes": cycle.rush_ends,
-        "reservations": row["reservations"],
-        "coupons": row["coupons"],
-        "grabs": row["grabs"],
-        "sold_out_at": row["sold_out_at"],
+        pk: [
+            (f"reservations ({cycle['day']})", cycle["reservations"]),
+            ("grabs", cycle["grabs"]),
+            ("coupons left", cycle["coupons"] - cycle["grabs"]),
+        ]
+        for pk, cycle in cycles.items()
     }
 
 
@@ -97,7 +125,7 @@ def rush_dashboard(
     campaign: Campaign, *, now: dt.datetime, day: dt.date, types: list[dict]
 ) -> dict:
     """The latest cycle and a table of the ``RECENT_DAYS`` latest rush days."""
-    cycle = rush_cycle_figures(campaign, now)
+    cycle = rush_cycles([campaign], now)[campaign.pk]
     days = [
         _row(rush_day)
         for rush_day in with_grab_figures(
@@ -108,9 +136,4 @@ def rush_dashboard(
         "cycle": cycle,
         "left": cycle["coupons"] - cycle["grabs"],
         "days": days,
-        "headline": [
-            (f"reservations ({cycle['day']})", cycle["reservations"]),
-            ("grabs", cycle["grabs"]),
-            ("coupons left", cycle["coupons"] - cycle["grabs"]),
-        ],
     }

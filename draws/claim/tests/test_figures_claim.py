@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from campaigns.figures import campaign_dashboard
+from campaigns.figures import campaign_dashboard, campaigns_headlines
 from draws.claim.releases import batch_release
 from draws.claim.services import claim_take
 from draws.claim.tests.claim_helpers import claim_campaign, first_type, make_customers
@@ -69,7 +69,8 @@ def test_holds_that_run_out_lapse_and_free_their_coupons(scene):
     assert dashboard["redeemed"] == 1
     assert dashboard["conversion"] == pytest.approx(1 / 5)
     assert dashboard["sold_out_at"] is None  # coupons are free again
-    assert dashboard["headline"] == [
+    later = start + dt.timedelta(seconds=400)
+    assert campaigns_headlines([campaign], later)[campaign.pk]["headline"] == [
         ("claims today", 5),
         ("holds running", 0),
         ("free in the pool", 4),

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from campaigns.figures import campaign_dashboard
+from campaigns.figures import campaign_dashboard, campaigns_headlines
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from customers.tests.factories import CustomerFactory
 from draws.draw.services import draw_run
@@ -90,7 +90,11 @@ def test_a_draw_that_hits_a_spent_quota_is_a_draw_but_no_win(campaign):
     assert (dashboard["draws_today"], dashboard["wins_today"]) == (5, 4)
     assert dashboard["types"][0]["share_today"] == 100
     assert {row["name"]: row["wins"] for row in dashboard["odds"]}[gold.name] == 4
-    assert dashboard["headline"][:2] == [("draws today", 5), ("wins today", 4)]
+    assert campaigns_headlines([campaign], NOW)[campaign.pk]["headline"] == [
+        ("draws today", 5),
+        ("wins today", 4),
+        ("coupons issued today", 4),
+    ]
 
 
 def test_a_campaign_without_draws_shows_no_rate_rather_than_zero(campaign):

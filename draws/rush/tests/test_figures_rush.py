@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from campaigns.figures import campaign_dashboard
+from campaigns.figures import campaign_dashboard, campaigns_headlines
 from draws.rush.services import rush_grab, rush_local_state_clear, rush_reserve
 from draws.rush.tests.rush_support import (
     DAY,
@@ -74,6 +74,11 @@ def test_each_rush_day_shows_its_reservations_coupons_grabs_and_sell_out():
     )
     assert (before["grabs"], before["left"], before["sold_out_at"]) == (1, 1, None)
     assert dashboard["types"][0]["issued_total"] == 2
+    assert campaigns_headlines([campaign], RUSHING)[campaign.pk]["headline"] == [
+        (f"reservations ({DAY})", 5),
+        ("grabs", 1),
+        ("coupons left", 0),
+    ]
 
 
 def test_before_any_reservation_the_latest_cycle_is_empty():
