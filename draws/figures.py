@@ -10,6 +10,7 @@ this module gathers them by kind. Registered in ``DrawsConfig.ready``.
 
 import datetime as dt
 
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from campaigns.models import Campaign, CouponType
@@ -48,11 +49,20 @@ def _coupon_types(
         ],
         now=now,
     )
-    types: dict[int, list[dict]] = {campaign.pk: [] for campaign in campaigns}
-    for coupon_type in CouponType.objects.filter(campaign__in=campaigns):
-        row = tallies.get(coupon_type.campaign_id, {}).get(coupon_type.pk, {})
-        types[coupon_type.campaign_id].append(_type_figures(coupon_type, row))
-    return {pk: (days[pk], types[pk]) for pk in days}
+    # One query for all, unless the caller prefetched them (the API's detail).
+    prefetch_related_objects(campaigns, "coupon_types")
+    return {
+        campaign.pk: (
+            days[campaign.pk],
+            [
+                _type_figures(
+                    coupon_type, tallies.get(campaign.pk, {}).get(coupon_type.pk, {})
+                )
+                for coupon_type in campaign.coupon_types.all()
+            ],
+        )
+        for campaign in campaigns
+    }
 
 
 def _type_figures(coupon_type: CouponType, row: dict) -> dict:
