@@ -2,11 +2,14 @@
 campaign's dashboard count a claim made through the API without reloading the
 page, and opens each kind's dashboard, the voucher pool and the start page.
 
-The screenshots of docs/back-office.md are written here (docs/back-office/*.png).
+The screenshots of docs/back-office.md are taken here: with
+``COUPONSITE_SCREENSHOTS=1`` they replace docs/back-office/*.png, otherwise
+they go to the test's temporary folder (a test run leaves the docs alone).
 """
 
 import datetime as dt
 import json
+import os
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +37,7 @@ from vouchers.tests.factories import OfferFactory, VoucherFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = Path(settings.BASE_DIR) / "docs" / "back-office"
+DOCS_SHOTS = Path(settings.BASE_DIR) / "docs" / "back-office"
 VIEWPORT = {"width": 1366, "height": 900}
 PASSWORD = "back-office-test"
 
@@ -182,17 +185,23 @@ def _figure(page, name: str) -> str:
     return page.inner_text(f'#campaign-dashboard [data-figure="{name}"]').strip()
 
 
-def _shoot_dashboard(page, name: str) -> None:
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    folder = DOCS_SHOTS if os.environ.get("COUPONSITE_SCREENSHOTS") else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _shoot_dashboard(page, shot: Path) -> None:
     page.locator("fieldset", has=page.locator("#campaign-dashboard")).screenshot(
-        path=SHOTS / f"dashboard-{name}.png"
+        path=shot
     )
 
 
-def test_an_employee_watches_the_dashboards(browser_page, live_server):
+def test_an_employee_watches_the_dashboards(browser_page, live_server, shots):
     # given: a campaign of each kind with some activity, and an employee
     page, base = browser_page, live_server.url
     page.set_viewport_size(VIEWPORT)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     employee = get_user_model().objects.create_superuser(
         username="maria", email="maria@example.com", password=PASSWORD
     )
@@ -205,7 +214,7 @@ def test_an_employee_watches_the_dashboards(browser_page, live_server):
     start = page.inner_text("#running-campaigns")
     for campaign in (drop, wheel, rush):
         assert campaign.name in start
-    page.screenshot(path=SHOTS / "start-page.png")
+    page.screenshot(path=shots / "start-page.png")
 
     # and she opens the claim campaign while a customer claims through the API
     _open_dashboard(page, base, drop)
@@ -222,20 +231,27 @@ def test_an_employee_watches_the_dashboards(browser_page, live_server):
     assert page.evaluate("window.stillTheSamePage") is True
     assert _figure(page, "held") == "10"  # 9 still held + the new claim
     assert "Europe/Berlin, local day" in page.inner_text("#campaign-dashboard")
-    _shoot_dashboard(page, "claim")
+    _shoot_dashboard(page, shots / "dashboard-claim.png")
 
     _open_dashboard(page, base, wheel)
     assert _figure(page, "draws_today") == "40"
-    _shoot_dashboard(page, "draw")
+    _shoot_dashboard(page, shots / "dashboard-draw.png")
 
     _open_dashboard(page, base, rush)
     assert page.locator("#campaign-dashboard .dashboard-days tbody tr").count() == 2
-    _shoot_dashboard(page, "rush")
+    _shoot_dashboard(page, shots / "dashboard-rush.png")
 
     page.goto(f"{base}{reverse('admin:vouchers_offer_changelist')}")
     assert page.inner_text('.voucher-pool-figures [data-figure="issued"]') == "13"
-    page.screenshot(path=SHOTS / "voucher-pool.png")
+    page.screenshot(path=shots / "voucher-pool.png")
 
     # and nothing was fetched from anywhere but the site itself
     assert {url.split("/")[2] for url in page.sent} == {base.split("/")[2]}
     page.goto("about:blank")  # no refresh in flight when the server stops
+    assert sorted(shot.name for shot in shots.glob("*.png")) == [
+        "dashboard-claim.png",
+        "dashboard-draw.png",
+        "dashboard-rush.png",
+        "start-page.png",
+        "voucher-pool.png",
+    ]
