@@ -5,10 +5,11 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
-from django.template.loader import render_to_string
+from django.urls import path
 
 from campaigns import services
-from campaigns.figures import campaign_figures
+from campaigns.dashboard import URL_NAME as DASHBOARD_URL_NAME
+from campaigns.dashboard import dashboard_view, dashboard_with_assets
 from campaigns.models import CAMPAIGN_EDITABLE_FIELDS, Campaign, CouponType
 from campaigns.rules import CHECKED_FIELDS, campaign_validate
 from couponsite.admin_actions import reason_action
@@ -289,18 +290,17 @@ class CampaignAdmin(admin.ModelAdmin):
         fieldsets = super().get_fieldsets(request, obj)
         return fieldsets if obj is not None else fieldsets[1:]
 
-    @admin.display(description="Today (the campaign's local day)")
+    @admin.display(description="Dashboard")
     def live_figures(self, campaign: Campaign) -> str:
-        figures = campaign_figures(campaign)
-        types = []
-        for row in figures["coupon_types"]:
-            limit = (
-                None
-                if row["left_today"] is None
-                else row["issued_today"] + row["left_today"]
-            )
-            share = round(100 * row["issued_today"] / limit) if limit else None
-            types.append({**row, "share": share, "bar": 3 * (share or 0)})
-        return render_to_string(
-            "admin/campaigns/figures.html", {"f": figures, "types": types}
-        )
+        return dashboard_with_assets(campaign)
+
+    def get_urls(self):
+        dashboard = partial(dashboard_view, self)
+        return [
+            path(
+                "<path:object_id>/dashboard/",
+                self.admin_site.admin_view(dashboard),
+                name=DASHBOARD_URL_NAME,
+            ),
+            *super().get_urls(),
+        ]

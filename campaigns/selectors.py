@@ -1,6 +1,9 @@
 """Reads about campaigns that a use case needs together."""
 
+import datetime as dt
+
 from django.core.cache import cache
+from django.db.models import Q
 
 from campaigns.caching import (
     CAMPAIGN_CACHE_SECONDS,
@@ -53,3 +56,12 @@ def campaign_odds(campaign: Campaign) -> list[tuple[int, float]]:
         return [tuple(pair) for pair in odds]
 
     return local_cached(key, load)
+
+
+def on_campaign_days(campaign_days: list[tuple[Campaign, dt.date]]) -> Q:
+    """Rows of each campaign on its own local day (each campaign's "today" is a
+    date of its time zone), for figures of several campaigns in one query."""
+    matching = Q(pk__in=[])
+    for campaign, day in campaign_days:
+        matching |= Q(campaign=campaign, day=day)
+    return matching

@@ -1,7 +1,18 @@
+from django.conf import settings
 from django.contrib import admin
+from django.utils.functional import lazy
 
 from couponsite.admin_mixins import ReadOnlyAdminMixin
 from couponsite.models import AuditEntry
+
+# The back office's name, on every admin page; its start page (templates/admin/
+# index.html) shows the campaigns running now.
+# (Lazy: read when a page is drawn, so a changed setting shows at once.)
+admin.site.site_header = lazy(
+    lambda: f"{settings.RETAILER_NAME} coupon back office", str
+)()
+admin.site.site_title = lazy(lambda: f"{settings.RETAILER_NAME} back office", str)()
+admin.site.index_title = "Start: what runs now"
 
 
 @admin.register(AuditEntry)

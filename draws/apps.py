@@ -7,9 +7,17 @@ class DrawsConfig(AppConfig):
     def ready(self) -> None:
         # ready() is where start-up hooks go: the models are loaded by now.
         from campaigns import figures
-        from draws.figures import campaign_figures
+        from draws.figures import (
+            campaign_dashboard,
+            campaign_figures,
+            campaigns_headlines,
+        )
 
-        figures.provide(campaign_figures)
+        figures.provide(
+            campaign_figures,
+            dashboard=campaign_dashboard,
+            headlines=campaigns_headlines,
+        )
 
         # The thin path: hot refusals answered before Django (issue 18).
         from couponsite.server.routes import ON_SHUTDOWN, ROUTES

@@ -2,16 +2,18 @@ import csv
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.http import HttpResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils import timezone
 
 from couponsite.admin_actions import reason_action
 from couponsite.admin_csv import csv_export_action
 from couponsite.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
 from couponsite.codes import display_code, normalize_code
 from vouchers import services
+from vouchers.figures import offer_tallies, offer_tally_counts
 from vouchers.forms import GenerateVouchersForm
 from vouchers.models import Offer, Voucher, VoucherEvent
 
@@ -20,16 +22,60 @@ from vouchers.models import Offer, Voucher, VoucherEvent
 class OfferAdmin(AuditedAdminMixin, admin.ModelAdmin):
     audit_noun = "offer"
 
-    list_display = ["name", "discount", "issued", "created_at", "updated_at"]
+    list_display = [
+        "name",
+        "discount",
+        "issued",
+        "redeemed",
+        "expired",
+        "outstanding",
+        "created_at",
+        "updated_at",
+    ]
     search_fields = ["name"]
+    readonly_fields = ["figures"]
     change_list_template = "admin/vouchers/offer/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(issued_count=Count("vouchers"))
+        # The voucher pool's figures (vouchers.figures), one GROUP BY with the list.
+        counts = offer_tally_counts(timezone.now(), prefix="vouchers__")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(**{f"{name}_count": count for name, count in counts.items()})
+        )
 
     @admin.display(description="vouchers issued", ordering="issued_count")
     def issued(self, offer: Offer) -> int:
         return offer.issued_count
+
+    @admin.display(ordering="redeemed_count")
+    def redeemed(self, offer: Offer) -> int:
+        return offer.redeemed_count
+
+    @admin.display(ordering="expired_count")
+    def expired(self, offer: Offer) -> int:
+        return offer.expired_count
+
+    @admin.display(description="outstanding (redeemable)", ordering="outstanding_count")
+    def outstanding(self, offer: Offer) -> int:
+        return offer.outstanding_count
+
+    @admin.display(description="Vouchers of this offer")
+    def figures(self, offer: Offer) -> str:
+        if offer.pk is None:
+            return "—"
+        tally = offer_tallies(timezone.now(), offer_ids=[offer.pk])["total"]
+        return render_to_string(
+            "admin/vouchers/offer/figures.html", {"t": tally, "with_style": True}
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        """The list page opens with the whole voucher pool's figures."""
+        pool = offer_tallies(timezone.now())["total"]
+        return super().changelist_view(
+            request, extra_context={**(extra_context or {}), "pool": pool}
+        )
 
     def get_urls(self):
         return [

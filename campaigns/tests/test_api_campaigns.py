@@ -224,3 +224,14 @@ def test_rush_detail_shows_the_days_reservations_and_coupons(api_client):
     assert (rush["reservations"], rush["coupons"], rush["grabs"]) == (6, 1, 0)
     assert rush["sold_out_at"] is None
     assert body["windows"]["rush_opens"] == "23:00:00"
+
+
+def test_a_campaigns_figures_take_a_few_queries(api_client, django_assert_num_queries):
+    campaign = CouponTypeFactory(probability=1).campaign
+
+    # the campaign (by slug, then again with its coupon types: two queries), its
+    # coupon types' coupons counted in one, today's draws in one
+    with django_assert_num_queries(5):
+        response = api_client.get(f"/api/v1/campaigns/{campaign.slug}")
+
+    assert response.json()["today"]["coupon_types"][0]["issued_total"] == 0

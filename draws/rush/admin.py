@@ -1,20 +1,14 @@
 from django.contrib import admin, messages
-from django.db.models import Count, Max
 
 from campaigns.admin import CampaignAdmin
 from campaigns.models import Campaign
 from couponsite.admin_csv import csv_export_action
 from couponsite.admin_mixins import ReadOnlyAdminMixin
 from couponsite.redis_client import REDIS_ERRORS
+from draws.rush.figures import coupons_left, with_grab_figures
+from draws.rush.figures import sold_out_at as day_sold_out_at
 from draws.rush.models import Grab, Reservation, RushDay
 from draws.rush.services import ReservationsStillOpen, rush_warm
-
-
-def _with_rush_figures(queryset):
-    return queryset.select_related("campaign").annotate(
-        grab_count=Count("reservation_set__grab"),
-        last_grab_at=Max("reservation_set__grab__created_at"),
-    )
 
 
 class RushFigures:
@@ -26,14 +20,12 @@ class RushFigures:
 
     @admin.display(description="left")
     def left(self, rush_day: RushDay) -> int:
-        return rush_day.coupons - rush_day.grab_count
+        return coupons_left(rush_day)
 
     @admin.display(description="sold out at")
     def sold_out_at(self, rush_day: RushDay):
         """When the last coupon went; empty while any is left."""
-        if rush_day.coupons and rush_day.grab_count >= rush_day.coupons:
-            return rush_day.last_grab_at
-        return None
+        return day_sold_out_at(rush_day)
 
     @admin.display(description="ratio")
     def ratio_display(self, rush_day: RushDay) -> str:
@@ -73,7 +65,7 @@ class RushDayAdmin(RushFigures, ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = ["reload_into_redis"]
 
     def get_queryset(self, request):
-        return _with_rush_figures(super().get_queryset(request))
+        return with_grab_figures(super().get_queryset(request))
 
     @admin.action(description="Rebuild the selected days' rush state in Redis")
     def reload_into_redis(self, request, queryset):
@@ -117,7 +109,7 @@ class RushDayInline(RushFigures, ReadOnlyAdminMixin, admin.TabularInline):
     ordering = ["-day"]
 
     def get_queryset(self, request):
-        return _with_rush_figures(super().get_queryset(request))
+        return with_grab_figures(super().get_queryset(request))
 
 
 CampaignAdmin.add_kind_inline(Campaign.Kind.RUSH, RushDayInline)
