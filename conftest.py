@@ -210,3 +210,18 @@ def browser_page(live_server):
             browser.close()
     finally:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def screenshots(tmp_path):
+    """Where a browser test keeps its screenshots: docs/back-office/ (which
+    docs/back-office.md shows) with ``COUPONSITE_SCREENSHOTS=1``, else the
+    test's temporary folder, so a test run leaves the checkout as it was."""
+    from pathlib import Path
+
+    if os.environ.get("COUPONSITE_SCREENSHOTS"):
+        folder = Path(settings.BASE_DIR) / "docs" / "back-office"
+    else:
+        folder = tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

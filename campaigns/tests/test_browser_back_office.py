@@ -9,14 +9,12 @@ they go to the test's temporary folder (a test run leaves the docs alone).
 
 import datetime as dt
 import json
-import os
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
@@ -37,7 +35,6 @@ from vouchers.tests.factories import OfferFactory, VoucherFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DOCS_SHOTS = Path(settings.BASE_DIR) / "docs" / "back-office"
 VIEWPORT = {"width": 1366, "height": 900}
 PASSWORD = "back-office-test"
 
@@ -186,10 +183,8 @@ def _figure(page, name: str) -> str:
 
 
 @pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = DOCS_SHOTS if os.environ.get("COUPONSITE_SCREENSHOTS") else tmp_path
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def shots(screenshots) -> Path:
+    return screenshots
 
 
 def _shoot_dashboard(page, shot: Path) -> None:
