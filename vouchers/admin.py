@@ -139,7 +139,7 @@ class VoucherAdmin(CodeSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             target="voucher",
             done="Voided",
             help_text="Recorded in the voucher's history.",
-            permissions=["use"],
+            permissions=["void"],
         ),
         reason_action(
             name="voucher_rollback_redemption",
@@ -148,15 +148,17 @@ class VoucherAdmin(CodeSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             target="voucher",
             done="Rolled back",
             help_text="Recorded in the voucher's history.",
-            permissions=["use"],
+            permissions=["rollback"],
         ),
     ]
 
-    def has_use_permission(self, request) -> bool:
-        """Voiding and rolling back change a voucher, through its services only
-        (the page itself edits nothing): staff allowed to change vouchers."""
-        opts = self.opts
-        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+    # Voiding and rolling back change a voucher through its services only (the
+    # page itself edits nothing), each with its own permission (couponsite.roles).
+    def has_void_permission(self, request) -> bool:
+        return request.user.has_perm("vouchers.void_voucher")
+
+    def has_rollback_permission(self, request) -> bool:
+        return request.user.has_perm("vouchers.rollback_voucher")
 
     readonly_fields = [
         "code",

@@ -124,7 +124,10 @@ class ReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             release.released_by,
         )
 
-    @admin.action(description="Release the same batch again (same type and count)")
+    @admin.action(
+        description="Release the same batch again (same type and count)",
+        permissions=["add"],
+    )
     def release_again(self, request, queryset):
         for release in queryset.select_related("coupon_type__campaign"):
             try:

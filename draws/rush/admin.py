@@ -75,7 +75,14 @@ class RushDayAdmin(RushFigures, ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return _with_rush_figures(super().get_queryset(request))
 
-    @admin.action(description="Rebuild the selected days' rush state in Redis")
+    def has_reload_permission(self, request) -> bool:
+        """Rebuilding Redis is running the campaign: its managers'."""
+        return request.user.has_perm("campaigns.change_campaign")
+
+    @admin.action(
+        description="Rebuild the selected days' rush state in Redis",
+        permissions=["reload"],
+    )
     def reload_into_redis(self, request, queryset):
         for rush_day in queryset:
             try:
