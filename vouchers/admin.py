@@ -1,6 +1,6 @@
 import csv
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponse
@@ -47,13 +47,21 @@ class OfferAdmin(AuditedAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         form = GenerateVouchersForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
+            read = form.cleaned_data["emails_csv"]
             vouchers = services.vouchers_generate(
-                emails=form.cleaned_data["emails_csv"],
+                emails=read.emails,
                 offer_name=form.cleaned_data["offer_name"],
                 discount=form.cleaned_data["discount"],
                 expires_at=form.cleaned_data["expires_at"],
                 acting_user=request.user,
             )
+            if read.skipped:  # shown on the next page (the answer is a file)
+                self.message_user(
+                    request,
+                    f"{len(vouchers)} vouchers generated; skipped: "
+                    + "; ".join(map(str, read.skipped)),
+                    messages.WARNING,
+                )
             response = HttpResponse(content_type="text/csv")
             response["Content-Disposition"] = 'attachment; filename="vouchers.csv"'
             writer = csv.writer(response)
