@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from campaigns.admin_filters import CampaignLocalDayFilter, campaign_day
 from campaigns.models import Campaign, CouponType
 from couponsite.admin_csv import csv_export_action
 from couponsite.admin_mixins import ReadOnlyAdminMixin
@@ -20,12 +21,12 @@ class ClaimAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
         "customer",
         "campaign",
-        "day",
+        campaign_day,
         "voucher",
         "held_until",
         "hold",
     ]
-    list_filter = ["campaign", "day"]
+    list_filter = ["campaign", CampaignLocalDayFilter]
     list_select_related = ["customer", "campaign", "voucher"]
     search_fields = ["customer__phone", "customer__email", "voucher__code"]
     date_hierarchy = "created_at"

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Max
 
 from campaigns.admin import CampaignAdmin
+from campaigns.admin_filters import CampaignLocalDayFilter, campaign_day
 from campaigns.models import Campaign
 from couponsite.admin_csv import csv_export_action
 from couponsite.admin_mixins import ReadOnlyAdminMixin
@@ -132,8 +133,8 @@ CampaignAdmin.add_kind_inline(Campaign.Kind.RUSH, RushDayInline)
 
 @admin.register(Reservation)
 class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["day", "campaign", "number", "customer", "created_at"]
-    list_filter = ["campaign", "day"]
+    list_display = [campaign_day, "campaign", "number", "customer", "created_at"]
+    list_filter = ["campaign", CampaignLocalDayFilter]
     search_fields = ["customer__phone", "customer__email"]
     list_select_related = ["campaign", "customer"]
     readonly_fields = [
@@ -148,8 +149,15 @@ class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Grab)
 class GrabAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "campaign", "day", "customer", "voucher", "via"]
-    list_filter = ["campaign", "day", "via"]
+    list_display = [
+        "created_at",
+        "campaign",
+        campaign_day,
+        "customer",
+        "voucher",
+        "via",
+    ]
+    list_filter = ["campaign", CampaignLocalDayFilter, "via"]
     search_fields = ["customer__phone", "customer__email", "voucher__code"]
     list_select_related = ["campaign", "customer", "voucher"]
     actions = [
