@@ -2,19 +2,50 @@ from functools import partial
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
 from django.urls import path
 
 from campaigns import services
 from campaigns.dashboard import URL_NAME as DASHBOARD_URL_NAME
 from campaigns.dashboard import dashboard_view, dashboard_with_assets
 from campaigns.models import CAMPAIGN_EDITABLE_FIELDS, Campaign, CouponType
-from campaigns.rules import CHECKED_FIELDS, campaign_validate
+from campaigns.rules import (
+    CAMPAIGN_KIND_FIELDS,
+    CHECKED_FIELDS,
+    COUPON_TYPE_KIND_FIELDS,
+    campaign_validate,
+    kind_fields,
+)
 from couponsite.admin_actions import reason_action
 from couponsite.audit import audited_fields
 from couponsite.codes import normalize_prefix
+
+
+def fieldsets_of_kind(fieldsets, kind: str | None, by_kind) -> list:
+    """``fieldsets`` with the fields only other kinds read left out (``by_kind``,
+    ``campaigns.rules``), and the fieldsets that leaves empty; all of them when
+    no kind is known."""
+    if kind is None:
+        return fieldsets
+    names = flatten_fieldsets(fieldsets)
+    keep = set(kind_fields(kind, names, by_kind))
+    kept = []
+    for title, options in fieldsets:
+        lines = []
+        for line in options["fields"]:
+            if isinstance(line, (list, tuple)):
+                line = tuple(name for name in line if name in keep)
+                if line:
+                    lines.append(line if len(line) > 1 else line[0])
+            elif line in keep:
+                lines.append(line)
+        if lines:
+            kept.append((title, {**options, "fields": lines}))
+    return kept
 
 
 class CouponTypeFormSet(BaseInlineFormSet):
@@ -104,19 +135,41 @@ class CouponTypeInline(admin.StackedInline):
     # Issued and left per type are in the campaign's live figures (one source,
     # the coupons); the quota counters on the row are the draw's enforcement.
 
+    kind: str | None = None  # the campaign's, set by CampaignAdmin.get_inline_instances
+
+    def get_fieldsets(self, request, obj=None):
+        """Only the fields the campaign's kind reads: no odds on a claim, no hold
+        on a draw (a field not shown is not in the form: a posted value is ignored)."""
+        return fieldsets_of_kind(
+            super().get_fieldsets(request, obj), self.kind, COUPON_TYPE_KIND_FIELDS
+        )
+
 
 class CampaignForm(forms.ModelForm):
     """The campaign's own fields, checked by the campaign rules; the rules that
     need its coupon types run in their inline (``CouponTypeFormSet``)."""
 
+    kind: str | None = None  # a new campaign's, chosen first (CampaignAdmin.add_view)
+
     class Meta:
         model = Campaign
         fields = CAMPAIGN_EDITABLE_FIELDS
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.kind is not None:
+            self.instance.kind = self.kind
+
     def clean(self):
         cleaned = super().clean()
+        # A field the form does not show (another kind's) keeps the campaign's value.
         errors = campaign_validate(
-            **{name: cleaned.get(name) for name in CHECKED_FIELDS},
+            **{
+                name: cleaned.get(name)
+                if name in self.fields
+                else getattr(self.instance, name)
+                for name in CHECKED_FIELDS
+            },
             creating=self.instance._state.adding,
             end_moved="ends_at" in self.changed_data,
         )
@@ -177,9 +230,8 @@ class CampaignAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "slug", "kind", "status", "description"]}),
         ("When", {"fields": ["timezone", ("starts_at", "ends_at")]}),
         (
-            "Rush windows (local times, rush campaigns only)",
+            "Rush windows (local times)",
             {
-                "classes": ["collapse"],
                 "fields": [
                     ("reservation_opens", "reservation_closes"),
                     ("rush_opens", "rush_closes"),
@@ -208,6 +260,40 @@ class CampaignAdmin(admin.ModelAdmin):
         ),
     ]
 
+    def add_view(self, request, form_url="", extra_context=None):
+        """A campaign's kind is chosen first (``?kind=draw``), then the form shows
+        that kind's fields only; without a kind, a page of links, one per kind."""
+        kind = self.kind_to_add(request)
+        if kind is None:
+            if not self.has_add_permission(request):
+                raise PermissionDenied
+            return TemplateResponse(
+                request,
+                "admin/campaigns/campaign/choose_kind.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Add campaign: choose its kind",
+                    "opts": self.opts,
+                    "kinds": Campaign.Kind.choices,
+                },
+            )
+        title = f"Add campaign: {Campaign.Kind(kind).label.lower()}"
+        return super().add_view(
+            request, form_url, {**(extra_context or {}), "title": title}
+        )
+
+    @staticmethod
+    def kind_to_add(request) -> str | None:
+        kind = request.GET.get("kind")
+        return kind if kind in Campaign.Kind.values else None
+
+    def _kind(self, request, obj) -> str | None:
+        return obj.kind if obj is not None else self.kind_to_add(request)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"kind": self._kind(request, obj)})
+
     def save_model(self, request, obj, form, change):
         if change:
             services.campaign_update(campaign=obj, acting_user=request.user)
@@ -228,9 +314,12 @@ class CampaignAdmin(admin.ModelAdmin):
             acting_user=request.user,
             coupon_types=[_type_fields(coupon_type) for coupon_type in new_types],
             **{
-                name: value
-                for name, value in form.cleaned_data.items()
-                if name in _CAMPAIGN_FIELDS
+                **{
+                    name: value
+                    for name, value in form.cleaned_data.items()
+                    if name in _CAMPAIGN_FIELDS
+                },
+                "kind": form.instance.kind,  # chosen first, not a field of the form
             },
         )
         obj = form.instance  # what the admin logs and redirects to
@@ -274,6 +363,9 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def get_inline_instances(self, request, obj=None):
         inlines = super().get_inline_instances(request, obj)
+        for inline in inlines:
+            if isinstance(inline, CouponTypeInline):
+                inline.kind = self._kind(request, obj)
         if obj is not None:
             inlines += [
                 inline(self.model, self.admin_site)
@@ -282,13 +374,17 @@ class CampaignAdmin(admin.ModelAdmin):
         return inlines
 
     def get_readonly_fields(self, request, obj=None):
-        """An existing campaign's status changes through the actions, which ask why."""
-        fields = super().get_readonly_fields(request, obj)
+        """The kind is chosen before the form (it decides the fields) and stays;
+        an existing campaign's status changes through the actions, which ask why."""
+        fields = [*super().get_readonly_fields(request, obj), "kind"]
         return [*fields, "status"] if obj is not None else fields
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        return fieldsets if obj is not None else fieldsets[1:]
+        fieldsets = fieldsets if obj is not None else fieldsets[1:]
+        return fieldsets_of_kind(
+            fieldsets, self._kind(request, obj), CAMPAIGN_KIND_FIELDS
+        )
 
     @admin.display(description="Dashboard")
     def live_figures(self, campaign: Campaign) -> str:

@@ -22,6 +22,22 @@ from campaigns.schedule import RushWindows
 # The campaign fields the rules read (the keyword arguments of campaign_validate).
 CHECKED_FIELDS = ("kind", "starts_at", "ends_at", *RUSH_WINDOW_FIELDS, "ratio")
 
+# The fields only some kinds read; every other field is every kind's. A rush
+# alone has daily windows and a ratio; odds and quotas are the draw's
+# (``quota_take``), the hold is the claim's; a claim's coupon is due when its
+# hold ends, so it has no ``valid_days`` (CLAIM_VALID_DAYS_REFUSED). The admin
+# shows each kind only its own (``kind_fields``).
+CAMPAIGN_KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    Campaign.Kind.DRAW: (),
+    Campaign.Kind.CLAIM: (),
+    Campaign.Kind.RUSH: (*RUSH_WINDOW_FIELDS, "ratio"),
+}
+COUPON_TYPE_KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    Campaign.Kind.DRAW: ("probability", "total_quota", "daily_quota", "valid_days"),
+    Campaign.Kind.CLAIM: ("hold_seconds",),
+    Campaign.Kind.RUSH: ("valid_days",),
+}
+
 ENDS_IN_THE_PAST = "A campaign must end in the future."
 ENDS_BEFORE_IT_STARTS = "A campaign must end after it starts."
 TYPE_NAMES_REPEATED = "Coupon type names must differ."
@@ -33,6 +49,15 @@ RUSH_RATIO_ZERO = "A rush needs a ratio above 0 (0.2: one coupon per five)."
 
 # Probabilities have six decimals (CouponType.probability), as the API's total shows.
 PROBABILITY_STEP = Decimal("0.000001")
+
+
+def kind_fields(
+    kind: str, fields: Sequence[str], by_kind: Mapping[str, tuple[str, ...]]
+) -> list[str]:
+    """``fields`` less those only other kinds read (``by_kind``: one of the maps
+    above), e.g. a claim's coupon type without ``probability``."""
+    others = {name for k, names in by_kind.items() if k != kind for name in names}
+    return [name for name in fields if name not in others or name in by_kind[kind]]
 
 
 def odds_past_one(total: Decimal) -> str:

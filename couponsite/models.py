@@ -108,6 +108,8 @@ class AuditEntry(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = "audit entry"
         verbose_name_plural = "audit log"
+        # The back office's own permissions, with no model of their own to sit on.
+        permissions = [("export_csv", "Can export admin lists as CSV")]
         indexes = [
             models.Index(
                 fields=["target_type", "target_id", "created_at"],

@@ -153,6 +153,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# Dates as 2026-11-30, times as 2026-11-30 03:12 UTC (couponsite/formats).
+FORMAT_MODULE_PATH = ["couponsite.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,6 +1,6 @@
 import csv
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.loader import render_to_string
@@ -93,13 +93,21 @@ class OfferAdmin(AuditedAdminMixin, admin.ModelAdmin):
             raise PermissionDenied
         form = GenerateVouchersForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
+            read = form.cleaned_data["emails_csv"]
             vouchers = services.vouchers_generate(
-                emails=form.cleaned_data["emails_csv"],
+                emails=read.emails,
                 offer_name=form.cleaned_data["offer_name"],
                 discount=form.cleaned_data["discount"],
                 expires_at=form.cleaned_data["expires_at"],
                 acting_user=request.user,
             )
+            if read.skipped:  # shown on the next page (the answer is a file)
+                self.message_user(
+                    request,
+                    f"{len(vouchers)} vouchers generated; skipped: "
+                    + "; ".join(map(str, read.skipped)),
+                    messages.WARNING,
+                )
             response = HttpResponse(content_type="text/csv")
             response["Content-Disposition"] = 'attachment; filename="vouchers.csv"'
             writer = csv.writer(response)
@@ -185,7 +193,7 @@ class VoucherAdmin(CodeSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             target="voucher",
             done="Voided",
             help_text="Recorded in the voucher's history.",
-            permissions=["use"],
+            permissions=["void"],
         ),
         reason_action(
             name="voucher_rollback_redemption",
@@ -194,15 +202,17 @@ class VoucherAdmin(CodeSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
             target="voucher",
             done="Rolled back",
             help_text="Recorded in the voucher's history.",
-            permissions=["use"],
+            permissions=["rollback"],
         ),
     ]
 
-    def has_use_permission(self, request) -> bool:
-        """Voiding and rolling back change a voucher, through its services only
-        (the page itself edits nothing): staff allowed to change vouchers."""
-        opts = self.opts
-        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+    # Voiding and rolling back change a voucher through its services only (the
+    # page itself edits nothing), each with its own permission (couponsite.roles).
+    def has_void_permission(self, request) -> bool:
+        return request.user.has_perm("vouchers.void_voucher")
+
+    def has_rollback_permission(self, request) -> bool:
+        return request.user.has_perm("vouchers.rollback_voucher")
 
     readonly_fields = [
         "code",

@@ -149,6 +149,11 @@ class Voucher(Benefit):
     objects = VoucherQuerySet.as_manager()
 
     class Meta:
+        # Staff change vouchers only through these actions (the page edits nothing).
+        permissions = [
+            ("void_voucher", "Can void vouchers"),
+            ("rollback_voucher", "Can roll back a voucher's redemption"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(coupon_type__isnull=False) | Q(offer__isnull=False),

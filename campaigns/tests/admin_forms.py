@@ -3,7 +3,13 @@
 import datetime as dt
 from html.parser import HTMLParser
 
+from django.urls import reverse
 from django.utils import timezone
+
+
+def campaign_add_url(kind: str = "draw") -> str:
+    """The add page of a campaign of ``kind`` (the kind is chosen first)."""
+    return f"{reverse('admin:campaigns_campaign_add')}?kind={kind}"
 
 
 def campaign_add_form(**overrides) -> dict:

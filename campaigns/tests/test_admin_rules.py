@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign, CouponType
+from campaigns.models import Campaign, CouponType
 from campaigns.rules import (
     DRAW_WITHOUT_ODDS,
     ENDS_BEFORE_IT_STARTS,
@@ -18,13 +18,16 @@ from campaigns.rules import (
     RUSH_TIME_FRACTION,
     TYPE_NAMES_REPEATED,
 )
-from campaigns.tests.admin_forms import campaign_add_form, form_as_posted
+from campaigns.tests.admin_forms import (
+    campaign_add_form,
+    campaign_add_url,
+    form_as_posted,
+)
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/campaigns"
-ADD = "/admin/campaigns/campaign/add/"
 NOW = timezone.now().replace(microsecond=0)
 PRIZE = {"name": "Prize", "probability": "0.5"}
 
@@ -73,6 +76,10 @@ def _admin_form(campaign: dict, types: list[dict]) -> dict:
         }
         data.update({f"coupon_types-{n}-{k}": v for k, v in fields.items()})
     return data
+
+
+def _add(campaign: dict) -> str:
+    return campaign_add_url(campaign.get("kind", "draw"))
 
 
 def _admin_errors(response) -> dict[str, list[str]]:
@@ -155,13 +162,6 @@ RUSH = {"kind": "rush"}
             "The rush must open after the reservation window closes, within 12 hours.",
             id="rush-windows-out-of-order",
         ),
-        pytest.param(
-            {"kind": "claim"},
-            [{"name": "A", "valid_days": "45"}],
-            "coupon_types",
-            CLAIM_VALID_DAYS_REFUSED,
-            id="claim-with-valid-days",
-        ),
     ],
 )
 def test_the_admin_refuses_what_the_api_refuses(
@@ -169,7 +169,7 @@ def test_the_admin_refuses_what_the_api_refuses(
 ):
     # when the same campaign is sent to the API and saved in the admin
     api = staff_client.post(API, _api_payload(campaign, types), format="json")
-    page = admin_client.post(ADD, _admin_form(campaign, types))
+    page = admin_client.post(_add(campaign), _admin_form(campaign, types))
 
     # then both refuse it, naming the same field with the same words
     assert api.status_code == 400
@@ -187,7 +187,7 @@ def test_the_admin_refuses_a_window_time_with_a_fraction_of_a_second(
     campaign = {**RUSH, "rush_opens": "23:00:00.500"}
 
     api = staff_client.post(API, _api_payload(campaign, [PRIZE]), format="json")
-    page = admin_client.post(ADD, _admin_form(campaign, [PRIZE]))
+    page = admin_client.post(_add(campaign), _admin_form(campaign, [PRIZE]))
 
     assert api.status_code == 400 and "rush_opens" in api.json()["fields"]
     assert _admin_errors(page) == {"rush_opens": [RUSH_TIME_FRACTION]}
@@ -198,7 +198,9 @@ def test_the_admin_and_the_api_accept_the_same_campaign(admin_client, staff_clie
     types = [{"name": "A", "probability": "0.4"}, {"name": "B", "probability": "0.6"}]
 
     api = staff_client.post(API, _api_payload({}, types), format="json")
-    page = admin_client.post(ADD, _admin_form({"slug": "rules-2"}, types))
+    page = admin_client.post(
+        campaign_add_url(), _admin_form({"slug": "rules-2"}, types)
+    )
 
     assert api.status_code == 201, api.json()
     assert page.status_code == 302, _admin_errors(page)
@@ -253,15 +255,16 @@ def test_the_admin_refuses_a_second_coupon_type_on_a_rush(admin_client):
     assert campaign.coupon_types.count() == 1
 
 
-def test_the_admin_refuses_a_draw_turned_into_a_rush_with_two_types(admin_client):
+def test_a_campaign_keeps_its_kind_whatever_is_posted(admin_client):
+    """The kind decides the form, so it is chosen once, before it."""
     campaign = CampaignFactory(kind=Campaign.Kind.DRAW)
     CouponTypeFactory.create_batch(2, campaign=campaign, probability=Decimal("0.1"))
 
-    response = _change(admin_client, campaign, kind="rush")
+    response = _change(admin_client, campaign, kind="rush", ratio="0.5")
 
-    assert response.status_code == 200
-    assert _admin_errors(response) == {"coupon_types": [RUSH_NOT_ONE_TYPE]}
-    assert Campaign.objects.get(pk=campaign.pk).kind == Campaign.Kind.DRAW
+    assert response.status_code == 302, _admin_errors(response)
+    campaign.refresh_from_db()
+    assert (campaign.kind, campaign.ratio) == (Campaign.Kind.DRAW, Decimal("0.2"))
 
 
 def test_the_admin_refuses_a_rush_ratio_set_to_zero(admin_client):
@@ -333,7 +336,7 @@ def test_the_admin_reads_a_coupon_type_as_the_api_does(admin_client):
     types = [{**PRIZE, "code_prefix": "spr-", "benefit_kind": "amount",
               "amount": "5", "currency": "usd", "percent": ""}]  # fmt: skip
 
-    response = admin_client.post(ADD, _admin_form({}, types))
+    response = admin_client.post(campaign_add_url(), _admin_form({}, types))
 
     assert response.status_code == 302, _admin_errors(response)
     coupon_type = CouponType.objects.get(campaign__slug="rules")
@@ -343,7 +346,7 @@ def test_the_admin_reads_a_coupon_type_as_the_api_does(admin_client):
 def test_the_admin_refuses_a_code_prefix_the_api_refuses(admin_client, staff_client):
     types = [{**PRIZE, "code_prefix": "UUU"}]  # U is not in the code alphabet
 
-    page = admin_client.post(ADD, _admin_form({}, types))
+    page = admin_client.post(campaign_add_url(), _admin_form({}, types))
     api = staff_client.post(API, _api_payload({}, types), format="json")
 
     inline = page.context["inline_admin_formsets"][0].formset

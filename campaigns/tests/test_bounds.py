@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import MAX_VALID_DAYS, Campaign, CouponType
-from campaigns.tests.admin_forms import campaign_add_form
+from campaigns.tests.admin_forms import campaign_add_form, campaign_add_url
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,9 +32,7 @@ def test_the_database_refuses_a_validity_past_the_bound(days):
 
 
 def test_admin_form_is_accepted_as_given(admin_client):
-    response = admin_client.post(
-        reverse("admin:campaigns_campaign_add"), campaign_add_form()
-    )
+    response = admin_client.post(campaign_add_url(), campaign_add_form())
 
     assert response.status_code == 302
     assert Campaign.objects.filter(slug="admin-draw").exists()
@@ -42,7 +40,7 @@ def test_admin_form_is_accepted_as_given(admin_client):
 
 def test_admin_refuses_a_validity_past_the_bound(admin_client):
     response = admin_client.post(
-        reverse("admin:campaigns_campaign_add"),
+        campaign_add_url(),
         campaign_add_form(**{"coupon_types-0-valid_days": "3000000"}),
     )
 
@@ -54,7 +52,7 @@ def test_admin_refuses_a_validity_past_the_bound(admin_client):
 def test_admin_refuses_a_campaign_that_already_ended(admin_client):
     yesterday = timezone.now() - dt.timedelta(days=1)
     response = admin_client.post(
-        reverse("admin:campaigns_campaign_add"),
+        campaign_add_url(),
         campaign_add_form(
             starts_at_0=(yesterday - dt.timedelta(days=9)).strftime("%Y-%m-%d"),
             ends_at_0=yesterday.strftime("%Y-%m-%d"),

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from campaigns.admin_filters import CampaignLocalDayFilter, campaign_day
 from campaigns.models import Campaign, CouponType
 from couponsite.admin_csv import csv_export_action
 from couponsite.admin_mixins import ReadOnlyAdminMixin
@@ -20,12 +21,12 @@ class ClaimAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "created_at",
         "customer",
         "campaign",
-        "day",
+        campaign_day,
         "voucher",
         "held_until",
         "hold",
     ]
-    list_filter = ["campaign", "day"]
+    list_filter = ["campaign", CampaignLocalDayFilter]
     list_select_related = ["customer", "campaign", "voucher"]
     search_fields = ["customer__phone", "customer__email", "voucher__code"]
     date_hierarchy = "created_at"
@@ -124,7 +125,10 @@ class ReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             release.released_by,
         )
 
-    @admin.action(description="Release the same batch again (same type and count)")
+    @admin.action(
+        description="Release the same batch again (same type and count)",
+        permissions=["add"],
+    )
     def release_again(self, request, queryset):
         for release in queryset.select_related("coupon_type__campaign"):
             try:

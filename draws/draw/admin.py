@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from campaigns.admin_filters import CampaignLocalDayFilter, campaign_day
 from couponsite.admin_csv import csv_export_action
 from couponsite.admin_mixins import ReadOnlyAdminMixin
 from draws.draw.models import Draw
@@ -10,13 +11,13 @@ class DrawAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "customer",
         "campaign",
-        "day",
+        campaign_day,
         "won",
         "coupon_type",
         "voucher",
         "created_at",
     ]
-    list_filter = ["won", "campaign", "day"]
+    list_filter = ["won", "campaign", CampaignLocalDayFilter]
     search_fields = ["customer__phone", "customer__email", "voucher__code"]
     list_select_related = ["customer", "campaign", "coupon_type", "voucher"]
     date_hierarchy = "created_at"

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
 from campaigns.admin import CampaignAdmin
+from campaigns.admin_filters import CampaignLocalDayFilter, campaign_day
 from campaigns.models import Campaign
 from couponsite.admin_csv import csv_export_action
 from couponsite.admin_mixins import ReadOnlyAdminMixin
@@ -67,7 +68,14 @@ class RushDayAdmin(RushFigures, ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return with_grab_figures(super().get_queryset(request))
 
-    @admin.action(description="Rebuild the selected days' rush state in Redis")
+    def has_reload_permission(self, request) -> bool:
+        """Rebuilding Redis is running the campaign: its managers'."""
+        return request.user.has_perm("campaigns.change_campaign")
+
+    @admin.action(
+        description="Rebuild the selected days' rush state in Redis",
+        permissions=["reload"],
+    )
     def reload_into_redis(self, request, queryset):
         for rush_day in queryset:
             try:
@@ -117,8 +125,8 @@ CampaignAdmin.add_kind_inline(Campaign.Kind.RUSH, RushDayInline)
 
 @admin.register(Reservation)
 class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["day", "campaign", "number", "customer", "created_at"]
-    list_filter = ["campaign", "day"]
+    list_display = [campaign_day, "campaign", "number", "customer", "created_at"]
+    list_filter = ["campaign", CampaignLocalDayFilter]
     search_fields = ["customer__phone", "customer__email"]
     list_select_related = ["campaign", "customer"]
     readonly_fields = [
@@ -133,8 +141,15 @@ class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Grab)
 class GrabAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "campaign", "day", "customer", "voucher", "via"]
-    list_filter = ["campaign", "day", "via"]
+    list_display = [
+        "created_at",
+        "campaign",
+        campaign_day,
+        "customer",
+        "voucher",
+        "via",
+    ]
+    list_filter = ["campaign", CampaignLocalDayFilter, "via"]
     search_fields = ["customer__phone", "customer__email", "voucher__code"]
     list_select_related = ["campaign", "customer", "voucher"]
     actions = [

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from campaigns.tests.admin_forms import campaign_add_form
+from campaigns.tests.admin_forms import campaign_add_form, campaign_add_url
 from campaigns.tests.dashboard_support import admin_figures
 from campaigns.tests.factories import CouponTypeFactory
 from couponsite.codes import display_code
@@ -129,7 +129,7 @@ def test_campaign_with_coupon_types_is_created_in_the_admin(admin_client, admin_
         }
     )
 
-    response = admin_client.post(reverse("admin:campaigns_campaign_add"), data)
+    response = admin_client.post(campaign_add_url(), data)
 
     assert response.status_code == 302, (
         response.context["errors"] if response.context else ""
@@ -266,7 +266,7 @@ def test_admin_refuses_rush_windows_in_the_wrong_order(admin_client):
         "coupon_types-MAX_NUM_FORMS": "1000",
     }
 
-    response = admin_client.post(reverse("admin:campaigns_campaign_add"), data)
+    response = admin_client.post(campaign_add_url("rush"), data)
 
     assert response.status_code == 200
     assert (

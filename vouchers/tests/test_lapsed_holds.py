@@ -7,12 +7,11 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign
-from campaigns.tests.admin_forms import campaign_add_form
+from campaigns.models import CLAIM_VALID_DAYS_REFUSED, Campaign, CouponType
+from campaigns.tests.admin_forms import campaign_add_form, campaign_add_url
 from campaigns.tests.factories import CouponTypeFactory
 from customers.services import token_create
 from draws.claim.releases import batch_release
@@ -198,7 +197,8 @@ def test_the_api_refuses_valid_days_on_a_claim_coupon_type(staff_client):
     assert Campaign.objects.count() == 1
 
 
-def test_the_admin_refuses_a_changed_valid_days_on_a_claim_campaign(admin_client):
+def test_the_admin_ignores_valid_days_on_a_claim_campaign(admin_client):
+    """A claim's coupon is due when its hold ends: its form has no valid_days."""
     data = campaign_add_form(
         **{
             "name": "Admin drop",
@@ -214,12 +214,12 @@ def test_the_admin_refuses_a_changed_valid_days_on_a_claim_campaign(admin_client
             "coupon_types-0-valid_days": "45",
         }
     )
-    url = reverse("admin:campaigns_campaign_add")
+    url = campaign_add_url("claim")
 
-    refused = admin_client.post(url, data)
-    accepted = admin_client.post(url, {**data, "coupon_types-0-valid_days": "30"})
+    page = admin_client.get(url)
+    response = admin_client.post(url, data)
 
-    assert refused.status_code == 200
-    assert "has no effect on a claim" in refused.content.decode()
-    assert accepted.status_code == 302
-    assert Campaign.objects.get(slug="admin-drop").coupon_types.count() == 1
+    assert 'name="coupon_types-0-valid_days"' not in page.content.decode()
+    assert response.status_code == 302
+    coupon_type = Campaign.objects.get(slug="admin-drop").coupon_types.get()
+    assert coupon_type.valid_days == CouponType._meta.get_field("valid_days").default

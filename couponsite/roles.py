@@ -1,0 +1,93 @@
+"""The back office's roles: Django groups with the permissions each role needs.
+
+Made by a data migration (``couponsite/migrations/0005_back_office_roles``),
+which calls ``roles_sync``; a later change to ``ROLES`` ships with a migration
+calling it again. Staff are put in a group on their user page. What each
+permission opens (docs/back-office.md, "Roles"):
+
+- ``campaigns.add/change/delete_campaign`` and ``_coupontype``: the campaign
+  form, its odds and quotas, and the status actions (activate, pause, end).
+- ``draws.add_release``: releasing coupons of a claim campaign (and again).
+- ``vouchers.void_voucher``, ``vouchers.rollback_voucher``: those two actions.
+- ``vouchers.add_voucher``: generating vouchers from a CSV of emails.
+- ``couponsite.export_csv``: every "Export … as CSV" action.
+- ``view_*``: reading a list and its rows.
+"""
+
+from django.apps import apps as global_apps
+
+CAMPAIGN_MANAGER = "Campaign manager"
+SUPPORT = "Support"
+ANALYST = "Analyst"
+
+# Every model staff read in the admin, as "<app_label>.<model_name>".
+_READABLE = [
+    "campaigns.campaign",
+    "campaigns.coupontype",
+    "customers.customer",
+    "vouchers.offer",
+    "vouchers.voucher",
+    "vouchers.voucherevent",
+    "draws.draw",
+    "draws.claim",
+    "draws.release",
+    "draws.rushday",
+    "draws.reservation",
+    "draws.grab",
+    "couponsite.auditentry",
+]
+
+
+def _view(*models: str) -> list[str]:
+    return [f"{model.split('.')[0]}.view_{model.split('.')[1]}" for model in models]
+
+
+def _edit(model: str) -> list[str]:
+    app, name = model.split(".")
+    return [f"{app}.{verb}_{name}" for verb in ("add", "change", "delete", "view")]
+
+
+ROLES: dict[str, list[str]] = {
+    CAMPAIGN_MANAGER: [
+        *_edit("campaigns.campaign"),
+        *_edit("campaigns.coupontype"),
+        "draws.add_release",
+        "vouchers.add_offer",
+        "vouchers.change_offer",
+        "vouchers.add_voucher",
+        "vouchers.void_voucher",
+        *_view(*(m for m in _READABLE if m != "customers.customer")),
+    ],
+    SUPPORT: [
+        "vouchers.void_voucher",
+        "vouchers.rollback_voucher",
+        *_view(
+            "customers.customer",
+            "vouchers.offer",
+            "vouchers.voucher",
+            "vouchers.voucherevent",
+            "draws.draw",
+            "draws.claim",
+            "draws.grab",
+        ),
+    ],
+    ANALYST: ["couponsite.export_csv", *_view(*_READABLE)],
+}
+
+
+def roles_sync(apps=global_apps) -> None:
+    """Make each role's group (if missing) and give it exactly its permissions.
+    ``apps``: a migration's historical apps, or the project's."""
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for name, permissions in ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=name)
+        found = []
+        for permission in permissions:
+            app_label, codename = permission.split(".")
+            found.append(
+                permission_model.objects.get(
+                    content_type__app_label=app_label, codename=codename
+                )
+            )
+        group.permissions.set(found)
