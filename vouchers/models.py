@@ -179,6 +179,12 @@ class Voucher(Benefit):
                 name="voucher_hold_deadline",
                 condition=Q(status="held"),
             ),
+            # "Over time": a campaign's redemptions by when; only redeemed rows.
+            models.Index(
+                fields=["campaign", "used_at"],
+                name="voucher_campaign_redeemed_at",
+                condition=Q(status="redeemed"),
+            ),
         ]
 
     def __str__(self) -> str:
