@@ -79,7 +79,8 @@ def chart_svg(
         raise ValueError("every series has one value per label")
     uid = f"chart-{next(_ids)}"
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    top = nice_ceiling(max((v for s in series for v in s.values), default=0))
+    # At least 5, so the five grid steps are whole numbers (counts are).
+    top = max(5, nice_ceiling(max((v for s in series for v in s.values), default=0)))
     n = max(len(labels), 1)
     slot = plot_w / n
 

@@ -59,7 +59,7 @@ def test_an_empty_chart_still_draws_its_axes():
         chart_svg(title="Nothing yet", labels=["a", "b"], series=[Series("x", [0, 0])])
     )
 
-    assert root.findall(f".//{SVG}g[@class='y-axis']/{SVG}text")[-1].text == "1"
+    assert root.findall(f".//{SVG}g[@class='y-axis']/{SVG}text")[-1].text == "5"
     assert root.findall(f".//{SVG}g[@class='series']/{SVG}rect") == []
 
 
