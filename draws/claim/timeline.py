@@ -29,7 +29,7 @@ def claim_timeline(
         voucher__used_at__gte=F("created_at"),
         voucher__used_at__lt=F("held_until"),
     )
-    made = counted(claims, "created_at", span)
+    made = counted(claims, "created_at", span, day_field="day")
     lapsed = counted(
         claims.filter(held_until__lte=now).exclude(redeemed_in_hold),
         "held_until",

@@ -14,6 +14,7 @@ def draw_timeline(campaign: Campaign, span: Span) -> Chart:
         Draw.objects.filter(campaign=campaign),
         "created_at",
         span,
+        day_field="day",  # the draw's local day, as it was drawn
         draws=Count("pk"),
         wins=Count("pk", filter=Q(won=True)),
     )

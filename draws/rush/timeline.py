@@ -20,11 +20,17 @@ def rush_span(campaign: Campaign, now: dt.datetime) -> Span:
 
 
 def rush_timeline(campaign: Campaign, span: Span) -> Chart:
-    """Reservations and grabs per bucket, by when they were made (two queries)."""
+    """Reservations and grabs per bucket, by when they were made (two queries);
+    per day, by the day of their rush (a rush past midnight counts on its day)."""
     reservations = counted(
-        Reservation.objects.filter(campaign=campaign), "created_at", span
+        Reservation.objects.filter(campaign=campaign),
+        "created_at",
+        span,
+        day_field="day",
     )
-    grabs = counted(Grab.objects.filter(campaign=campaign), "created_at", span)
+    grabs = counted(
+        Grab.objects.filter(campaign=campaign), "created_at", span, day_field="day"
+    )
     return Chart(
         title="Reservations and grabs",
         series=[

@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.tests.factories import CampaignFactory
-from couponsite.timeseries import Span, day_of, hour_until
+from couponsite.timeseries import Span, day_of, days_between, hour_until
 from draws.claim.services import claim_take
 from draws.claim.tests.claim_helpers import claim_campaign, make_customers
 from draws.claim.timeline import claim_timeline
+from draws.draw.timeline import draw_timeline
 from draws.models import Draw
 from draws.over_time import over_time_charts
 from draws.rush.services import rush_grab, rush_local_state_clear, rush_reserve
@@ -217,3 +218,23 @@ def test_a_claim_campaigns_page_charts_claims_and_lapses(admin_client):
 
     assert page.status_code == 200
     assert svgs(page)[0].find(f"{SVG}title").text.startswith("Claims and lapsed holds")
+
+
+def test_per_day_a_draw_counts_on_its_local_day(django_assert_num_queries):
+    # given a draw at 23:30 in Taipei (15:30 UTC) and one at 00:30 the next day
+    campaign = CampaignFactory(timezone="Asia/Taipei")
+    taipei = campaign.tz
+    for clock in (dt.datetime(2026, 11, 24, 23, 30), dt.datetime(2026, 11, 25, 0, 30)):
+        moment = clock.replace(tzinfo=taipei)
+        draw = DrawFactory(campaign=campaign, day=moment.date())
+        Draw.objects.filter(pk=draw.pk).update(created_at=moment)
+    span = days_between(
+        dt.datetime(2026, 11, 23, 12, tzinfo=taipei),
+        dt.datetime(2026, 11, 26, 12, tzinfo=taipei),
+        taipei,
+    )
+
+    with django_assert_num_queries(1):
+        draws = draw_timeline(campaign, span).series[0].values
+
+    assert draws == [0, 1, 1, 0]

@@ -1,0 +1,162 @@
+"""How long an "Over time" chart takes over a million events: its query and its SVG.
+
+    .venv/bin/python bench/over_time_bench.py                 # 1,000,000 draws, 5 runs
+    … --events 200000 --runs 3
+
+On Postgres only (``generate_series``): ``BENCH_DATABASE_NAME`` (default
+``couponsite_bench``) on ``BENCH_PG_URL``, created if missing and migrated.
+One draw campaign in Europe/Paris gets ``--events`` draws spread evenly over
+the 30 days before now (one in ten wins, half the wins redeemed), written by
+one ``INSERT … SELECT`` each, inside a transaction that is rolled back at the
+end: the database is left as it was (apart from dead rows for autovacuum).
+Each chart of each range (draws and wins, then redemptions, as
+``draws.over_time`` draws them) is timed from the query to the finished SVG, ``--runs`` times;
+the first run reads from disk, so the best and the median are printed.
+"""
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+DB_NAME = os.environ.get("BENCH_DATABASE_NAME", "couponsite_bench")
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+CUSTOMERS = 40_000  # more than a day's draws: each draws once a day
+ZONE = "Europe/Paris"
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _database() -> None:
+    """Create the bench database if it is missing, and point Django at it."""
+    with psycopg.connect(f"{PG_URL}/postgres", autocommit=True) as admin:
+        found = admin.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]
+        ).fetchone()
+        if not found:
+            admin.execute(f'CREATE DATABASE "{DB_NAME}"')
+    os.environ["DATABASE_URL"] = f"{PG_URL}/{DB_NAME}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "couponsite.settings")
+    os.environ.setdefault("SECRET_KEY", "bench")
+
+
+def _fill(cursor, campaign, coupon_type, events: int) -> None:
+    """``events`` draws over 30 days up to now, one customer a day each, in SQL."""
+    step = f"{30 * 86400 / events} seconds"
+    cursor.execute(
+        """
+        INSERT INTO customers_customer (phone, email, name, is_active, created_at)
+        SELECT '+1999' || lpad(n::text, 8, '0'), NULL, '', true, now()
+        FROM generate_series(0, %s - 1) AS n
+        """,
+        [CUSTOMERS],
+    )
+    # The wins' coupons (every tenth draw), half of them redeemed an hour later.
+    cursor.execute(
+        """
+        INSERT INTO vouchers_voucher (code, status, campaign_id, coupon_type_id,
+            benefit_kind, percent, currency, free_item, email, order_ref,
+            issued_at, used_at, created_at)
+        SELECT 'OVERTIME' || n, CASE WHEN n %% 20 = 0 THEN 'redeemed' ELSE 'issued' END,
+            %s, %s, 'percent', 10, '', '', '', '',
+            now() - n * %s::interval,
+            CASE WHEN n %% 20 = 0 THEN now() - n * %s::interval + interval '1 hour' END,
+            now() - n * %s::interval
+        FROM generate_series(0, %s - 1, 10) AS n
+        """,
+        [campaign.pk, coupon_type.pk, step, step, step, events],
+    )
+    cursor.execute(
+        """
+        INSERT INTO draws_draw (customer_id, campaign_id, day, won, coupon_type_id,
+            voucher_id, roll, odds, created_at)
+        SELECT c.first + n %% %s, %s,
+            ((now() - n * %s::interval) AT TIME ZONE %s)::date,
+            n %% 10 = 0, CASE WHEN n %% 10 = 0 THEN %s END, v.id, 0.5, '[]',
+            now() - n * %s::interval
+        FROM generate_series(0, %s - 1) AS n
+        CROSS JOIN (SELECT min(id) AS first FROM customers_customer
+                    WHERE phone LIKE '+1999%%') AS c
+        LEFT JOIN vouchers_voucher v ON n %% 10 = 0 AND v.code = 'OVERTIME' || n
+        """,
+        [CUSTOMERS, campaign.pk, step, ZONE, coupon_type.pk, step, events],
+    )
+    cursor.execute("ANALYZE customers_customer, vouchers_voucher, draws_draw")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+
+    _database()
+    import django
+
+    django.setup()
+    # The project's modules import models: only once Django is set up.
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from campaigns.models import Campaign
+    from campaigns.services import campaign_create
+    from couponsite.charts import chart_svg
+    from couponsite.timeseries import labels
+    from draws.draw.timeline import draw_timeline
+    from draws.over_time import RANGES
+    from vouchers.timeline import redemption_timeline
+
+    call_command("migrate", verbosity=0)
+    print(f"database: {connection.settings_dict['NAME']}; {args.events:,} draws")
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            campaign = campaign_create(
+                acting_user=None,
+                name="over time bench",
+                slug=f"over-time-bench-{os.getpid()}",
+                kind=Campaign.Kind.DRAW,
+                timezone=ZONE,
+                starts_at=now - dt.timedelta(days=30),
+                ends_at=now + dt.timedelta(days=1),
+                coupon_types=[{"name": "bench", "percent": 10, "probability": 1}],
+            )
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                _fill(cursor, campaign, campaign.coupon_types.get(), args.events)
+            print(f"filled in {time.perf_counter() - started:.1f} s")
+            for range_ in RANGES:
+                if campaign.kind not in range_.kinds:
+                    continue
+                span = range_.span(campaign, timezone.now())
+                names = labels(span)
+                for timeline in (draw_timeline, redemption_timeline):
+                    timings, chart = [], None
+                    for _ in range(args.runs):
+                        started = time.perf_counter()
+                        chart = timeline(campaign, span)
+                        chart_svg(title=chart.title, labels=names, series=chart.series)
+                        timings.append((time.perf_counter() - started) * 1000)
+                    counted = sum(sum(s.values) for s in chart.series)
+                    print(
+                        f"{range_.name:>5} {chart.title:<16} "
+                        f"{len(names):>3} buckets, {counted:>9,} counted: "
+                        f"median {statistics.median(timings):6.1f} ms, "
+                        f"best {min(timings):6.1f} ms"
+                    )
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+if __name__ == "__main__":
+    main()
