@@ -1,15 +1,17 @@
 """How long an "Over time" chart takes over a million events: its query and its SVG.
 
     .venv/bin/python bench/over_time_bench.py                 # 1,000,000 draws, 5 runs
+    … --kind claim                                            # 1,000,000 claims
     … --events 200000 --runs 3
 
 On Postgres only (``generate_series``): ``BENCH_DATABASE_NAME`` (default
 ``couponsite_bench``) on ``BENCH_PG_URL``, created if missing and migrated.
 One draw campaign in Europe/Paris gets ``--events`` draws spread evenly over
-the 30 days before now (one in ten wins, half the wins redeemed), written by
-one ``INSERT … SELECT`` each, inside a transaction that is rolled back at the
+the 30 days before now (one in ten wins, half the wins redeemed), or a claim
+campaign as many claims (``fill_claims``), written by one ``INSERT … SELECT``
+each, inside a transaction that is rolled back at the
 end: the database is left as it was (apart from dead rows for autovacuum).
-Each chart of each range (draws and wins, then redemptions, as
+Each chart of each range (the mode's, then redemptions, as
 ``draws.over_time`` draws them) is timed from the query to the finished SVG, ``--runs`` times;
 the first run reads from disk, so the best and the median are printed.
 """
@@ -48,9 +50,7 @@ def _database() -> None:
     os.environ.setdefault("SECRET_KEY", "bench")
 
 
-def _fill(cursor, campaign, coupon_type, events: int) -> None:
-    """``events`` draws over 30 days up to now, one customer a day each, in SQL."""
-    step = f"{30 * 86400 / events} seconds"
+def _customers(cursor) -> None:
     cursor.execute(
         """
         INSERT INTO customers_customer (phone, email, name, is_active, created_at)
@@ -59,7 +59,17 @@ def _fill(cursor, campaign, coupon_type, events: int) -> None:
         """,
         [CUSTOMERS],
     )
-    # The wins' coupons (every tenth draw), half of them redeemed an hour later.
+
+
+# The first bench customer's id (one INSERT took consecutive ids).
+FIRST = "(SELECT min(id) AS first FROM customers_customer WHERE phone LIKE '+1999%%')"
+
+
+def fill_draws(cursor, campaign, coupon_type, events: int) -> None:
+    """``events`` draws over 30 days up to now, one customer a day each; every
+    tenth wins, half the wins redeemed an hour later."""
+    step = f"{30 * 86400 / events} seconds"
+    _customers(cursor)
     cursor.execute(
         """
         INSERT INTO vouchers_voucher (code, status, campaign_id, coupon_type_id,
@@ -75,7 +85,7 @@ def _fill(cursor, campaign, coupon_type, events: int) -> None:
         [campaign.pk, coupon_type.pk, step, step, step, events],
     )
     cursor.execute(
-        """
+        f"""
         INSERT INTO draws_draw (customer_id, campaign_id, day, won, coupon_type_id,
             voucher_id, roll, odds, created_at)
         SELECT c.first + n %% %s, %s,
@@ -83,8 +93,7 @@ def _fill(cursor, campaign, coupon_type, events: int) -> None:
             n %% 10 = 0, CASE WHEN n %% 10 = 0 THEN %s END, v.id, 0.5, '[]',
             now() - n * %s::interval
         FROM generate_series(0, %s - 1) AS n
-        CROSS JOIN (SELECT min(id) AS first FROM customers_customer
-                    WHERE phone LIKE '+1999%%') AS c
+        CROSS JOIN {FIRST} AS c
         LEFT JOIN vouchers_voucher v ON n %% 10 = 0 AND v.code = 'OVERTIME' || n
         """,
         [CUSTOMERS, campaign.pk, step, ZONE, coupon_type.pk, step, events],
@@ -92,10 +101,54 @@ def _fill(cursor, campaign, coupon_type, events: int) -> None:
     cursor.execute("ANALYZE customers_customer, vouchers_voucher, draws_draw")
 
 
+def fill_claims(cursor, campaign, coupon_type, events: int) -> None:
+    """``events`` claims over 30 days up to now, each of its own coupon held 5
+    minutes: a quarter redeemed in the hold, a quarter still marked held (run
+    out), the rest back in the pool. Nearly every claim but the quarter lapsed."""
+    step = f"{30 * 86400 / events} seconds"
+    _customers(cursor)
+    cursor.execute(
+        f"""
+        INSERT INTO vouchers_voucher (code, status, campaign_id, coupon_type_id,
+            benefit_kind, percent, currency, free_item, email, order_ref,
+            owner_id, issued_at, held_until, used_at, created_at)
+        SELECT 'OVERTIME' || n,
+            CASE n %% 4 WHEN 0 THEN 'redeemed' WHEN 1 THEN 'held' ELSE 'available' END,
+            %s, %s, 'percent', 10, '', '', '', '',
+            CASE WHEN n %% 4 < 2 THEN c.first + n %% %s END,
+            CASE WHEN n %% 4 < 2 THEN now() - n * %s::interval END,
+            CASE WHEN n %% 4 < 2
+                THEN now() - n * %s::interval + interval '5 minutes' END,
+            CASE WHEN n %% 4 = 0
+                THEN now() - n * %s::interval + interval '1 minute' END,
+            now() - interval '31 days'
+        FROM generate_series(0, %s - 1) AS n CROSS JOIN {FIRST} AS c
+        """,
+        [campaign.pk, coupon_type.pk, CUSTOMERS, step, step, step, events],
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO draws_claim (customer_id, campaign_id, day, voucher_id,
+            held_until, created_at)
+        SELECT c.first + n %% %s, %s,
+            ((now() - n * %s::interval) AT TIME ZONE %s)::date, v.id,
+            now() - n * %s::interval + interval '5 minutes', now() - n * %s::interval
+        FROM generate_series(0, %s - 1) AS n
+        CROSS JOIN {FIRST} AS c
+        JOIN vouchers_voucher v ON v.code = 'OVERTIME' || n
+        """,
+        [CUSTOMERS, campaign.pk, step, ZONE, step, step, events],
+    )
+    cursor.execute("ANALYZE customers_customer, vouchers_voucher, draws_claim")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--kind", choices=["draw", "claim"], default="draw", help="the campaign's"
+    )
     args = parser.parse_args()
 
     _database()
@@ -107,16 +160,20 @@ def main() -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from campaigns.models import Campaign
     from campaigns.services import campaign_create
     from couponsite.charts import chart_svg
     from couponsite.timeseries import labels
+    from draws.claim.timeline import claim_timeline
     from draws.draw.timeline import draw_timeline
     from draws.over_time import RANGES
     from vouchers.timeline import redemption_timeline
 
     call_command("migrate", verbosity=0)
-    print(f"database: {connection.settings_dict['NAME']}; {args.events:,} draws")
+    fill, timeline = {
+        "draw": (fill_draws, draw_timeline),
+        "claim": (fill_claims, claim_timeline),
+    }[args.kind]
+    print(f"database: {connection.settings_dict['NAME']}; {args.events:,} {args.kind}s")
     try:
         with transaction.atomic():
             now = timezone.now()
@@ -124,31 +181,35 @@ def main() -> None:
                 acting_user=None,
                 name="over time bench",
                 slug=f"over-time-bench-{os.getpid()}",
-                kind=Campaign.Kind.DRAW,
+                kind=args.kind,
                 timezone=ZONE,
                 starts_at=now - dt.timedelta(days=30),
                 ends_at=now + dt.timedelta(days=1),
-                coupon_types=[{"name": "bench", "percent": 10, "probability": 1}],
+                coupon_types=[
+                    {"name": "bench", "percent": 10, "probability": 1}
+                    if args.kind == "draw"
+                    else {"name": "bench", "percent": 10, "hold_seconds": 300}
+                ],
             )
             started = time.perf_counter()
             with connection.cursor() as cursor:
-                _fill(cursor, campaign, campaign.coupon_types.get(), args.events)
+                fill(cursor, campaign, campaign.coupon_types.get(), args.events)
             print(f"filled in {time.perf_counter() - started:.1f} s")
             for range_ in RANGES:
                 if campaign.kind not in range_.kinds:
                     continue
                 span = range_.span(campaign, timezone.now())
                 names = labels(span)
-                for timeline in (draw_timeline, redemption_timeline):
+                for chart_of in (timeline, redemption_timeline):
                     timings, chart = [], None
                     for _ in range(args.runs):
                         started = time.perf_counter()
-                        chart = timeline(campaign, span)
+                        chart = chart_of(campaign, span)
                         chart_svg(title=chart.title, labels=names, series=chart.series)
                         timings.append((time.perf_counter() - started) * 1000)
                     counted = sum(sum(s.values) for s in chart.series)
                     print(
-                        f"{range_.name:>5} {chart.title:<16} "
+                        f"{range_.name:>5} {chart.title:<24} "
                         f"{len(names):>3} buckets, {counted:>9,} counted: "
                         f"median {statistics.median(timings):6.1f} ms, "
                         f"best {min(timings):6.1f} ms"
