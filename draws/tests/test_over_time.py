@@ -148,7 +148,7 @@ def test_claims_and_lapses_count_when_made_and_when_the_hold_ran_out(
     span = hour_until(now, campaign.tz)
 
     # when
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):  # claims, holds ended, holds redeemed
         chart = claim_timeline(campaign, span, now)
 
     # then the claims count at their minutes, the one lapse two minutes later
@@ -238,3 +238,34 @@ def test_per_day_a_draw_counts_on_its_local_day(django_assert_num_queries):
         draws = draw_timeline(campaign, span).series[0].values
 
     assert draws == [0, 1, 1, 0]
+
+
+def test_a_lapsed_coupon_claimed_again_and_redeemed_lapses_once(
+    django_assert_num_queries,
+):
+    # given one coupon: Ann lets her hold run out, Bob claims it and redeems it
+    now = timezone.now().replace(second=0, microsecond=0)
+    campaign = claim_campaign(hold_seconds=120, released=1, tz="Asia/Taipei")
+    ann, bob = make_customers(2)
+    claim_take(campaign=campaign, customer=ann, now=now - dt.timedelta(minutes=20))
+    claim = claim_take(
+        campaign=campaign, customer=bob, now=now - dt.timedelta(minutes=10)
+    )
+    voucher_redeem(
+        code=claim.voucher.code, customer=bob, now=now - dt.timedelta(minutes=9)
+    )
+    hour = hour_until(now, campaign.tz)
+    life = days_between(now - dt.timedelta(days=2), now, campaign.tz)
+
+    # when
+    per_minute = claim_timeline(campaign, hour, now)
+    with django_assert_num_queries(2):  # per day: claims and ended holds in one
+        per_day = claim_timeline(campaign, life, now)
+
+    # then Ann's hold lapsed at its end, Bob's did not
+    claims, lapses = (series.values for series in per_minute.series)
+    assert sum(claims) == 2 and lapses[-19] == 1 and sum(lapses) == 1
+    claims, lapses = (series.values for series in per_day.series)
+    anns_day = (now - dt.timedelta(minutes=20)).astimezone(campaign.tz).date()
+    assert sum(claims) == 2 and sum(lapses) == 1
+    assert lapses[life.buckets().index(life.bucket_of(anns_day))] == 1
