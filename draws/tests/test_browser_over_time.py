@@ -52,13 +52,21 @@ def draws_over_the_last_hour(campaign, now: dt.datetime) -> int:
     return made
 
 
-def test_the_over_time_page_of_a_draw_campaign_draws_its_charts(
-    browser_page, live_server
-):
-    # given a draw campaign with draws over the last hour, and a staff user
+@pytest.fixture
+def scene(transactional_db):
+    """Made before the browser starts: database calls inside Playwright's loop
+    would open a connection the test database's teardown cannot close."""
     campaign = CampaignFactory(name="Lucky November", timezone="Europe/Paris")
     made = draws_over_the_last_hour(campaign, timezone.now() - dt.timedelta(seconds=5))
     User.objects.create_superuser("boss", "boss@example.com", "a-long-password")
+    return campaign, made
+
+
+def test_the_over_time_page_of_a_draw_campaign_draws_its_charts(
+    scene, browser_page, live_server
+):
+    # given a draw campaign with draws over the last hour, and a staff user
+    campaign, made = scene
     page = browser_page
     page.set_viewport_size({"width": 1366, "height": 900})
 
