@@ -68,10 +68,13 @@ def chart_svg(
     series: Sequence[Series],
     kind: str = "bar",
     description: str = "",
+    ticks: Sequence[int] | None = None,
 ) -> str:
     """One chart of ``series`` over the buckets named by ``labels``.
 
     ``kind`` is ``bar`` (the series side by side in each bucket) or ``line``.
+    ``ticks``: the buckets to label (default: every n-th from the first, at
+    most ``MAX_X_LABELS``).
     """
     if kind not in ("bar", "line"):
         raise ValueError("kind is bar or line")
@@ -124,11 +127,11 @@ def chart_svg(
         )
     out.append("</g>")
     # The x axis: every n-th bucket's label under its tick.
-    every = label_every(len(labels))
+    if ticks is None:
+        ticks = range(0, len(labels), label_every(len(labels)))
     out.append('<g class="x-axis" text-anchor="middle">')
-    for number, label in enumerate(labels):
-        if number % every:
-            continue
+    for number in ticks:
+        label = labels[number]
         tick_x = round(LEFT + slot * (number + 0.5), 1)
         out.append(
             f'<line x1="{tick_x}" x2="{tick_x}" y1="{TOP + plot_h}" y2="{TOP + plot_h + 5}" stroke="currentColor"/>'

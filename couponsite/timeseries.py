@@ -140,6 +140,15 @@ def labels(span: Span) -> list[str]:
     return [key.strftime(_LABELS[span.unit]) for key in span.buckets()]
 
 
+def round_ticks(span: Span, every: int) -> list[int]:
+    """The buckets to label when labelling one in ``every``: those on round
+    times (03:25, 03:30… for every 5 minutes), not counted from the first."""
+    keys = span.buckets()
+    if span.unit == "day":
+        return list(range(0, len(keys), every))
+    return [n for n, key in enumerate(keys) if getattr(key, span.unit) % every == 0]
+
+
 def _midnight(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
     """The instant a local day starts, in UTC (arithmetic on it is real time)."""
     return dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC)

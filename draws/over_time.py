@@ -22,8 +22,15 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from campaigns.models import Campaign
-from couponsite.charts import Chart, chart_svg
-from couponsite.timeseries import Span, day_of, days_between, hour_until, labels
+from couponsite.charts import Chart, chart_svg, label_every
+from couponsite.timeseries import (
+    Span,
+    day_of,
+    days_between,
+    hour_until,
+    labels,
+    round_ticks,
+)
 from draws.claim.timeline import claim_timeline
 from draws.draw.timeline import draw_timeline
 from draws.rush.timeline import rush_span, rush_timeline
@@ -94,6 +101,7 @@ def over_time(request: HttpRequest, object_id: int) -> HttpResponse:
     now = timezone.now()
     span = ranges[chosen].span(campaign, now)
     names = labels(span)
+    ticks = round_ticks(span, label_every(len(names)))
     kind = "bar" if len(names) <= MOST_BARS else "line"
     charts = [
         mark_safe(  # chart_svg escapes every text it draws
@@ -102,6 +110,7 @@ def over_time(request: HttpRequest, object_id: int) -> HttpResponse:
                 labels=names,
                 series=chart.series,
                 kind=kind,
+                ticks=ticks,
             )
         )
         for chart in over_time_charts(campaign, span, now)

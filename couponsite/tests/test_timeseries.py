@@ -14,6 +14,7 @@ from couponsite.timeseries import (
     days_between,
     hour_until,
     labels,
+    round_ticks,
 )
 from draws.models import Draw
 from draws.tests.factories import DrawFactory
@@ -59,6 +60,16 @@ def test_the_last_hour_has_sixty_minutes_ending_with_the_running_one():
 
     assert len(names) == 60
     assert (names[0], names[-1]) == ("03:13", "04:12")  # Paris is UTC+1 in November
+
+
+def test_labels_fall_on_round_times():
+    now = dt.datetime(2026, 11, 30, 3, 12, 40, tzinfo=dt.UTC)
+    span = hour_until(now, PARIS)
+
+    ticks = round_ticks(span, 5)
+
+    assert [labels(span)[n] for n in ticks][:3] == ["03:15", "03:20", "03:25"]
+    assert len(ticks) == 12
 
 
 def test_a_campaigns_life_is_its_local_days():
