@@ -2,13 +2,15 @@
 
     .venv/bin/python bench/over_time_bench.py                 # 1,000,000 draws, 5 runs
     … --kind claim                                            # 1,000,000 claims
+    … --kind rush                         # 1,000,000 reservations, 200,000 grabs
     … --events 200000 --runs 3
 
 On Postgres only (``generate_series``): ``BENCH_DATABASE_NAME`` (default
 ``couponsite_bench``) on ``BENCH_PG_URL``, created if missing and migrated.
 One draw campaign in Europe/Paris gets ``--events`` draws spread evenly over
 the 30 days before now (one in ten wins, half the wins redeemed), or a claim
-campaign as many claims (``fill_claims``), written by one ``INSERT … SELECT``
+campaign as many claims (``fill_claims``), or a rush campaign as many
+reservations (``fill_rush``), written by one ``INSERT … SELECT``
 each, inside a transaction that is rolled back at the
 end: the database is left as it was (apart from dead rows for autovacuum).
 Each chart of each range (the mode's, then redemptions, as
@@ -142,12 +144,80 @@ def fill_claims(cursor, campaign, coupon_type, events: int) -> None:
     cursor.execute("ANALYZE customers_customer, vouchers_voucher, draws_claim")
 
 
+def fill_rush(cursor, campaign, coupon_type, events: int) -> None:
+    """``events`` reservations over the 30 days' reservation windows, evenly in
+    each; every fifth reserver grabs a coupon in the rush minute."""
+    from campaigns.schedule import RushWindows
+    from draws.pool import Release
+    from draws.rush.models import RushDay
+
+    _customers(cursor)
+    days = 30
+    per_day = events // days
+    coupons = per_day * 2000 // 10000
+    windows = RushWindows.of(campaign)
+    today = campaign.local_day()
+    for back in range(days, 0, -1):
+        cycle = windows.cycle(campaign.tz, today - dt.timedelta(days=back))
+        release = Release.objects.create(coupon_type=coupon_type, count=coupons)
+        rush_day = RushDay.objects.create(
+            campaign=campaign,
+            day=cycle.day,
+            release=release,
+            coupons_per_10000=2000,
+            reservations=per_day,
+            coupons=coupons,
+        )
+        reserving = (cycle.reservation_ends - cycle.reservation_opens) / per_day
+        rushing = (cycle.rush_ends - cycle.rush_opens) / coupons
+        cursor.execute(
+            f"""
+            INSERT INTO draws_reservation (rush_day_id, campaign_id, customer_id,
+                day, number, created_at)
+            SELECT %s, %s, c.first + n, %s, n + 1, %s + n * %s
+            FROM generate_series(0, %s - 1) AS n CROSS JOIN {FIRST} AS c
+            """,
+            [rush_day.pk, campaign.pk, cycle.day, cycle.reservation_opens,
+             reserving, per_day],
+        )  # fmt: skip
+        cursor.execute(
+            """
+            INSERT INTO vouchers_voucher (code, status, campaign_id, coupon_type_id,
+                release_id, benefit_kind, percent, currency, free_item, email,
+                order_ref, created_at)
+            SELECT 'OVERTIME' || %s || '-' || n, 'issued', %s, %s, %s, 'percent',
+                10, '', '', '', '', %s
+            FROM generate_series(0, %s - 1) AS n
+            """,
+            [back, campaign.pk, coupon_type.pk, release.pk, cycle.rush_opens,
+             coupons],
+        )  # fmt: skip
+        cursor.execute(
+            """
+            INSERT INTO draws_grab (reservation_id, campaign_id, customer_id, day,
+                voucher_id, via, created_at)
+            SELECT r.id, %s, r.customer_id, %s, v.id, 'redis', %s + g.n * %s
+            FROM generate_series(0, %s - 1) AS g(n)
+            JOIN draws_reservation r ON r.rush_day_id = %s AND r.number = g.n * 5 + 1
+            JOIN vouchers_voucher v ON v.code = 'OVERTIME' || %s || '-' || g.n
+            """,
+            [campaign.pk, cycle.day, cycle.rush_opens, rushing, coupons,
+             rush_day.pk, back],
+        )  # fmt: skip
+    cursor.execute(
+        "ANALYZE customers_customer, vouchers_voucher, draws_reservation, draws_grab"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
-        "--kind", choices=["draw", "claim"], default="draw", help="the campaign's"
+        "--kind",
+        choices=["draw", "claim", "rush"],
+        default="draw",
+        help="the campaign's",
     )
     args = parser.parse_args()
 
@@ -166,14 +236,18 @@ def main() -> None:
     from draws.claim.timeline import claim_timeline
     from draws.draw.timeline import draw_timeline
     from draws.over_time import RANGES
+    from draws.rush.timeline import rush_timeline
     from vouchers.timeline import redemption_timeline
 
     call_command("migrate", verbosity=0)
     fill, timeline = {
         "draw": (fill_draws, draw_timeline),
         "claim": (fill_claims, claim_timeline),
+        "rush": (fill_rush, rush_timeline),
     }[args.kind]
-    print(f"database: {connection.settings_dict['NAME']}; {args.events:,} {args.kind}s")
+    print(
+        f"database: {connection.settings_dict['NAME']}; {args.events:,} events, {args.kind} campaign"
+    )
     try:
         with transaction.atomic():
             now = timezone.now()
@@ -186,9 +260,11 @@ def main() -> None:
                 starts_at=now - dt.timedelta(days=30),
                 ends_at=now + dt.timedelta(days=1),
                 coupon_types=[
-                    {"name": "bench", "percent": 10, "probability": 1}
-                    if args.kind == "draw"
-                    else {"name": "bench", "percent": 10, "hold_seconds": 300}
+                    {
+                        "draw": {"name": "bench", "percent": 10, "probability": 1},
+                        "claim": {"name": "bench", "percent": 10, "hold_seconds": 300},
+                        "rush": {"name": "bench", "percent": 10},
+                    }[args.kind]
                 ],
             )
             started = time.perf_counter()
