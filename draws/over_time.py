@@ -71,7 +71,9 @@ def over_time_charts(
 ) -> list[Chart]:
     """The campaign's charts over ``span``: its mode's events, then redemptions.
 
-    One aggregate query per series at most (a draw's draws and wins share one).
+    Two to four aggregate queries, whatever the events: a draw's draws and
+    wins share one, a rush's series take one each, a claim's lapses two (one
+    less per day); redemptions one.
     """
     if campaign.kind == Campaign.Kind.DRAW:
         charts = [draw_timeline(campaign, span)]
