@@ -31,6 +31,12 @@ urlpatterns = [
         r"^admin/campaigns/release/(?P<rest>.*)$",
         RedirectView.as_view(url="/admin/draws/release/%(rest)s", query_string=True),
     ),
+    # A campaign's "Over time" charts: draws gathers every mode's events (by name:
+    # couponsite imports no app); before the admin, whose change view would take it.
+    path(
+        "admin/campaigns/campaign/<int:object_id>/over-time/",
+        include("draws.over_time"),
+    ),
     path("admin/", admin.site.urls),
 ]
 

@@ -184,6 +184,18 @@ class Voucher(Benefit):
                 name="voucher_hold_deadline",
                 condition=Q(status="held"),
             ),
+            # "Over time": a campaign's redemptions by when, and a claim
+            # campaign's redeemed holds by when they ended; only redeemed rows.
+            models.Index(
+                fields=["campaign", "used_at"],
+                name="voucher_campaign_redeemed_at",
+                condition=Q(status="redeemed"),
+            ),
+            models.Index(
+                fields=["campaign", "held_until"],
+                name="voucher_campaign_redeemed_hold",
+                condition=Q(status="redeemed"),
+            ),
         ]
 
     def __str__(self) -> str:

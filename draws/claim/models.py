@@ -38,7 +38,14 @@ class Claim(models.Model):
                 name="claim_hold_ends_after_it_starts",
             ),
         ]
-        indexes = [models.Index(fields=["campaign", "day"], name="claim_campaign_day")]
+        indexes = [
+            models.Index(fields=["campaign", "day"], name="claim_campaign_day"),
+            # "Over time": a campaign's claims by when, and its holds by when they end.
+            models.Index(fields=["campaign", "created_at"], name="claim_campaign_time"),
+            models.Index(
+                fields=["campaign", "held_until"], name="claim_campaign_hold_end"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer} on {self.day}: {self.voucher}"

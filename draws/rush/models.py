@@ -100,6 +100,12 @@ class Reservation(models.Model):
                 fields=["campaign", "day", "number"], name="reservation_number_unique"
             ),
         ]
+        indexes = [
+            # "Over time": a campaign's reservations by when.
+            models.Index(
+                fields=["campaign", "created_at"], name="reservation_campaign_time"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.number} {self.customer} on {self.day}"
@@ -139,7 +145,11 @@ class Grab(models.Model):
                 fields=["customer", "campaign", "day"], name="grab_once_per_day"
             ),
         ]
-        indexes = [models.Index(fields=["campaign", "day"], name="grab_campaign_day")]
+        indexes = [
+            models.Index(fields=["campaign", "day"], name="grab_campaign_day"),
+            # "Over time": a campaign's grabs by when.
+            models.Index(fields=["campaign", "created_at"], name="grab_campaign_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer} on {self.day}: {self.voucher}"
