@@ -64,11 +64,10 @@ def customer_story(
             continue
         lookups = panel.lookups(customer)
         first, *rest = (cell for _, cell in panel.columns)
-        rows = list(
-            panel.model._default_manager.filter(**lookups)
-            .select_related(*panel.select_related)
-            .order_by(*panel.ordering)[: STORY_ROWS + 1]
-        )
+        rows = panel.model._default_manager.filter(**lookups)
+        if panel.select_related:
+            rows = rows.select_related(*panel.select_related)
+        rows = list(rows.order_by(*panel.ordering)[: STORY_ROWS + 1])
         opts = panel.model._meta
         story.append(
             {

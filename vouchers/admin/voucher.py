@@ -185,9 +185,9 @@ class VoucherAdmin(
                 self.get_queryset(request)
                 .select_related(
                     "campaign",
-                    "coupon_type",
+                    "coupon_type__campaign",
                     "offer",
-                    "release",
+                    "release__coupon_type",
                     "owner",
                     "redeemed_by",
                 )
@@ -270,7 +270,9 @@ class VoucherAdmin(
                 "events": [
                     {
                         "event": event,
-                        "customer": admin_link(event.customer),
+                        "customer": admin_link(
+                            event.customer, event.customer and event.customer.phone
+                        ),
                         "details": sorted(event.data.items()),
                     }
                     for event in reversed(latest[:TIMELINE_EVENTS])
