@@ -52,9 +52,13 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def render_change_form(self, request, context, add=False, change=False, **kw):
         customer = kw.get("obj")
         if customer is not None:
-            context["story"] = customer_story(
+            story = customer_story(
                 self.story_panels, customer, request, self.admin_site
             )
+            context["story"] = [panel for panel in story if panel["rows"]]
+            context["story_empty"] = [
+                panel["title"] for panel in story if not panel["rows"]
+            ]
         return super().render_change_form(request, context, add, change, **kw)
 
     def get_search_results(self, request, queryset, search_term):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib import admin
+from django.contrib.admin.utils import display_for_value
 from django.db import models
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
@@ -50,6 +51,11 @@ def admin_link(obj: models.Model | None, text: object = None):
     return format_html('<a href="{}">{}</a>', url, obj if text is None else text)
 
 
+def _shown(value) -> str:
+    """A cell as the admin shows a value: local times, "-" for nothing."""
+    return display_for_value(value, "-")
+
+
 def customer_story(
     panels: Sequence[StoryPanel],
     customer: models.Model,
@@ -74,7 +80,10 @@ def customer_story(
                 "title": panel.title,
                 "headers": [header for header, _ in panel.columns],
                 "rows": [
-                    [admin_link(row, first(row)), *(cell(row) for cell in rest)]
+                    [
+                        admin_link(row, _shown(first(row))),
+                        *(_shown(cell(row)) for cell in rest),
+                    ]
                     for row in rows[:STORY_ROWS]
                 ],
                 "more": len(rows) > STORY_ROWS,

@@ -124,12 +124,14 @@ def test_the_page_takes_the_same_queries_however_long_the_story(
 def test_staff_see_only_the_panels_of_what_they_may_view():
     customer = CustomerFactory()
     VoucherFactory(owner=customer)
+    DrawFactory(customer=customer)
     client = staff_client("customers.view_customer", "draws.view_draw")
 
-    page = client.get(_page(customer)).content.decode()
+    story = _story(client.get(_page(customer)).content.decode())
 
-    assert "<caption>Draws</caption>" in page
-    assert "<caption>Vouchers</caption>" not in page
+    assert "<caption>Draws</caption>" in story
+    assert "Vouchers" not in story
+    assert "None yet: Claims" not in story  # nor claims, which they may not view
 
 
 def test_staff_who_may_not_view_customers_are_refused_the_page():
