@@ -15,6 +15,7 @@ from couponsite.codes import display_code
 from couponsite.testing.admin import staff_client
 from customers.tests.factories import CustomerFactory
 from draws.tests.factories import DrawFactory
+from vouchers.admin.voucher import VoucherAdmin
 from vouchers.models import Voucher, VoucherEvent
 from vouchers.tests.factories import VoucherFactory
 
@@ -154,19 +155,42 @@ def test_the_export_reads_through_a_server_side_cursor_in_chunks(admin_client):
     )
 
     response = admin_client.get(EXPORT, {"q": "EXPORT"})
-    lines = iter(response.streaming_content)
-    header, first = next(lines), next(lines)  # the cursor is open now
+    blocks = iter(response.streaming_content)
+    first = next(blocks)  # the cursor is open now
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_cursors WHERE name LIKE '_django_curs_%%'"
         )
         [(open_cursors,)] = cursor.fetchall()
-    rest = list(lines)
+    rest = list(blocks)
 
-    assert header.startswith(b"code,status")
-    assert first.startswith(b"EXPO-")
+    assert first.startswith(b"code,status")
     assert open_cursors == 1
-    assert 1 + len(rest) == count
+    assert rest  # more blocks came after the first
+    assert b"".join([first, *rest]).count(b"\r\n") == 1 + count
+
+
+def test_a_client_leaving_mid_stream_closes_the_cursor():
+    coupon_type = VoucherFactory().coupon_type
+    Voucher.objects.bulk_create(
+        Voucher(
+            code=f"LEAVE{n:06d}",
+            coupon_type=coupon_type,
+            campaign=coupon_type.campaign,
+            benefit_kind="amount",
+            amount=5,
+            currency="USD",
+        )
+        for n in range(2 * CHUNK_SIZE)
+    )
+    blocks = VoucherAdmin.csv_export.lines(Voucher.objects.all())
+    next(blocks)
+
+    blocks.close()  # what the response does when the client hangs up
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors")
+        assert cursor.fetchall() == [(0,)]
 
 
 @pytest.mark.parametrize("url", [EXPORT, reverse("admin:draws_draw_export")])
