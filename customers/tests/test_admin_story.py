@@ -103,22 +103,19 @@ def test_a_panel_shows_the_latest_rows_and_links_to_all_of_them(admin_client):
     assert listed.context["cl"].result_count == STORY_ROWS + 2
 
 
+@pytest.mark.parametrize("rows", [1, STORY_ROWS + 5])
 def test_the_page_takes_the_same_queries_however_long_the_story(
-    admin_client, django_assert_max_num_queries
+    admin_client, django_assert_num_queries, rows
 ):
-    small, large = CustomerFactory(), CustomerFactory()
-    _lived(small)
-    _lived(large, vouchers=STORY_ROWS + 5, draws=STORY_ROWS + 5)
-    admin_client.get(_page(small))  # warm the per-process caches (content types)
+    customer = CustomerFactory()
+    _lived(customer, vouchers=rows, draws=rows)
+    admin_client.get(_page(customer))  # warm the per-process caches (content types)
 
-    counts = []
-    for customer in (small, large):
-        with django_assert_max_num_queries(20) as captured:
-            admin_client.get(_page(customer))
-        counts.append(len(captured))
+    # session, user, customer, tokens inline, one query per table (7)
+    with django_assert_num_queries(11):
+        response = admin_client.get(_page(customer))
 
-    # session, user, customer, tokens inline, one query per panel (7)
-    assert counts == [11, 11]
+    assert response.status_code == 200
 
 
 def test_staff_see_only_the_panels_of_what_they_may_view():
