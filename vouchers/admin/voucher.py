@@ -19,16 +19,20 @@ from vouchers import services
 from vouchers.admin.search import CodeSearchMixin
 from vouchers.models import Voucher
 
-# What staff do to one voucher, through its services, after saying why: as
-# actions on ticked rows and as buttons on the voucher's page.
+# What staff do to a voucher, through its services, after saying why: actions
+# on ticked rows in the list, and buttons on the voucher's page.
 STAFF_CHANGES = {
     "void": {
+        "action": "voucher_void",
+        "action_description": "Void selected vouchers",
         "description": "Void this voucher",
         "apply": services.voucher_void,
         "done": "Voided",
         "can": lambda voucher: voucher.status != Voucher.Status.VOID,
     },
     "rollback": {
+        "action": "voucher_rollback_redemption",
+        "action_description": "Roll back the redemption of selected vouchers",
         "description": "Roll back the redemption",
         "apply": services.voucher_rollback_redemption,
         "done": "Rolled back",
@@ -99,23 +103,17 @@ class VoucherAdmin(
         ],
     )
     actions = [
-        reason_action(
-            name="voucher_void",
-            description="Void selected vouchers",
-            apply=services.voucher_void,
-            target="voucher",
-            done="Voided",
-            help_text=HELP,
-            permissions=["use"],
-        ),
-        reason_action(
-            name="voucher_rollback_redemption",
-            description="Roll back the redemption of selected vouchers",
-            apply=services.voucher_rollback_redemption,
-            target="voucher",
-            done="Rolled back",
-            help_text=HELP,
-            permissions=["use"],
+        *(
+            reason_action(
+                name=spec["action"],
+                description=spec["action_description"],
+                apply=spec["apply"],
+                target="voucher",
+                done=spec["done"],
+                help_text=HELP,
+                permissions=["use"],
+            )
+            for spec in STAFF_CHANGES.values()
         ),
         csv_export.action(),
     ]
@@ -180,6 +178,8 @@ class VoucherAdmin(
 
     def get_object(self, request, object_id, from_field=None):
         """The voucher with everything its page names, in one query."""
+        if from_field is not None:
+            return super().get_object(request, object_id, from_field)
         try:
             return (
                 self.get_queryset(request)
