@@ -62,9 +62,10 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, **kw)
 
     def get_search_results(self, request, queryset, search_term):
-        """On top of the usual search: a phone number as customers type it
-        (spaces, dashes, no country code) is found by its E.164 form, and an
-        email by its lower-case form (both indexed, exact)."""
+        """On top of the usual search: a phone number however written (spaces,
+        dashes, parentheses; without the country code where
+        ``PHONE_DEFAULT_REGION`` is set) is found by its E.164 form, and an
+        email in any case by its lower-case form (both exact matches)."""
         found, may_have_duplicates = super().get_search_results(
             request, queryset, search_term
         )
