@@ -1,13 +1,19 @@
+import contextlib
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from couponsite.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
 from couponsite.audit import audit_record, changes_between, field_values
 from customers import services
+from customers.admin_story import StoryPanel, customer_story
 from customers.models import ApiToken, Customer, EmailVerification, OneTimeCode
+from customers.phones import normalize_phone
 
 
 class ApiTokenInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -21,13 +27,56 @@ class ApiTokenInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """A customer's details, edited here, and their story: panels of what they
+    did, which the apps above add (``add_story_panel``)."""
+
     audit_noun = "customer"
 
     list_display = ["phone", "email", "name", "is_active", "created_at"]
     search_fields = ["phone", "email", "name"]
+    search_help_text = (
+        "A phone number however written (+1 415 555 0123), an email, or a name."
+    )
     list_filter = ["is_active"]
     date_hierarchy = "created_at"
     inlines = [ApiTokenInline]
+    change_form_template = "admin/customers/customer/change_form.html"
+
+    story_panels: list[StoryPanel] = []
+
+    @classmethod
+    def add_story_panel(cls, panel: StoryPanel) -> None:
+        """Show ``panel`` on every customer's page (apps call this at import)."""
+        cls.story_panels.append(panel)
+
+    def render_change_form(self, request, context, add=False, change=False, **kw):
+        customer = kw.get("obj")
+        if customer is not None:
+            story = customer_story(
+                self.story_panels, customer, request, self.admin_site
+            )
+            context["story"] = [panel for panel in story if panel["rows"]]
+            context["story_empty"] = [
+                panel["title"] for panel in story if not panel["rows"]
+            ]
+        return super().render_change_form(request, context, add, change, **kw)
+
+    def get_search_results(self, request, queryset, search_term):
+        """On top of the usual search: a phone number however written (spaces,
+        dashes, parentheses; without the country code where
+        ``PHONE_DEFAULT_REGION`` is set) is found by its E.164 form, and an
+        email in any case by its lower-case form (both exact matches)."""
+        found, may_have_duplicates = super().get_search_results(
+            request, queryset, search_term
+        )
+        term = search_term.strip()
+        with contextlib.suppress(ValidationError):  # not a phone number
+            found |= queryset.filter(phone=normalize_phone(term))
+        if "@" in term:
+            found |= queryset.alias(email_lower=Lower("email")).filter(
+                email_lower=term.lower()
+            )
+        return found, may_have_duplicates
 
 
 @admin.register(EmailVerification)
@@ -175,3 +224,35 @@ class ApiTokenAdmin(admin.ModelAdmin):
                     acting_user=request.user, action="api_token.revoked", target=token
                 )
         self.message_user(request, "Revoked.")
+
+
+CustomerAdmin.add_story_panel(
+    StoryPanel(
+        title="Sign-in code (the last one sent; the code itself is never kept)",
+        model=OneTimeCode,
+        lookups=lambda customer: {"phone__exact": customer.phone},
+        columns=[
+            ("sent at", lambda code: code.sent_at),
+            ("expires at", lambda code: code.expires_at),
+            ("wrong guesses", lambda code: code.attempts),
+            ("used at", lambda code: code.used_at or "not used"),
+        ],
+        position=90,
+        ordering=["-sent_at"],
+    )
+)
+CustomerAdmin.add_story_panel(
+    StoryPanel(
+        title="Email verification codes sent",
+        model=EmailVerification,
+        lookups=lambda customer: {"customer__id__exact": customer.pk},
+        columns=[
+            ("sent at", lambda row: row.sent_at),
+            ("email", lambda row: row.email),
+            ("wrong guesses", lambda row: row.attempts),
+            ("verified at", lambda row: row.verified_at or "not verified"),
+        ],
+        position=91,
+        ordering=["-sent_at"],
+    )
+)

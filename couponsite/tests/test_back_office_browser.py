@@ -130,7 +130,7 @@ def test_the_voucher_list_fits_a_1366_px_screen_with_codes_on_one_line(
         }"""
     )
     lines = page.evaluate(
-        """() => [...document.querySelectorAll('#result_list .field-shown_code')]
+        """() => [...document.querySelectorAll('#result_list .field-code_display')]
             .map(cell => {
                 const range = document.createRange();
                 range.selectNodeContents(cell);

@@ -4,9 +4,12 @@ from django.utils import timezone
 
 from campaigns.admin_filters import CampaignLocalDayFilter, campaign_day
 from campaigns.models import Campaign, CouponType
-from couponsite.admin_csv import csv_export_action
+from couponsite.admin_csv import Column, CsvExport, CsvExportMixin
 from couponsite.admin_mixins import ReadOnlyAdminMixin
+from couponsite.codes import display_code
 from couponsite.errors import DomainError
+from customers.admin import CustomerAdmin
+from customers.admin_story import StoryPanel, admin_link
 from draws.claim.models import Claim
 from draws.claim.releases import batch_release
 from draws.pool import Release
@@ -14,7 +17,7 @@ from vouchers.models import Voucher
 
 
 @admin.register(Claim)
-class ClaimAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ClaimAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Who claimed which coupon on which day, and whether the hold still runs."""
 
     list_display = [
@@ -31,21 +34,19 @@ class ClaimAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["customer__phone", "customer__email", "voucher__code"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-    actions = [
-        csv_export_action(
-            "claims.csv",
-            [
-                ("created_at", lambda c: c.created_at.isoformat()),
-                ("campaign", lambda c: c.campaign.slug),
-                ("day", lambda c: c.day.isoformat()),
-                ("phone", lambda c: c.customer.phone),
-                ("code", lambda c: str(c.voucher)),  # Voucher.__str__: the display code
-                ("held_until", lambda c: c.held_until.isoformat()),
-                ("voucher_status", lambda c: c.voucher.status),
-            ],
-            select_related=["campaign", "customer", "voucher"],
-        )
-    ]
+    csv_export = CsvExport(
+        "claims.csv",
+        [
+            Column("created_at", "created_at"),
+            Column("campaign", "campaign__slug"),
+            Column("day", "day"),
+            Column("phone", "customer__phone"),
+            Column("code", "voucher__code", display_code),
+            Column("held_until", "held_until"),
+            Column("voucher_status", "voucher__status"),
+        ],
+    )
+    actions = [csv_export.action()]
 
     @admin.display(description="Hold")
     def hold(self, claim: Claim) -> str:
@@ -147,3 +148,21 @@ class ReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     request,
                     f"Released {release.count} more coupons of {release.coupon_type}.",
                 )
+
+
+CustomerAdmin.add_story_panel(
+    StoryPanel(
+        title="Claims",
+        model=Claim,
+        lookups=lambda customer: {"customer__id__exact": customer.pk},
+        columns=[
+            ("day", lambda claim: claim.day),
+            ("campaign", lambda claim: claim.campaign),
+            ("voucher", lambda claim: admin_link(claim.voucher)),
+            ("held until", lambda claim: claim.held_until),
+            ("claimed at", lambda claim: claim.created_at),
+        ],
+        position=30,
+        select_related=["campaign", "voucher"],
+    )
+)

@@ -1,13 +1,16 @@
 from django.contrib import admin
 
 from campaigns.admin_filters import CampaignLocalDayFilter, campaign_day
-from couponsite.admin_csv import csv_export_action
+from couponsite.admin_csv import Column, CsvExport, CsvExportMixin, shown_if_set
 from couponsite.admin_mixins import ReadOnlyAdminMixin
+from couponsite.codes import display_code
+from customers.admin import CustomerAdmin
+from customers.admin_story import StoryPanel, admin_link
 from draws.draw.models import Draw
 
 
 @admin.register(Draw)
-class DrawAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class DrawAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "customer",
         "campaign",
@@ -21,25 +24,20 @@ class DrawAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["customer__phone", "customer__email", "voucher__code"]
     list_select_related = ["customer", "campaign", "coupon_type", "voucher"]
     date_hierarchy = "created_at"
-    actions = [
-        csv_export_action(
-            "draws.csv",
-            [
-                ("created_at", lambda d: d.created_at.isoformat()),
-                ("campaign", lambda d: d.campaign.slug),
-                ("day", lambda d: d.day.isoformat()),
-                ("phone", lambda d: d.customer.phone),
-                ("won", lambda d: d.won),
-                ("coupon_type", lambda d: d.coupon_type.name if d.won else ""),
-                (
-                    "code",
-                    lambda d: str(d.voucher or ""),
-                ),  # Voucher.__str__: the display code
-                ("roll", lambda d: d.roll),
-            ],
-            select_related=["campaign", "customer", "coupon_type", "voucher"],
-        )
-    ]
+    csv_export = CsvExport(
+        "draws.csv",
+        [
+            Column("created_at", "created_at"),
+            Column("campaign", "campaign__slug"),
+            Column("day", "day"),
+            Column("phone", "customer__phone"),
+            Column("won", "won"),
+            Column("coupon_type", "coupon_type__name"),
+            Column("code", "voucher__code", shown_if_set(display_code)),
+            Column("roll", "roll"),
+        ],
+    )
+    actions = [csv_export.action()]
     readonly_fields = [
         "customer",
         "campaign",
@@ -51,3 +49,21 @@ class DrawAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "odds",
         "created_at",
     ]
+
+
+CustomerAdmin.add_story_panel(
+    StoryPanel(
+        title="Draws",
+        model=Draw,
+        lookups=lambda customer: {"customer__id__exact": customer.pk},
+        columns=[
+            ("day", lambda draw: draw.day),
+            ("campaign", lambda draw: draw.campaign),
+            ("won", lambda draw: draw.coupon_type if draw.won else "no"),
+            ("voucher", lambda draw: admin_link(draw.voucher)),
+            ("drawn at", lambda draw: draw.created_at),
+        ],
+        position=20,
+        select_related=["campaign", "coupon_type", "voucher"],
+    )
+)

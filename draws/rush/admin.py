@@ -3,9 +3,12 @@ from django.contrib import admin, messages
 from campaigns.admin import CampaignAdmin
 from campaigns.admin_filters import CampaignLocalDayFilter, campaign_day
 from campaigns.models import Campaign
-from couponsite.admin_csv import csv_export_action
+from couponsite.admin_csv import Column, CsvExport, CsvExportMixin
 from couponsite.admin_mixins import ReadOnlyAdminMixin
+from couponsite.codes import display_code
 from couponsite.redis_client import REDIS_ERRORS
+from customers.admin import CustomerAdmin
+from customers.admin_story import StoryPanel, admin_link
 from draws.rush.figures import coupons_left, with_grab_figures
 from draws.rush.figures import sold_out_at as day_sold_out_at
 from draws.rush.models import Grab, Reservation, RushDay
@@ -140,7 +143,7 @@ class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Grab)
-class GrabAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class GrabAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "campaign",
@@ -152,21 +155,19 @@ class GrabAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["campaign", CampaignLocalDayFilter, "via"]
     search_fields = ["customer__phone", "customer__email", "voucher__code"]
     list_select_related = ["campaign", "customer", "voucher"]
-    actions = [
-        csv_export_action(
-            "grabs.csv",
-            [
-                ("created_at", lambda g: g.created_at.isoformat()),
-                ("campaign", lambda g: g.campaign.slug),
-                ("day", lambda g: g.day.isoformat()),
-                ("phone", lambda g: g.customer.phone),
-                ("reservation_number", lambda g: g.reservation.number),
-                ("code", lambda g: str(g.voucher)),  # Voucher.__str__: the display code
-                ("via", lambda g: g.via),
-            ],
-            select_related=["campaign", "customer", "reservation", "voucher"],
-        )
-    ]
+    csv_export = CsvExport(
+        "grabs.csv",
+        [
+            Column("created_at", "created_at"),
+            Column("campaign", "campaign__slug"),
+            Column("day", "day"),
+            Column("phone", "customer__phone"),
+            Column("reservation_number", "reservation__number"),
+            Column("code", "voucher__code", display_code),
+            Column("via", "via"),
+        ],
+    )
+    actions = [csv_export.action()]
     readonly_fields = [
         "reservation",
         "campaign",
@@ -176,3 +177,36 @@ class GrabAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "via",
         "created_at",
     ]
+
+
+CustomerAdmin.add_story_panel(
+    StoryPanel(
+        title="Reservations",
+        model=Reservation,
+        lookups=lambda customer: {"customer__id__exact": customer.pk},
+        columns=[
+            ("day", lambda reservation: reservation.day),
+            ("campaign", lambda reservation: reservation.campaign),
+            ("number", lambda reservation: reservation.number),
+            ("reserved at", lambda reservation: reservation.created_at),
+        ],
+        position=40,
+        select_related=["campaign"],
+    )
+)
+CustomerAdmin.add_story_panel(
+    StoryPanel(
+        title="Grabs",
+        model=Grab,
+        lookups=lambda customer: {"customer__id__exact": customer.pk},
+        columns=[
+            ("day", lambda grab: grab.day),
+            ("campaign", lambda grab: grab.campaign),
+            ("voucher", lambda grab: admin_link(grab.voucher)),
+            ("via", lambda grab: grab.get_via_display()),
+            ("grabbed at", lambda grab: grab.created_at),
+        ],
+        position=50,
+        select_related=["campaign", "voucher"],
+    )
+)
