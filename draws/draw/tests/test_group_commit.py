@@ -9,10 +9,12 @@ sets up and checks from the test's thread, outside any loop.
 
 import asyncio
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import psycopg
 import pytest
+from django.db import connections
 from rest_framework.renderers import JSONRenderer
 
 from campaigns.models import CouponType
@@ -348,3 +350,54 @@ def test_no_draw_is_answered_before_it_is_committed():
     assert committed == 0
     assert all(answer.won for answer in answers)
     assert seen_at_answer == {answer.id: (True,) for answer in answers}
+
+
+def test_batches_racing_from_two_loops_and_draw_run_give_exactly_the_quota():
+    # given 90 winning rolls for 10 coupons a day (12 in all): 30 in batches of
+    # at most 5 on each of two loops, 30 through draw_run on two threads
+    campaign = _campaign()
+    prize = CouponTypeFactory(campaign=campaign, daily_quota=10, total_quota=12)
+    people = CustomerFactory.create_batch(90)
+    answers = {}
+    go = threading.Barrier(4)
+
+    def loop(name, chunk):
+        go.wait(timeout=10)
+        answers[name] = _draw_all(
+            campaign, [p.pk for p in chunk], picked=prize.pk, max_batch=5
+        )[0]
+
+    def one_by_one(name, chunk):
+        go.wait(timeout=10)
+        try:
+            answers[name] = [
+                draw_run(campaign=campaign, customer=p, now=LATE, roll=0.1)
+                for p in chunk
+            ]
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=loop, args=("a", people[0:90:3])),
+        threading.Thread(target=loop, args=("b", people[1:90:3])),
+        threading.Thread(target=one_by_one, args=("c", people[2:90:6])),
+        threading.Thread(target=one_by_one, args=("d", people[5:90:6])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    # then exactly the day's quota was won, once each, whichever path
+    assert sorted(answers) == ["a", "b", "c", "d"]
+    assert sum(len(a) for a in answers.values()) == 90
+    assert (
+        sum(a.won for a in answers["a"] + answers["b"])
+        + sum(d.won for d in answers["c"] + answers["d"])
+        == 10
+    )
+    prize.refresh_from_db()
+    assert (prize.issued_total, prize.issued_today) == (10, 10)
+    assert Voucher.objects.filter(coupon_type=prize).count() == 10
+    assert Draw.objects.filter(won=True).count() == 10
+    assert Draw.objects.count() == 90
