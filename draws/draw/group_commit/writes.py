@@ -104,8 +104,9 @@ def _draw_sql() -> dict[str, str]:
     cu, c = Table(Customer, "cu"), Table(Campaign, "c")
     t, u = Table(CouponType, "t"), Table(CouponType, "u")
     once = ", ".join(column(Draw, name) for name in ("customer", "campaign", "day"))
-    quota_day = f"CASE WHEN {t.quota_day} = %(day)s THEN {t.issued_today} ELSE 0 END"
-    u_quota_day = f"CASE WHEN {u.quota_day} = %(day)s THEN {u.issued_today} ELSE 0 END"
+    # What the row has issued on the day (0 while it is still on an earlier one).
+    t_today = f"CASE WHEN {t.quota_day} = %(day)s THEN {t.issued_today} ELSE 0 END"
+    u_today = f"CASE WHEN {u.quota_day} = %(day)s THEN {u.issued_today} ELSE 0 END"
 
     def set_(field: str) -> str:  # SET names the target's columns unqualified
         return column(CouponType, field)
@@ -135,19 +136,19 @@ def _draw_sql() -> dict[str, str]:
             "%(wins)b::integer[]) AS w(id, wins)), "
             f"locked AS (SELECT {t.id}, LEAST(wanted.wins, "
             f"COALESCE({t.total_quota} - {t.issued_total}, wanted.wins), "
-            f"COALESCE({t.daily_quota} - {quota_day}, wanted.wins)) AS granted "
+            f"COALESCE({t.daily_quota} - {t_today}, wanted.wins)) AS granted "
             f"FROM {t} JOIN wanted ON wanted.id = {t.id} "
             f"WHERE {t.quota_day} IS NULL OR {t.quota_day} <= %(day)s "
             f"ORDER BY {t.id} FOR NO KEY UPDATE OF t) "
             f"UPDATE {u} SET {set_('issued_total')} = {u.issued_total} + granted, "
-            f"{set_('issued_today')} = {u_quota_day} + granted, "
+            f"{set_('issued_today')} = {u_today} + granted, "
             f"{set_('quota_day')} = %(day)s "
             f"FROM locked, {c} "
             f"WHERE {u.id} = locked.id AND granted > 0 AND {c.id} = {u.campaign} "
             f"AND ({u.total_quota} IS NULL "
             f"OR {u.issued_total} + granted <= {u.total_quota}) "
             f"AND ({u.daily_quota} IS NULL "
-            f"OR {u_quota_day} + granted <= {u.daily_quota}) "
+            f"OR {u_today} + granted <= {u.daily_quota}) "
             f"AND ({u.quota_day} IS NULL OR {u.quota_day} <= %(day)s) "
             "RETURNING granted, "
             + ", ".join(getattr(u, name) for name in _TYPE_FIELDS)
