@@ -24,7 +24,6 @@ hold, a draft, another kind, marks the script cannot read, a group commit that
 failed (Django decides again from what is committed).
 """
 
-import asyncio
 import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -138,9 +137,9 @@ async def _remember(
         logger.warning("draw: could not write a drew-today mark", exc_info=True)
 
 
-def _text(campaign: Campaign, drawn: Drawn) -> asyncio.Future:
+def _text(campaign: Campaign, drawn: Drawn) -> None:
     """Send the winner's text from a thread of its own (logged if it fails, as
-    ``send_sms_on_commit`` does); the loop does not wait for it."""
+    ``send_sms_on_commit`` does); the loop does not wait for it, nor hear back."""
     body = win_message(campaign, drawn.coupon_type, drawn.coupon)
 
     def send() -> None:
@@ -149,7 +148,7 @@ def _text(campaign: Campaign, drawn: Drawn) -> asyncio.Future:
         except Exception:
             logger.exception("draw: the winner's text was not sent")
 
-    return asyncio.get_running_loop().run_in_executor(_texts, send)
+    _texts.submit(send)
 
 
 ROUTES = [
