@@ -7,7 +7,7 @@
 A microbenchmark of the write alone, no HTTP: ``rush_reserve`` (and
 ``_grab_write``, the Postgres half of a Redis grab) on ``--threads`` threads
 with a connection each, as Django's threads run them, against the group
-committer (``draws.rush.services.group_commit``) fed by ``--concurrency``
+committer (``draws.group_commit``, the rush's writers) fed by ``--concurrency``
 coroutines in one event loop (uvloop), as one worker's connections would.
 Each line gives the rate, this process's CPU and Postgres's CPU per request
 (read from /proc), and for the committer its transactions.
@@ -85,11 +85,12 @@ def _bench(args) -> None:
     from campaigns.models import Campaign, CouponType
     from campaigns.services import campaign_create
     from customers.models import Customer
+    from draws.group_commit import GroupCommitter
     from draws.rush.models import Grab, Reservation
     from draws.rush.services import rush_reserve
     from draws.rush.services.common import rush_coupon_type, rush_cycle_at
     from draws.rush.services.grab import _grab_write
-    from draws.rush.services.group_commit import GroupCommitter
+    from draws.rush.services.group_commit import grab_submit, reservation_submit
     from vouchers.models import Voucher
 
     now = dt.datetime.now(dt.UTC)
@@ -266,8 +267,12 @@ def _bench(args) -> None:
         return customers
 
     async def reserve(committer, customer):
-        await committer.reserve(
-            campaign_id=rushes[-1].pk, day=day, customer_id=customer.pk, now=now
+        await reservation_submit(
+            committer,
+            campaign_id=rushes[-1].pk,
+            day=day,
+            customer_id=customer.pk,
+            now=now,
         )
 
     committer_runs(reserve, fresh_rush)
@@ -288,8 +293,12 @@ def _bench(args) -> None:
         rush = campaign(ratio=Decimal(1))
 
         async def reserve(committer, customer):
-            await committer.reserve(
-                campaign_id=rush.pk, day=day, customer_id=customer.pk, now=now
+            await reservation_submit(
+                committer,
+                campaign_id=rush.pk,
+                day=day,
+                customer_id=customer.pk,
+                now=now,
             )
 
         committed(reserve, customers, 0.0)()
@@ -324,7 +333,8 @@ def _bench(args) -> None:
 
     async def grab(committer, winner):
         customer_id, reservation_id, voucher_id = winner
-        await committer.grab(
+        await grab_submit(
+            committer,
             campaign_id=grab_rushes[-1].pk,
             day=day,
             customer_id=customer_id,

@@ -33,11 +33,14 @@ def campaign_by_slug(slug: str, *, reload: bool = False) -> Campaign | None:
     return local_cached(key, load, reload=reload) or None
 
 
-def campaign_odds(campaign: Campaign) -> list[tuple[int, float]]:
+def campaign_odds(
+    campaign: Campaign, *, reload: bool = False
+) -> list[tuple[int, float]]:
     """The draw distribution ``[(coupon type id, probability), …]``, cached.
 
     Cached in Redis (or the local cache) so a draw reads no coupon type rows;
-    an edit of a type invalidates it (``campaigns.signals``).
+    an edit of a type invalidates it (``campaigns.signals``). ``reload``: this
+    process reads it again now (the thin path's refresh thread).
     """
     key = odds_cache_key(campaign.pk)
 
@@ -55,7 +58,7 @@ def campaign_odds(campaign: Campaign) -> list[tuple[int, float]]:
             cache.set(key, odds, ODDS_CACHE_SECONDS)
         return [tuple(pair) for pair in odds]
 
-    return local_cached(key, load)
+    return local_cached(key, load, reload=reload)
 
 
 def on_campaign_days(campaign_days: list[tuple[Campaign, dt.date]]) -> Q:

@@ -132,9 +132,10 @@ else:
 # other processes within this time).
 LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=2.0)
 
-# The rush's group commit (draws.rush.services.group_commit): at most this many
+# Group commit (draws.group_commit; the rush and the draw): at most this many
 # requests share a transaction; after an idle moment, the first request waits this
 # many seconds for others (0: none; a batch forms while the previous one commits).
+# (The names say RUSH_: the rush had it first; the environment keeps them.)
 RUSH_GROUP_COMMIT_MAX_BATCH = env.int("RUSH_GROUP_COMMIT_MAX_BATCH", default=500)
 RUSH_GROUP_COMMIT_WINDOW = env.float("RUSH_GROUP_COMMIT_WINDOW", default=0.0)
 # Let its connection keep prepared statements (planning a batch's statements costs

@@ -23,7 +23,7 @@ class DrawsConfig(AppConfig):
         from couponsite.server.routes import ON_SHUTDOWN, ROUTES
         from draws.claim.thin import ROUTES as CLAIM_ROUTES
         from draws.draw.thin import ROUTES as DRAW_ROUTES
-        from draws.rush.services.group_commit import group_committer_close
+        from draws.group_commit import group_committer_close
         from draws.rush.thin import ROUTES as RUSH_ROUTES
 
         for route in (*DRAW_ROUTES, *CLAIM_ROUTES, *RUSH_ROUTES):

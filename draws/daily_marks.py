@@ -34,11 +34,15 @@ def done_today(
     return bool(cache.get(_key(action, campaign, customer_id, day)))
 
 
+def mark_ttl(campaign: Campaign, now: dt.datetime) -> int:
+    """How long a mark made at ``now`` lives: to the local midnight, a minute over."""
+    return int(campaign.seconds_to_local_midnight(now)) + 60
+
+
 def remember_done_today(
     *, action: str, campaign: Campaign, customer_id: int, day: dt.date, now: dt.datetime
 ) -> None:
-    ttl = int(campaign.seconds_to_local_midnight(now)) + 60
-    cache.set(_key(action, campaign, customer_id, day), _MARK, ttl)
+    cache.set(_key(action, campaign, customer_id, day), _MARK, mark_ttl(campaign, now))
 
 
 def done_today_key_prefix(
@@ -61,13 +65,22 @@ def done_today_key_prefix(
     return prefix
 
 
+# What the thin path writes for a mark (``done_today_key_prefix`` + the
+# customer's id): ``_MARK`` as django-redis writes it.
+MARK_VALUE = str(_MARK)
+
 # The thin path's gate body (``couponsite.server.thin.Gate``): args[1] is
 # ``done_today_key_prefix``. The mark there ('1': ``_MARK`` as django-redis
-# writes it) answers the repeat; anything else, Django decides.
+# writes it) answers the repeat. Without it: ``FIRST`` when args[2] is 'first'
+# (the route decides a first time itself, and the answer counts a hit), else
+# Django decides.
 DONE_TODAY_BODY = """
 local function body(customer, keys, args)
   if redis.call('GET', args[1] .. customer) == '1' then
     return {'DONE'}
+  end
+  if args[2] == 'first' then
+    return {'FIRST'}
   end
   return {'PASS', 'not done today'}
 end

@@ -7,6 +7,7 @@ same way too (``repeats``), each with its own action, rate-limit scope and
 refusal.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -27,28 +28,38 @@ DONE_TODAY = thin.Gate.of(DONE_TODAY_BODY)
 GATE_ONLY = thin.Gate.of(thin.DECIDED)
 
 
-def held_campaign(slug: str, kind: Campaign.Kind) -> Campaign | None:
-    """The campaign of ``kind`` this process already holds (no query), or None.
+def held(key: str, load: Callable[[], object]) -> object:
+    """What this process holds under ``key`` (``couponsite.localcache``), no
+    query, or ``MISSING``.
 
-    For the thin path, on the event loop: what ``campaigns.selectors.
-    campaign_by_slug`` last read, within ``LOCAL_CACHE_SECONDS`` as for Django.
-    Once the entry is past half its life, the thin path's refresh thread reads
-    it again (``couponsite.server.thin.refresh_soon``), so under steady traffic
-    it never times out and a stampede does not fall through to Django each time
-    it would have; a timed-out entry is never used (Django answers, and reads
-    it). None also for a draft (customers are told 404) and another kind
+    For the thin path, on the event loop: what Django last read, within
+    ``LOCAL_CACHE_SECONDS`` as for Django. Once the entry is past half its
+    life, the thin path's refresh thread reads it again (``load``, in
+    ``couponsite.server.thin.refresh_soon``), so under steady traffic it never
+    times out and a stampede does not fall through to Django each time it
+    would have; a timed-out entry is never used (Django answers, and reads it).
+    """
+    value, stale_for = local_peek_stale(key)
+    if value is MISSING:
+        return MISSING
+    if stale_for > -settings.LOCAL_CACHE_SECONDS / 2:
+        thin.refresh_soon(key, load)
+    if stale_for > 0:
+        return MISSING
+    return value
+
+
+def held_campaign(slug: str, kind: Campaign.Kind) -> Campaign | None:
+    """The campaign of ``kind`` this process already holds (``held``), or None;
+    None also for a draft (customers are told 404) and another kind
     (``WRONG_CAMPAIGN_KIND``): Django gives those answers.
     """
-    key = campaign_cache_key(slug)
-    campaign, stale_for = local_peek_stale(key)
-    if campaign is MISSING:
-        return None
-    if stale_for > -settings.LOCAL_CACHE_SECONDS / 2:
-        thin.refresh_soon(key, lambda: campaign_by_slug(slug, reload=True))
-    if stale_for > 0:
-        return None
+    campaign = held(
+        campaign_cache_key(slug), lambda: campaign_by_slug(slug, reload=True)
+    )
     if (
-        not campaign
+        campaign is MISSING
+        or not campaign
         or campaign.kind != kind
         or campaign.status == (Campaign.Status.DRAFT)
     ):

@@ -3,7 +3,8 @@
 redis-py's asyncio client takes a pooled connection per command, packs it
 through several layers and reads the reply through a stream: about a third
 of a millisecond of CPU per script here, more than the whole answer may cost.
-The thin path needs one thing, ``EVALSHA``, at a high rate, so this client
+The thin path needs one thing, ``EVALSHA``, at a high rate (and ``SET`` for
+the marks it writes after a commit), so this client
 keeps one connection, writes each command as it comes (without waiting for
 the replies before it) and matches the replies in order (Redis answers a
 connection's commands in the order sent), parsed by hiredis.
@@ -87,6 +88,12 @@ class LoopRedis:
             if isinstance(reply, hiredis.ReplyError):
                 raise RedisReplyError(str(reply))
         return reply
+
+    async def set(self, key: str, value: object, *, ex: int) -> None:
+        """``SET key value EX ex`` (a mark written once its row is committed)."""
+        reply = await self._command(pack(b"SET", key, value, b"EX", ex))
+        if isinstance(reply, hiredis.ReplyError):
+            raise RedisReplyError(str(reply))
 
     async def _command(self, command: bytes):
         if self.transport is None or self.transport.is_closing():

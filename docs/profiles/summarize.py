@@ -24,8 +24,8 @@ GROUPS = [
     ),
     ("thin routes (draws/*/thin.py)", r"^draws/[a-z]+/thin\.py"),
     (
-        "group commit (draws/rush/services/group_commit/)",
-        r"^draws/rush/services/group_commit/",
+        "group commit (draws/group_commit/, the modes' group_commit/)",
+        r"^draws/(group_commit|rush/services/group_commit|draw/group_commit)/",
     ),
     ("token lookup (customers/authentication.py)", r"^customers/authentication\.py"),
     ("rate limiter (couponsite/api/throttling.py)", r"^couponsite/api/throttling\.py"),

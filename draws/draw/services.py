@@ -46,7 +46,14 @@ def _remember_drawn(campaign: Campaign, customer: Customer, day: dt.date, now) -
     )
 
 
-def _win_message(campaign: Campaign, coupon_type: CouponType, voucher) -> str:
+def draw_roll() -> float:
+    """A uniform number in [0, 1) from the operating system's CSPRNG."""
+    return _rng.random()
+
+
+def win_message(campaign: Campaign, coupon_type: CouponType, voucher) -> str:
+    """The text a winner gets (either path); ``voucher``: anything with the
+    coupon's ``code`` and ``expires_at``."""
     return (
         f"You won {coupon_type.name} ({coupon_type.benefit_text}) in {campaign.name}! "
         f"Code {display_code(voucher.code)}, valid until "
@@ -114,7 +121,7 @@ def draw_run(
         raise AlreadyDrawnToday(retry_after=retry_after)
 
     odds = campaign_odds(campaign)
-    roll = _rng.random() if roll is None else roll
+    roll = draw_roll() if roll is None else roll
     picked = pick_coupon_type(odds, roll)
     draw = Draw(
         customer=customer,
@@ -136,7 +143,7 @@ def draw_run(
             Draw.objects.filter(pk=draw.pk).update(won=True, voucher=voucher)
             draw.won, draw.voucher = True, voucher
             send_sms_on_commit(
-                to=customer.phone, body=_win_message(campaign, coupon_type, voucher)
+                to=customer.phone, body=win_message(campaign, coupon_type, voucher)
             )
         transaction.on_commit(lambda: _remember_drawn(campaign, customer, day, now))
     return draw

@@ -1,35 +1,156 @@
-"""The lucky draw's thin path: repeats answered on the event loop (issue 18).
+"""The lucky draw's thin path: draws answered on the event loop (issue 18).
 
 ``POST /api/v1/campaigns/<slug>/draws`` comes here first
-(``couponsite.server.thin``). Two answers are given here, byte for byte what
-``draws.draw.api.DrawApi`` gives, after the token and rate limits ("draw"), in
-``draw_run``'s order:
+(``couponsite.server.thin``). After the token and rate limits ("draw"), in
+``draw_run``'s order, with the answers ``draws.draw.api.DrawApi`` gives, byte
+for byte:
 
 - ``NOT_IN_ACTIVE_TIME`` when the campaign is not running (``open_today``,
   decided in Python; the gate alone then checks the token and rate limits);
 - ``429 ALREADY_DRAWN_TODAY``, ``Retry-After`` to the campaign's local
   midnight, when the customer's "drew today" mark (``draws.daily_marks``) is in
   Redis: the mark is only written once the unique constraint holds the day's
-  draw, so this repeats an answer the database already gave.
+  draw, so this repeats an answer the database already gave;
+- a first draw (no mark): rolled here with the odds this process holds
+  (``campaign_odds``, no query on the loop), committed by the group committer
+  (``draws.draw.group_commit``: the unique constraint, the quotas'
+  conditional update and the coupon in one transaction with the batch's other
+  draws), answered ``201`` after its ``COMMIT``; then the mark is written and
+  a winner's text sent, as ``draw_run`` does after commit. A repeat the
+  constraint found is answered ``429`` as above.
 
-Everything else goes to Django: a first draw (no mark), a campaign this process
-does not hold, a draft, another kind, marks the script cannot read.
+Everything else goes to Django: a campaign (or odds) this process does not
+hold, a draft, another kind, marks the script cannot read, a group commit that
+failed (Django decides again from what is committed).
 """
 
+import datetime as dt
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from django.utils import timezone
+
+from campaigns.caching import odds_cache_key
 from campaigns.models import Campaign
-from couponsite.server.router import Route
-from draws.draw.services import AlreadyDrawnToday
-from draws.thin import repeats
+from campaigns.selectors import campaign_odds
+from couponsite.localcache import MISSING
+from couponsite.server import thin
+from couponsite.server.router import Receive, Route, Scope, Send
+from couponsite.sms import send_sms
+from draws.daily_marks import MARK_VALUE, done_today_key_prefix, mark_ttl
+from draws.draw.group_commit import Drawn, draw_submit
+from draws.draw.services import (
+    AlreadyDrawnToday,
+    draw_roll,
+    pick_coupon_type,
+    win_message,
+)
+from draws.group_commit import GroupCommitFailed, loop_committer
+from draws.opening import NotInActiveTime, open_today
+from draws.thin import DONE_TODAY, GATE_ONLY, held, thin_start
+
+logger = logging.getLogger(__name__)
+
+# Winners' texts go out from here: the provider may be slow, the loop may not wait.
+_texts = ThreadPoolExecutor(max_workers=2, thread_name_prefix="draw-sms")
+
+
+def held_odds(campaign: Campaign) -> list[tuple[int, float]] | None:
+    """The campaign's odds as this process holds them (``draws.thin.held``),
+    or None: Django draws (and reads them)."""
+    odds = held(
+        odds_cache_key(campaign.pk), lambda: campaign_odds(campaign, reload=True)
+    )
+    return None if odds is MISSING else odds
+
+
+async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
+    """A draw: refused, or a first draw committed in a group, here; else Django's."""
+    start = thin_start(scope, Campaign.Kind.DRAW)
+    if start is None:
+        return False
+    campaign, redis = start.campaign, start.redis
+    now = timezone.now()
+    try:
+        today = open_today(campaign, Campaign.Kind.DRAW, now)
+    except NotInActiveTime as closed:
+        return await GATE_ONLY.refuse_or_pass(
+            send,
+            redis,
+            request=start.request,
+            scope_name="draw",
+            refusals={"DECIDED": closed},
+        )
+    mark = done_today_key_prefix(action="drew", campaign=campaign, day=today.day)
+    if mark is None:
+        return False
+    odds = held_odds(campaign)
+    committer = loop_committer() if odds is not None else None
+    reply = await DONE_TODAY.decide(
+        send,
+        redis,
+        request=start.request,
+        scope_name="draw",
+        args=[mark, "" if committer is None else "first"],
+    )
+    if isinstance(reply, bool):
+        return reply
+    refusal = AlreadyDrawnToday(retry_after=today.seconds_left)
+    if reply[0] == "DONE":
+        await thin.refuse(send, refusal)
+        return True
+    customer_id = int(reply[1])
+    roll = draw_roll()
+    try:
+        drawn = await draw_submit(
+            committer,
+            campaign_id=campaign.pk,
+            day=today.day,
+            customer_id=customer_id,
+            roll=roll,
+            coupon_type_id=pick_coupon_type(odds, roll),
+            odds=odds,
+            retry_after=today.seconds_left,
+            now=now,
+        )
+    except GroupCommitFailed:
+        return False
+    except AlreadyDrawnToday as repeat:
+        await thin.refuse(send, repeat)
+        await _remember(redis, campaign, mark, customer_id, now)
+        return True
+    await thin.created(send, drawn.body)
+    await _remember(redis, campaign, mark, customer_id, now)
+    if drawn.won:
+        _text(campaign, drawn)
+    return True
+
+
+async def _remember(
+    redis, campaign: Campaign, mark: str, customer_id: int, now: dt.datetime
+) -> None:
+    """The "drew today" mark, as ``draw_run`` writes it after commit."""
+    try:
+        await redis.set(f"{mark}{customer_id}", MARK_VALUE, ex=mark_ttl(campaign, now))
+    except thin.THIN_REDIS_ERRORS:
+        # Without the mark a repeat goes to the database, which refuses it.
+        logger.warning("draw: could not write a drew-today mark", exc_info=True)
+
+
+def _text(campaign: Campaign, drawn: Drawn) -> None:
+    """Send the winner's text from a thread of its own (logged if it fails, as
+    ``send_sms_on_commit`` does); the loop does not wait for it, nor hear back."""
+    body = win_message(campaign, drawn.coupon_type, drawn.coupon)
+
+    def send() -> None:
+        try:
+            send_sms(to=drawn.phone, body=body)
+        except Exception:
+            logger.exception("draw: the winner's text was not sent")
+
+    _texts.submit(send)
+
 
 ROUTES = [
-    Route.of(
-        "POST",
-        r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/draws",
-        repeats(
-            kind=Campaign.Kind.DRAW,
-            action="drew",
-            scope_name="draw",
-            refusal=AlreadyDrawnToday,
-        ),
-    ),
+    Route.of("POST", r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/draws", draws),
 ]

@@ -6,9 +6,9 @@ token and the rate limits, then, for a grab, runs ``grab.lua`` itself (the
 rush's rules in their order: reservation, already received, sold out, then
 the pop of a coupon). Refusals are answered here, byte for byte what
 ``draws.rush.api`` answers. A coupon Redis gave, and a reservation inside its
-window, are written by the group committer
-(``draws.rush.services.group_commit``): many requests share one transaction,
-and each is answered only after its ``COMMIT`` returned, with its own row.
+window, are written by the group committer (``draws.group_commit``, with
+the rush's writers): many requests share one transaction, and each is
+answered only after its ``COMMIT`` returned, with its own row.
 
 The window comes first, as in ``rush_grab`` and ``rush_reserve``: outside it
 the answer is ``NOT_IN_ACTIVE_TIME`` after the token and rate limits alone.
@@ -22,7 +22,6 @@ import functools
 import logging
 from pathlib import Path
 
-from django.db import connections
 from django.utils import timezone
 
 from campaigns.models import Campaign
@@ -30,6 +29,7 @@ from campaigns.schedule import RushCycle
 from couponsite.errors import DomainError
 from couponsite.server import thin
 from couponsite.server.router import Receive, Route, Scope, Send
+from draws.group_commit import GroupCommitFailed, loop_committer
 from draws.opening import NotInActiveTime
 from draws.rush.services.common import (
     STALE_PENDING_SECONDS,
@@ -41,8 +41,8 @@ from draws.rush.services.common import (
 )
 from draws.rush.services.group_commit import (
     GrabOutcome,
-    GroupCommitFailed,
-    group_committer,
+    grab_submit,
+    reservation_submit,
 )
 from draws.rush.services.redis_state import SETTLE_SCRIPT, RushKeys
 from draws.thin import GATE_ONLY, thin_start
@@ -102,7 +102,7 @@ async def grabs(scope: Scope, receive: Receive, send: Send) -> bool:
     now = timezone.now()
     cycle = _cycle(campaign, now)
     open_now = campaign.is_running(now) and cycle is not None and cycle.in_rush(now)
-    committer = _committer() if open_now else None
+    committer = loop_committer() if open_now else None
     if open_now and committer is None:
         return False
     if open_now:
@@ -176,7 +176,8 @@ async def _commit_grab(
             logger.warning("rush: could not settle a coupon in Redis", exc_info=True)
 
     try:
-        grabbed = await committer.grab(
+        grabbed = await grab_submit(
+            committer,
             campaign_id=campaign.pk,
             day=day,
             customer_id=customer_id,
@@ -214,7 +215,7 @@ async def reservations(scope: Scope, receive: Receive, send: Send) -> bool:
     open_now = (
         campaign.is_running(now) and cycle is not None and cycle.in_reservation(now)
     )
-    committer = _committer() if open_now else None
+    committer = loop_committer() if open_now else None
     if open_now and committer is None:
         return False
     reply = await GATE_ONLY.decide(
@@ -226,8 +227,12 @@ async def reservations(scope: Scope, receive: Receive, send: Send) -> bool:
         await thin.refuse(send, NotInActiveTime("Reservations are not open right now."))
         return True
     try:
-        reserved = await committer.reserve(
-            campaign_id=campaign.pk, day=cycle.day, customer_id=int(reply[1]), now=now
+        reserved = await reservation_submit(
+            committer,
+            campaign_id=campaign.pk,
+            day=cycle.day,
+            customer_id=int(reply[1]),
+            now=now,
         )
     except GroupCommitFailed:
         return False
@@ -265,13 +270,6 @@ def _grab_keys(campaign_id: int, day: dt.date) -> list[str]:
 @functools.lru_cache(maxsize=64)
 def _settle_keys(campaign_id: int, day: dt.date) -> list[str]:
     return RushKeys(campaign_id, day).settle()
-
-
-def _committer():
-    """The loop's group committer; None where there is none (not Postgres)."""
-    if connections["default"].vendor != "postgresql":
-        return None
-    return group_committer()
 
 
 ROUTES = [

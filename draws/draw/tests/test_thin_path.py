@@ -1,4 +1,5 @@
-"""The lucky draw's thin path (draws/draw/thin.py): repeats answered before Django.
+"""The lucky draw's thin path (draws/draw/thin.py): repeats answered before Django
+(first draws: test_thin_first_draw.py).
 
 Each thin answer is sent twice, once to the thin route and once through Django's
 whole stack (middleware, DRF), and the two must be the same: status, body and
@@ -69,7 +70,8 @@ def _held(slug: str = "lucky") -> None:
 def test_a_repeat_draw_is_answered_by_the_thin_path_as_django_answers_it(campaign):
     token, client = signed_in()
     _held()
-    # A first draw is Django's: the thin path passes it on.
+    # Without the odds in this process, a first draw is Django's: the thin path
+    # passes it on (with them, see test_thin_first_draw.py).
     assert thin_answer(DRAWS, token)[0]
     assert client.post(DRAWS).status_code == 201
 

@@ -28,6 +28,7 @@ from rest_framework.renderers import JSONRenderer
 from campaigns.models import CouponType
 from couponsite.codes import generate_codes
 from customers.models import Customer
+from draws.group_commit import GroupCommitFailed, GroupCommitter, connection_params
 from draws.opening import NotInActiveTime
 from draws.rush.models import Grab, Reservation, RushDay
 from draws.rush.serializers import GrabSerializer, ReservationSerializer
@@ -36,9 +37,8 @@ from draws.rush.services.common import RushNotConfigured, rush_coupon_type
 from draws.rush.services.grab import _grab_write
 from draws.rush.services.group_commit import (
     GrabOutcome,
-    GroupCommitFailed,
-    GroupCommitter,
-    connection_params,
+    grab_submit,
+    reservation_submit,
     reservations,
 )
 from draws.rush.tests.rush_support import (
@@ -71,8 +71,12 @@ def _run(work, **options):
 def _reserve_all(committer, campaign, people, now=RESERVING):
     return asyncio.gather(
         *(
-            committer.reserve(
-                campaign_id=campaign.pk, day=DAY, customer_id=person.pk, now=now
+            reservation_submit(
+                committer,
+                campaign_id=campaign.pk,
+                day=DAY,
+                customer_id=person.pk,
+                now=now,
             )
             for person in people
         ),
@@ -84,7 +88,8 @@ def _grab_all(committer, campaign, winners, now=RUSHING):
     """``winners``: (customer id, reservation id, voucher id) each."""
     return asyncio.gather(
         *(
-            committer.grab(
+            grab_submit(
+                committer,
                 campaign_id=campaign.pk,
                 day=DAY,
                 customer_id=customer_id,
@@ -412,8 +417,12 @@ def test_no_reservation_is_answered_before_it_is_committed():
     async def work(committer):
         futures = [
             asyncio.ensure_future(
-                committer.reserve(
-                    campaign_id=campaign.pk, day=DAY, customer_id=p.pk, now=RESERVING
+                reservation_submit(
+                    committer,
+                    campaign_id=campaign.pk,
+                    day=DAY,
+                    customer_id=p.pk,
+                    now=RESERVING,
                 )
             )
             for p in people[1:]
@@ -803,7 +812,8 @@ _WORKER = """
 import asyncio, datetime as dt, json, sys
 import django
 django.setup()
-from draws.rush.services.group_commit import GroupCommitter
+from draws.group_commit import GroupCommitter
+from draws.rush.services.group_commit import reservation_submit
 
 campaign_id, day, customer_ids = json.loads(sys.argv[1])
 
@@ -814,7 +824,8 @@ async def main():
     async def client():
         while todo:
             customer_id = todo.pop()
-            reserved = await committer.reserve(
+            reserved = await reservation_submit(
+                committer,
                 campaign_id=campaign_id,
                 day=dt.date.fromisoformat(day),
                 customer_id=customer_id,

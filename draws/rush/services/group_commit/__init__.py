@@ -1,56 +1,120 @@
-"""Group commit for the rush: many requests, one transaction, each answered after it.
+"""The rush's writers for the group committer (``draws.group_commit``).
 
-The thin path (issue 18) answers reservations and Redis's winners on the event
-loop; this package commits them to Postgres in groups, from that loop, on one
-connection of its own (psycopg's ``AsyncConnection``; no ORM, which refuses to
-run there). The rules are ``rush_reserve``'s and ``_grab_write``'s, written for
-a batch (``reservations``, ``grabs``: plain SQL built from the models' ``_meta``
-by ``sql``; the ``201`` bodies by ``bodies``, without a serializer); "answered
-only after Postgres committed" holds (``committer``):
+Reservations and Redis's winners, answered on the thin path
+(``draws.rush.thin``), are committed in groups by the loop's committer, which
+the draw shares. The rules are ``rush_reserve``'s and ``_grab_write``'s,
+written for a batch (``reservations``, ``grabs``: plain SQL built from the
+models' ``_meta`` by ``draws.group_commit.sql``; the ``201`` bodies without a
+serializer):
 
-- **One committer per event loop** (``group_committer()``), so one connection
-  per gunicorn worker. Requests queue while a batch is being written; when its
-  ``COMMIT`` returns, everything queued (up to ``max_batch``) is the next
-  batch. No artificial wait unless ``window`` is set (then the first request
-  after an idle moment waits that long for company).
-- **A batch is split into groups**: the reservations of each campaign and
-  day, and all grabs. Each group is one transaction; each request's future is
-  set only after that transaction's ``COMMIT`` returned: a result (``Reserved``,
-  ``Grabbed``), a refusal (``DomainError``), or ``GroupCommitFailed``.
-- **A failure fails only the requests it concerns**: when a group's transaction
-  fails, it is rolled back and each request is written again alone, in a
-  transaction of its own; one that fails alone gets ``GroupCommitFailed``.
-- **A lost connection** fails the requests of the transaction it was in with
-  ``GroupCommitFailed`` (``outcome_unknown`` if it was lost after ``COMMIT``
-  was sent: the transaction may have committed); the next batch connects again
-  (after a failed connection attempt, batches fail at once for
-  ``RECONNECT_BACKOFF_SECONDS``). A connection the server closed while it was
-  idle is replaced before a batch uses it.
+- the reservations of each campaign and day are one group (one transaction,
+  under the day's counter lock); all grabs are another;
+- no coupon twice in a batch: a second grab of one waits for the next batch,
+  so its answer is what it would be one after the other.
 
-``GroupCommitFailed`` means "not decided here": the caller sends the request
-down the normal (Django) path, which decides it again from what is committed
-(a reservation that did commit is then a duplicate, a grab already received).
+``reservation_submit`` and ``grab_submit`` queue a request and wait for its
+answer; ``GroupCommitFailed`` sends the request down the Django path.
 """
 
-from draws.rush.services.group_commit.committer import (
-    GroupCommitFailed,
-    GroupCommitStats,
-    GroupCommitter,
-    connection_params,
-    group_committer,
-    group_committer_close,
+import datetime as dt
+
+from draws.group_commit import GroupCommitter, Writer, utc
+from draws.rush.models import Grab
+from draws.rush.services.group_commit.grabs import (
+    Grabbed,
+    GrabOutcome,
+    GrabRequest,
+    grabs_write,
 )
-from draws.rush.services.group_commit.grabs import Grabbed, GrabOutcome
-from draws.rush.services.group_commit.reservations import Reserved
+from draws.rush.services.group_commit.reservations import (
+    ReservationRequest,
+    Reserved,
+    reservations_write,
+)
+
+
+def _reservations(conn, group, requests):
+    campaign_id, day = group
+    return reservations_write(conn, campaign_id=campaign_id, day=day, requests=requests)
+
+
+def _grabs(conn, group, requests):
+    return grabs_write(conn, requests=requests)
+
+
+RESERVATIONS = Writer(
+    kind="reserve",
+    group=lambda request: (request.campaign_id, request.day),
+    write=_reservations,
+)
+GRABS = Writer(
+    kind="grab",
+    group=lambda request: None,
+    write=_grabs,
+    once_per_batch=lambda request: request.voucher_id,
+)
+
+
+async def reservation_submit(
+    committer: GroupCommitter,
+    *,
+    campaign_id: int,
+    day: dt.date,
+    customer_id: int,
+    now: dt.datetime | None = None,
+) -> Reserved:
+    """Reserve ``customer_id`` a place in the rush of ``day`` (the cycle's day;
+    the caller checked the kind and the reservation window at ``now``), in a
+    group of ``committer``'s.
+
+    Raises ``DuplicatedReservation``, ``NotInActiveTime`` (the day is closed),
+    ``RushNotConfigured`` or ``GroupCommitFailed``.
+    """
+    request = ReservationRequest(
+        campaign_id=campaign_id, day=day, customer_id=customer_id, now=utc(now)
+    )
+    return await committer.submit(RESERVATIONS, request)
+
+
+async def grab_submit(
+    committer: GroupCommitter,
+    *,
+    campaign_id: int,
+    day: dt.date,
+    customer_id: int,
+    reservation_id: int,
+    voucher_id: int,
+    now: dt.datetime | None = None,
+    via: str = Grab.Via.REDIS,
+) -> Grabbed:
+    """Give ``voucher_id`` (popped for this customer by the Lua script, with
+    their ``reservation_id``) to ``customer_id``, in a group of ``committer``'s;
+    the outcome says whether it was granted, gone or refused (``Grabbed``).
+    Raises ``GroupCommitFailed``.
+
+    ``now`` (default: the time of the call) is the coupon's ``issued_at`` and
+    the grab's ``created_at``; the coupon expires ``valid_days`` times 24 h
+    later, or at the type's ``valid_until`` if sooner (``expiry_from`` of a
+    UTC instant, as ``timezone.now()`` gives).
+    """
+    request = GrabRequest(
+        campaign_id=campaign_id,
+        day=day,
+        customer_id=customer_id,
+        reservation_id=reservation_id,
+        voucher_id=voucher_id,
+        now=utc(now),
+        via=str(via),
+    )
+    return await committer.submit(GRABS, request)
+
 
 __all__ = [
+    "GRABS",
+    "RESERVATIONS",
     "GrabOutcome",
     "Grabbed",
-    "GroupCommitFailed",
-    "GroupCommitStats",
-    "GroupCommitter",
     "Reserved",
-    "connection_params",
-    "group_committer",
-    "group_committer_close",
+    "grab_submit",
+    "reservation_submit",
 ]

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
 from psycopg import AsyncConnection, AsyncCursor
 
 from campaigns.models import Campaign, CouponType
 from customers.models import Customer
+from draws.group_commit.bodies import VoucherRow, datetime_text, render, voucher_data
+from draws.group_commit.sql import Table, column, quote, returning
 from draws.rush.models import Grab
-from draws.rush.services.group_commit.bodies import VoucherRow, grab_body
-from draws.rush.services.group_commit.sql import Table, column, quote, returning
 from vouchers.models import Voucher
 
 
@@ -56,6 +57,26 @@ class Grabbed:
     body: bytes | None = None
     holder_id: int | None = None
     holds_voucher_id: int | None = None
+
+
+def grab_body(
+    *,
+    voucher: VoucherRow,
+    day: dt.date,
+    created_at: dt.datetime,
+    now: dt.datetime | None = None,
+) -> bytes:
+    """``GrabSerializer(grab).data``, rendered (``draws.group_commit.bodies``);
+    the voucher's status as of ``now``. Rush coupons come from a coupon type,
+    never from an offer."""
+    zone = timezone.get_current_timezone()
+    return render(
+        {
+            "voucher": voucher_data(voucher, now=now or timezone.now(), zone=zone),
+            "day": day.isoformat(),
+            "created_at": datetime_text(created_at, zone),
+        }
+    )
 
 
 _GRAB_FIELDS = ("reservation", "campaign", "customer", "day", "voucher", "via")

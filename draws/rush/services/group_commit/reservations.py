@@ -9,11 +9,22 @@ import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils import timezone
 from psycopg import AsyncConnection, AsyncCursor
 
 from campaigns.models import Campaign, CouponType
 from couponsite.codes import generate_codes
 from couponsite.errors import DomainError
+from draws.group_commit.bodies import datetime_text, render
+from draws.group_commit.sql import (
+    Table,
+    column,
+    insert_fields,
+    insert_params,
+    insert_sql,
+    quote,
+    returning,
+)
 from draws.opening import NotInActiveTime
 from draws.pool import Release
 from draws.rush.models import Reservation, RushDay
@@ -22,16 +33,6 @@ from draws.rush.services.common import (
     RushNotConfigured,
     coupons_for,
     ratio_per_10000,
-)
-from draws.rush.services.group_commit.bodies import reservation_body
-from draws.rush.services.group_commit.sql import (
-    Table,
-    column,
-    insert_fields,
-    insert_params,
-    insert_sql,
-    quote,
-    returning,
 )
 from vouchers.models import Voucher
 from vouchers.services import CODE_ATTEMPTS
@@ -55,6 +56,18 @@ class Reserved:
     day: dt.date
     created_at: dt.datetime
     body: bytes
+
+
+def reservation_body(*, number: int, day: dt.date, created_at: dt.datetime) -> bytes:
+    """``ReservationSerializer(reservation).data``, rendered (``bodies``)."""
+    zone = timezone.get_current_timezone()
+    return render(
+        {
+            "number": number,
+            "day": day.isoformat(),
+            "created_at": datetime_text(created_at, zone),
+        }
+    )
 
 
 @functools.cache

@@ -9,7 +9,7 @@ import select
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 import psycopg
@@ -18,17 +18,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 from couponsite.errors import DomainError
-from draws.rush.models import Grab
-from draws.rush.services.group_commit.grabs import (
-    Grabbed,
-    GrabRequest,
-    grabs_write,
-)
-from draws.rush.services.group_commit.reservations import (
-    ReservationRequest,
-    Reserved,
-    reservations_write,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -58,33 +47,30 @@ class GroupCommitStats:
     connections: int = 0
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class Writer:
+    """How a mode writes one kind of request in groups (``GroupCommitter.submit``).
+
+    ``group(request)`` names the requests that share a transaction: those of
+    one kind with equal keys. ``write(conn, group, requests)`` writes them in
+    the caller's transaction and returns one answer per request, in order: a
+    result, or a ``DomainError`` for a refusal; a database error fails the
+    group (the committer rolls back and writes each request alone).
+    ``once_per_batch(request)``, if given, keeps two requests with the same
+    value out of one batch: the second waits for the next batch.
+    """
+
+    kind: str
+    group: Callable[[Any], Hashable]
+    write: Callable[[psycopg.AsyncConnection, Hashable, list], Awaitable[list]]
+    once_per_batch: Callable[[Any], Hashable] | None = None
+
+
 @dataclasses.dataclass(eq=False, slots=True)
 class _Pending:
-    request: ReservationRequest | GrabRequest
+    writer: Writer
+    request: Any
     future: asyncio.Future
-
-
-def _group_key(request: ReservationRequest | GrabRequest) -> tuple:
-    if isinstance(request, ReservationRequest):
-        return ("reserve", request.campaign_id, request.day)
-    return ("grab",)
-
-
-def _write_for(key: tuple) -> Callable[[psycopg.AsyncConnection, list], Awaitable]:
-    if key[0] == "reserve":
-        _, campaign_id, day = key
-
-        def reserve(conn, requests):
-            return reservations_write(
-                conn, campaign_id=campaign_id, day=day, requests=requests
-            )
-
-        return reserve
-
-    def grab(conn, requests):
-        return grabs_write(conn, requests=requests)
-
-    return grab
 
 
 def connection_params() -> dict[str, Any]:
@@ -100,7 +86,8 @@ def connection_params() -> dict[str, Any]:
     return params
 
 
-def _utc(now: dt.datetime | None) -> dt.datetime:
+def utc(now: dt.datetime | None) -> dt.datetime:
+    """``now`` (default: this moment) in UTC, as requests carry it."""
     if now is None:
         return dt.datetime.now(dt.UTC)
     if now.tzinfo is None:
@@ -121,11 +108,13 @@ class _Lost(Exception):
 
 
 class GroupCommitter:
-    """Commits reservations and grabs in groups, from one event loop, on one connection.
+    """Commits the modes' requests in groups, from one event loop, on one connection.
 
     Use the loop's own (``group_committer()``), from that loop only; ``aclose()``
-    it when the loop ends. ``params`` are psycopg's (default: Django's for the
-    default database), ``max_batch``, ``window`` and ``prepare`` the settings
+    it when the loop ends. Each mode submits its requests with its ``Writer``
+    (the rush's reservations and grabs, the draw's first draws). ``params``
+    are psycopg's (default: Django's for the default database), ``max_batch``,
+    ``window`` and ``prepare`` the settings
     ``RUSH_GROUP_COMMIT_MAX_BATCH``, ``_WINDOW`` (seconds) and ``_PREPARE``.
     """
 
@@ -152,55 +141,21 @@ class GroupCommitter:
 
     # --- The API -------------------------------------------------------------------
 
-    async def reserve(
-        self,
-        *,
-        campaign_id: int,
-        day: dt.date,
-        customer_id: int,
-        now: dt.datetime | None = None,
-    ) -> Reserved:
-        """Reserve ``customer_id`` a place in the rush of ``day`` (the cycle's day;
-        the caller checked the kind and the reservation window at ``now``).
-
-        Raises ``DuplicatedReservation``, ``NotInActiveTime`` (the day is closed),
-        ``RushNotConfigured`` or ``GroupCommitFailed``.
-        """
-        request = ReservationRequest(
-            campaign_id=campaign_id, day=day, customer_id=customer_id, now=_utc(now)
-        )
-        return await self._submit(request)
-
-    async def grab(
-        self,
-        *,
-        campaign_id: int,
-        day: dt.date,
-        customer_id: int,
-        reservation_id: int,
-        voucher_id: int,
-        now: dt.datetime | None = None,
-        via: str = Grab.Via.REDIS,
-    ) -> Grabbed:
-        """Give ``voucher_id`` (popped for this customer by the Lua script, with
-        their ``reservation_id``) to ``customer_id``; the outcome says whether it
-        was granted, gone or refused (``Grabbed``). Raises ``GroupCommitFailed``.
-
-        ``now`` (default: the time of the call) is the coupon's ``issued_at`` and
-        the grab's ``created_at``; the coupon expires ``valid_days`` times 24 h
-        later, or at the type's ``valid_until`` if sooner (``expiry_from`` of a
-        UTC instant, as ``timezone.now()`` gives).
-        """
-        request = GrabRequest(
-            campaign_id=campaign_id,
-            day=day,
-            customer_id=customer_id,
-            reservation_id=reservation_id,
-            voucher_id=voucher_id,
-            now=_utc(now),
-            via=str(via),
-        )
-        return await self._submit(request)
+    def submit(self, writer: Writer, request: Any) -> asyncio.Future:
+        """Queue ``request`` for ``writer``: a future of its answer, set only once
+        the transaction that wrote it has committed (or ``GroupCommitFailed``)."""
+        if self.closed:
+            raise GroupCommitFailed("The group committer is closed.")
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.append(_Pending(writer, request, future))
+        if self._runner is None:
+            self._runner = loop.create_task(self._run(), name="group commit")
+        self._wake.set()
+        # A caller cancelled (its client went away) before its request was taken
+        # cancels the future, and the request is dropped unwritten; once taken, it
+        # is committed all the same.
+        return future
 
     async def aclose(self) -> None:
         """Write what is queued, then close the connection."""
@@ -219,21 +174,7 @@ class GroupCommitter:
             return None
         return self._conn.info.backend_pid
 
-    # --- The queue -----------------------------------------------------------------
-
-    def _submit(self, request) -> asyncio.Future:
-        if self.closed:
-            raise GroupCommitFailed("The group committer is closed.")
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        self._queue.append(_Pending(request, future))
-        if self._runner is None:
-            self._runner = loop.create_task(self._run(), name="rush group commit")
-        self._wake.set()
-        # A caller cancelled (its client went away) before its request was taken
-        # cancels the future, and the request is dropped unwritten; once taken, it
-        # is committed all the same.
-        return future
+    # --- The runner ----------------------------------------------------------------
 
     async def _run(self) -> None:
         while self._queue or not self.closed:
@@ -250,24 +191,27 @@ class GroupCommitter:
                 self._fail(batch, GroupCommitFailed(f"group commit crashed: {exc!r}"))
                 if not isinstance(exc, Exception):
                     raise
-                logger.exception("rush group commit: a batch crashed")
+                logger.exception("group commit: a batch crashed")
 
     def _take(self) -> list[_Pending]:
-        """The next batch: queued requests in order, at most ``max_batch``, and no
-        coupon twice (a second request for one waits for the next batch, so its
-        answer is what it would be one after the other)."""
+        """The next batch: queued requests in order, at most ``max_batch``, and
+        none its writer's ``once_per_batch`` keeps out (e.g. no coupon twice: a
+        second request for one waits for the next batch, so its answer is what it
+        would be one after the other)."""
         batch: list[_Pending] = []
         later: list[_Pending] = []
-        vouchers: set[int] = set()
+        taken: set[tuple] = set()
         while self._queue and len(batch) < self.max_batch:
             pending = self._queue.popleft()
             if pending.future.done():
                 continue
-            if isinstance(pending.request, GrabRequest):
-                if pending.request.voucher_id in vouchers:
+            once = pending.writer.once_per_batch
+            if once is not None:
+                key = (pending.writer.kind, once(pending.request))
+                if key in taken:
                     later.append(pending)
                     continue
-                vouchers.add(pending.request.voucher_id)
+                taken.add(key)
             batch.append(pending)
         self._queue.extendleft(reversed(later))
         self.stats.largest_batch = max(self.stats.largest_batch, len(batch))
@@ -276,29 +220,40 @@ class GroupCommitter:
     async def _commit_batch(self, batch: list[_Pending]) -> None:
         groups: dict[tuple, list[_Pending]] = {}
         for pending in batch:
-            groups.setdefault(_group_key(pending.request), []).append(pending)
-        for key, pendings in groups.items():
-            await self._commit_group(key, pendings)
+            writer = pending.writer
+            key = (writer.kind, writer.group(pending.request))
+            groups.setdefault(key, []).append(pending)
+        for pendings in groups.values():
+            await self._commit_group(pendings)
 
-    async def _commit_group(self, key: tuple, pendings: list[_Pending]) -> None:
-        write = _write_for(key)
+    async def _commit_group(self, pendings: list[_Pending]) -> None:
+        writer = pendings[0].writer
+        group = writer.group(pendings[0].request)
+
+        def write(conn, requests):
+            return writer.write(conn, group, requests)
+
         try:
             answers = await self._transaction(write, [p.request for p in pendings])
         except _Lost as lost:
             self._fail(pendings, lost.failure)
         except Exception as exc:
             if len(pendings) == 1:
-                logger.warning("rush group commit: a request failed: %r", exc)
+                logger.warning(
+                    "group commit: a %s request failed: %r", writer.kind, exc
+                )
                 self._fail(pendings, GroupCommitFailed(f"not written: {exc!r}"))
                 return
             logger.warning(
-                "rush group commit: a batch of %d failed (%r), writing each alone",
+                "group commit: a group of %d %s requests failed (%r), "
+                "writing each alone",
                 len(pendings),
+                writer.kind,
                 exc,
             )
             self.stats.retried_alone += len(pendings)
             for pending in pendings:
-                await self._commit_group(key, [pending])
+                await self._commit_group([pending])
         else:
             self.stats.transactions += 1
             self.stats.committed_items += len(pendings)
@@ -399,3 +354,11 @@ def group_committer() -> GroupCommitter:
     if committer is None or committer.closed:
         committer = _committers[loop] = GroupCommitter()
     return committer
+
+
+def loop_committer() -> GroupCommitter | None:
+    """The running loop's committer for a thin route; None where group commit
+    cannot run (the database is not PostgreSQL): the route leaves it to Django."""
+    if connections["default"].vendor != "postgresql":
+        return None
+    return group_committer()

@@ -1,0 +1,299 @@
+"""A first draw on the thin path (draws/draw/thin.py): rolled on the event loop,
+committed in a group, answered after COMMIT as Django answers it.
+
+Single requests go through ``couponsite.testing.thin`` (the thin routes with a
+stand-in for Django); the race goes through the application gunicorn serves
+(the routes in front of Django's WSGI handler), many requests at once on one
+event loop, some of them sent down Django's path.
+"""
+
+import asyncio
+import datetime as dt
+import json
+import threading
+import time
+from collections import Counter
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.core.wsgi import get_wsgi_application
+from django.db import connections
+from rest_framework.renderers import JSONRenderer
+
+from campaigns.selectors import campaign_odds
+from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
+from couponsite import sms
+from couponsite.server import Router, WSGIBridge, thin
+from couponsite.server.routes import ROUTES, shutdown
+from couponsite.testing.thin import (
+    django_answer,
+    rate_limit_hits,
+    same_answer,
+    thin_answer,
+)
+from draws.draw.models import Draw
+from draws.draw.serializers import DrawSerializer
+from draws.draw.services import win_message
+from draws.group_commit import committer as group_committer_module
+from draws.group_commit import group_committer
+from draws.tests.thin_support import held, signed_in
+from vouchers.models import Voucher
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+# 23:30:00.4 in Taipei: the local day ends 29 min 59.6 s later (Retry-After 1800).
+NOW = dt.datetime(2026, 4, 24, 15, 30, 0, 400_000, tzinfo=dt.UTC)
+DRAWS = "/api/v1/campaigns/lucky/draws"
+
+
+@pytest.fixture(autouse=True)
+def _fresh(settings):
+    if not settings.REDIS_URL:
+        pytest.skip("the thin path needs Redis")
+    thin.reset()
+    yield
+    thin.reset()
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def _campaign(**prize):
+    campaign = CampaignFactory(
+        slug="lucky",
+        timezone="Asia/Taipei",
+        starts_at=NOW - dt.timedelta(days=1),
+        ends_at=NOW + dt.timedelta(hours=1),
+    )
+    CouponTypeFactory(campaign=campaign, probability=1, valid_days=3650, **prize)
+    return campaign
+
+
+def _held(campaign) -> None:
+    """The process holds the campaign and its odds, as after Django drew."""
+    held(campaign.slug)
+    assert campaign_odds(campaign)
+
+
+def _rendered(draw: Draw) -> bytes:
+    return JSONRenderer().render(DrawSerializer(draw).data)
+
+
+def _without_length(headers: dict) -> dict:
+    return {k: v for k, v in headers.items() if k != "content-length"}
+
+
+def _texts(count: int) -> list:
+    """The texts sent (from the draw's own thread: waited for a moment)."""
+    for _ in range(200):
+        if len(sms.outbox) >= count:
+            break
+        time.sleep(0.01)
+    return list(sms.outbox)
+
+
+def test_a_first_draw_is_committed_then_answered_as_django_answers_one(
+    frozen, settings
+):
+    # given a prize of one a day, held by this process with its odds
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "draw_customer": "5/minute"}
+    campaign = _campaign(daily_quota=1)
+    (winner_token, winner), (loser_token, loser) = signed_in(), signed_in()
+    _held(campaign)
+
+    # when both draw on the thin path
+    passed, status, headers, body = thin_answer(DRAWS, winner_token)
+    loser_passed, loser_status, _, loser_body = thin_answer(DRAWS, loser_token)
+
+    # then each is answered 201 with its own committed row, as its serializer
+    # renders it, counted once, and the winner is texted
+    assert (passed, status, loser_passed, loser_status) == (False, 201, False, 201)
+    draw = Draw.objects.select_related("voucher").get(customer=winner.customer)
+    lost = Draw.objects.get(customer=loser.customer)
+    assert (draw.won, lost.won, lost.coupon_type_id) == (
+        True,
+        False,
+        draw.coupon_type_id,
+    )
+    assert body == _rendered(draw) and loser_body == _rendered(lost)
+    assert json.loads(body)["voucher"]["status"] == "issued"
+    identity = f"customer:{winner.customer.pk}"
+    assert rate_limit_hits("draw_customer", identity) == 1
+    (text,) = _texts(1)
+    assert text.to == winner.customer.phone
+    assert text.body == win_message(campaign, draw.coupon_type, draw.voucher)
+
+    # and Django answers a first draw with the same headers and the same shape
+    _, third = signed_in()
+    django_status, django_headers, django_body = django_answer(third, DRAWS)
+    assert django_status == 201
+    assert _without_length(headers) == _without_length(django_headers)
+    assert json.loads(django_body).keys() == json.loads(body).keys()
+
+    # and the mark answers the repeat on the thin path, as Django answers it
+    _held(campaign)
+    status, answer = same_answer(winner, winner_token, DRAWS)
+    assert status == 429 and answer["headers"]["retry-after"] == "1800"
+    assert b"ALREADY_DRAWN_TODAY" in answer["body"]
+    assert Draw.objects.count() == 3 and Voucher.objects.count() == 1
+
+
+def test_a_draw_the_database_already_holds_is_refused_and_marked(frozen):
+    # given a draw committed through Django whose mark was lost
+    campaign = _campaign()
+    token, client = signed_in()
+    assert client.post(DRAWS).status_code == 201
+    day = campaign.local_day(NOW).isoformat()
+    assert cache.delete(f"drew:{campaign.pk}:{day}:{client.customer.pk}")
+    _held(campaign)
+
+    # when the thin path takes it for a first draw, the constraint refuses it,
+    # as Django would, and the mark is written again
+    status, answer = same_answer(client, token, DRAWS)
+    assert status == 429 and answer["headers"]["retry-after"] == "1800"
+    assert cache.get(f"drew:{campaign.pk}:{day}:{client.customer.pk}") == 1
+    assert Draw.objects.count() == 1
+
+
+def test_a_failed_group_commit_sends_the_draw_to_django(frozen, monkeypatch):
+    # given a database the committer cannot reach
+    campaign = _campaign()
+    params = group_committer_module.connection_params
+    monkeypatch.setattr(
+        group_committer_module,
+        "connection_params",
+        lambda: {**params(), "port": 1, "connect_timeout": 2},
+    )
+    token, client = signed_in()
+    _held(campaign)
+
+    # when a first draw comes, Django takes it, and nothing was written
+    assert thin_answer(DRAWS, token)[0]
+    assert not Draw.objects.exists()
+    assert client.post(DRAWS).status_code == 201
+
+
+def test_without_the_odds_a_first_draw_is_djangos(frozen):
+    campaign = _campaign()
+    token, _ = signed_in()
+    held(campaign.slug)  # the campaign, not its odds
+
+    assert thin_answer(DRAWS, token)[0]
+    assert not Draw.objects.exists()
+
+
+# --- The race --------------------------------------------------------------------
+
+
+def _scope(token: str, extra: list) -> dict:
+    return {
+        "type": "http",
+        "method": "POST",
+        "http_version": "1.1",
+        "scheme": "http",
+        "path": DRAWS,
+        "raw_path": DRAWS.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {token}".encode()),
+            *extra,
+        ],
+    }
+
+
+async def _post(app, token: str, extra: list) -> tuple[int, bytes]:
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(_scope(token, extra), receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def _close(bridge: WSGIBridge) -> None:
+    """Close the database connection of each of the bridge's threads (one job
+    each: they wait for one another), then the threads."""
+    everyone = threading.Barrier(bridge.threads)
+
+    def close() -> None:
+        everyone.wait(timeout=10)
+        connections.close_all()
+
+    for job in [bridge._pool.submit(close) for _ in range(bridge.threads)]:
+        job.result()
+    bridge.close()
+
+
+def test_racing_draws_never_give_more_coupons_than_the_quota(settings):
+    """Sixty customers draw twice each, all at once, against 7 coupons a day: a
+    fifth of the requests go down Django's path (an Idempotency-Key)."""
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "draw_customer": "100/minute",
+        "draw_ip": "10000/minute",
+    }
+    with time_machine.travel(NOW, tick=False):
+        campaign = _campaign(daily_quota=7, total_quota=9)
+        people = [signed_in() for _ in range(60)]
+        _held(campaign)
+    bridge = WSGIBridge(get_wsgi_application(), threads=4)
+    app = Router(bridge, ROUTES)
+    requests = [
+        (
+            index,
+            token,
+            [(b"idempotency-key", f"race-{index}-{n}".encode())]
+            if (index + n) % 5 == 0
+            else [],
+        )
+        for n in range(2)
+        for index, (token, _) in enumerate(people)
+    ]
+
+    async def race():
+        try:
+            answers = await asyncio.gather(
+                *(_post(app, token, extra) for _, token, extra in requests)
+            )
+            return answers, vars(group_committer().stats).copy()
+        finally:
+            await shutdown()
+
+    with time_machine.travel(NOW, tick=True):
+        answers, stats = asyncio.run(race())
+    _close(bridge)
+
+    # (most first draws came on the thin path, in shared transactions)
+    assert stats["largest_batch"] > 1 and stats["failed"] == 0
+
+    statuses = Counter(status for status, _ in answers)
+    assert statuses == {201: 60, 429: 60}
+    draws = {d.pk: d for d in Draw.objects.select_related("voucher")}
+    assert len(draws) == 60
+    assert Counter(d.customer_id for d in draws.values()) == Counter(
+        client.customer.pk for _, client in people
+    )
+    assert Voucher.objects.count() == 7
+    assert sum(d.won for d in draws.values()) == 7
+    for status, body in answers:
+        if status == 201:  # every 201 is its own committed row
+            data = json.loads(body)
+            draw = draws[data["id"]]
+            assert data["won"] == draw.won
+            assert data["voucher"] == (
+                None if not draw.won else json.loads(_rendered(draw))["voucher"]
+            )
+        else:
+            assert json.loads(body)["code"] == "ALREADY_DRAWN_TODAY"
