@@ -76,18 +76,18 @@ def test_a_draw_campaign_is_made_through_its_form_kind_first(page, screenshots):
     assert campaign.coupon_types.get().daily_quota == 100
 
 
-def test_coupons_are_released_for_a_claim_campaign(page):
+def test_10000_coupons_are_released_for_a_claim_campaign(page):
     _boss(page)
     coupon_type = first_type(claim_campaign(slug="browser-drop"))
 
     page.goto(f"{page.base}/admin/draws/release/add/")
     page.select_option("#id_coupon_type", str(coupon_type.pk))
-    page.fill("#id_count", "25")
+    page.fill("#id_count", "10000")
     page.click("input[name=_save]")
 
     page.wait_for_selector(".messagelist .success")
-    assert Release.objects.get().count == 25
-    assert Voucher.objects.filter(coupon_type=coupon_type).count() == 25
+    assert Release.objects.get().count == 10_000
+    assert Voucher.objects.filter(coupon_type=coupon_type).count() == 10_000
 
 
 # role, a page it may open, a page it is refused (403)
