@@ -2,9 +2,9 @@
 
 Every route starts the same way (``thin_start``): a usual request, the loop's
 Redis, and the campaign as this process already holds it (``held_campaign``,
-no query on the loop). Draws and claims read their once-a-day marks with the
-same gate body (``DONE_TODAY``) and write them back the same way
-(``remember_done_today_on_loop``).
+no query on the loop). Draws and claims read their once-a-day marks in their
+gate (the draw's body is ``DONE_TODAY``; the claim's adds the pool's sold-out
+flag) and write them back the same way (``remember_done_today_on_loop``).
 """
 
 import datetime as dt
