@@ -7,7 +7,8 @@ until the campaign's local midnight, a minute over.
 The thin path (``draws.draw.thin``, ``draws.claim.thin``) reads the same mark
 inside its Redis script: ``done_today_key_prefix`` gives the mark's raw Redis
 key less the customer's id, which the script appends (only it knows the
-customer), and ``DONE_TODAY_BODY`` answers when the mark is there.
+customer), and ``DONE_TODAY_BODY`` (the draw's; the claim's body checks the
+mark the same way first) answers when the mark is there.
 """
 
 import datetime as dt

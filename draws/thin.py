@@ -2,27 +2,28 @@
 
 Every route starts the same way (``thin_start``): a usual request, the loop's
 Redis, and the campaign as this process already holds it (``held_campaign``,
-no query on the loop). Draws and claims answer their once-a-day repeats the
-same way too (``repeats``), each with its own action, rate-limit scope and
-refusal.
+no query on the loop). Draws and claims read their once-a-day marks in their
+gate (the draw's body is ``DONE_TODAY``; the claim's adds the pool's sold-out
+flag) and write them back the same way (``remember_done_today_on_loop``).
 """
 
+import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils import timezone
 
 from campaigns.caching import campaign_cache_key
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_by_slug
-from couponsite.errors import DomainError
 from couponsite.localcache import MISSING, local_peek_stale
 from couponsite.server import thin
 from couponsite.server.loop_redis import LoopRedis
-from couponsite.server.router import Receive, RouteApp, Scope, Send
-from draws.daily_marks import DONE_TODAY_BODY, done_today_key_prefix
-from draws.opening import NotInActiveTime, open_today
+from couponsite.server.router import Scope
+from draws.daily_marks import DONE_TODAY_BODY, MARK_VALUE, mark_ttl
+
+logger = logging.getLogger(__name__)
 
 DONE_TODAY = thin.Gate.of(DONE_TODAY_BODY)
 GATE_ONLY = thin.Gate.of(thin.DECIDED)
@@ -88,49 +89,19 @@ def thin_start(scope: Scope, kind: Campaign.Kind) -> ThinStart | None:
     return ThinStart(request, redis, campaign)
 
 
-def repeats(
+async def remember_done_today_on_loop(
+    redis: LoopRedis,
     *,
-    kind: Campaign.Kind,
-    action: str,
-    scope_name: str,
-    refusal: type[DomainError],
-) -> RouteApp:
-    """The thin route of a once-a-day mode (draws, claims).
-
-    After the token and the ``scope_name`` rate limits, in ``open_today``'s
-    order: ``NOT_IN_ACTIVE_TIME`` when the campaign is not running (decided in
-    Python; the gate alone then checks the token and limits), and ``refusal``
-    (a 429 with ``Retry-After`` to the campaign's local midnight) when the
-    customer's ``action`` mark (``draws.daily_marks``) is in Redis: the mark is
-    only written once the database holds the day's row, so this repeats an
-    answer the database already gave. Everything else goes to Django.
-    """
-
-    async def route(scope: Scope, receive: Receive, send: Send) -> bool:
-        start = thin_start(scope, kind)
-        if start is None:
-            return False
-        campaign = start.campaign
-        try:
-            today = open_today(campaign, kind, timezone.now())
-        except NotInActiveTime as closed:
-            return await GATE_ONLY.refuse_or_pass(
-                send,
-                start.redis,
-                request=start.request,
-                scope_name=scope_name,
-                refusals={"DECIDED": closed},
-            )
-        mark = done_today_key_prefix(action=action, campaign=campaign, day=today.day)
-        if mark is None:
-            return False
-        return await DONE_TODAY.refuse_or_pass(
-            send,
-            start.redis,
-            request=start.request,
-            scope_name=scope_name,
-            args=[mark],
-            refusals={"DONE": refusal(retry_after=today.seconds_left)},
-        )
-
-    return route
+    campaign: Campaign,
+    mark: str,
+    customer_id: int,
+    now: dt.datetime,
+) -> None:
+    """Write the customer's mark (``mark``: ``done_today_key_prefix``) on the
+    loop's Redis, as ``remember_done_today`` writes it, once the database holds
+    the day's row."""
+    try:
+        await redis.set(f"{mark}{customer_id}", MARK_VALUE, ex=mark_ttl(campaign, now))
+    except thin.THIN_REDIS_ERRORS:
+        # Without the mark a repeat goes to the database, which refuses it.
+        logger.warning("thin path: could not write a done-today mark", exc_info=True)

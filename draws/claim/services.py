@@ -263,6 +263,12 @@ def _sold_out_key(campaign_id: int) -> str:
     return redis_key("claim", f"{{{campaign_id}}}", "sold_out")
 
 
+def sold_out_flag_keys(campaign_id: int) -> tuple[str, str]:
+    """The pool's generation and sold-out flag keys, which ``_PoolState`` reads
+    (and the thin path's gate, ``draws.claim.thin``, with the same rule)."""
+    return _generation_key(campaign_id), _sold_out_key(campaign_id)
+
+
 @dataclass
 class _PoolState:
     """What Redis knows of a campaign's pool, read in one round trip.

@@ -1,37 +1,131 @@
-"""Claim and hold's thin path: repeats answered on the event loop (issue 18).
+"""Claim and hold's thin path: repeats and sold-out refusals on the event loop
+(issue 18).
 
 ``POST /api/v1/campaigns/<slug>/claims`` comes here first
-(``couponsite.server.thin``). Two answers are given here, byte for byte what
-``draws.claim.api.ClaimApi`` gives, after the token and rate limits ("claim"),
-in ``claim_take``'s order:
+(``couponsite.server.thin``). After the token and rate limits ("claim"), in
+``claim_take``'s order, with the answers ``draws.claim.api.ClaimApi`` gives,
+byte for byte:
 
 - ``NOT_IN_ACTIVE_TIME`` when the campaign is not running (``open_today``,
   decided in Python; the gate alone then checks the token and rate limits);
 - ``429 ALREADY_CLAIMED_TODAY``, ``Retry-After`` to the campaign's local
   midnight, when the customer's "claimed today" mark (``draws.daily_marks``)
   is in Redis: the mark is only written once the database holds the day's
-  claim, so this repeats an answer the database already gave.
+  claim, so this repeats an answer the database already gave;
+- when the pool's sold-out flag holds (the gate reads it in the same script,
+  with ``_PoolState``'s rule: it names the pool's current generation, and its
+  deadline is ahead of the route's clock), the database is asked whether the
+  customer claimed today, as ``claim_take`` asks it before any ``SOLD_OUT``:
+  through the group committer (``draws.claim.group_commit``: one ``SELECT``
+  for all the customers of a campaign and day queued together). Found:
+  ``429 ALREADY_CLAIMED_TODAY`` (and the mark is written again); not found:
+  ``409 SOLD_OUT``.
 
-``SOLD_OUT`` stays Django's: it is only given after the database said the
-customer has no claim today (``claim_take``). Everything else goes to Django
-too: a first claim (no mark), a campaign this process does not hold, a draft,
-another kind, marks the script cannot read.
+Everything else goes to Django: a first claim (no mark, no sold-out flag), a
+campaign this process does not hold, a draft, another kind, marks the script
+cannot read, a question the committer could not answer (Django asks again).
 """
 
+from django.utils import timezone
+
 from campaigns.models import Campaign
-from couponsite.server.router import Route
-from draws.claim.services import AlreadyClaimedToday
-from draws.thin import repeats
+from couponsite.server import thin
+from couponsite.server.router import Receive, Route, Scope, Send
+from draws.claim.group_commit import claimed_today
+from draws.claim.services import AlreadyClaimedToday, SoldOut, sold_out_flag_keys
+from draws.daily_marks import done_today_key_prefix
+from draws.group_commit import GroupCommitFailed, loop_committer
+from draws.opening import NotInActiveTime, open_today
+from draws.thin import GATE_ONLY, remember_done_today_on_loop, thin_start
+
+# The gate's body: keys[1] the pool's generation, keys[2] its sold-out flag
+# (``sold_out_flag_keys``); args[1] the "claimed today" mark's key less the
+# customer's id (``done_today_key_prefix``), args[2] the route's clock (seconds
+# since the epoch; '' to leave the flag to Django). The mark answers ``DONE``;
+# else a flag "<deadline>@<generation>" of the current generation (none yet:
+# '0') whose deadline is ahead answers ``SOLDOUT``, as ``_PoolState.sold_out``
+# decides it.
+CLAIM_BODY = """
+local function body(customer, keys, args)
+  if redis.call('GET', args[1] .. customer) == '1' then
+    return {'DONE'}
+  end
+  if args[2] == '' then
+    return {'PASS', 'not claimed today'}
+  end
+  local flag = redis.call('GET', keys[2])
+  if not flag then
+    return {'PASS', 'not sold out'}
+  end
+  local at = string.find(flag, '@', 1, true)
+  local generation = redis.call('GET', keys[1]) or '0'
+  if not at or string.sub(flag, at + 1) ~= generation then
+    return {'PASS', 'pool changed'}
+  end
+  local deadline = tonumber(string.sub(flag, 1, at - 1))
+  if not deadline or deadline <= tonumber(args[2]) then
+    return {'PASS', 'flag lapsed'}
+  end
+  return {'SOLDOUT'}
+end
+"""
+
+CLAIM_GATE = thin.Gate.of(CLAIM_BODY)
+
+
+async def claims(scope: Scope, receive: Receive, send: Send) -> bool:
+    """A claim refused here (a repeat, sold out); else Django's."""
+    start = thin_start(scope, Campaign.Kind.CLAIM)
+    if start is None:
+        return False
+    campaign, redis = start.campaign, start.redis
+    now = timezone.now()
+    try:
+        today = open_today(campaign, Campaign.Kind.CLAIM, now)
+    except NotInActiveTime as closed:
+        return await GATE_ONLY.refuse_or_pass(
+            send,
+            redis,
+            request=start.request,
+            scope_name="claim",
+            refusals={"DECIDED": closed},
+        )
+    mark = done_today_key_prefix(action="claimed", campaign=campaign, day=today.day)
+    if mark is None:
+        return False
+    committer = loop_committer()
+    reply = await CLAIM_GATE.decide(
+        send,
+        redis,
+        request=start.request,
+        scope_name="claim",
+        keys=sold_out_flag_keys(campaign.pk),
+        args=[mark, "" if committer is None else repr(now.timestamp())],
+    )
+    if isinstance(reply, bool):
+        return reply
+    repeat = AlreadyClaimedToday(retry_after=today.seconds_left)
+    if reply[0] == "DONE":
+        await thin.refuse(send, repeat)
+        return True
+    # SOLDOUT: only once the database said the customer has no claim today.
+    customer_id = int(reply[1])
+    try:
+        claimed = await claimed_today(
+            committer, campaign_id=campaign.pk, day=today.day, customer_id=customer_id
+        )
+    except GroupCommitFailed:
+        return False
+    if not claimed:
+        await thin.refuse(send, SoldOut())
+        return True
+    await thin.refuse(send, repeat)
+    await remember_done_today_on_loop(
+        redis, campaign=campaign, mark=mark, customer_id=customer_id, now=now
+    )
+    return True
+
 
 ROUTES = [
-    Route.of(
-        "POST",
-        r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/claims",
-        repeats(
-            kind=Campaign.Kind.CLAIM,
-            action="claimed",
-            scope_name="claim",
-            refusal=AlreadyClaimedToday,
-        ),
-    ),
+    Route.of("POST", r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/claims", claims),
 ]

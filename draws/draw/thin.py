@@ -24,7 +24,6 @@ hold, a draft, another kind, marks the script cannot read, a group commit that
 failed (Django decides again from what is committed).
 """
 
-import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,7 +36,7 @@ from couponsite.localcache import MISSING
 from couponsite.server import thin
 from couponsite.server.router import Receive, Route, Scope, Send
 from couponsite.sms import send_sms
-from draws.daily_marks import MARK_VALUE, done_today_key_prefix, mark_ttl
+from draws.daily_marks import done_today_key_prefix
 from draws.draw.group_commit import Drawn, draw_submit
 from draws.draw.services import (
     AlreadyDrawnToday,
@@ -47,7 +46,13 @@ from draws.draw.services import (
 )
 from draws.group_commit import GroupCommitFailed, loop_committer
 from draws.opening import NotInActiveTime, open_today
-from draws.thin import DONE_TODAY, GATE_ONLY, held, thin_start
+from draws.thin import (
+    DONE_TODAY,
+    GATE_ONLY,
+    held,
+    remember_done_today_on_loop,
+    thin_start,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -117,24 +122,17 @@ async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
         return False
     except AlreadyDrawnToday as repeat:
         await thin.refuse(send, repeat)
-        await _remember(redis, campaign, mark, customer_id, now)
+        await remember_done_today_on_loop(
+            redis, campaign=campaign, mark=mark, customer_id=customer_id, now=now
+        )
         return True
     await thin.created(send, drawn.body)
-    await _remember(redis, campaign, mark, customer_id, now)
+    await remember_done_today_on_loop(
+        redis, campaign=campaign, mark=mark, customer_id=customer_id, now=now
+    )
     if drawn.won:
         _text(campaign, drawn)
     return True
-
-
-async def _remember(
-    redis, campaign: Campaign, mark: str, customer_id: int, now: dt.datetime
-) -> None:
-    """The "drew today" mark, as ``draw_run`` writes it after commit."""
-    try:
-        await redis.set(f"{mark}{customer_id}", MARK_VALUE, ex=mark_ttl(campaign, now))
-    except thin.THIN_REDIS_ERRORS:
-        # Without the mark a repeat goes to the database, which refuses it.
-        logger.warning("draw: could not write a drew-today mark", exc_info=True)
 
 
 def _text(campaign: Campaign, drawn: Drawn) -> None:

@@ -3,8 +3,8 @@
 Each thin answer is sent twice, once to the thin route and once through Django's
 whole stack (middleware, DRF), and the two must be the same: status, body and
 headers, ``Retry-After`` included (time stands still, so both count to the same
-midnight). ``SOLD_OUT`` and everything else the thin path is not sure of it
-must pass on.
+midnight). Everything the thin path is not sure of it must pass on.
+``SOLD_OUT``, asked of the database in groups: ``test_thin_sold_out.py``.
 """
 
 import datetime as dt
@@ -93,18 +93,6 @@ def test_outside_the_campaign_the_thin_path_answers_not_in_active_time(campaign)
     assert status == 403
     assert b'"NOT_IN_ACTIVE_TIME"' in answer["body"]
     assert "retry-after" not in answer["headers"]
-
-
-def test_sold_out_stays_djangos(frozen):
-    # given: an empty pool, already known to Redis as sold out
-    _campaign(released=0)
-    token, client = signed_in()
-    assert client.post(CLAIMS).json()["code"] == "SOLD_OUT"
-    _held()
-
-    # then: only the database may say "not claimed today", so Django answers
-    assert thin_answer(CLAIMS, token)[0]
-    assert client.post(CLAIMS).json()["code"] == "SOLD_OUT"
 
 
 def test_the_mark_alone_answers_and_without_it_django_does(campaign):
