@@ -29,6 +29,7 @@ from couponsite.testing.thin import (
     rate_limit_hits,
     thin_answer,
 )
+from customers.services import token_create
 from draws.tests.thin_support import signed_in
 from vouchers.api import _result
 from vouchers.group_commit import redeem_submit
@@ -239,6 +240,18 @@ def test_an_idempotency_key_goes_to_django():
     passed, *_ = thin_answer(
         REDEEM, token, json_body=_body(code=voucher.code), **{"Idempotency-Key": "k1"}
     )
+
+    assert passed
+    voucher.refresh_from_db()
+    assert voucher.status == Voucher.Status.ISSUED
+
+
+def test_a_staff_token_goes_to_django(staff_user):
+    # given a staff token (staff tokens have no thin entry) and a voucher
+    token = token_create(user=staff_user).key
+    voucher = VoucherFactory()
+
+    passed, *_ = thin_answer(REDEEM, token, json_body=_body(code=voucher.code))
 
     assert passed
     voucher.refresh_from_db()
