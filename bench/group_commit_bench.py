@@ -7,7 +7,7 @@
 A microbenchmark of the write alone, no HTTP: ``rush_reserve`` (and
 ``_grab_write``, the Postgres half of a Redis grab) on ``--threads`` threads
 with a connection each, as Django's threads run them, against the group
-committer (``draws.group_commit``, the rush's writers) fed by ``--concurrency``
+committer (``couponsite.group_commit``, the rush's writers) fed by ``--concurrency``
 coroutines in one event loop (uvloop), as one worker's connections would.
 Each line gives the rate, this process's CPU and Postgres's CPU per request
 (read from /proc), and for the committer its transactions.
@@ -84,8 +84,8 @@ def _bench(args) -> None:
     from bench.scenarios import CpuMeter, Parties, local_noon_zone
     from campaigns.models import Campaign, CouponType
     from campaigns.services import campaign_create
+    from couponsite.group_commit import GroupCommitter
     from customers.models import Customer
-    from draws.group_commit import GroupCommitter
     from draws.rush.models import Grab, Reservation
     from draws.rush.services import rush_reserve
     from draws.rush.services.common import rush_coupon_type, rush_cycle_at

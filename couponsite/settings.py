@@ -132,7 +132,7 @@ else:
 # other processes within this time).
 LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=2.0)
 
-# Group commit (draws.group_commit; the rush and the draw): at most this many
+# Group commit (couponsite.group_commit; the rush and the draw): at most this many
 # requests share a transaction; after an idle moment, the first request waits this
 # many seconds for others (0: none; a batch forms while the previous one commits).
 # (The names say RUSH_: the rush had it first; the environment keeps them.)

@@ -20,14 +20,11 @@ class DrawsConfig(AppConfig):
         )
 
         # The thin path: hot refusals answered before Django (issue 18).
-        from couponsite.server.routes import ON_SHUTDOWN, ROUTES
+        from couponsite.server.routes import ROUTES
         from draws.claim.thin import ROUTES as CLAIM_ROUTES
         from draws.draw.thin import ROUTES as DRAW_ROUTES
-        from draws.group_commit import group_committer_close
         from draws.rush.thin import ROUTES as RUSH_ROUTES
 
         for route in (*DRAW_ROUTES, *CLAIM_ROUTES, *RUSH_ROUTES):
             if route not in ROUTES:
                 ROUTES.append(route)
-        if group_committer_close not in ON_SHUTDOWN:
-            ON_SHUTDOWN.append(group_committer_close)

@@ -36,6 +36,7 @@ from rest_framework.throttling import BaseThrottle
 from couponsite.api.client_ip import client_ip
 from couponsite.api.exceptions import RateLimited
 from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
+from couponsite.server.router import RATE_COUNTED
 
 logger = logging.getLogger(__name__)
 
@@ -181,13 +182,17 @@ def principal_ref(user) -> str:
 class CustomerAndAddressThrottle(BaseThrottle):
     """Limits a view by ``<scope>_customer`` per principal and ``<scope>_ip`` per address.
 
-    The view names its scope in ``throttle_scope``.
+    The view names its scope in ``throttle_scope``. A request a thin route
+    passed on after its gate checked and counted this scope's limits
+    (``couponsite.server.router.RATE_COUNTED``) is not counted again.
     """
 
     def allow_request(self, request, view) -> bool:
         scope = getattr(view, "throttle_scope", None)
         if not scope:
             raise ImproperlyConfigured(f"{type(view).__name__} has no throttle_scope")
+        if request.META.get(RATE_COUNTED) == scope:
+            return True
         limits = [(f"{scope}_ip", client_ip(request))]
         if request.user is not None:
             limits.append((f"{scope}_customer", principal_ref(request.user)))

@@ -7,9 +7,11 @@ server as a whole decides: an over-long request line (414, as gunicorn's
 ``limit_request_line`` did) and the ASGI lifespan.
 """
 
+import asyncio
 import json
 import logging
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +35,9 @@ class Route:
     """Requests ``app`` may answer instead of Django: this method, and a path that
     ``pattern`` matches whole; its named groups land in ``scope["path_params"]``.
     The app returns True once it answered (exactly what Django would: bodies,
-    headers, status codes), or False, having neither read the request's body
-    nor sent anything, to let Django answer."""
+    headers, status codes), or False, having sent nothing, to let Django
+    answer; a body it read (only with ``read_body``) reaches Django all the
+    same."""
 
     method: str
     pattern: re.Pattern[str]
@@ -63,6 +66,67 @@ async def respond(
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+# Set by a route that passes a request whose rate-limit hit its gate already
+# counted, to that scope's name: the WSGI bridge hands it to Django (in the
+# environ, under the same key; a client's headers cannot make such a key), whose
+# throttle then counts nothing for that scope (``CustomerAndAddressThrottle``).
+RATE_COUNTED = "couponsite.rate_counted"
+# Where ``read_body`` keeps the messages it received, for Django to read again.
+_RECEIVED = "couponsite.received"
+# A route waits this long for a body, then leaves the request to Django.
+BODY_TIMEOUT_SECONDS = 5.0
+
+
+async def read_body(scope: Scope, receive: Receive, *, limit: int) -> bytes | None:
+    """A route's read of the request's body: the body, or None when it is not
+    a small one that has arrived (no ``Content-Length`` or more than ``limit``
+    bytes, chunked, the client slow or gone). Either way what was received is
+    kept, and Django reads it first if the route passes (``Router``)."""
+    length = None
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if length is not None:
+                return None
+            length = int(value)  # httptools refused a malformed one already
+        elif name == b"transfer-encoding":
+            return None
+    if length is None or length > limit:
+        return None
+    received = scope.setdefault(_RECEIVED, [])
+    chunks, size = [], 0
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_SECONDS):
+            while True:
+                message = await receive()
+                received.append(message)
+                if message["type"] != "http.request":
+                    return None
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+    except TimeoutError:
+        return None
+
+
+def _replaying(scope: Scope, receive: Receive) -> Receive:
+    """``receive``, after the messages a route read (``read_body``), if any."""
+    received = scope.pop(_RECEIVED, None)
+    if not received:
+        return receive
+    pending = deque(received)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.popleft()
+        return await receive()
+
+    return replay
 
 
 class Router:
@@ -111,6 +175,7 @@ class Router:
                     scope["path_params"] = match.groupdict()
                     if await route.app(scope, receive, send):
                         return
+                    receive = _replaying(scope, receive)
                     break  # the route passed: Django answers, unchanged
             await self.django(scope, receive, send)
         elif kind == "lifespan":

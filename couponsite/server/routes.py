@@ -6,8 +6,8 @@ status codes as Django would (the contract and the schema do not change), and
 with rate limits still applied (``couponsite.server.thin``). A request no route
 matches, or that its route passes on, goes to Django.
 
-The apps add their routes when Django starts (``draws.apps``): this module sits
-below them and cannot name them.
+The apps add their routes when Django starts (``draws.apps``,
+``vouchers.apps``): this module sits below them and cannot name them.
 """
 
 from collections.abc import Awaitable, Callable

@@ -3,7 +3,7 @@
 In a flash sale most answers are refusals that need no database: "not now",
 "you did not reserve", "you already have one", "sold out", "you drew today";
 and its writes are small rows that a route hands to a group committer
-(``draws.group_commit``) instead of a Django thread.
+(``couponsite.group_commit``) instead of a Django thread.
 Django would spend a millisecond and more of CPU on each (middleware, the
 token's owner, DRF's parser, throttle and renderer stacks). A thin route
 (``couponsite.server.Route``) decides them with one Redis round trip instead:

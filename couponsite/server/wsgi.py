@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote_to_bytes
 from wsgiref.util import FileWrapper
 
-from couponsite.server.router import Receive, Scope, Send, respond
+from couponsite.server.router import RATE_COUNTED, Receive, Scope, Send, respond
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -129,6 +129,8 @@ def build_environ(scope: Scope, body: bytes) -> dict:
         "wsgi.run_once": False,
         "wsgi.file_wrapper": _file_wrapper,
     }
+    if RATE_COUNTED in scope:
+        environ[RATE_COUNTED] = scope[RATE_COUNTED]
     if body:
         # The true length, also for a chunked body (Django reads CONTENT_LENGTH bytes).
         environ["CONTENT_LENGTH"] = str(len(body))

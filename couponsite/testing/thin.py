@@ -23,28 +23,49 @@ Answer = tuple[int, dict[str, str], bytes]
 
 
 class DjangoStandIn:
-    """Stands where Django would: records that the route passed."""
+    """Stands where Django would: records that the route passed, and the body
+    Django would read (a route that read it must hand it on whole)."""
 
     def __init__(self):
         self.reached = 0
+        self.body = b""
+        self.scope = None
 
     async def __call__(self, scope, receive, send):
         self.reached += 1
+        self.scope = scope
+        while True:
+            message = await receive()
+            self.body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
         await send({"type": "http.response.start", "status": 599, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
 
 def thin_answer(
-    path: str, token: str | None, **headers: str
+    path: str,
+    token: str | None,
+    *,
+    json_body: bytes | None = None,
+    django: DjangoStandIn | None = None,
+    **headers: str,
 ) -> tuple[bool, int, dict[str, str], bytes]:
-    """Send ``POST path`` to the thin routes; (passed to Django?, status, headers, body)."""
-    django = DjangoStandIn()
+    """Send ``POST path`` to the thin routes, with ``json_body`` if given (as
+    ``application/json``); (passed to Django?, status, headers, body). ``django``:
+    the stand-in to pass to (to see what reached it)."""
+    django = django or DjangoStandIn()
     app = Router(django, ROUTES)
     sent = []
     raw_headers = [(b"host", b"testserver")]
     if token is not None:
         raw_headers.append((b"authorization", f"Bearer {token}".encode()))
     raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    if json_body is not None:
+        raw_headers += [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(json_body)).encode()),
+        ]
     scope = {
         "type": "http",
         "method": "POST",
@@ -60,7 +81,7 @@ def thin_answer(
     }
 
     async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": json_body or b"", "more_body": False}
 
     async def send(message):
         sent.append(message)

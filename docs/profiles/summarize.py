@@ -22,10 +22,14 @@ GROUPS = [
         "thin path's Redis connection (loop_redis.py, hiredis)",
         r"^(couponsite/server/loop_redis\.py|hiredis/)",
     ),
-    ("thin routes (draws/*/thin.py)", r"^draws/[a-z]+/thin\.py"),
     (
-        "group commit (draws/group_commit/, the modes' group_commit/)",
-        r"^draws/(group_commit|rush/services/group_commit|draw/group_commit)/",
+        "thin routes (draws/*/thin.py, vouchers/thin.py)",
+        r"^(draws/[a-z]+|vouchers)/thin\.py",
+    ),
+    (
+        "group commit (couponsite/group_commit/, the modes' group_commit/)",
+        r"^(couponsite/group_commit|draws/rush/services/group_commit"
+        r"|draws/draw/group_commit|vouchers/group_commit)/",
     ),
     ("token lookup (customers/authentication.py)", r"^customers/authentication\.py"),
     ("rate limiter (couponsite/api/throttling.py)", r"^couponsite/api/throttling\.py"),

@@ -1,4 +1,4 @@
-"""A sold-out claim's question, asked in groups (``draws.group_commit``).
+"""A sold-out claim's question, asked in groups (``couponsite.group_commit``).
 
 ``claim_take`` gives ``SOLD_OUT`` only after the database said the customer
 has no claim today (``_sold_out_unless_claimed``: one indexed ``EXISTS``).
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from couponsite.group_commit import GroupCommitter, Writer
+from couponsite.group_commit.sql import Table
 from draws.claim.models import Claim
-from draws.group_commit import GroupCommitter, Writer
-from draws.group_commit.sql import Table
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,12 +29,12 @@ cannot read, a question the committer could not answer (Django asks again).
 from django.utils import timezone
 
 from campaigns.models import Campaign
+from couponsite.group_commit import GroupCommitFailed, loop_committer
 from couponsite.server import thin
 from couponsite.server.router import Receive, Route, Scope, Send
 from draws.claim.group_commit import claimed_today
 from draws.claim.services import AlreadyClaimedToday, SoldOut, sold_out_flag_keys
 from draws.daily_marks import done_today_key_prefix
-from draws.group_commit import GroupCommitFailed, loop_committer
 from draws.opening import NotInActiveTime, open_today
 from draws.thin import GATE_ONLY, remember_done_today_on_loop, thin_start
 

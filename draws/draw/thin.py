@@ -32,6 +32,7 @@ from django.utils import timezone
 from campaigns.caching import odds_cache_key
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_odds
+from couponsite.group_commit import GroupCommitFailed, loop_committer
 from couponsite.localcache import MISSING
 from couponsite.server import thin
 from couponsite.server.router import Receive, Route, Scope, Send
@@ -44,7 +45,6 @@ from draws.draw.services import (
     pick_coupon_type,
     win_message,
 )
-from draws.group_commit import GroupCommitFailed, loop_committer
 from draws.opening import NotInActiveTime, open_today
 from draws.thin import (
     DONE_TODAY,

@@ -6,7 +6,7 @@ token and the rate limits, then, for a grab, runs ``grab.lua`` itself (the
 rush's rules in their order: reservation, already received, sold out, then
 the pop of a coupon). Refusals are answered here, byte for byte what
 ``draws.rush.api`` answers. A coupon Redis gave, and a reservation inside its
-window, are written by the group committer (``draws.group_commit``, with
+window, are written by the group committer (``couponsite.group_commit``, with
 the rush's writers): many requests share one transaction, and each is
 answered only after its ``COMMIT`` returned, with its own row.
 
@@ -27,9 +27,9 @@ from django.utils import timezone
 from campaigns.models import Campaign
 from campaigns.schedule import RushCycle
 from couponsite.errors import DomainError
+from couponsite.group_commit import GroupCommitFailed, loop_committer
 from couponsite.server import thin
 from couponsite.server.router import Receive, Route, Scope, Send
-from draws.group_commit import GroupCommitFailed, loop_committer
 from draws.opening import NotInActiveTime
 from draws.rush.services.common import (
     STALE_PENDING_SECONDS,

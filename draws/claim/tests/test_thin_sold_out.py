@@ -10,6 +10,8 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
+from couponsite.group_commit import committer as group_committer_module
+from couponsite.group_commit import group_committer
 from couponsite.server import Router, thin
 from couponsite.server.routes import ROUTES, shutdown
 from couponsite.testing.thin import (
@@ -21,8 +23,6 @@ from couponsite.testing.thin import (
 )
 from draws.claim.releases import batch_release
 from draws.claim.tests.claim_helpers import claim_campaign, first_type
-from draws.group_commit import committer as group_committer_module
-from draws.group_commit import group_committer
 from draws.models import Claim
 from draws.tests.thin_support import held, signed_in
 

@@ -1,4 +1,4 @@
-"""First draws committed in groups (``draws.group_commit``), for the thin path.
+"""First draws committed in groups (``couponsite.group_commit``), for the thin path.
 
 ``draw_run``'s rules for a batch of first draws of one campaign and day,
 whose rolls the thin route (``draws.draw.thin``) already made: one group (one
@@ -9,8 +9,8 @@ model or a serializer (``bodies.draw_body``).
 
 import datetime as dt
 
+from couponsite.group_commit import GroupCommitter, Writer, utc
 from draws.draw.group_commit.writes import Coupon, Drawn, DrawRequest, draws_write
-from draws.group_commit import GroupCommitter, Writer, utc
 
 
 def _draws(conn, group, requests):

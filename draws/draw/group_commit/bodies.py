@@ -1,11 +1,11 @@
-"""A draw's ``201`` body, from plain rows (``draws.group_commit.bodies``)."""
+"""A draw's ``201`` body, from plain rows (``vouchers.group_commit.bodies``)."""
 
 import datetime as dt
 
 from django.utils import timezone
 
 from campaigns.models import CouponType
-from draws.group_commit.bodies import (
+from vouchers.group_commit.bodies import (
     VoucherRow,
     benefit_data,
     datetime_text,
@@ -53,7 +53,7 @@ def draw_body(
     voucher: VoucherRow | None,
     now: dt.datetime | None = None,
 ) -> bytes:
-    """``DrawSerializer(draw).data``, rendered (``draws.group_commit.bodies``);
+    """``DrawSerializer(draw).data``, rendered (``vouchers.group_commit.bodies``);
     the coupon's status as of ``now``."""
     zone = timezone.get_current_timezone()
     return render(

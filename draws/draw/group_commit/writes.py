@@ -15,12 +15,7 @@ from psycopg.types.json import Jsonb
 from campaigns.models import Campaign, CouponType
 from couponsite.codes import generate_codes
 from couponsite.errors import DomainError
-from customers.models import Customer
-from draws.draw.group_commit.bodies import draw_body, voucher_row
-from draws.draw.models import Draw
-from draws.draw.services import AlreadyDrawnToday
-from draws.group_commit.bodies import VoucherRow
-from draws.group_commit.sql import (
+from couponsite.group_commit.sql import (
     Table,
     column,
     insert_fields,
@@ -29,6 +24,11 @@ from draws.group_commit.sql import (
     quote,
     returning,
 )
+from customers.models import Customer
+from draws.draw.group_commit.bodies import draw_body, voucher_row
+from draws.draw.models import Draw
+from draws.draw.services import AlreadyDrawnToday
+from vouchers.group_commit.bodies import VoucherRow
 from vouchers.models import Voucher
 
 

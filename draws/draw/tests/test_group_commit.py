@@ -20,13 +20,13 @@ from rest_framework.renderers import JSONRenderer
 from campaigns.models import CouponType
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite.codes import generate_codes
+from couponsite.group_commit import GroupCommitFailed, GroupCommitter, connection_params
 from customers.tests.factories import CustomerFactory
 from draws.draw import group_commit
 from draws.draw.group_commit import writes
 from draws.draw.models import Draw
 from draws.draw.serializers import DrawSerializer
 from draws.draw.services import AlreadyDrawnToday, draw_run
-from draws.group_commit import GroupCommitFailed, GroupCommitter, connection_params
 from vouchers.models import Voucher
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -24,6 +24,8 @@ from rest_framework.renderers import JSONRenderer
 from campaigns.selectors import campaign_odds
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite import sms
+from couponsite.group_commit import committer as group_committer_module
+from couponsite.group_commit import group_committer
 from couponsite.server import Router, WSGIBridge, thin
 from couponsite.server.routes import ROUTES, shutdown
 from couponsite.testing.thin import (
@@ -35,8 +37,6 @@ from couponsite.testing.thin import (
 from draws.draw.models import Draw
 from draws.draw.serializers import DrawSerializer
 from draws.draw.services import win_message
-from draws.group_commit import committer as group_committer_module
-from draws.group_commit import group_committer
 from draws.tests.thin_support import held, signed_in
 from vouchers.models import Voucher
 

@@ -46,7 +46,7 @@ ratio), one per five reservations at the default 20%.
 Modules: ``common`` (errors, arithmetic, what a process remembers),
 ``reserve``, ``redis_state`` (keys, scripts, loading), ``grab``, ``final``
 (sold-out days answered from memory), ``group_commit`` (a package: the
-batch writes the shared committer, ``draws.group_commit``, sends for the rush).
+batch writes the shared committer, ``couponsite.group_commit``, sends for the rush).
 """
 
 from draws.rush.services.common import (

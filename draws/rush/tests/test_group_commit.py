@@ -27,8 +27,8 @@ from rest_framework.renderers import JSONRenderer
 
 from campaigns.models import CouponType
 from couponsite.codes import generate_codes
+from couponsite.group_commit import GroupCommitFailed, GroupCommitter, connection_params
 from customers.models import Customer
-from draws.group_commit import GroupCommitFailed, GroupCommitter, connection_params
 from draws.opening import NotInActiveTime
 from draws.rush.models import Grab, Reservation, RushDay
 from draws.rush.serializers import GrabSerializer, ReservationSerializer
@@ -812,7 +812,7 @@ _WORKER = """
 import asyncio, datetime as dt, json, sys
 import django
 django.setup()
-from draws.group_commit import GroupCommitter
+from couponsite.group_commit import GroupCommitter
 from draws.rush.services.group_commit import reservation_submit
 
 campaign_id, day, customer_ids = json.loads(sys.argv[1])

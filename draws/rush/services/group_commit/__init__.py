@@ -1,10 +1,10 @@
-"""The rush's writers for the group committer (``draws.group_commit``).
+"""The rush's writers for the group committer (``couponsite.group_commit``).
 
 Reservations and Redis's winners, answered on the thin path
 (``draws.rush.thin``), are committed in groups by the loop's committer, which
 the draw shares. The rules are ``rush_reserve``'s and ``_grab_write``'s,
 written for a batch (``reservations``, ``grabs``: plain SQL built from the
-models' ``_meta`` by ``draws.group_commit.sql``; the ``201`` bodies without a
+models' ``_meta`` by ``couponsite.group_commit.sql``; the ``201`` bodies without a
 serializer):
 
 - the reservations of each campaign and day are one group (one transaction,
@@ -18,7 +18,7 @@ answer; ``GroupCommitFailed`` sends the request down the Django path.
 
 import datetime as dt
 
-from draws.group_commit import GroupCommitter, Writer, utc
+from couponsite.group_commit import GroupCommitter, Writer, utc
 from draws.rush.models import Grab
 from draws.rush.services.group_commit.grabs import (
     Grabbed,

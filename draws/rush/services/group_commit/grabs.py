@@ -15,10 +15,10 @@ from django.utils import timezone
 from psycopg import AsyncConnection, AsyncCursor
 
 from campaigns.models import Campaign, CouponType
+from couponsite.group_commit.sql import Table, column, quote, returning
 from customers.models import Customer
-from draws.group_commit.bodies import VoucherRow, datetime_text, render, voucher_data
-from draws.group_commit.sql import Table, column, quote, returning
 from draws.rush.models import Grab
+from vouchers.group_commit.bodies import VoucherRow, datetime_text, render, voucher_data
 from vouchers.models import Voucher
 
 
@@ -66,7 +66,7 @@ def grab_body(
     created_at: dt.datetime,
     now: dt.datetime | None = None,
 ) -> bytes:
-    """``GrabSerializer(grab).data``, rendered (``draws.group_commit.bodies``);
+    """``GrabSerializer(grab).data``, rendered (``vouchers.group_commit.bodies``);
     the voucher's status as of ``now``. Rush coupons come from a coupon type,
     never from an offer."""
     zone = timezone.get_current_timezone()

@@ -15,8 +15,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from campaigns.models import Campaign, CouponType
 from couponsite.codes import generate_codes
 from couponsite.errors import DomainError
-from draws.group_commit.bodies import datetime_text, render
-from draws.group_commit.sql import (
+from couponsite.group_commit.sql import (
     Table,
     column,
     insert_fields,
@@ -34,6 +33,7 @@ from draws.rush.services.common import (
     coupons_for,
     ratio_per_10000,
 )
+from vouchers.group_commit.bodies import datetime_text, render
 from vouchers.models import Voucher
 from vouchers.services import CODE_ATTEMPTS
 

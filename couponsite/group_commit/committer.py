@@ -112,8 +112,8 @@ class GroupCommitter:
 
     Use the loop's own (``group_committer()``), from that loop only; ``aclose()``
     it when the loop ends. Each mode submits its requests with its ``Writer``
-    (the rush's reservations and grabs, the draw's first draws). ``params``
-    are psycopg's (default: Django's for the default database), ``max_batch``,
+    (the rush's reservations and grabs, the draw's first draws, redemptions).
+    ``params`` are psycopg's (default: Django's for the default database), ``max_batch``,
     ``window`` and ``prepare`` the settings
     ``RUSH_GROUP_COMMIT_MAX_BATCH``, ``_WINDOW`` (seconds) and ``_PREPARE``.
     """

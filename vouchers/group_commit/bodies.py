@@ -8,9 +8,8 @@ serializer. Each rule here mirrors the field that owns it: times as
 ``DateTimeField`` writes them (in the default time zone, ``Z`` for UTC),
 decimals as ``DecimalField`` (quantized, as strings), ``""`` as null where the
 API says so (``BlankAsNull…``), the voucher's status and ``redeem_by`` as
-``VoucherSerializer`` computes them at the moment of answering. Coupons written
-here come from a coupon type, never from an offer, so ``offer_name`` is null
-and ``name`` is the coupon type's name.
+``VoucherSerializer`` computes them at the moment of answering, ``name`` as
+``Voucher.source_name`` (the offer's, else the coupon type's).
 """
 
 import datetime as dt
@@ -44,8 +43,9 @@ class VoucherRow(NamedTuple):
     held_until: dt.datetime | None
     used_at: dt.datetime | None
     order_ref: str
-    coupon_type_name: str
+    coupon_type_name: str | None
     campaign_slug: str | None
+    offer_name: str | None = None  # coupons of coupon types have no offer
 
 
 def render(data: dict) -> bytes:
@@ -98,8 +98,8 @@ def voucher_data(voucher: VoucherRow, *, now: dt.datetime, zone: dt.tzinfo) -> d
     return {
         "code": display_code(voucher.code),
         "status": str(status),
-        "name": voucher.coupon_type_name,
-        "offer_name": None,
+        "name": voucher.offer_name or voucher.coupon_type_name,
+        "offer_name": voucher.offer_name,
         "coupon_type": voucher.coupon_type_name,
         "campaign": voucher.campaign_slug,
         "benefit": benefit_data(voucher),

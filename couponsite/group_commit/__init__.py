@@ -3,12 +3,16 @@
 The thin path (issue 18) decides a mode's writes on the event loop; this
 package commits them to Postgres in groups, from that loop, on one connection
 of its own (psycopg's ``AsyncConnection``; no ORM, which refuses to run
-there). What it writes is each mode's: a mode hands its requests to the
-committer with its ``Writer`` (the rush's reservations and grabs in
-``draws.rush.services.group_commit``, the draw's first draws in
-``draws.draw.group_commit``), which applies that mode's rules to a whole group
-in plain SQL built from the models' ``_meta`` (``sql``) and gives the ``201``
-bodies without a serializer (``bodies`` has what they share: a coupon).
+there). It is plumbing, below the apps: what it writes is each app's. An app
+hands its requests to the committer with its ``Writer`` (the rush's
+reservations and grabs in ``draws.rush.services.group_commit``, the draw's
+first draws in ``draws.draw.group_commit``, a sold-out claim's "claimed
+today?" read in ``draws.claim.group_commit``, redemptions in
+``vouchers.group_commit``), which applies that app's rules to a whole group
+in plain SQL built from the models' ``_meta`` (``sql``) and gives the bodies
+without a serializer (``vouchers.group_commit.bodies`` has what they share: a
+coupon).
+
 "Answered only after Postgres committed" holds (``committer``):
 
 - **One committer per event loop** (``group_committer()``), shared by every
@@ -37,7 +41,7 @@ down the normal (Django) path, which decides it again from what is committed
 draw already drawn today).
 """
 
-from draws.group_commit.committer import (
+from couponsite.group_commit.committer import (
     GroupCommitFailed,
     GroupCommitStats,
     GroupCommitter,
