@@ -1,5 +1,4 @@
-"""Claim and hold's thin path: repeats and sold-out refusals on the event loop
-(issue 18).
+"""Claim and hold's thin path: claims answered on the event loop (issue 18).
 
 ``POST /api/v1/campaigns/<slug>/claims`` comes here first
 (``couponsite.server.thin``). After the token and rate limits ("claim"), in
@@ -19,11 +18,20 @@ byte for byte:
   through the group committer (``draws.claim.group_commit``: one ``SELECT``
   for all the customers of a campaign and day queued together). Found:
   ``429 ALREADY_CLAIMED_TODAY`` (and the mark is written again); not found:
-  ``409 SOLD_OUT``.
+  ``409 SOLD_OUT``;
+- otherwise a first claim (no mark, no flag that holds): committed by the
+  group committer (``draws.claim.group_commit``: the once-a-day constraint,
+  a free coupon locked with ``SKIP LOCKED`` and held by a conditional update,
+  the history, in one transaction with the batch's other first claims),
+  answered ``201`` after its ``COMMIT`` with ``ClaimSerializer``'s bytes (or
+  ``429`` when the database holds the day's claim); then the mark is
+  written, as ``claim_take`` writes it after commit.
 
-Everything else goes to Django: a first claim (no mark, no sold-out flag), a
-campaign this process does not hold, a draft, another kind, marks the script
-cannot read, a question the committer could not answer (Django asks again).
+Everything else goes to Django: a first claim no free coupon was found for
+(Django picks again, answers ``SOLD_OUT`` and sets the flag), a campaign this
+process does not hold, a draft, another kind, marks the script cannot read, a
+group commit that failed or a question the committer could not answer
+(Django decides again from what is committed).
 """
 
 import datetime as dt
