@@ -6,7 +6,7 @@ transaction) per campaign and day each:
 - ``CLAIMS``: ``claim_take``'s rules for a batch of first claims
   (``writes.claims_write``); each claim gets its own ``201`` body, byte for
   byte what ``ClaimSerializer`` renders, without a model or a serializer
-  (``writes.claim_body``);
+  (``bodies.claim_body``);
 - ``CLAIMED_TODAY``: a sold-out claim's question, "did the customer claim
   today?", one ``SELECT`` and no writes (``reads``).
 """
@@ -14,13 +14,9 @@ transaction) per campaign and day each:
 import datetime as dt
 
 from couponsite.group_commit import GroupCommitFailed, GroupCommitter, Writer, utc
+from draws.claim.group_commit.bodies import claim_body
 from draws.claim.group_commit.reads import CLAIMED_TODAY, claimed_today
-from draws.claim.group_commit.writes import (
-    Claimed,
-    ClaimRequest,
-    claim_body,
-    claims_write,
-)
+from draws.claim.group_commit.writes import Claimed, ClaimRequest, claims_write
 
 
 def _claims(conn, group, requests):

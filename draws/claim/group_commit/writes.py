@@ -9,7 +9,6 @@ import functools
 import random
 from dataclasses import dataclass
 
-from django.utils import timezone
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.types.json import Jsonb
 
@@ -25,6 +24,7 @@ from couponsite.group_commit.sql import (
     returning,
 )
 from customers.models import Customer
+from draws.claim.group_commit.bodies import claim_body
 from draws.claim.group_commit.reads import ClaimedTodayQuestion, claimed_today_read
 from draws.claim.models import Claim
 from draws.claim.services import (
@@ -33,12 +33,7 @@ from draws.claim.services import (
     claim_range_key,
 )
 from draws.pool import pool_id_range_held, pool_id_range_keep, pool_random_start
-from vouchers.group_commit.bodies import (
-    VoucherRow,
-    datetime_text,
-    render,
-    voucher_data,
-)
+from vouchers.group_commit.bodies import VoucherRow
 from vouchers.models import Voucher, VoucherEvent
 
 _rng = random.SystemRandom()
@@ -395,25 +390,3 @@ async def _hold(
         )
         for _, coupon in mine
     }
-
-
-def claim_body(
-    *,
-    claim_id: int,
-    day: dt.date,
-    held_until: dt.datetime,
-    created_at: dt.datetime,
-    voucher: VoucherRow,
-    now: dt.datetime,
-) -> bytes:
-    """``ClaimSerializer(claim, context={"now": now}).data``, rendered."""
-    zone = timezone.get_current_timezone()
-    return render(
-        {
-            "id": claim_id,
-            "day": day.isoformat(),
-            "voucher": voucher_data(voucher, now=now, zone=zone),
-            "held_until": datetime_text(held_until, zone),
-            "created_at": datetime_text(created_at, zone),
-        }
-    )
