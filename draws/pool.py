@@ -155,6 +155,31 @@ def _id_range(
     return bounds["low"], bounds["high"]
 
 
+def pool_id_range_held(range_key: str) -> tuple[int | None, int | None] | None:
+    """This process's guess of a pool's id range, while it is trusted (no
+    query: for the group committer, which reads it on its own connection when
+    this gives None, and keeps it with ``pool_id_range_keep``)."""
+    cached = _id_ranges.get(range_key)
+    if cached is None or cached[0] <= time.monotonic():
+        return None
+    return cached[1], cached[2]
+
+
+def pool_id_range_keep(
+    range_key: str,
+    low: int | None,
+    high: int | None,
+    seconds: float = ID_RANGE_SECONDS,
+) -> None:
+    _id_ranges[range_key] = (time.monotonic() + seconds, low, high)
+
+
+def pool_random_start(low: int | None, high: int | None) -> int:
+    """Where a pick starts in the range, as ``pool_pick`` draws it (an empty
+    range: 0, below every id)."""
+    return 0 if high is None else _rng.randint(low, high)
+
+
 def pool_forget_id_range(range_key: str | None = None) -> None:
     """Forget this process's guess of a pool's id range (of every pool: ``None``)."""
     if range_key is None:

@@ -6,8 +6,8 @@ of its own (psycopg's ``AsyncConnection``; no ORM, which refuses to run
 there). It is plumbing, below the apps: what it writes is each app's. An app
 hands its requests to the committer with its ``Writer`` (the rush's
 reservations and grabs in ``draws.rush.services.group_commit``, the draw's
-first draws in ``draws.draw.group_commit``, a sold-out claim's "claimed
-today?" read in ``draws.claim.group_commit``, redemptions in
+first draws in ``draws.draw.group_commit``, first claims and a sold-out
+claim's "claimed today?" read in ``draws.claim.group_commit``, redemptions in
 ``vouchers.group_commit``), which applies that app's rules to a whole group
 in plain SQL built from the models' ``_meta`` (``sql``) and gives the bodies
 without a serializer (``vouchers.group_commit.bodies`` has what they share: a

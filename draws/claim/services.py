@@ -236,11 +236,13 @@ def _pick_of_type(coupon_type_id: int, now: dt.datetime) -> Voucher | None:
         spread_over=Voucher.objects.filter(
             coupon_type_id=coupon_type_id, status__in=POOL_STATUSES
         ),
-        range_key=_range_key(coupon_type_id),
+        range_key=claim_range_key(coupon_type_id),
     )
 
 
-def _range_key(coupon_type_id: int) -> str:
+def claim_range_key(coupon_type_id: int) -> str:
+    """The key of a type's pool range in ``draws.pool`` (the thin path's batch
+    picker, ``draws.claim.group_commit``, shares this process's guess)."""
     return f"claim:coupon_type:{coupon_type_id}"
 
 
@@ -331,7 +333,7 @@ class _PoolState:
 
 def pool_changed(campaign_id: int, coupon_type_id: int) -> None:
     """Coupons were added: void the sold-out flag and this process's id range guess."""
-    pool_forget_id_range(_range_key(coupon_type_id))
+    pool_forget_id_range(claim_range_key(coupon_type_id))
     redis = get_redis()
     if redis is None:
         return

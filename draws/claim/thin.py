@@ -1,5 +1,4 @@
-"""Claim and hold's thin path: repeats and sold-out refusals on the event loop
-(issue 18).
+"""Claim and hold's thin path: claims answered on the event loop (issue 18).
 
 ``POST /api/v1/campaigns/<slug>/claims`` comes here first
 (``couponsite.server.thin``). After the token and rate limits ("claim"), in
@@ -19,32 +18,43 @@ byte for byte:
   through the group committer (``draws.claim.group_commit``: one ``SELECT``
   for all the customers of a campaign and day queued together). Found:
   ``429 ALREADY_CLAIMED_TODAY`` (and the mark is written again); not found:
-  ``409 SOLD_OUT``.
+  ``409 SOLD_OUT``;
+- otherwise a first claim (no mark, no flag that holds): committed by the
+  group committer (``draws.claim.group_commit``: the once-a-day constraint,
+  a free coupon locked with ``SKIP LOCKED`` and held by a conditional update,
+  the history, in one transaction with the batch's other first claims),
+  answered ``201`` after its ``COMMIT`` with ``ClaimSerializer``'s bytes (or
+  ``429`` when the database holds the day's claim); then the mark is
+  written, as ``claim_take`` writes it after commit.
 
-Everything else goes to Django: a first claim (no mark, no sold-out flag), a
-campaign this process does not hold, a draft, another kind, marks the script
-cannot read, a question the committer could not answer (Django asks again).
+Everything else goes to Django: a first claim no free coupon was found for
+(Django picks again, answers ``SOLD_OUT`` and sets the flag), a campaign this
+process does not hold, a draft, another kind, marks the script cannot read, a
+group commit that failed or a question the committer could not answer
+(Django decides again from what is committed).
 """
+
+import datetime as dt
 
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from couponsite.group_commit import GroupCommitFailed, loop_committer
+from couponsite.group_commit import GroupCommitFailed, GroupCommitter, loop_committer
 from couponsite.server import thin
 from couponsite.server.router import Receive, Route, Scope, Send
-from draws.claim.group_commit import claimed_today
+from draws.claim.group_commit import claim_submit, claimed_today
 from draws.claim.services import AlreadyClaimedToday, SoldOut, sold_out_flag_keys
 from draws.daily_marks import done_today_key_prefix
-from draws.opening import NotInActiveTime, open_today
-from draws.thin import GATE_ONLY, remember_done_today_on_loop, thin_start
+from draws.opening import NotInActiveTime, Today, open_today
+from draws.thin import GATE_ONLY, ThinStart, remember_done_today_on_loop, thin_start
 
 # The gate's body: keys[1] the pool's generation, keys[2] its sold-out flag
 # (``sold_out_flag_keys``); args[1] the "claimed today" mark's key less the
 # customer's id (``done_today_key_prefix``), args[2] the route's clock (seconds
-# since the epoch; '' to leave the flag to Django). The mark answers ``DONE``;
+# since the epoch; '' to leave the claim to Django). The mark answers ``DONE``;
 # else a flag "<deadline>@<generation>" of the current generation (none yet:
 # '0') whose deadline is ahead answers ``SOLDOUT``, as ``_PoolState.sold_out``
-# decides it.
+# decides it; any other (no flag, a past generation's, a lapsed one) ``FIRST``.
 CLAIM_BODY = """
 local function body(customer, keys, args)
   if redis.call('GET', args[1] .. customer) == '1' then
@@ -55,16 +65,16 @@ local function body(customer, keys, args)
   end
   local flag = redis.call('GET', keys[2])
   if not flag then
-    return {'PASS', 'not sold out'}
+    return {'FIRST'}
   end
   local at = string.find(flag, '@', 1, true)
   local generation = redis.call('GET', keys[1]) or '0'
   if not at or string.sub(flag, at + 1) ~= generation then
-    return {'PASS', 'pool changed'}
+    return {'FIRST'}
   end
   local deadline = tonumber(string.sub(flag, 1, at - 1))
   if not deadline or deadline <= tonumber(args[2]) then
-    return {'PASS', 'flag lapsed'}
+    return {'FIRST'}
   end
   return {'SOLDOUT'}
 end
@@ -108,8 +118,12 @@ async def claims(scope: Scope, receive: Receive, send: Send) -> bool:
     if reply[0] == "DONE":
         await thin.refuse(send, repeat)
         return True
-    # SOLDOUT: only once the database said the customer has no claim today.
     customer_id = int(reply[1])
+    if reply[0] == "FIRST":
+        return await _first_claim(
+            send, start, committer, today, mark=mark, customer_id=customer_id, now=now
+        )
+    # SOLDOUT: only once the database said the customer has no claim today.
     try:
         claimed = await claimed_today(
             committer, campaign_id=campaign.pk, day=today.day, customer_id=customer_id
@@ -120,6 +134,41 @@ async def claims(scope: Scope, receive: Receive, send: Send) -> bool:
         await thin.refuse(send, SoldOut())
         return True
     await thin.refuse(send, repeat)
+    await remember_done_today_on_loop(
+        redis, campaign=campaign, mark=mark, customer_id=customer_id, now=now
+    )
+    return True
+
+
+async def _first_claim(
+    send: Send,
+    start: ThinStart,
+    committer: GroupCommitter,
+    today: Today,
+    *,
+    mark: str,
+    customer_id: int,
+    now: dt.datetime,
+) -> bool:
+    """A first claim committed in a group, answered ``201`` after its ``COMMIT``
+    (or ``429`` when the constraint found the day's claim), then the mark
+    written; not decided there (no coupon free for it, a failure): Django's."""
+    campaign, redis = start.campaign, start.redis
+    try:
+        claimed = await claim_submit(
+            committer,
+            campaign_id=campaign.pk,
+            day=today.day,
+            customer_id=customer_id,
+            retry_after=today.seconds_left,
+            now=now,
+        )
+    except GroupCommitFailed:
+        return False
+    except AlreadyClaimedToday as repeat:
+        await thin.refuse(send, repeat)
+    else:
+        await thin.created(send, claimed.body)
     await remember_done_today_on_loop(
         redis, campaign=campaign, mark=mark, customer_id=customer_id, now=now
     )
