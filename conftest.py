@@ -225,3 +225,31 @@ def screenshots(tmp_path):
         folder = tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture
+def thin_path(settings):
+    """A thin-path test: Redis is needed (skipped without it), and the path's
+    per-process state (loop Redis, refresh thread, Redis-failure pause) starts
+    and ends fresh."""
+    from couponsite.server import thin
+
+    if not settings.REDIS_URL:
+        pytest.skip("the thin path needs Redis")
+    thin.reset()
+    yield
+    thin.reset()
+
+
+@pytest.fixture
+def committer_unreachable(monkeypatch):
+    """The group committer's database cannot be reached (a closed port):
+    every batch fails with ``GroupCommitFailed``."""
+    from couponsite.group_commit import committer
+
+    params = committer.connection_params
+    monkeypatch.setattr(
+        committer,
+        "connection_params",
+        lambda: {**params(), "port": 1, "connect_timeout": 2},
+    )

@@ -2,7 +2,9 @@
 
 Every route starts the same way (``thin_start``): a usual request, the loop's
 Redis, and the campaign as this process already holds it (``held_campaign``,
-no query on the loop). Draws and claims read their once-a-day marks in their
+no query on the loop); draws and claims then open the campaign's day
+(``once_a_day_start``: ``NOT_IN_ACTIVE_TIME`` when it is not running, else
+the day and its marks' key). Draws and claims read their once-a-day marks in their
 gate (the draw's body is ``DONE_TODAY``; the claim's adds the pool's sold-out
 flag) and write them back the same way (``remember_done_today_on_loop``).
 """
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils import timezone
 
 from campaigns.caching import campaign_cache_key
 from campaigns.models import Campaign
@@ -20,8 +23,14 @@ from campaigns.selectors import campaign_by_slug
 from couponsite.localcache import MISSING, local_peek_stale
 from couponsite.server import thin
 from couponsite.server.loop_redis import LoopRedis
-from couponsite.server.router import Scope
-from draws.daily_marks import DONE_TODAY_BODY, MARK_VALUE, mark_ttl
+from couponsite.server.router import Scope, Send
+from draws.daily_marks import (
+    DONE_TODAY_BODY,
+    MARK_VALUE,
+    done_today_key_prefix,
+    mark_ttl,
+)
+from draws.opening import NotInActiveTime, Today, open_today
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +96,42 @@ def thin_start(scope: Scope, kind: Campaign.Kind) -> ThinStart | None:
     if campaign is None:
         return None
     return ThinStart(request, redis, campaign)
+
+
+@dataclass(frozen=True)
+class OnceADay:
+    start: ThinStart
+    today: Today
+    mark: str  # the day's marks' key prefix (``done_today_key_prefix``)
+    now: dt.datetime
+
+
+async def once_a_day_start(
+    scope: Scope, send: Send, *, kind: Campaign.Kind, action: str, scope_name: str
+) -> OnceADay | bool:
+    """How a once-a-day route (draws, claims) starts, in ``open_today``'s
+    order: ``thin_start``; ``NOT_IN_ACTIVE_TIME`` when the campaign is not
+    running (decided in Python; the gate alone then checks the token and the
+    ``scope_name`` limits); the day and its marks' key. A bool when the request
+    is already answered (True) or Django's (False)."""
+    start = thin_start(scope, kind)
+    if start is None:
+        return False
+    now = timezone.now()
+    try:
+        today = open_today(start.campaign, kind, now)
+    except NotInActiveTime as closed:
+        return await GATE_ONLY.refuse_or_pass(
+            send,
+            start.redis,
+            request=start.request,
+            scope_name=scope_name,
+            refusals={"DECIDED": closed},
+        )
+    mark = done_today_key_prefix(action=action, campaign=start.campaign, day=today.day)
+    if mark is None:
+        return False
+    return OnceADay(start, today, mark, now)
 
 
 async def remember_done_today_on_loop(

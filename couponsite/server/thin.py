@@ -19,7 +19,8 @@ one Lua script (``gate``) that
 Whenever the script cannot answer for sure it returns ``PASS`` and counts
 nothing: the request goes to Django unchanged, which answers it and counts
 its rate limits itself. Only answers the script settled count a hit, so no
-request is counted twice. What takes the thin path, and why each rule still
+request is counted twice; a route that passes a request after its gate counted
+it (a failed group commit) marks it ``RATE_COUNTED`` for Django's throttle. What takes the thin path, and why each rule still
 holds there, is in ``docs/architecture.md`` ("The thin path").
 
 A request also goes to Django when anything about it is unusual: no bearer

@@ -36,17 +36,14 @@ group commit that failed or a question the committer could not answer
 
 import datetime as dt
 
-from django.utils import timezone
-
 from campaigns.models import Campaign
 from couponsite.group_commit import GroupCommitFailed, GroupCommitter, loop_committer
 from couponsite.server import thin
-from couponsite.server.router import Receive, Route, Scope, Send
+from couponsite.server.router import RATE_COUNTED, Receive, Route, Scope, Send
 from draws.claim.group_commit import claim_submit, claimed_today
 from draws.claim.services import AlreadyClaimedToday, SoldOut, sold_out_flag_keys
-from draws.daily_marks import done_today_key_prefix
-from draws.opening import NotInActiveTime, Today, open_today
-from draws.thin import GATE_ONLY, ThinStart, remember_done_today_on_loop, thin_start
+from draws.opening import Today
+from draws.thin import ThinStart, once_a_day_start, remember_done_today_on_loop
 
 # The gate's body: keys[1] the pool's generation, keys[2] its sold-out flag
 # (``sold_out_flag_keys``); args[1] the "claimed today" mark's key less the
@@ -85,24 +82,13 @@ CLAIM_GATE = thin.Gate.of(CLAIM_BODY)
 
 async def claims(scope: Scope, receive: Receive, send: Send) -> bool:
     """A claim refused here (a repeat, sold out); else Django's."""
-    start = thin_start(scope, Campaign.Kind.CLAIM)
-    if start is None:
-        return False
+    begun = await once_a_day_start(
+        scope, send, kind=Campaign.Kind.CLAIM, action="claimed", scope_name="claim"
+    )
+    if isinstance(begun, bool):
+        return begun
+    start, today, mark, now = begun.start, begun.today, begun.mark, begun.now
     campaign, redis = start.campaign, start.redis
-    now = timezone.now()
-    try:
-        today = open_today(campaign, Campaign.Kind.CLAIM, now)
-    except NotInActiveTime as closed:
-        return await GATE_ONLY.refuse_or_pass(
-            send,
-            redis,
-            request=start.request,
-            scope_name="claim",
-            refusals={"DECIDED": closed},
-        )
-    mark = done_today_key_prefix(action="claimed", campaign=campaign, day=today.day)
-    if mark is None:
-        return False
     committer = loop_committer()
     reply = await CLAIM_GATE.decide(
         send,
@@ -120,15 +106,19 @@ async def claims(scope: Scope, receive: Receive, send: Send) -> bool:
         return True
     customer_id = int(reply[1])
     if reply[0] == "FIRST":
-        return await _first_claim(
+        answered = await _first_claim(
             send, start, committer, today, mark=mark, customer_id=customer_id, now=now
         )
+        if not answered:  # Django decides; the gate counted its hit already
+            scope[RATE_COUNTED] = "claim"
+        return answered
     # SOLDOUT: only once the database said the customer has no claim today.
     try:
         claimed = await claimed_today(
             committer, campaign_id=campaign.pk, day=today.day, customer_id=customer_id
         )
     except GroupCommitFailed:
+        scope[RATE_COUNTED] = "claim"  # Django decides; the gate counted its hit
         return False
     if not claimed:
         await thin.refuse(send, SoldOut())

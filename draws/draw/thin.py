@@ -27,17 +27,14 @@ failed (Django decides again from what is committed).
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from django.utils import timezone
-
 from campaigns.caching import odds_cache_key
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_odds
 from couponsite.group_commit import GroupCommitFailed, loop_committer
 from couponsite.localcache import MISSING
 from couponsite.server import thin
-from couponsite.server.router import Receive, Route, Scope, Send
+from couponsite.server.router import RATE_COUNTED, Receive, Route, Scope, Send
 from couponsite.sms import send_sms
-from draws.daily_marks import done_today_key_prefix
 from draws.draw.group_commit import Drawn, draw_submit
 from draws.draw.services import (
     AlreadyDrawnToday,
@@ -45,13 +42,11 @@ from draws.draw.services import (
     pick_coupon_type,
     win_message,
 )
-from draws.opening import NotInActiveTime, open_today
 from draws.thin import (
     DONE_TODAY,
-    GATE_ONLY,
     held,
+    once_a_day_start,
     remember_done_today_on_loop,
-    thin_start,
 )
 
 logger = logging.getLogger(__name__)
@@ -71,24 +66,13 @@ def held_odds(campaign: Campaign) -> list[tuple[int, float]] | None:
 
 async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
     """A draw: refused, or a first draw committed in a group, here; else Django's."""
-    start = thin_start(scope, Campaign.Kind.DRAW)
-    if start is None:
-        return False
+    begun = await once_a_day_start(
+        scope, send, kind=Campaign.Kind.DRAW, action="drew", scope_name="draw"
+    )
+    if isinstance(begun, bool):
+        return begun
+    start, today, mark, now = begun.start, begun.today, begun.mark, begun.now
     campaign, redis = start.campaign, start.redis
-    now = timezone.now()
-    try:
-        today = open_today(campaign, Campaign.Kind.DRAW, now)
-    except NotInActiveTime as closed:
-        return await GATE_ONLY.refuse_or_pass(
-            send,
-            redis,
-            request=start.request,
-            scope_name="draw",
-            refusals={"DECIDED": closed},
-        )
-    mark = done_today_key_prefix(action="drew", campaign=campaign, day=today.day)
-    if mark is None:
-        return False
     odds = held_odds(campaign)
     committer = loop_committer() if odds is not None else None
     reply = await DONE_TODAY.decide(
@@ -119,6 +103,7 @@ async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
             now=now,
         )
     except GroupCommitFailed:
+        scope[RATE_COUNTED] = "draw"  # Django decides; the gate counted its hit
         return False
     except AlreadyDrawnToday as repeat:
         await thin.refuse(send, repeat)

@@ -29,7 +29,7 @@ from campaigns.schedule import RushCycle
 from couponsite.errors import DomainError
 from couponsite.group_commit import GroupCommitFailed, loop_committer
 from couponsite.server import thin
-from couponsite.server.router import Receive, Route, Scope, Send
+from couponsite.server.router import RATE_COUNTED, Receive, Route, Scope, Send
 from draws.opening import NotInActiveTime
 from draws.rush.services.common import (
     STALE_PENDING_SECONDS,
@@ -126,7 +126,7 @@ async def grabs(scope: Scope, receive: Receive, send: Send) -> bool:
         return True
     customer_id = int(reply[1])
     if outcome == "OK":
-        return await _commit_grab(
+        answered = await _commit_grab(
             send,
             redis,
             committer,
@@ -137,6 +137,9 @@ async def grabs(scope: Scope, receive: Receive, send: Send) -> bool:
             reservation_id=int(reply[3]),
             now=now,
         )
+        if not answered:  # Django decides; the gate counted its hit already
+            scope[RATE_COUNTED] = "grab"
+        return answered
     if outcome == "ALREADY_RECEIVED" and reply[2] == 1:
         local.remember_received(campaign.pk, cycle.day, customer_id)
     await thin.refuse(send, _REFUSALS[outcome]())
@@ -235,6 +238,7 @@ async def reservations(scope: Scope, receive: Receive, send: Send) -> bool:
             now=now,
         )
     except GroupCommitFailed:
+        scope[RATE_COUNTED] = "reserve"  # Django decides; the gate counted its hit
         return False
     except DomainError as refusal:
         await thin.refuse(send, refusal)

@@ -21,8 +21,7 @@ from rest_framework.renderers import JSONRenderer
 
 from couponsite.codes import display_code
 from couponsite.group_commit import GroupCommitter
-from couponsite.group_commit import committer as group_committer_module
-from couponsite.server import Router, WSGIBridge, thin
+from couponsite.server import Router, WSGIBridge
 from couponsite.server.routes import ROUTES, shutdown
 from couponsite.testing.thin import (
     DjangoStandIn,
@@ -36,18 +35,13 @@ from vouchers.group_commit import redeem_submit
 from vouchers.models import Voucher, VoucherEvent
 from vouchers.tests.factories import OfferFactory, VoucherFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("thin_path"),
+]
 
 REDEEM = "/api/v1/vouchers/redeem"
-
-
-@pytest.fixture(autouse=True)
-def _fresh(settings):
-    if not settings.REDIS_URL:
-        pytest.skip("the thin path needs Redis")
-    thin.reset()
-    yield
-    thin.reset()
 
 
 def _body(**fields) -> bytes:
@@ -271,13 +265,7 @@ def test_a_spent_failure_budget_goes_to_django(settings):
     assert voucher.status == Voucher.Status.ISSUED
 
 
-def test_a_failed_group_commit_sends_the_redemption_to_django(monkeypatch):
-    params = group_committer_module.connection_params
-    monkeypatch.setattr(
-        group_committer_module,
-        "connection_params",
-        lambda: {**params(), "port": 1, "connect_timeout": 2},
-    )
+def test_a_failed_group_commit_sends_the_redemption_to_django(committer_unreachable):
     token, client = signed_in()
     voucher = VoucherFactory(owner=client.customer)
 

@@ -19,11 +19,12 @@ from django.core.wsgi import get_wsgi_application
 from django.db import connections
 from rest_framework.renderers import JSONRenderer
 
-from couponsite.group_commit import committer as group_committer_module
 from couponsite.group_commit import group_committer
-from couponsite.server import Router, WSGIBridge, thin
+from couponsite.server import Router, WSGIBridge
+from couponsite.server.router import RATE_COUNTED
 from couponsite.server.routes import ROUTES, shutdown
 from couponsite.testing.thin import (
+    DjangoStandIn,
     django_answer,
     rate_limit_hits,
     same_answer,
@@ -35,20 +36,15 @@ from draws.models import Claim
 from draws.tests.thin_support import held, signed_in
 from vouchers.models import Voucher
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("thin_path"),
+]
 
 # 23:30:00.4 in Taipei: the local day ends 29 min 59.6 s later (Retry-After 1800).
 NOW = dt.datetime(2026, 4, 24, 15, 30, 0, 400_000, tzinfo=dt.UTC)
 CLAIMS = "/api/v1/campaigns/drop/claims"
-
-
-@pytest.fixture(autouse=True)
-def _fresh(settings):
-    if not settings.REDIS_URL:
-        pytest.skip("the thin path needs Redis")
-    thin.reset()
-    yield
-    thin.reset()
 
 
 @pytest.fixture
@@ -133,22 +129,22 @@ def test_an_empty_pool_nobody_flagged_is_djangos_then_the_flag_answers(frozen):
     assert Claim.objects.count() == 1
 
 
-def test_a_failed_group_commit_sends_the_claim_to_django(frozen, monkeypatch):
+def test_a_failed_group_commit_sends_the_claim_to_django(frozen, committer_unreachable):
     # given a database the committer cannot reach
     _campaign(released=2)
-    params = group_committer_module.connection_params
-    monkeypatch.setattr(
-        group_committer_module,
-        "connection_params",
-        lambda: {**params(), "port": 1, "connect_timeout": 2},
-    )
     token, client = signed_in()
     held("drop")
 
     # when a first claim comes, Django takes it, and nothing was written before
-    assert thin_answer(CLAIMS, token)[0]
+    django = DjangoStandIn()
+    assert thin_answer(CLAIMS, token, django=django)[0]
     assert not Claim.objects.exists()
-    assert client.post(CLAIMS).status_code == 201
+    # the gate counted the hit, and tells Django so: it is counted once
+    assert django.scope[RATE_COUNTED] == "claim"
+    identity = f"customer:{client.customer.pk}"
+    assert rate_limit_hits("claim_customer", identity) == 1
+    assert client.post(CLAIMS, **{RATE_COUNTED: "claim"}).status_code == 201
+    assert rate_limit_hits("claim_customer", identity) == 1
 
 
 # --- The race --------------------------------------------------------------------

@@ -15,7 +15,6 @@ from django.core.cache import cache
 
 from campaigns.caching import campaign_forget
 from campaigns.models import Campaign
-from couponsite.server import thin
 from couponsite.testing.thin import rate_limit_hits, same_answer, thin_answer
 from customers.models import ApiToken
 from customers.services import token_revoke
@@ -24,20 +23,15 @@ from draws.daily_marks import remember_done_today
 from draws.models import Claim
 from draws.tests.thin_support import held, signed_in
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("thin_path"),
+]
 
 # 23:30:00.4 in Taipei: the local day ends 29 min 59.6 s later (Retry-After 1800).
 NOW = dt.datetime(2026, 4, 24, 15, 30, 0, 400_000, tzinfo=dt.UTC)
 CLAIMS = "/api/v1/campaigns/drop/claims"
-
-
-@pytest.fixture(autouse=True)
-def _fresh(settings):
-    if not settings.REDIS_URL:
-        pytest.skip("the thin path needs Redis")
-    thin.reset()
-    yield
-    thin.reset()
 
 
 @pytest.fixture

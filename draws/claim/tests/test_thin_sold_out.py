@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
-from couponsite.group_commit import committer as group_committer_module
 from couponsite.group_commit import group_committer
-from couponsite.server import Router, thin
+from couponsite.server import Router
+from couponsite.server.router import RATE_COUNTED
 from couponsite.server.routes import ROUTES, shutdown
 from couponsite.testing.thin import (
     DjangoStandIn,
@@ -26,7 +26,11 @@ from draws.claim.tests.claim_helpers import claim_campaign, first_type
 from draws.models import Claim
 from draws.tests.thin_support import held, signed_in
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("thin_path"),
+]
 
 # 23:30:00.4 in Taipei: the local day ends 29 min 59.6 s later (Retry-After 1800).
 NOW = dt.datetime(2026, 4, 24, 15, 30, 0, 400_000, tzinfo=dt.UTC)
@@ -35,15 +39,6 @@ SOLD_OUT = (
     b'{"code":"SOLD_OUT","detail":"No coupon is free right now; held coupons '
     b'come back when their hold runs out."}'
 )
-
-
-@pytest.fixture(autouse=True)
-def _fresh(settings):
-    if not settings.REDIS_URL:
-        pytest.skip("the thin path needs Redis")
-    thin.reset()
-    yield
-    thin.reset()
 
 
 @pytest.fixture
@@ -153,19 +148,15 @@ def test_without_a_flag_django_answers(frozen, settings):
     assert thin_answer(CLAIMS, token)[0]
 
 
-def test_a_failed_group_commit_sends_the_claim_to_django(frozen, monkeypatch):
+def test_a_failed_group_commit_sends_the_claim_to_django(frozen, committer_unreachable):
     # given: a sold-out pool, and a database the committer cannot reach
     _sold_out()
-    params = group_committer_module.connection_params
-    monkeypatch.setattr(
-        group_committer_module,
-        "connection_params",
-        lambda: {**params(), "port": 1, "connect_timeout": 2},
-    )
     token, client = signed_in()
 
-    # then: Django answers it
-    assert thin_answer(CLAIMS, token)[0]
+    # then: Django answers it, told the gate counted the hit
+    django = DjangoStandIn()
+    assert thin_answer(CLAIMS, token, django=django)[0]
+    assert django.scope[RATE_COUNTED] == "claim"
     assert client.post(CLAIMS).json()["code"] == "SOLD_OUT"
 
 

@@ -24,11 +24,12 @@ from rest_framework.renderers import JSONRenderer
 from campaigns.selectors import campaign_odds
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite import sms
-from couponsite.group_commit import committer as group_committer_module
 from couponsite.group_commit import group_committer
-from couponsite.server import Router, WSGIBridge, thin
+from couponsite.server import Router, WSGIBridge
+from couponsite.server.router import RATE_COUNTED
 from couponsite.server.routes import ROUTES, shutdown
 from couponsite.testing.thin import (
+    DjangoStandIn,
     django_answer,
     rate_limit_hits,
     same_answer,
@@ -40,20 +41,15 @@ from draws.draw.services import win_message
 from draws.tests.thin_support import held, signed_in
 from vouchers.models import Voucher
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("thin_path"),
+]
 
 # 23:30:00.4 in Taipei: the local day ends 29 min 59.6 s later (Retry-After 1800).
 NOW = dt.datetime(2026, 4, 24, 15, 30, 0, 400_000, tzinfo=dt.UTC)
 DRAWS = "/api/v1/campaigns/lucky/draws"
-
-
-@pytest.fixture(autouse=True)
-def _fresh(settings):
-    if not settings.REDIS_URL:
-        pytest.skip("the thin path needs Redis")
-    thin.reset()
-    yield
-    thin.reset()
 
 
 @pytest.fixture
@@ -159,22 +155,22 @@ def test_a_draw_the_database_already_holds_is_refused_and_marked(frozen):
     assert Draw.objects.count() == 1
 
 
-def test_a_failed_group_commit_sends_the_draw_to_django(frozen, monkeypatch):
+def test_a_failed_group_commit_sends_the_draw_to_django(frozen, committer_unreachable):
     # given a database the committer cannot reach
     campaign = _campaign()
-    params = group_committer_module.connection_params
-    monkeypatch.setattr(
-        group_committer_module,
-        "connection_params",
-        lambda: {**params(), "port": 1, "connect_timeout": 2},
-    )
     token, client = signed_in()
     _held(campaign)
 
     # when a first draw comes, Django takes it, and nothing was written
-    assert thin_answer(DRAWS, token)[0]
+    django = DjangoStandIn()
+    assert thin_answer(DRAWS, token, django=django)[0]
     assert not Draw.objects.exists()
-    assert client.post(DRAWS).status_code == 201
+    # the gate counted the hit, and tells Django so: it is counted once
+    assert django.scope[RATE_COUNTED] == "draw"
+    identity = f"customer:{client.customer.pk}"
+    assert rate_limit_hits("draw_customer", identity) == 1
+    assert client.post(DRAWS, **{RATE_COUNTED: "draw"}).status_code == 201
+    assert rate_limit_hits("draw_customer", identity) == 1
 
 
 def test_without_the_odds_a_first_draw_is_djangos(frozen):

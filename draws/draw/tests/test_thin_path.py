@@ -18,7 +18,6 @@ from campaigns.caching import campaign_forget
 from campaigns.models import Campaign
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite.redis_client import get_redis
-from couponsite.server import thin
 from couponsite.testing.thin import (
     django_answer,
     rate_limit_hits,
@@ -32,20 +31,15 @@ from draws.daily_marks import done_today_key_prefix, remember_done_today
 from draws.models import Draw
 from draws.tests.thin_support import held, signed_in
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("thin_path"),
+]
 
 # 23:30:00.4 in Taipei: the local day ends 29 min 59.6 s later (Retry-After 1800).
 NOW = dt.datetime(2026, 4, 24, 15, 30, 0, 400_000, tzinfo=dt.UTC)
 DRAWS = "/api/v1/campaigns/lucky/draws"
-
-
-@pytest.fixture(autouse=True)
-def _fresh(settings):
-    if not settings.REDIS_URL:
-        pytest.skip("the thin path needs Redis")
-    thin.reset()
-    yield
-    thin.reset()
 
 
 @pytest.fixture

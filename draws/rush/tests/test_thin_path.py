@@ -46,15 +46,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(autouse=True)
-def _fresh(settings):
-    if not settings.REDIS_URL:
-        pytest.skip("the thin path needs Redis")
+def _fresh(thin_path, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "grab_ip": "off"}
     rush_local_state_clear()
-    thin.reset()
     yield
     rush_local_state_clear()
-    thin.reset()
 
 
 def _token(customer) -> str:
