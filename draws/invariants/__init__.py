@@ -18,6 +18,7 @@ every mode's rows (and vouchers and campaigns below them).
 import datetime as dt
 from collections.abc import Callable
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from draws.invariants.base import DEFAULT_LIMIT, Breach, RuleResult
@@ -51,6 +52,18 @@ RULES: list[Callable[..., RuleResult]] = [
 def audit_invariants(
     *, now: dt.datetime | None = None, limit: int = DEFAULT_LIMIT
 ) -> list[RuleResult]:
-    """Every rule's result, in ``RULES``' order (``limit`` breaches each, at most)."""
+    """Every rule's result, in ``RULES``' order (``limit`` breaches each, at most).
+
+    On Postgres, outside any transaction, every query reads one snapshot
+    (``REPEATABLE READ``, read-only): a rule's count and its rows, and one rule
+    and the next, agree even while customers keep writing.
+    """
     now = now or timezone.now()
-    return [rule(now=now, limit=limit) for rule in RULES]
+    snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if snapshot:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+                )
+        return [rule(now=now, limit=limit) for rule in RULES]

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from campaigns.models import CouponType
@@ -283,3 +284,18 @@ def test_changes_without_their_history(scene):
         {"what": "claim", "claim": lapsed.pk, "campaign": lapsed.campaign_id},
     ]
     _command_fails("HISTORY_MISSING")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_audit_reads_one_read_only_snapshot():
+    prize = CouponTypeFactory(probability=1, total_quota=1)
+    draw_run(campaign=prize.campaign, customer=CustomerFactory())
+    CouponType.objects.filter(pk=prize.pk).update(issued_total=0)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert _failing_codes() == {"QUOTA_COUNTER_MISMATCH"}
+
+    assert [q["sql"] for q in queries[:2]] == [
+        "BEGIN",
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    ]
