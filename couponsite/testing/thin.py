@@ -11,9 +11,14 @@ passed the request on. ``django_answer`` sends it through ``APIClient``.
 """
 
 import asyncio
+import threading
 
+from django.core.wsgi import get_wsgi_application
+from django.db import connections
+
+from couponsite.group_commit import group_committer
 from couponsite.redis_client import get_redis, redis_key
-from couponsite.server import Router
+from couponsite.server import Router, WSGIBridge
 from couponsite.server.routes import ROUTES, shutdown
 
 # Added by the HTTP server to every answer, whichever path made it.
@@ -43,6 +48,39 @@ class DjangoStandIn:
         await send({"type": "http.response.body", "body": b""})
 
 
+def post_scope(
+    path: str,
+    token: str | None,
+    *,
+    json_body: bytes | None = None,
+    extra: list[tuple[bytes, bytes]] = (),
+) -> dict:
+    """The ASGI scope of ``POST path`` from a client on loopback: the bearer
+    ``token`` if given, ``extra`` headers, and a JSON body's headers."""
+    raw_headers = [(b"host", b"testserver")]
+    if token is not None:
+        raw_headers.append((b"authorization", f"Bearer {token}".encode()))
+    raw_headers += list(extra)
+    if json_body is not None:
+        raw_headers += [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(json_body)).encode()),
+        ]
+    return {
+        "type": "http",
+        "method": "POST",
+        "http_version": "1.1",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 50000),
+        "headers": raw_headers,
+    }
+
+
 def thin_answer(
     path: str,
     token: str | None,
@@ -57,28 +95,8 @@ def thin_answer(
     django = django or DjangoStandIn()
     app = Router(django, ROUTES)
     sent = []
-    raw_headers = [(b"host", b"testserver")]
-    if token is not None:
-        raw_headers.append((b"authorization", f"Bearer {token}".encode()))
-    raw_headers += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    if json_body is not None:
-        raw_headers += [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(json_body)).encode()),
-        ]
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "http_version": "1.1",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 50000),
-        "headers": raw_headers,
-    }
+    extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    scope = post_scope(path, token, json_body=json_body, extra=extra)
 
     async def receive():
         return {"type": "http.request", "body": json_body or b"", "more_body": False}
@@ -126,6 +144,65 @@ def same_answer(client, token: str, path: str) -> tuple[int, dict]:
     # (This module is not rewritten by pytest: the message shows both answers.)
     assert thin == django, f"thin path {thin!r} != Django {django!r}"
     return status, {"headers": headers, "body": body}
+
+
+async def _post(app, scope: dict, body: bytes) -> tuple[int, bytes]:
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def _close(bridge: WSGIBridge) -> None:
+    """Close the database connection of each of the bridge's threads (one job
+    each: they wait for one another), then the threads."""
+    everyone = threading.Barrier(bridge.threads)
+
+    def close() -> None:
+        everyone.wait(timeout=10)
+        connections.close_all()
+
+    for job in [bridge._pool.submit(close) for _ in range(bridge.threads)]:
+        job.result()
+    bridge.close()
+
+
+def served_race(
+    path: str, requests: list[tuple[str, bytes | None, list[tuple[bytes, bytes]]]]
+) -> tuple[list[tuple[int, bytes]], dict]:
+    """Send every (token, JSON body or None, extra headers) ``POST path`` at
+    once to the application a worker serves (the thin routes, then Django's
+    whole stack through the WSGI bridge, 4 threads); the answers (status, body)
+    in order, and the loop's group committer's stats when the last came."""
+    bridge = WSGIBridge(get_wsgi_application(), threads=4)
+    app = Router(bridge, ROUTES)
+
+    async def race():
+        try:
+            answers = await asyncio.gather(
+                *(
+                    _post(
+                        app,
+                        post_scope(path, token, json_body=body, extra=extra),
+                        body or b"",
+                    )
+                    for token, body, extra in requests
+                )
+            )
+            return answers, vars(group_committer().stats).copy()
+        finally:
+            await shutdown()
+
+    try:
+        return asyncio.run(race())
+    finally:
+        _close(bridge)
 
 
 def rate_limit_hits(name: str, identity: str) -> int:

@@ -10,22 +10,18 @@ gunicorn serves (the routes in front of Django's WSGI handler).
 import asyncio
 import datetime as dt
 import json
-import threading
 from collections import Counter
 
 import pytest
-from django.core.wsgi import get_wsgi_application
-from django.db import connections
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from couponsite.codes import display_code
 from couponsite.group_commit import GroupCommitter
-from couponsite.server import Router, WSGIBridge
-from couponsite.server.routes import ROUTES, shutdown
 from couponsite.testing.thin import (
     DjangoStandIn,
     rate_limit_hits,
+    served_race,
     thin_answer,
 )
 from customers.services import token_create
@@ -277,69 +273,8 @@ def test_a_failed_group_commit_sends_the_redemption_to_django(committer_unreacha
 # --- Through the served application ---------------------------------------------
 
 
-def _scope(token: str, body: bytes, extra: list) -> dict:
-    return {
-        "type": "http",
-        "method": "POST",
-        "http_version": "1.1",
-        "scheme": "http",
-        "path": REDEEM,
-        "raw_path": REDEEM.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 50000),
-        "headers": [
-            (b"host", b"testserver"),
-            (b"authorization", f"Bearer {token}".encode()),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            *extra,
-        ],
-    }
-
-
-async def _post(app, token: str, body: bytes, extra: list) -> tuple[int, bytes]:
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    await app(_scope(token, body, extra), receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
-
-
-def _close(bridge: WSGIBridge) -> None:
-    everyone = threading.Barrier(bridge.threads)
-
-    def close() -> None:
-        everyone.wait(timeout=10)
-        connections.close_all()
-
-    for job in [bridge._pool.submit(close) for _ in range(bridge.threads)]:
-        job.result()
-    bridge.close()
-
-
 def _serve(requests: list[tuple[str, bytes, list]]) -> list[tuple[int, bytes]]:
-    bridge = WSGIBridge(get_wsgi_application(), threads=4)
-    app = Router(bridge, ROUTES)
-
-    async def race():
-        try:
-            return await asyncio.gather(
-                *(_post(app, token, body, extra) for token, body, extra in requests)
-            )
-        finally:
-            await shutdown()
-
-    try:
-        return asyncio.run(race())
-    finally:
-        _close(bridge)
+    return served_race(REDEEM, requests)[0]
 
 
 def test_the_served_app_answers_refusals_as_django_and_counts_once(settings):

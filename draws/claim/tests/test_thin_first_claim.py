@@ -7,27 +7,21 @@ stand-in for Django); the race goes through the application gunicorn serves
 event loop, some of them sent down Django's path.
 """
 
-import asyncio
 import datetime as dt
 import json
-import threading
 from collections import Counter
 
 import pytest
 import time_machine
-from django.core.wsgi import get_wsgi_application
-from django.db import connections
 from rest_framework.renderers import JSONRenderer
 
-from couponsite.group_commit import group_committer
-from couponsite.server import Router, WSGIBridge
 from couponsite.server.router import RATE_COUNTED
-from couponsite.server.routes import ROUTES, shutdown
 from couponsite.testing.thin import (
     DjangoStandIn,
     django_answer,
     rate_limit_hits,
     same_answer,
+    served_race,
     thin_answer,
 )
 from draws.claim.api import ClaimSerializer
@@ -150,53 +144,6 @@ def test_a_failed_group_commit_sends_the_claim_to_django(frozen, committer_unrea
 # --- The race --------------------------------------------------------------------
 
 
-def _scope(token: str, extra: list) -> dict:
-    return {
-        "type": "http",
-        "method": "POST",
-        "http_version": "1.1",
-        "scheme": "http",
-        "path": CLAIMS,
-        "raw_path": CLAIMS.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 50000),
-        "headers": [
-            (b"host", b"testserver"),
-            (b"authorization", f"Bearer {token}".encode()),
-            *extra,
-        ],
-    }
-
-
-async def _post(app, token: str, extra: list) -> tuple[int, bytes]:
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    await app(_scope(token, extra), receive, send)
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
-
-
-def _close(bridge: WSGIBridge) -> None:
-    """Close the database connection of each of the bridge's threads (one job
-    each: they wait for one another), then the threads."""
-    everyone = threading.Barrier(bridge.threads)
-
-    def close() -> None:
-        everyone.wait(timeout=10)
-        connections.close_all()
-
-    for job in [bridge._pool.submit(close) for _ in range(bridge.threads)]:
-        job.result()
-    bridge.close()
-
-
 def test_racing_claims_never_give_a_coupon_twice_nor_more_than_the_pool(settings):
     """Sixty customers claim twice each, all at once, against a pool of 15: a
     fifth of the requests go down Django's path (an Idempotency-Key)."""
@@ -209,11 +156,10 @@ def test_racing_claims_never_give_a_coupon_twice_nor_more_than_the_pool(settings
         _campaign(released=15)
         people = [signed_in() for _ in range(60)]
         held("drop")
-    bridge = WSGIBridge(get_wsgi_application(), threads=4)
-    app = Router(bridge, ROUTES)
     requests = [
         (
             token,
+            None,
             [(b"idempotency-key", f"race-{index}-{n}".encode())]
             if (index + n) % 5 == 0
             else [],
@@ -222,18 +168,8 @@ def test_racing_claims_never_give_a_coupon_twice_nor_more_than_the_pool(settings
         for index, (token, _) in enumerate(people)
     ]
 
-    async def race():
-        try:
-            answers = await asyncio.gather(
-                *(_post(app, token, extra) for token, extra in requests)
-            )
-            return answers, vars(group_committer().stats).copy()
-        finally:
-            await shutdown()
-
     with time_machine.travel(NOW, tick=True):
-        answers, stats = asyncio.run(race())
-    _close(bridge)
+        answers, stats = served_race(CLAIMS, requests)
 
     # (first claims came on the thin path, in shared transactions)
     assert stats["largest_batch"] > 1 and stats["failed"] == 0
