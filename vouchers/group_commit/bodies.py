@@ -48,6 +48,11 @@ class VoucherRow(NamedTuple):
     offer_name: str | None = None  # coupons of coupon types have no offer
 
 
+# The voucher's own columns, in ``VoucherRow``'s order (the names of its coupon
+# type, campaign and offer follow, from joins): what a writer selects for one.
+VOUCHER_ROW_FIELDS = VoucherRow._fields[: VoucherRow._fields.index("coupon_type_name")]
+
+
 def render(data: dict) -> bytes:
     """``JSONRenderer.render`` with the API's settings (compact, UTF-8, strict)."""
     text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))

@@ -14,7 +14,12 @@ from psycopg import AsyncConnection
 
 from campaigns.models import Campaign, CouponType
 from couponsite.group_commit.sql import Table, column, insert_fields, quote
-from vouchers.group_commit.bodies import VoucherRow, render, voucher_data
+from vouchers.group_commit.bodies import (
+    VOUCHER_ROW_FIELDS,
+    VoucherRow,
+    render,
+    voucher_data,
+)
 from vouchers.models import Offer, Voucher, VoucherEvent
 
 
@@ -26,23 +31,6 @@ class RedeemRequest:
     now: dt.datetime
 
 
-# The voucher's columns its answer shows, in ``VoucherRow``'s order (the names
-# of its coupon type, campaign and offer are joined after).
-_ROW_FIELDS = (
-    "code",
-    "status",
-    "benefit_kind",
-    "amount",
-    "currency",
-    "percent",
-    "free_item",
-    "email",
-    "issued_at",
-    "expires_at",
-    "held_until",
-    "used_at",
-    "order_ref",
-)
 # What ``voucher_redeem`` writes in a customer's redemption event, by field;
 # ``done`` is the updated voucher, ``r`` its request. A field of the model not
 # named here fails loudly (the SQL would miss a column the model has).
@@ -90,7 +78,14 @@ def _redeem_sql() -> str:
         raise RuntimeError(f"redemption events: no value for {sorted(missing)}")
     returned = ", ".join(
         f"{getattr(v, name)} AS {name}"
-        for name in ("id", "campaign", "owner", "coupon_type", "offer", *_ROW_FIELDS)
+        for name in (
+            "id",
+            "campaign",
+            "owner",
+            "coupon_type",
+            "offer",
+            *VOUCHER_ROW_FIELDS,
+        )
     )
     return (
         # The requests; then their vouchers still usable, locked in id order
@@ -117,7 +112,7 @@ def _redeem_sql() -> str:
         + " FROM done) "
         # The answers' rows, with the names VoucherSerializer shows.
         "SELECT done.owner, "
-        + ", ".join(f"done.{name}" for name in _ROW_FIELDS)
+        + ", ".join(f"done.{name}" for name in VOUCHER_ROW_FIELDS)
         + f", {t.name}, {c.slug}, {o.name} FROM done "
         f"LEFT JOIN {t} ON {t.id} = done.coupon_type "
         f"LEFT JOIN {c} ON {c.id} = done.campaign "

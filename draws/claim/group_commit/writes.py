@@ -33,7 +33,7 @@ from draws.claim.services import (
     claim_range_key,
 )
 from draws.pool import pool_id_range_held, pool_id_range_keep, pool_random_start
-from vouchers.group_commit.bodies import VoucherRow
+from vouchers.group_commit.bodies import VOUCHER_ROW_FIELDS, VoucherRow
 from vouchers.models import Voucher, VoucherEvent
 
 _rng = random.SystemRandom()
@@ -57,23 +57,6 @@ class Claimed:
     body: bytes
 
 
-# The voucher's columns a claim's body shows, in ``VoucherRow``'s order (the
-# names of its coupon type and campaign come from the types' read).
-_ROW_FIELDS = (
-    "code",
-    "status",
-    "benefit_kind",
-    "amount",
-    "currency",
-    "percent",
-    "free_item",
-    "email",
-    "issued_at",
-    "expires_at",
-    "held_until",
-    "used_at",
-    "order_ref",
-)
 _CLAIM_FIELDS = ("customer", "campaign", "day", "voucher", "held_until", "created_at")
 
 
@@ -141,7 +124,7 @@ def _claim_sql() -> dict[str, str]:
             f"FROM w, {cu} WHERE {v.id} = w.voucher AND {cu.id} = w.customer "
             f"AND ({v.status} = '{available}' "
             f"OR ({v.status} = '{held}' AND {v.held_until} <= w.now)) "
-            f"RETURNING {v.id}, " + ", ".join(getattr(v, f) for f in _ROW_FIELDS)
+            f"RETURNING {v.id}, " + ", ".join(getattr(v, f) for f in VOUCHER_ROW_FIELDS)
         ),
         "events_insert": insert_sql(VoucherEvent, insert_fields(VoucherEvent)),
     }
