@@ -7,13 +7,14 @@ PORT ?= 8000
 .PHONY: run test venv lint format migrations-check bench
 
 ## Run the service on http://$(HOST):$(PORT) (embedded SQLite + local cache unless
-## DATABASE_URL / REDIS_URL are set): venv, migrate, demo data, gunicorn (gunicorn.conf.py:
-## uvicorn workers, Django in a few threads each; GUNICORN_WORKER_CLASS=sync for the old server).
+## DATABASE_URL / REDIS_URL are set): venv, migrate, demo data, then the Procfile's three
+## processes under honcho: gunicorn (gunicorn.conf.py: uvicorn workers, Django in a few
+## threads each), the task worker (db_worker) and the schedule (crontask).
 run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	BIND=$(HOST):$(PORT) $(PY) manage.py seed_demo
-	BIND=$(HOST):$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH BIND=$(HOST):$(PORT) $(VENV)/bin/honcho -f Procfile start
 
 ## Run the whole test suite against Postgres and Redis (see scripts/test).
 test:

@@ -7,6 +7,7 @@ what is down.
 
 import asyncio
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import JsonResponse
 from health_check.checks import Database
@@ -61,10 +62,18 @@ class ReadinessView(HealthCheckView):
             for result in self.results
         }
         healthy = all(result.error is None for result in self.results)
-        return JsonResponse(
-            {"status": "ok" if healthy else "unavailable", "checks": checks},
-            status=200 if healthy else 503,
-        )
+        body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+        if checks["database"] == "ok":
+            body["details"] = {"queue": await sync_to_async(_queue_details)()}
+        return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _queue_details() -> dict:
+    """How much background work waits: the task queue's figures (not a check: a
+    long queue is slow, not down)."""
+    from couponsite.background.figures import queue_figures
+
+    return queue_figures().as_dict()
 
 
 def _name(check) -> str:

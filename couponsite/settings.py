@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "health_check",
+    "django_tasks_db",
+    "crontask",
     "couponsite",
     "customers",
     "campaigns",
@@ -288,6 +290,23 @@ EMAIL_CODE_RESEND_SECONDS = env.int("EMAIL_CODE_RESEND_SECONDS", default=60)
 # The back office (the admin) is titled "<RETAILER_NAME> coupon back office".
 RETAILER_NAME = env.str("RETAILER_NAME", default="Couponsite")
 
+# Background work (docs/architecture.md, "Background work"): tasks are rows in
+# the database (django-tasks-db), enqueued in the same transaction as the
+# effect that causes them, and run by `manage.py db_worker` processes (make run
+# starts one beside gunicorn). Queues: "default" (messages to customers),
+# "webhooks" (calls to the retailer's systems), "jobs" (the schedule's sweeps).
+TASK_QUEUES = ["default", "webhooks", "jobs"]
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": TASK_QUEUES,
+    }
+}
+# The schedule (`manage.py crontask`, django-crontask): with Redis, a second
+# scheduler started by mistake waits on a lock instead of running; every
+# scheduled job is idempotent besides (docs/architecture.md).
+CRONTASK = {"REDIS_URL": REDIS_URL} if REDIS_URL else {}
+
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms"))
 SMS_SENDER = env.str("SMS_SENDER", default="Couponsite")
@@ -366,6 +385,8 @@ LOGGING = {
         # operator can silence the 4xx warnings of a flash sale (LOG_LEVEL=ERROR).
         "django": {"level": LOG_LEVEL},
         "django.db.backends": {"level": "INFO"},
+        # The schedule's own "running job" lines (a lock refresh every 5 s) are noise.
+        "apscheduler": {"level": "WARNING"},
     },
 }
 

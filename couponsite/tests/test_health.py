@@ -21,6 +21,15 @@ def test_readyz_all_up(client):
     assert response.json() == {
         "status": "ok",
         "checks": {"database": "ok", "redis": "ok"},
+        "details": {
+            "queue": {
+                "waiting": 0,
+                "scheduled": 0,
+                "running": 0,
+                "failed": 0,
+                "oldest_waiting_seconds": None,
+            }
+        },
     }
 
 
