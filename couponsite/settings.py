@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "crontask",
     "couponsite",
+    "messaging",
+    "webhooks",
     "customers",
     "campaigns",
     "vouchers",
