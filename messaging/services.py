@@ -213,7 +213,7 @@ _ORPHANS_SQL = """
     WHERE m.status = 'pending' AND m.next_attempt_at <= %(stale)s
       AND NOT EXISTS (
         SELECT 1 FROM {task} t
-        WHERE t.status IN ('READY', 'RUNNING') AND t.task_path IN %(paths)s
+        WHERE t.status IN ('READY', 'RUNNING') AND t.task_path = ANY(%(paths)s)
           AND (t.args_kwargs @> jsonb_build_object('args', jsonb_build_array(m.id))
                OR t.args_kwargs @> jsonb_build_object(
                     'args', jsonb_build_array(jsonb_build_array(m.id)))))
@@ -261,10 +261,10 @@ def messages_sweep(*, now: dt.datetime | None = None, limit: int = 5000) -> dict
                 {
                     "stale": stale,
                     "limit": limit,
-                    "paths": (
+                    "paths": [
                         tasks.send_message.module_path,
                         tasks.send_messages.module_path,
-                    ),
+                    ],
                 },
             )
             orphans = [row[0] for row in cursor.fetchall()]

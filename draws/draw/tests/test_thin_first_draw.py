@@ -33,8 +33,8 @@ from couponsite.testing.thin import (
 from draws.draw.models import Draw
 from draws.draw.serializers import DrawSerializer
 from draws.draw.services import win_message
-from messaging.models import Message
 from draws.tests.thin_support import held, signed_in
+from messaging.models import Message
 from vouchers.models import Voucher
 
 pytestmark = [
