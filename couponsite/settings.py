@@ -309,6 +309,18 @@ TASKS = {
 # scheduled job is idempotent besides (docs/architecture.md).
 CRONTASK = {"REDIS_URL": REDIS_URL} if REDIS_URL else {}
 
+# Messages to customers (the messaging app): each is sent by the worker, retried
+# with backoff (base, doubled per attempt, capped) up to MESSAGE_MAX_ATTEMPTS, then
+# failed. A worker holds a message it sends for MESSAGE_SEND_LEASE_SECONDS; the
+# sweeper takes one held longer as lost, and gives a task to a pending one due
+# for MESSAGE_SWEEP_GRACE_SECONDS that has none. Bulk emails: one task per chunk.
+MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=6)
+MESSAGE_RETRY_BASE_SECONDS = env.float("MESSAGE_RETRY_BASE_SECONDS", default=30.0)
+MESSAGE_RETRY_CAP_SECONDS = env.float("MESSAGE_RETRY_CAP_SECONDS", default=3600.0)
+MESSAGE_SEND_LEASE_SECONDS = env.int("MESSAGE_SEND_LEASE_SECONDS", default=300)
+MESSAGE_SWEEP_GRACE_SECONDS = env.int("MESSAGE_SWEEP_GRACE_SECONDS", default=60)
+MESSAGE_BULK_CHUNK = env.int("MESSAGE_BULK_CHUNK", default=100)
+
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms"))
 SMS_SENDER = env.str("SMS_SENDER", default="Couponsite")
