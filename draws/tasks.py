@@ -11,7 +11,9 @@ import logging
 from crontask import cron
 from django.conf import settings
 from django.tasks import task
+from django.utils import timezone
 
+from couponsite.background.once import job_mark_once
 from draws.claim.services import holds_release_expired
 from draws.invariants import AuditRun, audit_invariants_record
 from draws.rush.services import rush_warm_closed
@@ -49,8 +51,18 @@ def warm_closed_rushes() -> int:
 @task(queue_name="jobs")
 def audit_invariants_nightly() -> dict:
     """Nightly (``AUDIT_INVARIANTS_CRON``, 03:30 in TIME_ZONE): the invariant
-    audit, its result kept for the back office (``manage.py audit_invariants``)."""
+    audit, its result kept for the back office (``manage.py audit_invariants``
+    runs it by hand). Once a night: the night's mark (``JobRun``) is inserted
+    first, so the audit itself reads outside any transaction (one snapshot)."""
+    night = timezone.localdate().isoformat()
+    if not job_mark_once(job="audit_invariants_nightly", key=night):
+        return {"night": night, "done_already": True}
     run, _ = audit_invariants_record(trigger=AuditRun.Trigger.SCHEDULE)
     if not run.clean:
         logger.error("invariant audit found breaches", extra={"breaches": run.breaches})
-    return {"audit_run": run.pk, "clean": run.clean, "breaches": run.breaches}
+    return {
+        "night": night,
+        "audit_run": run.pk,
+        "clean": run.clean,
+        "breaches": run.breaches,
+    }

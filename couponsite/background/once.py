@@ -34,3 +34,15 @@ def job_keys_done(*, job: str, keys: Iterable[str]) -> set[str]:
     return set(
         JobRun.objects.filter(job=job, key__in=list(keys)).values_list("key", flat=True)
     )
+
+
+def job_mark_once(*, job: str, key: str) -> bool:
+    """Insert the key's mark on its own, before the work (for work that must
+    not run inside a transaction); False when it was there already. Work
+    that then fails is not done again for that key."""
+    try:
+        with transaction.atomic():
+            JobRun.objects.create(job=job, key=key, done_at=timezone.now())
+    except IntegrityError:
+        return False
+    return True

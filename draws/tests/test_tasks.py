@@ -165,10 +165,13 @@ def _audit():
 def test_the_nightly_audit_keeps_its_result_and_the_start_page_shows_it(admin_client):
     assert "Not run yet" in admin_client.get(reverse("admin:index")).text
 
-    result = tasks.audit_invariants_nightly.enqueue()
-    assert run_queued_tasks() == 1
+    night = dt.datetime(2026, 5, 1, 3, 30, tzinfo=dt.UTC)  # TIME_ZONE is UTC
+    with time_machine.travel(night, tick=False):
+        result = tasks.audit_invariants_nightly.enqueue()
+        assert run_queued_tasks() == 1
     run = AuditRun.objects.get()
     assert tasks.audit_invariants_nightly.get_result(result.id).return_value == {
+        "night": "2026-05-01",
         "audit_run": run.pk,
         "clean": True,
         "breaches": 0,
@@ -184,8 +187,18 @@ def test_the_nightly_audit_keeps_its_result_and_the_start_page_shows_it(admin_cl
     prize = CouponTypeFactory(probability=1)
     draw_run(campaign=prize.campaign, customer=CustomerFactory())
     CouponType.objects.filter(pk=prize.pk).update(issued_total=F("issued_total") + 2)
-    tasks.audit_invariants_nightly.enqueue()
-    run_queued_tasks()
+    # Enqueued twice the same night (two schedulers): audited once.
+    with time_machine.travel(night + dt.timedelta(minutes=1), tick=False):
+        again = tasks.audit_invariants_nightly.enqueue()
+        run_queued_tasks()
+    assert tasks.audit_invariants_nightly.get_result(again.id).return_value == {
+        "night": "2026-05-01",
+        "done_already": True,
+    }
+    assert AuditRun.objects.count() == 1
+    with time_machine.travel(night + dt.timedelta(days=1), tick=False):
+        tasks.audit_invariants_nightly.enqueue()
+        run_queued_tasks()
     latest = AuditRun.objects.order_by("-started_at", "-id").first()
     assert (latest.clean, latest.breaches) == (False, 1)
     page = admin_client.get(reverse("admin:index")).text
