@@ -307,7 +307,19 @@ TASKS = {
 # The schedule (`manage.py crontask`, django-crontask): with Redis, a second
 # scheduler started by mistake waits on a lock instead of running; every
 # scheduled job is idempotent besides (docs/architecture.md).
-CRONTASK = {"REDIS_URL": REDIS_URL} if REDIS_URL else {}
+# CRONTASK_LOCK_WAIT_SECONDS: how long the second one waits before it gives up
+# ("Another scheduler is already running.") and exits.
+CRONTASK = (
+    {
+        "REDIS_URL": REDIS_URL,
+        "LOCK_BLOCKING_TIMEOUT": env.int("CRONTASK_LOCK_WAIT_SECONDS", default=15),
+    }
+    if REDIS_URL
+    else {}
+)
+# The nightly invariant audit (draws.tasks): a crontab in TIME_ZONE (the day of
+# the week as a name or *, as django-crontask asks).
+AUDIT_INVARIANTS_CRON = env.str("AUDIT_INVARIANTS_CRON", default="30 3 * * *")
 
 # Messages to customers (the messaging app): each is sent by the worker, retried
 # with backoff (base, doubled per attempt, capped) up to MESSAGE_MAX_ATTEMPTS, then
