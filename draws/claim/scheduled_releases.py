@@ -47,7 +47,8 @@ _NOT_RELEASING = [Campaign.Status.ENDED, Campaign.Status.PAUSED]
 
 
 def local_due_at(day: dt.date, at: dt.time, tz: dt.tzinfo) -> dt.datetime:
-    """The instant ``at`` comes on local ``day`` in ``tz`` (aware, in ``tz``).
+    """The instant ``at`` comes on local ``day`` in ``tz`` (in UTC: an aware time
+    in a repeated hour never equals one in another zone, PEP 495).
 
     A repeated wall time (autumn): its first coming. A skipped one (spring):
     the first instant after the jump, i.e. the first instant whose wall time is
@@ -56,7 +57,7 @@ def local_due_at(day: dt.date, at: dt.time, tz: dt.tzinfo) -> dt.datetime:
     wall = dt.datetime.combine(day, at)
     first = wall.replace(tzinfo=tz, fold=0)
     if first.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) == wall:
-        return first
+        return first.astimezone(dt.UTC)
     # In a gap: fold=1 reads the wall time with the offset after the jump (an
     # instant before it), fold=0 with the offset before (an instant after it);
     # the jump lies between. Find, to the second, the first instant whose wall
@@ -71,7 +72,7 @@ def local_due_at(day: dt.date, at: dt.time, tz: dt.tzinfo) -> dt.datetime:
             high = middle
         else:
             low = middle
-    return high.replace(microsecond=0).astimezone(tz)
+    return high.replace(microsecond=0)
 
 
 def schedule_due_on(schedule: ReleaseSchedule, day: dt.date) -> dt.datetime | None:
@@ -88,7 +89,7 @@ def schedule_due_on(schedule: ReleaseSchedule, day: dt.date) -> dt.datetime | No
 def schedule_next_run(
     schedule: ReleaseSchedule, *, now: dt.datetime, ran_today: bool
 ) -> dt.datetime | None:
-    """The next instant the schedule releases (local, aware; one already due and
+    """The next instant the schedule releases (UTC; one already due and
     not yet run: that instant, in the past), or None if it never will again."""
     campaign = schedule.campaign
     if not schedule.active or campaign.status == Campaign.Status.ENDED:
