@@ -10,7 +10,7 @@ redeemed / ended.
 
 import datetime as dt
 
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 
 from campaigns.models import Campaign
 from campaigns.selectors import on_campaign_days
@@ -131,16 +131,17 @@ def release_schedules_of(
     campaign: Campaign, *, now: dt.datetime, day: dt.date
 ) -> list[dict]:
     """The campaign's release schedules: what each releases when, its next
-    release (local) and whether it ran today (two queries)."""
-    schedules = list(
-        ReleaseSchedule.objects.filter(campaign=campaign).select_related(
-            "coupon_type", "campaign"
+    release (UTC) and whether it ran today (one query)."""
+    schedules = (
+        ReleaseSchedule.objects.filter(campaign=campaign)
+        .select_related("coupon_type", "campaign")
+        .annotate(
+            ran_today=Exists(
+                ReleaseScheduleRun.objects.filter(
+                    schedule=OuterRef("pk"), local_day=day
+                )
+            )
         )
-    )
-    ran_today = set(
-        ReleaseScheduleRun.objects.filter(
-            schedule__in=schedules, local_day=day
-        ).values_list("schedule_id", flat=True)
     )
     return [
         {
@@ -151,9 +152,9 @@ def release_schedules_of(
             "starts_on": schedule.starts_on,
             "ends_on": schedule.ends_on,
             "active": schedule.active,
-            "ran_today": schedule.pk in ran_today,
+            "ran_today": schedule.ran_today,
             "next_run": schedule_next_run(
-                schedule, now=now, ran_today=schedule.pk in ran_today
+                schedule, now=now, ran_today=schedule.ran_today
             ),
         }
         for schedule in schedules
