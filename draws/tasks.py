@@ -14,6 +14,9 @@ from django.tasks import task
 from django.utils import timezone
 
 from couponsite.background.once import job_mark_once
+from draws.claim.scheduled_releases_tasks import (  # noqa: F401 (kept in its mode's room; importing it here registers its schedule)
+    release_on_schedule,
+)
 from draws.claim.services import holds_release_expired
 from draws.invariants import AuditRun, audit_invariants_record
 from draws.rush.services import rush_warm_closed
