@@ -3,6 +3,7 @@ real worker and harmless twice, and a second scheduler started by mistake
 waits on the Redis lock and gives up instead of running the jobs again."""
 
 import datetime as dt
+import io
 import os
 import subprocess
 import sys
@@ -11,13 +12,16 @@ from pathlib import Path
 
 import pytest
 from crontask import scheduler
+from crontask.management.commands.crontask import Command as CrontaskCommand
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 import campaigns.tasks
 import couponsite.tasks
+import draws.claim.scheduled_releases_tasks
 import draws.tasks
+import messaging.tasks
 from couponsite.models import IdempotencyKey
 from couponsite.testing import race
 from couponsite.testing.tasks import run_queued_tasks
@@ -35,16 +39,20 @@ def _crontab(trigger) -> str:
 
 
 def test_every_scheduled_job_is_registered_with_its_crontab():
+    # What `manage.py crontask` loads: every installed app's tasks module.
+    CrontaskCommand(stdout=io.StringIO()).load_tasks({})
     jobs = {job.name: job for job in scheduler.get_jobs()}
     expected = {
         "release_expired_holds": "* * * * *",
         "warm_closed_rushes": "* * * * *",
         "open_local_days": "* * * * *",
+        "release_on_schedule": "* * * * *",
+        "sweep_messages": "* * * * *",
         "purge_idempotency_keys": "17 * * * *",
         "audit_invariants_nightly": "30 3 * * *",
     }
 
-    assert {name: _crontab(jobs[name].trigger) for name in expected} == expected
+    assert {name: _crontab(job.trigger) for name, job in jobs.items()} == expected
     assert str(jobs["audit_invariants_nightly"].trigger.timezone) == settings.TIME_ZONE
     # The schedule enqueues the tasks (on the "jobs" queue); a worker runs them.
     for module, name in [
@@ -53,6 +61,8 @@ def test_every_scheduled_job_is_registered_with_its_crontab():
         (draws.tasks, "audit_invariants_nightly"),
         (campaigns.tasks, "open_local_days"),
         (couponsite.tasks, "purge_idempotency_keys"),
+        (draws.claim.scheduled_releases_tasks, "release_on_schedule"),
+        (messaging.tasks, "sweep_messages"),
     ]:
         job_task = getattr(module, name)
         assert jobs[name].func == job_task.enqueue
