@@ -129,7 +129,14 @@ class VoucherListApi(generics.ListAPIView):
             **serializer.validated_data, acting_user=request.user
         )
         offer = vouchers[0].offer
-        result = {"offer": offer, "count": len(vouchers), "vouchers": vouchers}
+        result = {
+            "offer": offer,
+            "count": len(vouchers),
+            "emails_queued": len(vouchers)
+            if serializer.validated_data["send_emails"]
+            else 0,
+            "vouchers": vouchers,
+        }
         return Response(
             VoucherGenerateResultSerializer(result).data, status=status.HTTP_201_CREATED
         )

@@ -78,6 +78,12 @@ class GenerateVouchersForm(forms.Form):
     emails_csv = forms.FileField(
         label="Emails (CSV)", help_text="A CSV file; every cell with an email counts."
     )
+    send_emails = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Email each customer their code",
+        help_text="Queued with the vouchers; the task worker sends them.",
+    )
 
     def clean_expires_at(self):
         value = self.cleaned_data["expires_at"]

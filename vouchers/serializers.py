@@ -138,6 +138,14 @@ class VoucherGenerateSerializer(serializers.Serializer):
         help_text="Percentage off, kept by each voucher as issued.",
     )
     expires_at = serializers.DateTimeField()
+    send_emails = serializers.BooleanField(
+        default=True,
+        help_text=(
+            "Email each customer their code (text and HTML: the offer, the code, "
+            "the expiry). The emails are queued with the vouchers and sent by the "
+            "task worker, never inside this request. `false`: no email."
+        ),
+    )
 
     def validate_expires_at(self, value):
         if value <= timezone.now():
@@ -173,6 +181,10 @@ class OfferSerializer(serializers.Serializer):
 class VoucherGenerateResultSerializer(serializers.Serializer):
     offer = OfferSerializer()
     count = serializers.IntegerField()
+    emails_queued = serializers.IntegerField(
+        help_text="How many emails with their codes were queued (0 when "
+        "`send_emails` was false)."
+    )
     vouchers = GeneratedVoucherSerializer(many=True)
 
 

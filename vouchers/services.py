@@ -22,6 +22,7 @@ from customers.services import verified_owners
 from vouchers.errors import AlreadyVoid, HoldExpired, NotRedeemed
 from vouchers.models import Offer, Voucher, VoucherEvent
 from vouchers.selectors import voucher_for_use, voucher_refusal
+from vouchers.tasks import voucher_emails_enqueue
 
 CODE_ATTEMPTS = 5
 
@@ -232,9 +233,15 @@ def vouchers_generate(
     discount: Decimal,
     expires_at: dt.datetime,
     acting_user: AbstractBaseUser | None,
+    send_emails: bool = False,
     now: dt.datetime | None = None,
 ) -> list[Voucher]:
     """One voucher per email for the offer (seed 001's generate), in one bulk insert.
+
+    With ``send_emails``, each customer's email with their code is queued in the
+    same transaction (``vouchers.tasks.send_voucher_emails``, one task per
+    chunk of vouchers: the worker renders and queues the messages), so a failed
+    generation emails no one and a committed one emails everyone.
 
     Each voucher keeps ``discount`` as issued. A voucher belongs to the customer
     who verified that email, now or when one does later (``vouchers_link_email``).
@@ -279,9 +286,12 @@ def vouchers_generate(
                 "discount": str(offer.discount),
                 "count": len(vouchers),
                 "expires_at": expires_at.isoformat(),
+                "emails": send_emails,
             },
             created_at=now,
         )
+        if send_emails:
+            voucher_emails_enqueue([voucher.pk for voucher in vouchers])
     for voucher in vouchers:
         voucher.offer = offer
     return vouchers

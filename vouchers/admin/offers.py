@@ -100,7 +100,15 @@ class OfferAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 discount=form.cleaned_data["discount"],
                 expires_at=form.cleaned_data["expires_at"],
                 acting_user=request.user,
+                send_emails=form.cleaned_data["send_emails"],
             )
+            if form.cleaned_data["send_emails"]:  # shown on the next page too
+                self.message_user(
+                    request,
+                    f"{len(vouchers)} emails with their codes queued; the task "
+                    "worker sends them (Messages to customers).",
+                    messages.INFO,
+                )
             if read.skipped:  # shown on the next page (the answer is a file)
                 self.message_user(
                     request,

@@ -38,9 +38,23 @@ class Command(BaseCommand):
             help="CSV or text file; every cell with an email counts.",
         )
         parser.add_argument("--output", help="Where to write the email,code CSV.")
+        parser.add_argument(
+            "--no-emails",
+            action="store_true",
+            help="Do not email each customer their code (by default the emails are "
+            "queued with the vouchers and the task worker sends them).",
+        )
 
     def handle(
-        self, *args, offer, discount, expires, emails_file, output=None, **options
+        self,
+        *args,
+        offer,
+        discount,
+        expires,
+        emails_file,
+        output=None,
+        no_emails=False,
+        **options,
     ):
         try:
             discount = Decimal(discount)
@@ -74,13 +88,15 @@ class Command(BaseCommand):
                         offer_name=offer,
                         discount=discount,
                         expires_at=expires_at,
+                        send_emails=not no_emails,
                     ):
                         writer.writerow([voucher.email, display_code(voucher.code)])
                     progress.update(len(chunk))
         finally:
             if output:
                 out.close()
-        self.stderr.write(f"Generated {len(emails)} vouchers for {offer!r}.")
+        queued = "" if no_emails else "; their emails are queued for the task worker"
+        self.stderr.write(f"Generated {len(emails)} vouchers for {offer!r}{queued}.")
 
     @staticmethod
     def _expiry(text: str):

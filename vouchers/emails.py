@@ -1,0 +1,47 @@
+"""The email that brings a customer their voucher's code (seed 001's generate).
+
+Rendered from ``vouchers/email/issued.{txt,html}``; the expiry is written in the
+site's time zone (``TIME_ZONE``), with the zone named, since the customer's own
+is unknown.
+"""
+
+from django.conf import settings
+from django.template.loader import get_template
+from django.utils import timezone
+
+from couponsite.codes import display_code
+from messaging.services import OutgoingEmail
+from vouchers.models import Voucher
+
+KIND = "voucher_code"
+
+
+def voucher_emails(vouchers: list[Voucher], *, offer_name: str) -> list[OutgoingEmail]:
+    """One email per voucher; the templates are loaded once for the whole batch."""
+    subject = get_template("vouchers/email/issued_subject.txt")
+    text = get_template("vouchers/email/issued.txt")
+    html = get_template("vouchers/email/issued.html")
+    zone = timezone.get_default_timezone()
+    emails = []
+    for voucher in vouchers:
+        context = {
+            "retailer": settings.RETAILER_NAME,
+            "offer": offer_name,
+            "percent": f"{voucher.percent.normalize():f}",
+            "code": display_code(voucher.code),
+            "expires": timezone.localtime(voucher.expires_at, zone).strftime(
+                "%Y-%m-%d %H:%M %Z"
+            ),
+            "email": voucher.email,
+            "owned": voucher.owner_id is not None,
+        }
+        emails.append(
+            OutgoingEmail(
+                kind=KIND,
+                to=voucher.email,
+                subject=" ".join(subject.render(context).split()),
+                text=text.render(context),
+                html=html.render(context),
+            )
+        )
+    return emails
