@@ -11,6 +11,8 @@ permission opens (docs/back-office.md, "Roles"):
 - ``vouchers.void_voucher``, ``vouchers.rollback_voucher``: those two actions.
 - ``vouchers.add_voucher``: generating vouchers from a CSV of emails.
 - ``couponsite.export_csv``: every "Export … as CSV" action.
+- ``webhooks.*``: the webhook endpoints (add, change, delete, roll their
+  secret) and the delivery log (read, send again): Campaign managers only.
 - ``view_*``: reading a list and its rows.
 """
 
@@ -57,6 +59,10 @@ ROLES: dict[str, list[str]] = {
         "vouchers.add_voucher",
         "vouchers.void_voucher",
         *_view(*(m for m in _READABLE if m != "customers.customer")),
+        *_edit("webhooks.endpoint"),
+        "webhooks.roll_secret_endpoint",
+        *_view("webhooks.event", "webhooks.delivery", "webhooks.attempt"),
+        "webhooks.send_again_delivery",
     ],
     SUPPORT: [
         "vouchers.void_voucher",
@@ -77,14 +83,19 @@ ROLES: dict[str, list[str]] = {
 
 def roles_sync(apps=global_apps) -> None:
     """Make each role's group (if missing) and give it exactly its permissions.
-    ``apps``: a migration's historical apps, or the project's."""
+    ``apps``: a migration's historical apps, or the project's. An app whose
+    models that state does not hold yet (a migration that ran before the app's
+    first one) is left out: the app's own migration syncs the roles again."""
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
+    migrated = {model._meta.app_label for model in apps.get_models()}
     for name, permissions in ROLES.items():
         group, _ = group_model.objects.get_or_create(name=name)
         found = []
         for permission in permissions:
             app_label, codename = permission.split(".")
+            if app_label not in migrated:
+                continue
             found.append(
                 permission_model.objects.get(
                     content_type__app_label=app_label, codename=codename

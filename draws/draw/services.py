@@ -18,6 +18,9 @@ from draws.daily_marks import done_today, remember_done_today
 from draws.draw.models import Draw
 from draws.opening import open_today
 from vouchers.services import voucher_issue
+from vouchers.webhook_payloads import voucher_payload
+from webhooks.events import EventType
+from webhooks.services import emit
 
 # The operating system's CSPRNG: outcomes cannot be predicted from earlier ones.
 _rng = random.SystemRandom()
@@ -96,6 +99,20 @@ def _draw_insert(draw: Draw) -> int | None:
     return row[0] if row else None
 
 
+def draw_won_payload(draw: Draw) -> dict:
+    """What the ``draw.won`` webhook tells: the draw, and the coupon won."""
+    return {
+        "draw": {
+            "id": draw.pk,
+            "campaign": draw.campaign.slug,
+            "customer_id": draw.customer_id,
+            "day": draw.day,
+            "coupon_type_id": draw.coupon_type_id,
+        },
+        **voucher_payload(draw.voucher),
+    }
+
+
 def draw_run(
     *,
     campaign: Campaign,
@@ -112,7 +129,8 @@ def draw_run(
     - The roll picks a coupon type by its probability; a hit takes one unit of
       the type's total and today's quota in one conditional UPDATE. A spent
       quota makes it a loss and leaves the other odds as they are.
-    - A win creates the voucher now and texts the customer after commit.
+    - A win creates the voucher now and texts the customer after commit; the
+      ``draw.won`` and ``voucher.issued`` webhooks go out with it.
     """
     now = now or timezone.now()
     today = open_today(campaign, Campaign.Kind.DRAW, now)
@@ -142,6 +160,7 @@ def draw_run(
             voucher = voucher_issue(coupon_type=coupon_type, owner=customer, now=now)
             Draw.objects.filter(pk=draw.pk).update(won=True, voucher=voucher)
             draw.won, draw.voucher = True, voucher
+            emit(EventType.DRAW_WON, lambda: draw_won_payload(draw), now=now)
             send_sms_on_commit(
                 to=customer.phone, body=win_message(campaign, coupon_type, voucher)
             )

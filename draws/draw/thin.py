@@ -21,7 +21,9 @@ for byte:
 
 Everything else goes to Django: a campaign (or odds) this process does not
 hold, a draft, another kind, marks the script cannot read, a group commit that
-failed (Django decides again from what is committed).
+failed (Django decides again from what is committed), and a first draw while
+a webhook endpoint subscribes to ``draw.won`` or ``voucher.issued`` (Django
+emits them in the draw's transaction).
 """
 
 import logging
@@ -48,6 +50,8 @@ from draws.thin import (
     once_a_day_start,
     remember_done_today_on_loop,
 )
+from webhooks.events import EventType
+from webhooks.subscriptions import thin_may_take
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +78,12 @@ async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
     start, today, mark, now = begun.start, begun.today, begun.mark, begun.now
     campaign, redis = start.campaign, start.redis
     odds = held_odds(campaign)
-    committer = loop_committer() if odds is not None else None
+    # A first draw may win: while a webhook endpoint subscribes to what a win
+    # tells (or this process does not know yet), Django draws and emits it.
+    first_here = odds is not None and thin_may_take(
+        EventType.DRAW_WON, EventType.VOUCHER_ISSUED
+    )
+    committer = loop_committer() if first_here else None
     reply = await DONE_TODAY.decide(
         send,
         redis,
