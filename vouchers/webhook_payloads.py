@@ -21,9 +21,9 @@ def voucher_payload(voucher: Voucher) -> dict:
             "customer_id": voucher.owner_id,
             "benefit": {
                 "kind": voucher.benefit_kind,
-                "amount": voucher.amount,
+                "amount": _decimal(voucher.amount),
                 "currency": voucher.currency,
-                "percent": voucher.percent,
+                "percent": _decimal(voucher.percent),
                 "free_item": voucher.free_item,
             },
             "issued_at": voucher.issued_at,
@@ -32,3 +32,8 @@ def voucher_payload(voucher: Voucher) -> dict:
             "order_ref": voucher.order_ref,
         }
     }
+
+
+def _decimal(value) -> str | None:
+    """As stored (two places), whether or not the row was read back."""
+    return None if value is None else f"{value:.2f}"
