@@ -186,3 +186,14 @@ def test_the_receiver_example_refuses_an_old_or_forged_delivery(served):
         secret=endpoint.secret, header=header, body=body, now=signed_at + 301
     )
     assert not verify(secret=endpoint.secret, header="v1=abc", body=body)
+
+
+def test_the_documented_receiver_is_the_tested_one():
+    """docs/webhooks.md quotes ``verify`` as the tests run it."""
+    import inspect
+    from pathlib import Path
+
+    from django.conf import settings
+
+    doc = (Path(settings.BASE_DIR) / "docs" / "webhooks.md").read_text()
+    assert inspect.getsource(verify) in doc
