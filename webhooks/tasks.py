@@ -3,9 +3,10 @@
 import datetime as dt
 import json
 
+from crontask import cron
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.tasks import task
 from django.utils import timezone
 
@@ -20,6 +21,8 @@ from webhooks.signing import (
 )
 
 USER_AGENT = "Couponsite-Webhooks/1"
+# A pending delivery this late, and not being sent, has lost its task.
+STALLED_AFTER = dt.timedelta(minutes=5)
 
 
 @task(queue_name="webhooks")
@@ -139,3 +142,34 @@ def _record(
             delivery.attempts = attempts
             delivery_enqueue(delivery, run_after=update["next_attempt_at"])
     return update.get("status", "retrying")
+
+
+@cron("*/5 * * * *")
+@task(queue_name="jobs")
+def deliveries_resume() -> int:
+    """Every 5 minutes: enqueue again the deliveries whose task was lost."""
+    return deliveries_stalled_enqueue()
+
+
+def deliveries_stalled_enqueue(*, now: dt.datetime | None = None) -> int:
+    """Enqueue the next attempt of each pending delivery that is overdue by
+    ``STALLED_AFTER`` and not being sent (its task was lost: a worker stopped
+    while sending, a task row deleted); how many. Idempotent: a task that was
+    only late meets the claim, and does nothing."""
+    now = now or timezone.now()
+    late = now - STALLED_AFTER
+    stalled = (
+        Delivery.objects.filter(status=Delivery.Status.PENDING)
+        .filter(
+            Q(next_attempt_at__lt=late)
+            | Q(next_attempt_at__isnull=True, created_at__lt=late)
+        )
+        .exclude(sending_until__gt=now)
+        .only("id", "attempts")
+    )
+    count = 0
+    with transaction.atomic():
+        for delivery in stalled[:1000]:
+            delivery_enqueue(delivery)
+            count += 1
+    return count

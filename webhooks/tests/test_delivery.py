@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from couponsite.testing.tasks import run_queued_tasks, wait_for, worker_thread
 from vouchers.services import voucher_void
@@ -12,7 +13,7 @@ from vouchers.tests.factories import VoucherFactory
 from webhooks import transport
 from webhooks.events import EventType
 from webhooks.models import Attempt, Delivery
-from webhooks.tasks import deliver
+from webhooks.tasks import deliver, deliveries_resume
 from webhooks.tests.receiver import receiver
 from webhooks.tests.support import endpoint_for, received_events
 
@@ -126,3 +127,21 @@ def test_only_http_urls_are_called():
         transport.target_check("ftp://example.com/", allow_private=True)
     with pytest.raises(transport.TargetRefused, match="loopback"):
         transport.target_check("http://localhost:9/", allow_private=False)
+
+
+@pytest.mark.django_db
+def test_a_delivery_whose_task_was_lost_is_resumed_by_the_schedule(served):
+    endpoint = endpoint_for(served, EventType.VOUCHER_VOIDED)
+    voucher_void(voucher=VoucherFactory(), acting_user=None, reason="x")
+    DBTaskResult.objects.all().delete()  # e.g. a worker stopped while sending
+    Delivery.objects.update(
+        created_at=timezone.now() - dt.timedelta(minutes=6),
+        sending_until=timezone.now() - dt.timedelta(seconds=1),
+    )
+
+    assert deliveries_resume.call() == 1
+    run_queued_tasks()
+
+    assert len(received_events(served, endpoint)) == 1
+    assert Delivery.objects.get().status == Delivery.Status.DELIVERED
+    assert deliveries_resume.call() == 0
