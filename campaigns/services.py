@@ -1,13 +1,16 @@
 """Every write about campaigns, coupon types and their quotas."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, models, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import slugify
 
 from campaigns.models import Campaign, CouponType
+from campaigns.selectors import campaign_odds
 from couponsite.audit import (
     Changes,
     audit_record,
@@ -16,6 +19,7 @@ from couponsite.audit import (
     field_values,
     stored_values,
 )
+from couponsite.background.once import DONE_ALREADY, job_keys_done, job_run_once
 from couponsite.errors import DomainError
 
 
@@ -254,3 +258,60 @@ def quotas_open_day(*, campaign: Campaign, day: dt.date) -> int:
         .filter(Q(quota_day__isnull=True) | Q(quota_day__lt=day))
         .update(issued_today=0, quota_day=day)
     )
+
+
+# --- Each campaign's local day ------------------------------------------------------
+
+LOCAL_DAY_JOB = "campaign_local_day"
+
+
+@dataclass(frozen=True)
+class DayOpened:
+    campaign: Campaign
+    day: dt.date
+    opened: int  # coupon type counters rolled over
+
+
+def campaign_day_open(*, campaign: Campaign, day: dt.date) -> int:
+    """Open ``day``'s figures of ``campaign``: its daily counters roll over
+    (``quotas_open_day``) and a draw's odds are cached again. Idempotent."""
+    opened = quotas_open_day(campaign=campaign, day=day)
+    if campaign.kind == Campaign.Kind.DRAW:
+        campaign_odds(campaign)
+    return opened
+
+
+def campaigns_open_local_days(
+    *, now: dt.datetime | None = None, once: bool = False
+) -> list[DayOpened]:
+    """Open today's figures, in its own time zone, of every running campaign.
+
+    ``manage.py reset_daily_quotas`` does them all (``once=False``); the
+    schedule runs every minute with ``once=True``: each campaign's local day is
+    done once, by the first run after its local midnight (a ``JobRun`` mark
+    keyed on campaign and day, inserted with the work), whoever else runs too.
+    """
+    now = now or timezone.now()
+    days = {
+        campaign: campaign.local_day(now) for campaign in Campaign.objects.active(now)
+    }
+    keys = {
+        campaign: f"{campaign.pk}:{day.isoformat()}" for campaign, day in days.items()
+    }
+    done = job_keys_done(job=LOCAL_DAY_JOB, keys=keys.values()) if once else set()
+    opened = []
+    for campaign, day in days.items():
+        if keys[campaign] in done:
+            continue
+
+        def work(campaign=campaign, day=day) -> int:
+            return campaign_day_open(campaign=campaign, day=day)
+
+        if once:
+            count = job_run_once(job=LOCAL_DAY_JOB, key=keys[campaign], work=work)
+            if count is DONE_ALREADY:
+                continue
+        else:
+            count = work()
+        opened.append(DayOpened(campaign, day, count))
+    return opened

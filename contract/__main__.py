@@ -2,7 +2,8 @@
 
     python -m contract                    # its own server (scripts/contract does this)
     python -m contract --base-url URL --staff-token TOKEN --sms-dir DIR
-                                          # against a server you run (SMS_BACKEND=file)
+                                          # against a server you run (SMS_BACKEND=file,
+                                          # and a task worker: it sends the codes)
 
 1. fetches the live schema (``/api/schema/``) and validates it with
    openapi-spec-validator;

@@ -1,5 +1,6 @@
 """The contract run's server: its own Postgres database, migrated and seeded,
-gunicorn on a spare port with Redis, SMS written to files, rate limits raised
+gunicorn on a spare port with Redis and a task worker beside it (which sends
+the SMS, written to files, and the mail, printed to the log), rate limits raised
 (except the one the flow runs into on purpose). The machinery is
 ``couponsite.testing.live_server``."""
 
@@ -38,6 +39,8 @@ def contract_server() -> LiveServer:
         seed=True,
         port=int(os.environ.get("CONTRACT_PORT") or 0) or None,
         label="contract",
+        # Sign-in and email codes are sent by the worker, not by the request.
+        task_worker=True,
         env={
             "SECRET_KEY": "contract",
             "DEBUG": "false",
@@ -46,7 +49,8 @@ def contract_server() -> LiveServer:
             "LOG_LEVEL": "ERROR",
             "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
             "SMS_BACKEND": "file",
-            # Mail (email verification codes) is printed to the server's log.
+            # Mail (email verification codes) is printed to the server's log (the
+            # worker's output goes there too).
             "EMAIL_BACKEND": "console",
             **RATE_LIMITS,
         },

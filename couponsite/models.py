@@ -122,3 +122,25 @@ class AuditEntry(models.Model):
         return (
             f"{self.action} {self.target_repr} at {self.created_at:%Y-%m-%d %H:%M:%S}"
         )
+
+
+class JobRun(models.Model):
+    """A scheduled job's "done" mark for one key (``couponsite.background.once``).
+
+    Jobs that must happen once per something (a campaign's local day, a rush
+    day) insert their mark in the same transaction as their work; the unique
+    constraint lets only one scheduler, worker or retry do it.
+    """
+
+    job = models.CharField(max_length=64)
+    key = models.CharField(max_length=200)
+    done_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-done_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "key"], name="job_run_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.key}"

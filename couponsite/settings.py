@@ -307,7 +307,31 @@ TASKS = {
 # The schedule (`manage.py crontask`, django-crontask): with Redis, a second
 # scheduler started by mistake waits on a lock instead of running; every
 # scheduled job is idempotent besides (docs/architecture.md).
-CRONTASK = {"REDIS_URL": REDIS_URL} if REDIS_URL else {}
+# CRONTASK_LOCK_WAIT_SECONDS: how long the second one waits before it gives up
+# ("Another scheduler is already running.") and exits.
+CRONTASK = (
+    {
+        "REDIS_URL": REDIS_URL,
+        "LOCK_BLOCKING_TIMEOUT": env.int("CRONTASK_LOCK_WAIT_SECONDS", default=15),
+    }
+    if REDIS_URL
+    else {}
+)
+# The nightly invariant audit (draws.tasks): a crontab in TIME_ZONE (the day of
+# the week as a name or *, as django-crontask asks).
+AUDIT_INVARIANTS_CRON = env.str("AUDIT_INVARIANTS_CRON", default="30 3 * * *")
+
+# Messages to customers (the messaging app): each is sent by the worker, retried
+# with backoff (base, doubled per attempt, capped) up to MESSAGE_MAX_ATTEMPTS, then
+# failed. A worker holds a message it sends for MESSAGE_SEND_LEASE_SECONDS; the
+# sweeper takes one held longer as lost, and gives a task to a pending one due
+# for MESSAGE_SWEEP_GRACE_SECONDS that has none. Bulk emails: one task per chunk.
+MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=6)
+MESSAGE_RETRY_BASE_SECONDS = env.float("MESSAGE_RETRY_BASE_SECONDS", default=30.0)
+MESSAGE_RETRY_CAP_SECONDS = env.float("MESSAGE_RETRY_CAP_SECONDS", default=3600.0)
+MESSAGE_SEND_LEASE_SECONDS = env.int("MESSAGE_SEND_LEASE_SECONDS", default=300)
+MESSAGE_SWEEP_GRACE_SECONDS = env.int("MESSAGE_SWEEP_GRACE_SECONDS", default=60)
+MESSAGE_BULK_CHUNK = env.int("MESSAGE_BULK_CHUNK", default=100)
 
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms"))

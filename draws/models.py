@@ -3,9 +3,20 @@
 Django looks for an app's models here, so this module only gathers them.
 """
 
-from draws.claim.models import Claim
+from draws.audit_runs import AuditRun
+from draws.claim.models import Claim, ReleaseSchedule, ReleaseScheduleRun
 from draws.draw.models import Draw
 from draws.pool import Release
 from draws.rush.models import Grab, Reservation, RushDay
 
-__all__ = ["Claim", "Draw", "Grab", "Release", "Reservation", "RushDay"]
+__all__ = [
+    "AuditRun",
+    "Claim",
+    "Draw",
+    "Grab",
+    "Release",
+    "ReleaseSchedule",
+    "ReleaseScheduleRun",
+    "Reservation",
+    "RushDay",
+]

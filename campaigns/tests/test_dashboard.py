@@ -53,8 +53,8 @@ def _rush_scene(size: int) -> Campaign:
     [
         # the coupon types, their coupons' counts, today's draws, the draws by type
         (_draw_scene, 4),
-        # …, the claims, the releases' sum, the latest releases
-        (_claim_scene, 5),
+        # …, the claims, the releases' sum, the latest releases, the schedules
+        (_claim_scene, 6),
         # …, the latest cycle's day, the recent days (grabs counted in both)
         (_rush_scene, 4),
     ],

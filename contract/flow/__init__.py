@@ -109,26 +109,36 @@ class Flow:
         module = importlib.import_module(f"couponsite_client.api.{tag}.{operation.id}")
         return module.sync_detailed
 
-    def mail_code(self, email: str) -> str | None:
-        """The 6-digit code in the newest mail to ``email`` that the server printed
-        (Django's console mail backend) into ``mail_log``."""
+    def _mails_to(self, email: str) -> list[str]:
+        """The bodies of the mails to ``email`` the server printed so far
+        (Django's console mail backend, into ``mail_log``), oldest first."""
+        return [
+            message.split("\n\n", 1)[-1]
+            for message in self.mail_log.read_text().split("-" * 79)
+            if f"To: {email}" in message
+        ]
+
+    def mails_to(self, email: str) -> int:
+        """How many mails to ``email`` were printed so far (for ``mail_code``)."""
+        return 0 if self.mail_log is None else len(self._mails_to(email))
+
+    def mail_code(self, email: str, *, seen: int = 0) -> str | None:
+        """The 6-digit code in the newest mail to ``email``, once there are more
+        than ``seen`` of them (the server's task worker sends them: waited for)."""
         if self.mail_log is None:
             return None
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            found = None
-            for message in self.mail_log.read_text().split("-" * 79):
-                if f"To: {email}" in message:
-                    body = message.split("\n\n", 1)[-1]
-                    found = re.search(r"\b(\d{6})\b", body) or found
-            if found is not None:
-                return found.group(1)
+            bodies = self._mails_to(email)
+            if len(bodies) > seen:
+                found = re.search(r"\b(\d{6})\b", bodies[-1])
+                return found.group(1) if found else None
             time.sleep(0.1)
         return None
 
     def sms_code(self, phone: str, after: float) -> str | None:
         """The code in the newest text to ``phone`` written after ``after``."""
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 15  # sent by the server's task worker
         while time.monotonic() < deadline:
             newest = None
             for path in sorted(self.sms_dir.glob("*.json")):

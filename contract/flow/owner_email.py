@@ -66,6 +66,7 @@ def claim_email(
     """Ask for ``email`` (202: a code is mailed), then prove it with the code."""
     h = flow.h
     client = flow.customer(name)
+    seen = flow.mails_to(email)
     h.call(
         f"pool: {name} asks to use {email}",
         lambda: me_partial_update.sync_detailed(
@@ -74,7 +75,7 @@ def claim_email(
         expect=202,
         want=Customer,
     )
-    mailed = flow.need(flow.mail_code(email), f"code mailed to {email}")
+    mailed = flow.need(flow.mail_code(email, seen=seen), f"code mailed to {email}")
     verify = flow.function(*VERIFY)
     body = flow.need(
         flow.body(verify, {"code": mailed}), "generated body for the verification"

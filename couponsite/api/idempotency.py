@@ -172,3 +172,15 @@ def idempotent(handler):
 
     wrapper.idempotent = True  # the schema declares Idempotent-Replayed for it
     return wrapper
+
+
+def idempotency_keys_purge(*, now=None) -> int:
+    """Delete the keys older than ``IDEMPOTENCY_KEY_TTL_SECONDS``; how many
+    (``manage.py purge_idempotency_keys`` and the hourly task). Idempotent: a
+    second run finds nothing older, and a key expired meanwhile is dropped by
+    whichever run sees it (a concurrent delete of the same row just skips it)."""
+    cutoff = (now or timezone.now()) - timedelta(
+        seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS
+    )
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -18,7 +18,10 @@ gunicorn writes to ``log`` in the scratch directory. When gunicorn does not
 come up, or the ``with`` body raises, the end of that log is printed to stderr,
 which a failing CI run shows; ``errors_logged()`` hands jobs the lines that tell
 of an error. Files the server writes (SMS and mail with the ``file`` backends)
-land in the scratch directory too (``sms_dir``).
+land in the scratch directory too (``sms_dir``). With ``task_worker=True`` a
+task worker (``manage.py db_worker``, as ``make run`` starts one) runs beside
+gunicorn, writing to the same log, and stops with it: messages to customers
+(sign-in codes, email codes) are sent by it.
 """
 
 import contextlib
@@ -99,6 +102,22 @@ def gunicorn_wait(
             time.sleep(0.2)
 
 
+def task_worker_start(env: Mapping[str, str], output=None) -> subprocess.Popen:
+    """``manage.py db_worker`` on every queue, as the Procfile starts it, in a
+    process group of its own (``gunicorn_stop`` stops it the same way)."""
+    return subprocess.Popen(
+        [
+            *(sys.executable, "manage.py", "db_worker"),
+            *("--queue-name", "*", "--no-reload", "--interval", "0.2"),
+        ],
+        cwd=ROOT,
+        env=dict(env),
+        stdout=output,
+        stderr=subprocess.STDOUT if output is not None else None,
+        start_new_session=True,
+    )
+
+
 def gunicorn_stop(process: subprocess.Popen, timeout: float) -> bool:
     """Stop gunicorn's whole process group: SIGTERM (workers finish their requests),
     SIGKILL after ``timeout``, and SIGKILL to any worker a dead master left behind.
@@ -163,6 +182,7 @@ class LiveServer:
         label: str = "live server",
         start_timeout: float = 60,
         stop_timeout: float = 30,
+        task_worker: bool = False,
     ) -> None:
         self.database = database
         self.admin_url = admin_url
@@ -195,6 +215,8 @@ class LiveServer:
         self.env.pop("TEST_DATABASE_NAME", None)
         self.process: subprocess.Popen | None = None
         self._process_stopped = False
+        self.task_worker = task_worker
+        self.worker_process: subprocess.Popen | None = None
         self._database_created = False
 
     @property
@@ -249,6 +271,10 @@ class LiveServer:
                 f"{self.label}: {problem}; its log ends:\n{self.log_tail()}"
             )
         self._say(f"gunicorn answers on {self.base_url}")
+        if self.task_worker:
+            with self.log.open("ab") as log:
+                self.worker_process = task_worker_start(self.env, output=log)
+            self._say("a task worker runs beside it")
 
     def manage(self, *args: str) -> str:
         """``manage.py`` against the server's database and settings; its stdout."""
@@ -285,6 +311,10 @@ class LiveServer:
         """Stop gunicorn, drop the database, remove the scratch directory; safe to
         call twice. Failures to clean up are printed, never raised, so that they do
         not hide the run's own result."""
+        if self.worker_process is not None:
+            if gunicorn_stop(self.worker_process, self.stop_timeout):
+                self._say(f"the worker ignored SIGTERM for {self.stop_timeout:.0f} s")
+            self.worker_process = None
         if self.process is not None and not self._process_stopped:
             if gunicorn_stop(self.process, self.stop_timeout):
                 self._say(f"gunicorn ignored SIGTERM for {self.stop_timeout:.0f} s")

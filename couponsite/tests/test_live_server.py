@@ -4,6 +4,7 @@ leaves neither a process nor a database behind (couponsite/testing/live_server.p
 import json
 import os
 import socket
+import time
 import urllib.request
 from pathlib import Path
 
@@ -110,6 +111,36 @@ def test_with_sqlite_the_database_is_a_scratch_file():
     assert existed and database.parent == server.scratch
     assert not database.exists()
     assert _group(server.pid) == []
+
+
+def test_a_task_worker_beside_it_sends_the_sign_in_code_and_stops_with_it():
+    with LiveServer(
+        "live_server",
+        admin_url="sqlite://",
+        workers=1,
+        task_worker=True,
+        env={"SMS_BACKEND": "file"},
+    ) as server:
+        request = urllib.request.Request(
+            f"{server.base_url}/api/v1/auth/otp",
+            data=json.dumps({"phone": "+14155550142"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 202
+        texts = []
+        for _ in range(150):
+            texts = (
+                list(server.sms_dir.glob("*.json")) if server.sms_dir.exists() else []
+            )
+            if texts:
+                break
+            time.sleep(0.1)
+        sent = [json.loads(text.read_text()) for text in texts]
+        worker = server.worker_process.pid
+
+    assert [text["to"] for text in sent] == ["+14155550142"]
+    assert _group(worker) == []
 
 
 def test_the_server_keeps_its_files_in_its_scratch_directory():

@@ -2,7 +2,7 @@
 
 ``PATCH /api/v1/me {"email"}`` does not set ``Customer.email``: it starts a
 verification (``email_verification_start``), mailing a 6-digit code to the
-address after commit and keeping only a keyed hash of it in the customer's
+address (queued, sent by the worker after commit) and keeping only a keyed hash of it in the customer's
 ``EmailVerification`` row. ``POST /api/v1/me/email/verify {"code"}``
 (``email_verify``) sets ``Customer.email`` and, in the same transaction, gives
 the customer the unowned vouchers issued to that email. So ``Customer.email``
@@ -18,7 +18,6 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -29,6 +28,7 @@ from customers.authentication import forget_tokens_of
 from customers.models import Customer, EmailVerification
 from customers.services.codes import CodeRefusals, code_refusal
 from customers.signals import email_verified
+from messaging.services import queue_email
 
 
 class _Keep:
@@ -85,17 +85,20 @@ def _verification_changed(customer: Customer) -> None:
     forget_tokens_of(customer_id=customer.pk)
 
 
-def _mail_code_on_commit(*, email: str, code: str) -> None:
+def _queue_code_mail(*, email: str, code: str) -> None:
+    """Mailed by the worker once the request commits (``messaging``): a slow or
+    failing mail server neither holds the request nor loses the code."""
     minutes = settings.EMAIL_CODE_TTL_SECONDS // 60
     body = (
         f"Your Couponsite verification code is {code}. It expires in {minutes} "
         "minutes.\n\nIf you did not ask to add this email to a Couponsite "
         "account, ignore this message: nothing changes without the code."
     )
-    # A failing mail server is logged and does not undo the committed request.
-    transaction.on_commit(
-        lambda: send_mail("Your Couponsite verification code", body, None, [email]),
-        robust=True,
+    queue_email(
+        to=email,
+        subject="Your Couponsite verification code",
+        text=body,
+        kind="email_code",
     )
 
 
@@ -140,7 +143,7 @@ def email_verification_start(*, customer: Customer, email: str) -> EmailVerifica
                     wait = (last - resend_after).total_seconds()
                 raise EmailResendTooSoon(retry_after=wait) from None
         _verification_changed(customer)
-        _mail_code_on_commit(email=email, code=code)
+        _queue_code_mail(email=email, code=code)
     return customer.email_verification
 
 

@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from couponsite.errors import DomainError
-from couponsite.sms import send_sms_on_commit
 from customers.authentication import remember_token
 from customers.models import ApiToken, Customer, OneTimeCode
 from customers.services.codes import CodeRefusals, code_refusal
+from messaging.services import queue_sms
 
 
 class OtpResendTooSoon(DomainError):
@@ -85,9 +85,10 @@ def otp_send(*, phone: str) -> OneTimeCode:
                     wait = (last - resend_after).total_seconds()
                 raise OtpResendTooSoon(retry_after=wait) from None
         minutes = settings.OTP_TTL_SECONDS // 60
-        send_sms_on_commit(
+        queue_sms(
             to=phone,
             body=f"Your Couponsite code is {code}. It expires in {minutes} minutes.",
+            kind="sign_in_code",
         )
     return OneTimeCode.objects.get(phone=phone)
 

@@ -2,18 +2,19 @@
 
 import re
 
-from django.core import mail
 from django.test import TestCase
+
+from messaging.tests.support import mail_sent
 
 
 def last_emailed_code(to: str | None = None) -> str:
     """The 6-digit code of the last email sent (to ``to``, if given)."""
-    sent = [m for m in mail.outbox if to is None or to in m.to]
+    sent = [m for m in mail_sent() if to is None or to in m.to]
     return re.search(r"\b(\d{6})\b", sent[-1].body).group(1)
 
 
 def patch_me(client, body: dict):
-    """PATCH /me, running on-commit work (the mail, the token cache) even inside a
+    """PATCH /me, running on-commit work (the token cache) even inside a
     test's transaction."""
     with TestCase.captureOnCommitCallbacks(execute=True):
         return client.patch("/api/v1/me", body, format="json")

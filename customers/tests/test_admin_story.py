@@ -7,7 +7,6 @@ import re
 import pytest
 from django.urls import reverse
 
-from couponsite import sms
 from couponsite.codes import display_code
 from couponsite.testing.admin import staff_client
 from customers.admin_story import STORY_ROWS
@@ -20,6 +19,7 @@ from draws.models import Claim, Draw, Grab, Reservation
 from draws.rush.services import rush_grab, rush_local_state_clear, rush_reserve
 from draws.rush.tests.rush_support import RESERVING, RUSHING, customers, rush_campaign
 from draws.tests.factories import DrawFactory
+from messaging.tests.support import sms_sent
 from vouchers.models import Voucher
 from vouchers.tests.factories import VoucherFactory
 
@@ -63,7 +63,7 @@ def test_the_page_shows_each_kind_of_row_linked_to_its_page(
     customer = CustomerFactory()
     with django_capture_on_commit_callbacks(execute=True):
         _lived(customer)
-    sent_code = re.search(r"\d{6}", sms.outbox[-1].body).group(0)
+    sent_code = re.search(r"\d{6}", sms_sent()[-1].body).group(0)
 
     story = _story(admin_client.get(_page(customer)).content.decode())
 

@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from couponsite import sms
 from customers.models import ApiToken, Customer, OneTimeCode
+from messaging.tests.support import sms_sent
 
 # transaction=True: the SMS leaves on commit, so the test must really commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,7 +21,7 @@ def _request_code(client, phone=PHONE):
 
 
 def _last_code() -> str:
-    return re.search(r"\b(\d{6})\b", sms.outbox[-1].body).group(1)
+    return re.search(r"\b(\d{6})\b", sms_sent()[-1].body).group(1)
 
 
 def _exchange(client, code, phone=PHONE):
@@ -36,7 +36,7 @@ def test_sign_in_creates_customer_and_token_that_works(api_client, settings):
     sent = _request_code(api_client, phone="+1 (415) 555-0123")
     assert sent.status_code == 202
     assert sent.json()["phone"] == PHONE
-    assert len(sms.outbox) == 1 and sms.outbox[0].to == PHONE
+    assert len(sms_sent()) == 1 and sms_sent()[0].to == PHONE
 
     # when
     response = _exchange(api_client, _last_code())
@@ -133,7 +133,7 @@ def test_resend_is_limited_to_one_per_30_seconds(api_client):
     assert refused.json()["code"] == "OTP_RESEND_TOO_SOON"
     assert refused["Retry-After"] == "20"
     assert accepted.status_code == 202
-    assert len(sms.outbox) == 2
+    assert len(sms_sent()) == 2
     if new_code != first_code:  # the old code died with the resend
         assert _exchange(api_client, first_code).json()["code"] == "OTP_INVALID"
     assert _exchange(api_client, new_code).status_code == 200
@@ -164,7 +164,7 @@ def test_otp_requests_are_rate_limited_per_phone(api_client, settings):
     assert [a.status_code for a in answers] == [202, 202, 429]
     assert answers[2].json()["code"] == "RATE_LIMITED"
     assert int(answers[2]["Retry-After"]) > 0
-    assert len(sms.outbox) == 2
+    assert len(sms_sent()) == 2
 
 
 class TestTokens:

@@ -4,11 +4,11 @@ import re
 
 import pytest
 
-from couponsite import sms
 from couponsite.errors import DomainError
 from couponsite.testing import race
 from customers import services
 from customers.models import ApiToken, Customer, OneTimeCode
+from messaging.tests.support import sms_sent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -28,12 +28,12 @@ def test_parallel_sends_text_one_code():
     sent = [r for r in results if isinstance(r, OneTimeCode)]
     assert len(sent) == 1
     assert sorted(set(results) - set(sent)) == ["OTP_RESEND_TOO_SOON"]
-    assert len(sms.outbox) == 1
+    assert len(sms_sent()) == 1
 
 
 def test_parallel_exchanges_of_one_code_give_one_token():
     services.otp_send(phone=PHONE)
-    code = re.search(r"\d{6}", sms.outbox[-1].body).group(0)
+    code = re.search(r"\d{6}", sms_sent()[-1].body).group(0)
 
     results = race(
         lambda _: _attempt(lambda: services.otp_exchange(phone=PHONE, code=code)), 20
@@ -48,7 +48,7 @@ def test_parallel_exchanges_of_one_code_give_one_token():
 
 def test_parallel_wrong_guesses_are_all_counted_and_capped():
     services.otp_send(phone=PHONE)
-    code = re.search(r"\d{6}", sms.outbox[-1].body).group(0)
+    code = re.search(r"\d{6}", sms_sent()[-1].body).group(0)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
 
     results = race(

@@ -2,16 +2,18 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from campaigns.admin import CampaignAdmin
 from campaigns.admin_filters import CampaignLocalDayFilter, campaign_day
 from campaigns.models import Campaign, CouponType
 from couponsite.admin_csv import Column, CsvExport, CsvExportMixin
-from couponsite.admin_mixins import ReadOnlyAdminMixin
+from couponsite.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
 from couponsite.codes import display_code
 from couponsite.errors import DomainError
 from customers.admin import CustomerAdmin
 from customers.admin_story import StoryPanel, admin_link
-from draws.claim.models import Claim
+from draws.claim.models import Claim, ReleaseSchedule, ReleaseScheduleRun
 from draws.claim.releases import batch_release
+from draws.claim.scheduled_releases import schedule_next_run
 from draws.pool import Release
 from vouchers.models import Voucher
 
@@ -148,6 +150,151 @@ class ReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     request,
                     f"Released {release.count} more coupons of {release.coupon_type}.",
                 )
+
+
+# Scheduled releases (issue 13): the same permission as the release button
+# (``draws.add_release``) sets them; whoever may read releases may read them.
+RELEASE_PERMISSION = "draws.add_release"
+
+
+class ReleasePermissionMixin:
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(RELEASE_PERMISSION) or request.user.has_perm(
+            "draws.view_release"
+        )
+
+
+class ReleaseScheduleForm(forms.ModelForm):
+    class Meta:
+        model = ReleaseSchedule
+        fields = [
+            "campaign",
+            "coupon_type",
+            "count",
+            "at",
+            "starts_on",
+            "ends_on",
+            "active",
+            "note",
+        ]
+        widgets = {"at": forms.TimeInput(format="%H:%M")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = Campaign.objects.filter(
+            kind=Campaign.Kind.CLAIM
+        )
+        self.fields["coupon_type"].queryset = CouponType.objects.filter(
+            campaign__kind=Campaign.Kind.CLAIM
+        ).select_related("campaign")
+        self.fields["coupon_type"].help_text = "A coupon type of that campaign."
+
+    def clean_at(self):
+        return self.cleaned_data["at"].replace(second=0, microsecond=0)
+
+
+class ReleaseScheduleRunInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = ReleaseScheduleRun
+    extra = 0
+    fields = ["local_day", "due_at", "ran_at", "release_link"]
+    readonly_fields = fields
+    ordering = ["-local_day"]
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True  # shown on a schedule's page, to whoever may see that
+
+    @admin.display(description="Release")
+    def release_link(self, run: ReleaseScheduleRun) -> str:
+        return admin_link(run.release)
+
+
+def next_run_local(schedule: ReleaseSchedule) -> str:
+    now = timezone.now()
+    day = schedule.campaign.local_day(now)
+    ran_today = schedule.runs.filter(local_day=day).exists()
+    due = schedule_next_run(schedule, now=now, ran_today=ran_today)
+    if due is None:
+        return "none"
+    late = " (due: releasing now)" if due <= now else ""
+    return f"{due:%Y-%m-%d %H:%M} {schedule.campaign.timezone}{late}"
+
+
+@admin.register(ReleaseSchedule)
+class ReleaseScheduleAdmin(ReleasePermissionMixin, AuditedAdminMixin, admin.ModelAdmin):
+    """Daily releases without the button: each schedule releases its count at
+    its local time on each of its days (``draws.claim.scheduled_releases``).
+    Recorded in the audit log (``release_schedule.created/changed/deleted``)
+    and the page's history; a schedule that has run is stopped by unticking
+    "active" (its runs keep it)."""
+
+    audit_noun = "release_schedule"
+    form = ReleaseScheduleForm
+    list_display = [
+        "campaign",
+        "coupon_type",
+        "count",
+        "at",
+        "starts_on",
+        "ends_on",
+        "active",
+        "next_run",
+        "created_by",
+    ]
+    list_filter = ["active", "campaign"]
+    list_select_related = ["campaign", "coupon_type", "created_by"]
+    search_fields = ["campaign__name", "coupon_type__name", "note"]
+    readonly_fields = ["next_run", "created_by", "created_at", "updated_at"]
+    inlines = [ReleaseScheduleRunInline]
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.has_perm(RELEASE_PERMISSION)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(RELEASE_PERMISSION)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.has_perm(RELEASE_PERMISSION)
+
+    def get_fields(self, request, obj=None):
+        fields = [*ReleaseScheduleForm.Meta.fields]
+        return fields if obj is None else [*fields, *self.readonly_fields]
+
+    @admin.display(description="Next release")
+    def next_run(self, schedule: ReleaseSchedule) -> str:
+        return next_run_local(schedule)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class ReleaseScheduleInline(
+    ReleasePermissionMixin, ReadOnlyAdminMixin, admin.TabularInline
+):
+    """A claim campaign's schedules on its page (edited on their own page)."""
+
+    model = ReleaseSchedule
+    extra = 0
+    show_change_link = True
+    fields = [
+        "coupon_type",
+        "count",
+        "at",
+        "starts_on",
+        "ends_on",
+        "active",
+        "next_run",
+    ]
+    readonly_fields = fields
+    verbose_name_plural = "Release schedules (add one from the dashboard's link)"
+
+    @admin.display(description="Next release")
+    def next_run(self, schedule: ReleaseSchedule) -> str:
+        return next_run_local(schedule)
+
+
+CampaignAdmin.add_kind_inline(Campaign.Kind.CLAIM, ReleaseScheduleInline)
 
 
 CustomerAdmin.add_story_panel(

@@ -10,11 +10,12 @@ redeemed / ended.
 
 import datetime as dt
 
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 
 from campaigns.models import Campaign
 from campaigns.selectors import on_campaign_days
-from draws.claim.models import Claim
+from draws.claim.models import Claim, ReleaseSchedule, ReleaseScheduleRun
+from draws.claim.scheduled_releases import schedule_next_run
 from draws.pool import Release
 from vouchers.models import Voucher
 
@@ -84,9 +85,9 @@ def claim_dashboard(
     ended = claims["redeemed"] + lapsed
     releases = Release.objects.filter(coupon_type__campaign=campaign)
     released = releases.aggregate(batches=Count("id"), coupons=Sum("count"))
-    recent = releases.select_related("coupon_type", "released_by").order_by(
-        "-created_at", "-id"
-    )[:RECENT_RELEASES]
+    recent = releases.select_related(
+        "coupon_type", "released_by", "schedule_run"
+    ).order_by("-created_at", "-id")[:RECENT_RELEASES]
     free = sum(t["free"] for t in types)
     return {
         "available": free,
@@ -106,11 +107,55 @@ def claim_dashboard(
                 "created_at": release.created_at,
                 "count": release.count,
                 "coupon_type": release.coupon_type.name,
-                "by": release.released_by.get_username()
-                if release.released_by
-                else "a command",
+                "by": _released_by(release),
+                "scheduled": hasattr(release, "schedule_run"),
                 "note": release.note,
             }
             for release in recent
         ],
+        "campaign_id": campaign.pk,
+        "schedules": release_schedules_of(campaign, now=now, day=day),
     }
+
+
+def _released_by(release: Release) -> str:
+    if release.released_by:
+        return release.released_by.get_username()
+    run = getattr(release, "schedule_run", None)
+    if run is not None:
+        return f"schedule {run.schedule_id}"
+    return "a command"
+
+
+def release_schedules_of(
+    campaign: Campaign, *, now: dt.datetime, day: dt.date
+) -> list[dict]:
+    """The campaign's release schedules: what each releases when, its next
+    release (UTC) and whether it ran today (one query)."""
+    schedules = (
+        ReleaseSchedule.objects.filter(campaign=campaign)
+        .select_related("coupon_type", "campaign")
+        .annotate(
+            ran_today=Exists(
+                ReleaseScheduleRun.objects.filter(
+                    schedule=OuterRef("pk"), local_day=day
+                )
+            )
+        )
+    )
+    return [
+        {
+            "id": schedule.pk,
+            "coupon_type": schedule.coupon_type.name,
+            "count": schedule.count,
+            "at": schedule.at,
+            "starts_on": schedule.starts_on,
+            "ends_on": schedule.ends_on,
+            "active": schedule.active,
+            "ran_today": schedule.ran_today,
+            "next_run": schedule_next_run(
+                schedule, now=now, ran_today=schedule.ran_today
+            ),
+        }
+        for schedule in schedules
+    ]

@@ -1,8 +1,12 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, CouponType
 from customers.models import Customer
+from draws.pool import Release
 from vouchers.models import Voucher
 
 
@@ -49,3 +53,131 @@ class Claim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} on {self.day}: {self.voucher}"
+
+
+def _local_today_utc():
+    # The form's default; the admin shows the campaign's own day in its help.
+    return timezone.localdate()
+
+
+# A scheduled release puts at most this many coupons in at once (the admin's
+# bound on a manual release; bigger batches go through `manage.py release_coupons`).
+SCHEDULE_MAX_COUNT = 100_000
+
+
+class ReleaseSchedule(models.Model):
+    """Release ``count`` coupons of a type every local day at ``at`` (issue 13).
+
+    ``at`` is a wall-clock time in the campaign's zone; the days run from
+    ``starts_on`` to ``ends_on`` (no end: until the campaign ends). Each day's
+    run is a ``ReleaseScheduleRun`` (``draws.claim.scheduled_releases``).
+    """
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="release_schedules"
+    )
+    coupon_type = models.ForeignKey(
+        CouponType, on_delete=models.CASCADE, related_name="release_schedules"
+    )
+    count = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(SCHEDULE_MAX_COUNT)],
+        help_text=f"Coupons released each day (1 to {SCHEDULE_MAX_COUNT:,}).",
+    )
+    at = models.TimeField(
+        "local time",
+        help_text=(
+            "HH:MM in the campaign's time zone. A time a clock change skips "
+            "releases when the clock jumps past it; a time it repeats, once."
+        ),
+    )
+    starts_on = models.DateField(
+        default=_local_today_utc,
+        help_text=(
+            "The first local day. A schedule saved after that day's time first "
+            "releases on the next day."
+        ),
+    )
+    ends_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The last local day (included); blank: until the campaign ends.",
+    )
+    active = models.BooleanField(
+        default=True, help_text="Untick to stop the releases without deleting."
+    )
+    note = models.CharField(
+        max_length=200, blank=True, help_text="Recorded with each release."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["campaign", "at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(count__gte=1, count__lte=SCHEDULE_MAX_COUNT),
+                name="release_schedule_count_in_bounds",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gte=models.F("starts_on")),
+                name="release_schedule_ends_after_it_starts",
+                violation_error_message="The last day cannot be before the first.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count} x {self.coupon_type.name} daily at {self.at:%H:%M}"
+
+    def clean(self) -> None:
+        errors = {}
+        campaign = self.campaign if self.campaign_id else None
+        if campaign is not None and campaign.kind != Campaign.Kind.CLAIM:
+            errors["campaign"] = "Coupons are released into claim campaigns only."
+        if (
+            campaign is not None
+            and self.coupon_type_id
+            and self.coupon_type.campaign_id != campaign.pk
+        ):
+            errors["coupon_type"] = "This coupon type is not one of the campaign's."
+        if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
+            errors["ends_on"] = "The last day cannot be before the first."
+        if errors:
+            raise ValidationError(errors)
+
+
+class ReleaseScheduleRun(models.Model):
+    """One local day's run of a schedule, written in the release's transaction.
+
+    The unique (schedule, local_day) makes it once a day whoever runs it:
+    restarts, a clock change or two schedulers racing leave one run.
+    """
+
+    schedule = models.ForeignKey(
+        ReleaseSchedule, on_delete=models.PROTECT, related_name="runs"
+    )
+    local_day = models.DateField(help_text="The campaign's local day it ran for.")
+    release = models.OneToOneField(
+        Release, on_delete=models.PROTECT, related_name="schedule_run"
+    )
+    due_at = models.DateTimeField(help_text="When that day's local time came.")
+    ran_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-local_day", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["schedule", "local_day"],
+                name="release_schedule_once_per_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule} on {self.local_day}"

@@ -12,11 +12,11 @@ from campaigns.selectors import campaign_odds
 from campaigns.services import quota_take
 from couponsite.codes import display_code
 from couponsite.errors import DomainError
-from couponsite.sms import send_sms_on_commit
 from customers.models import Customer
 from draws.daily_marks import done_today, remember_done_today
 from draws.draw.models import Draw
 from draws.opening import open_today
+from messaging.services import queue_sms
 from vouchers.services import voucher_issue
 from vouchers.webhook_payloads import voucher_payload
 from webhooks.events import EventType
@@ -52,6 +52,10 @@ def _remember_drawn(campaign: Campaign, customer: Customer, day: dt.date, now) -
 def draw_roll() -> float:
     """A uniform number in [0, 1) from the operating system's CSPRNG."""
     return _rng.random()
+
+
+# The winner's text's kind (messaging.models.Message.kind), on either path.
+WIN_NOTICE = "win_notice"
 
 
 def win_message(campaign: Campaign, coupon_type: CouponType, voucher) -> str:
@@ -129,8 +133,9 @@ def draw_run(
     - The roll picks a coupon type by its probability; a hit takes one unit of
       the type's total and today's quota in one conditional UPDATE. A spent
       quota makes it a loss and leaves the other odds as they are.
-    - A win creates the voucher now and texts the customer after commit; the
-      ``draw.won`` and ``voucher.issued`` webhooks go out with it.
+    - A win creates the voucher now and queues the customer's text (sent by
+      the worker after commit); the ``draw.won`` and ``voucher.issued``
+      webhooks go out with it.
     """
     now = now or timezone.now()
     today = open_today(campaign, Campaign.Kind.DRAW, now)
@@ -161,8 +166,10 @@ def draw_run(
             Draw.objects.filter(pk=draw.pk).update(won=True, voucher=voucher)
             draw.won, draw.voucher = True, voucher
             emit(EventType.DRAW_WON, lambda: draw_won_payload(draw), now=now)
-            send_sms_on_commit(
-                to=customer.phone, body=win_message(campaign, coupon_type, voucher)
+            queue_sms(
+                to=customer.phone,
+                body=win_message(campaign, coupon_type, voucher),
+                kind=WIN_NOTICE,
             )
         transaction.on_commit(lambda: _remember_drawn(campaign, customer, day, now))
     return draw

@@ -14,9 +14,10 @@ for byte:
 - a first draw (no mark): rolled here with the odds this process holds
   (``campaign_odds``, no query on the loop), committed by the group committer
   (``draws.draw.group_commit``: the unique constraint, the quotas'
-  conditional update and the coupon in one transaction with the batch's other
-  draws), answered ``201`` after its ``COMMIT``; then the mark is written and
-  a winner's text sent, as ``draw_run`` does after commit. A repeat the
+  conditional update, the coupon and a winner's text (a pending message) in
+  one transaction with the batch's other draws), answered ``201`` after its
+  ``COMMIT``; then the mark is written and the text's send task enqueued (from
+  a thread: ``messaging.group_commit``), as ``draw_run`` queues it. A repeat the
   constraint found is answered ``429`` as above.
 
 Everything else goes to Django: a campaign (or odds) this process does not
@@ -26,9 +27,6 @@ a webhook endpoint subscribes to ``draw.won`` or ``voucher.issued`` (Django
 emits them in the draw's transaction).
 """
 
-import logging
-from concurrent.futures import ThreadPoolExecutor
-
 from campaigns.caching import odds_cache_key
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_odds
@@ -36,27 +34,17 @@ from couponsite.group_commit import GroupCommitFailed, loop_committer
 from couponsite.localcache import MISSING
 from couponsite.server import thin
 from couponsite.server.router import RATE_COUNTED, Receive, Route, Scope, Send
-from couponsite.sms import send_sms
-from draws.draw.group_commit import Drawn, draw_submit
-from draws.draw.services import (
-    AlreadyDrawnToday,
-    draw_roll,
-    pick_coupon_type,
-    win_message,
-)
+from draws.draw.group_commit import draw_submit
+from draws.draw.services import AlreadyDrawnToday, draw_roll, pick_coupon_type
 from draws.thin import (
     DONE_TODAY,
     held,
     once_a_day_start,
     remember_done_today_on_loop,
 )
+from messaging.group_commit import messages_enqueue_soon
 from webhooks.events import EventType
 from webhooks.subscriptions import thin_may_take
-
-logger = logging.getLogger(__name__)
-
-# Winners' texts go out from here: the provider may be slow, the loop may not wait.
-_texts = ThreadPoolExecutor(max_workers=2, thread_name_prefix="draw-sms")
 
 
 def held_odds(campaign: Campaign) -> list[tuple[int, float]] | None:
@@ -124,23 +112,10 @@ async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
     await remember_done_today_on_loop(
         redis, campaign=campaign, mark=mark, customer_id=customer_id, now=now
     )
-    if drawn.won:
-        _text(campaign, drawn)
+    if drawn.message_id is not None:
+        # The text was written with the draw; the worker sends it.
+        messages_enqueue_soon([drawn.message_id])
     return True
-
-
-def _text(campaign: Campaign, drawn: Drawn) -> None:
-    """Send the winner's text from a thread of its own (logged if it fails, as
-    ``send_sms_on_commit`` does); the loop does not wait for it, nor hear back."""
-    body = win_message(campaign, drawn.coupon_type, drawn.coupon)
-
-    def send() -> None:
-        try:
-            send_sms(to=drawn.phone, body=body)
-        except Exception:
-            logger.exception("draw: the winner's text was not sent")
-
-    _texts.submit(send)
 
 
 ROUTES = [

@@ -11,7 +11,9 @@ same queries run on Postgres and SQLite.
 
 Where a rule needs a judgement, it takes the code's own definition (named in
 the docstring); nothing here is stricter than what the services guarantee.
-Run by ``manage.py audit_invariants``. It lives in ``draws`` because it reads
+Run by ``manage.py audit_invariants`` and nightly by the schedule
+(``draws.tasks``); ``audit_invariants_record`` keeps each run as an
+``AuditRun`` for the back office's start page. It lives in ``draws`` because it reads
 every mode's rows (and vouchers and campaigns below them).
 """
 
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from django.db import connection, transaction
 from django.utils import timezone
 
+from draws.audit_runs import AuditRun
 from draws.invariants.base import DEFAULT_LIMIT, Breach, RuleResult
 from draws.invariants.history import history_recorded
 from draws.invariants.participation import (
@@ -35,7 +38,15 @@ from draws.invariants.quotas import (
 )
 from draws.invariants.rush import rush_days_add_up
 
-__all__ = ["DEFAULT_LIMIT", "RULES", "Breach", "RuleResult", "audit_invariants"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "RULES",
+    "AuditRun",
+    "Breach",
+    "RuleResult",
+    "audit_invariants",
+    "audit_invariants_record",
+]
 
 RULES: list[Callable[..., RuleResult]] = [
     quota_total_kept,
@@ -67,3 +78,33 @@ def audit_invariants(
                     "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
                 )
         return [rule(now=now, limit=limit) for rule in RULES]
+
+
+def audit_invariants_record(
+    *, trigger: str, limit: int = DEFAULT_LIMIT
+) -> tuple[AuditRun, list[RuleResult]]:
+    """Run the audit and keep its result as an ``AuditRun`` (``trigger``: an
+    ``AuditRun.Trigger``); the run and every rule's result. An audit that
+    fails is kept too (not clean, with its error), then the error raised."""
+    started_at = timezone.now()
+    try:
+        results = audit_invariants(limit=limit)
+    except Exception as error:
+        AuditRun.objects.create(
+            trigger=trigger,
+            started_at=started_at,
+            finished_at=timezone.now(),
+            clean=False,
+            error=f"{type(error).__name__}: {error}"[:2000],
+        )
+        raise
+    breaches = sum(result.breach_count for result in results)
+    run = AuditRun.objects.create(
+        trigger=trigger,
+        started_at=started_at,
+        finished_at=timezone.now(),
+        clean=breaches == 0,
+        breaches=breaches,
+        report=[result.as_dict() for result in results],
+    )
+    return run, results

@@ -16,10 +16,10 @@ from django.utils import timezone
 from campaigns.models import CouponType
 from campaigns.tests.factories import CouponTypeFactory
 from customers.tests.factories import CustomerFactory
-from draws.claim.services import claim_take
+from draws.claim.services import claim_take, holds_release_expired
 from draws.claim.tests.claim_helpers import claim_campaign, make_customers
 from draws.draw.services import draw_run
-from draws.invariants import audit_invariants
+from draws.invariants import AuditRun, audit_invariants
 from draws.models import Claim, Draw, RushDay
 from draws.rush.services import rush_grab, rush_local_state_clear, rush_reserve
 from draws.rush.tests.rush_support import RESERVING, RUSHING, customers, rush_campaign
@@ -97,7 +97,8 @@ def test_a_scene_made_by_the_services_breaks_no_rule(scene):
     assert (
         checked["ONCE_A_DAY_BROKEN"] == 3 + 2 + 6 + 1
     )  # draws, claims, reservations, grab
-    assert checked["HISTORY_MISSING"] == 2 + 1 + 2  # redeemed, void, claims
+    # redeemed, void, claims, the lapsed hold claimed again
+    assert checked["HISTORY_MISSING"] == 2 + 1 + 2 + 1
     assert checked["RUSH_DAY_MISCOUNTED"] == 1
     out = StringIO()
     call_command("audit_invariants", stdout=out)
@@ -284,6 +285,68 @@ def test_changes_without_their_history(scene):
         {"what": "claim", "claim": lapsed.pk, "campaign": lapsed.campaign_id},
     ]
     _command_fails("HISTORY_MISSING")
+
+
+def test_lapsed_holds_without_their_expiry(scene):
+    lapsed, again = scene["claims"]
+    # A second hold that runs out and is put back in the pool by the sweeper.
+    drop = claim_campaign(slug="audit-drop-3", hold_seconds=60, released=1)
+    swept = claim_take(
+        campaign=drop,
+        customer=CustomerFactory(),
+        now=timezone.now() - dt.timedelta(minutes=5),
+    )
+    assert holds_release_expired() == 1
+    assert {r.code for r in audit_invariants() if r.breach_count} == set()
+    expired = VoucherEvent.objects.filter(kind="expired")
+    assert sorted(expired.values_list("voucher_id", "customer_id")) == sorted(
+        [
+            (lapsed.voucher_id, lapsed.customer_id),
+            (swept.voucher_id, swept.customer_id),
+        ]
+    )
+
+    expired.delete()
+
+    assert _failing_codes() == {"HISTORY_MISSING"}
+    assert _breaches("HISTORY_MISSING") == [
+        {"what": "hold lapsed", "claim": lapsed.pk, "campaign": lapsed.campaign_id},
+        {"what": "hold lapsed", "claim": swept.pk, "campaign": swept.campaign_id},
+    ]
+    assert "has no 'Hold expired' event" in _command_fails("HISTORY_MISSING")
+    # The claim still holding its coupon (``again``, redeemed) is owed nothing.
+    assert again.pk not in {b["claim"] for b in _breaches("HISTORY_MISSING")}
+
+
+def test_an_expiry_recorded_for_another_hold_does_not_count(scene):
+    lapsed, _ = scene["claims"]
+    # The event moved before the lapsed hold's end: it is not that hold's.
+    VoucherEvent.objects.filter(kind="expired").update(
+        created_at=lapsed.held_until - dt.timedelta(seconds=1)
+    )
+
+    assert _breaches("HISTORY_MISSING") == [
+        {"what": "hold lapsed", "claim": lapsed.pk, "campaign": lapsed.campaign_id}
+    ]
+
+
+def test_the_command_keeps_its_run_for_the_back_office_unless_told_not_to(scene):
+    call_command("audit_invariants", "--no-record", stdout=StringIO())
+    assert not AuditRun.objects.exists()
+
+    call_command("audit_invariants", stdout=StringIO())
+    run = AuditRun.objects.get()
+    assert (run.trigger, run.clean, run.breaches) == ("command", True, 0)
+    assert len(run.report) == len(audit_invariants())
+
+    CouponType.objects.filter(pk=scene["prize"].pk).update(issued_total=0)
+    with pytest.raises(CommandError):
+        call_command("audit_invariants", stdout=StringIO())
+    latest = AuditRun.objects.order_by("-started_at", "-id").first()
+    assert (latest.clean, latest.breaches) == (False, 1)
+    [rule] = [r for r in latest.report if r["breach_count"]]
+    assert rule["code"] == "QUOTA_COUNTER_MISMATCH"
+    assert rule["breaches"][0]["rows"]["coupon_type"] == scene["prize"].pk
 
 
 @pytest.mark.django_db(transaction=True)

@@ -27,7 +27,8 @@ from couponsite.group_commit.sql import (
 from customers.models import Customer
 from draws.draw.group_commit.bodies import draw_body, voucher_row
 from draws.draw.models import Draw
-from draws.draw.services import AlreadyDrawnToday
+from draws.draw.services import WIN_NOTICE, AlreadyDrawnToday, win_message
+from messaging.group_commit import QueuedSms, sms_insert
 from vouchers.group_commit.bodies import VoucherRow
 from vouchers.models import Voucher
 
@@ -55,8 +56,9 @@ class Coupon:
 @dataclass(frozen=True, slots=True)
 class Drawn:
     """A committed first draw: its row, its ``201`` body, and for a win the
-    coupon type (a row as the draw's transaction read it), the coupon and the
-    winner's phone (the text goes out after commit)."""
+    coupon type (a row as the draw's transaction read it), the coupon, the
+    winner's phone and their text's message (written in the batch, its send
+    task enqueued after commit)."""
 
     id: int
     customer_id: int
@@ -65,6 +67,7 @@ class Drawn:
     coupon_type: CouponType | None = None
     coupon: Coupon | None = None
     phone: str = ""
+    message_id: int | None = None  # the winner's text, written with the draw
 
 
 _DRAW_FIELDS = (
@@ -152,7 +155,7 @@ def _draw_sql() -> dict[str, str]:
             f"AND ({u.quota_day} IS NULL OR {u.quota_day} <= %(day)s) "
             "RETURNING granted, "
             + ", ".join(getattr(u, name) for name in _TYPE_FIELDS)
-            + f", {c.slug}"
+            + f", {c.slug}, {c.name}, {c.timezone}"
         ),
         # The winners' coupons, and their draws marked won with them (matched
         # by the coupon's code, which is unique).
@@ -176,24 +179,26 @@ def _code_type() -> str:
     return Voucher._meta.get_field("code").db_type(connection)
 
 
-def _type_row(values: tuple) -> tuple[int, CouponType, str]:
+def _type_row(values: tuple) -> tuple[int, CouponType, str, Campaign]:
     """A ``quotas_take`` row: the units granted, the coupon type (a row as the
-    transaction read it, not saved from here), its campaign's slug."""
-    granted, *fields, slug = values
+    transaction read it, not saved from here), its campaign's slug, and the
+    campaign's name and zone (what the winner's text says; not saved either)."""
+    granted, *fields, slug, name, zone = values
     coupon_type = CouponType(
         **{
             (f"{name}_id" if name == "campaign" else name): value
             for name, value in zip(_TYPE_FIELDS, fields, strict=True)
         }
     )
-    return granted, coupon_type, slug
+    campaign = Campaign(pk=coupon_type.campaign_id, name=name, timezone=zone)
+    return granted, coupon_type, slug, campaign
 
 
 async def _quotas_take(
     cur: AsyncCursor, day: dt.date, wins: dict[int, int]
-) -> dict[int, tuple[int, CouponType, str]]:
+) -> dict[int, tuple[int, CouponType, str, Campaign]]:
     """``quota_take`` for ``wins`` (coupon type id: winners): by type, the units
-    granted (none: absent), the type and its campaign's slug."""
+    granted (none: absent), the type, its campaign's slug and the campaign."""
     ids = sorted(wins)
     await cur.execute(
         _draw_sql()["quotas_take"],
@@ -229,6 +234,9 @@ async def draws_write(
       ``INSERT`` with their draws marked won (a code that collides with a
       stored one fails the group: the committer writes each request again
       alone, with new codes).
+    - The winners' texts (``draw_run``'s ``win_message``), in one ``INSERT``
+      of pending messages (``messaging.group_commit``): they commit or roll
+      back with the draws; the route enqueues their send after the commit.
 
     The answers are in the order of ``requests``. A database error (a
     customer who does not exist, …) leaves the transaction for the caller to
@@ -269,10 +277,11 @@ async def draws_write(
         else {}
     )
     coupons: dict[int, tuple[CouponType, str, Coupon, VoucherRow]] = {}
+    texts: dict[int, QueuedSms] = {}  # request index: the winner's text
     for coupon_type_id, indexes in winners.items():
         if coupon_type_id not in granted:
             continue
-        units, coupon_type, slug = granted[coupon_type_id]
+        units, coupon_type, slug, campaign = granted[coupon_type_id]
         codes = generate_codes(
             units, length=coupon_type.code_length, prefix=coupon_type.code_prefix
         )
@@ -286,8 +295,16 @@ async def draws_write(
                 Coupon(code=code, expires_at=expires_at),
                 voucher_row(coupon_type, slug, code, email, request.now, expires_at),
             )
+            texts[i] = QueuedSms(
+                to=inserted[request.customer_id][2],
+                body=win_message(campaign, coupon_type, coupons[i][2]),
+                kind=WIN_NOTICE,
+                now=request.now,
+            )
+    message_ids: dict[str, int] = {}
     if coupons:
         await _coupons_insert(cur, requests, inserted, coupons)
+        message_ids = await sms_insert(cur, list(texts.values()))
 
     answers: list[Drawn | DomainError] = []
     for i, request in enumerate(requests):
@@ -311,6 +328,7 @@ async def draws_write(
                 coupon_type=won[0] if won else None,
                 coupon=won[2] if won else None,
                 phone=phone,
+                message_id=message_ids.get(phone) if won else None,
             )
         )
     return answers

@@ -4,8 +4,8 @@ import pytest
 
 from campaigns.models import Campaign
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
-from couponsite import sms
 from draws.models import Draw
+from messaging.tests.support import sms_sent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,7 +25,7 @@ def test_win(customer_client):
     assert body["coupon_type"]["name"] == coupon_type.name
     assert body["voucher"]["status"] == "issued"
     assert len(body["voucher"]["code"].replace("-", "")) == 10
-    assert len(sms.outbox) == 1
+    assert len(sms_sent()) == 1
 
 
 def test_loss(customer_client):

@@ -12,11 +12,11 @@ from django.core.cache import cache
 from campaigns.models import Campaign
 from campaigns.services import quota_take
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
-from couponsite import sms
 from customers.tests.factories import CustomerFactory
 from draws.draw import services as draw
 from draws.draw.services import AlreadyDrawnToday, draw_run, pick_coupon_type
 from draws.models import Draw
+from messaging.tests.support import sms_sent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,7 +40,7 @@ def test_win_creates_voucher_records_draw_and_texts_after_commit():
     assert result.odds == [[coupon_type.pk, 1.0]] or result.odds == [
         (coupon_type.pk, 1.0)
     ]
-    [message] = sms.outbox
+    [message] = sms_sent()
     assert message.to == customer.phone and "$5 Cash Coupon" in message.body
     from couponsite.codes import display_code
 
@@ -55,7 +55,7 @@ def test_loss_creates_no_voucher_and_no_sms():
     )
 
     assert not result.won and result.voucher is None and result.coupon_type_id is None
-    assert sms.outbox == []
+    assert sms_sent() == []
 
 
 def test_spent_quota_is_a_loss_and_other_odds_stay():

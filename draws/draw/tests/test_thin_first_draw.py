@@ -21,6 +21,7 @@ from campaigns.selectors import campaign_odds
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite import sms
 from couponsite.server.router import RATE_COUNTED
+from couponsite.testing.tasks import run_queued_tasks
 from couponsite.testing.thin import (
     DjangoStandIn,
     django_answer,
@@ -33,6 +34,7 @@ from draws.draw.models import Draw
 from draws.draw.serializers import DrawSerializer
 from draws.draw.services import win_message
 from draws.tests.thin_support import held, signed_in
+from messaging.models import Message
 from vouchers.models import Voucher
 
 pytestmark = [
@@ -78,8 +80,10 @@ def _without_length(headers: dict) -> dict:
 
 
 def _texts(count: int) -> list:
-    """The texts sent (from the draw's own thread: waited for a moment)."""
+    """The texts sent: the route enqueues their send tasks from a thread of its
+    own (waited for a moment), then the queue runs, as the worker would."""
     for _ in range(200):
+        run_queued_tasks()
         if len(sms.outbox) >= count:
             break
         time.sleep(0.01)
@@ -113,6 +117,9 @@ def test_a_first_draw_is_committed_then_answered_as_django_answers_one(
     assert json.loads(body)["voucher"]["status"] == "issued"
     identity = f"customer:{winner.customer.pk}"
     assert rate_limit_hits("draw_customer", identity) == 1
+    # the winner's text committed with the draw, sent by the worker
+    (written,) = Message.objects.filter(recipient=winner.customer.phone)
+    assert (written.kind, written.channel) == ("win_notice", "sms")
     (text,) = _texts(1)
     assert text.to == winner.customer.phone
     assert text.body == win_message(campaign, draw.coupon_type, draw.voucher)

@@ -62,11 +62,18 @@ from draws.rush.services.common import (
     rush_local_state_clear,
 )
 from draws.rush.services.grab import rush_grab
-from draws.rush.services.redis_state import RushKeys, WarmResult, rush_warm
+from draws.rush.services.redis_state import (
+    DayWarmed,
+    RushKeys,
+    WarmResult,
+    rush_warm,
+    rush_warm_closed,
+)
 from draws.rush.services.reserve import rush_reserve
 
 __all__ = [
     "AlreadyReceived",
+    "DayWarmed",
     "DuplicatedReservation",
     "NotReservation",
     "ReservationsStillOpen",
@@ -81,4 +88,5 @@ __all__ = [
     "rush_local_state_clear",
     "rush_reserve",
     "rush_warm",
+    "rush_warm_closed",
 ]

@@ -13,6 +13,8 @@ from redis.commands.core import Script
 
 from campaigns.models import Campaign
 from campaigns.schedule import RushCycle, RushWindows
+from couponsite.background.once import DONE_ALREADY, job_keys_done, job_run_once
+from couponsite.errors import DomainError
 from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
 from draws.rush.models import Grab, Reservation, RushDay
 from draws.rush.services.common import (
@@ -210,6 +212,56 @@ def rush_warm(
     if redis is None:
         return None
     return _warm(redis, campaign=campaign, cycle=cycle, replace=replace, now=now)
+
+
+WARM_JOB = "rush_warm"
+
+
+@dataclass(frozen=True)
+class DayWarmed:
+    campaign: Campaign
+    result: WarmResult
+
+
+def rush_warm_closed(*, now: dt.datetime | None = None) -> list[DayWarmed]:
+    """Load each running rush whose reservation window has closed (and whose
+    rush has not ended) into Redis, once per campaign and day: the schedule runs
+    it every minute (``draws.tasks``), so a day is loaded within a minute of its
+    reservations closing. The ``JobRun`` mark (``rush_warm``, campaign:day) is
+    inserted with the load: a load Redis refused leaves no mark and the next
+    minute tries again; a second scheduler or worker finds the mark and skips.
+    ``rush_warm`` is idempotent besides (a loaded day is kept). Nothing
+    without Redis.
+    """
+    now = now or timezone.now()
+    if get_redis() is None:
+        return []
+    due = {}
+    for campaign in Campaign.objects.filter(kind=Campaign.Kind.RUSH).active(now):
+        cycle = RushWindows.of(campaign).latest_cycle(campaign.tz, now)
+        if cycle.reservation_ends <= now < cycle.rush_ends:
+            due[campaign] = (cycle, f"{campaign.pk}:{cycle.day.isoformat()}")
+    done = job_keys_done(job=WARM_JOB, keys=[key for _, key in due.values()])
+    warmed = []
+    for campaign, (cycle, key) in due.items():
+        if key in done:
+            continue
+
+        def work(campaign=campaign, cycle=cycle) -> WarmResult | None:
+            return rush_warm(campaign=campaign, day=cycle.day, now=now)
+
+        try:
+            result = job_run_once(job=WARM_JOB, key=key, work=work)
+        except (*REDIS_ERRORS, DomainError):
+            logger.warning(
+                "rush: day not loaded; the next run tries again",
+                extra={"campaign": campaign.pk, "day": str(cycle.day)},
+                exc_info=True,
+            )
+            continue
+        if result is not DONE_ALREADY and result is not None:
+            warmed.append(DayWarmed(campaign, result))
+    return warmed
 
 
 def warm_lazily(

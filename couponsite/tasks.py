@@ -1,0 +1,23 @@
+"""The plumbing's scheduled jobs (``manage.py crontask`` loads this module).
+
+Each is a ``django.tasks`` task on the "jobs" queue that the schedule enqueues
+and a worker runs; it calls the same function as its management command.
+"""
+
+import logging
+
+from crontask import cron
+from django.tasks import task
+
+from couponsite.api.idempotency import idempotency_keys_purge
+
+logger = logging.getLogger(__name__)
+
+
+@cron("17 * * * *")
+@task(queue_name="jobs")
+def purge_idempotency_keys() -> int:
+    """Hourly: drop the Idempotency-Key records past their 24 hours."""
+    deleted = idempotency_keys_purge()
+    logger.info("idempotency keys purged", extra={"deleted": deleted})
+    return deleted
