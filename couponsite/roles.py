@@ -12,6 +12,8 @@ permission opens (docs/back-office.md, "Roles"):
 - ``vouchers.add_voucher``: generating vouchers from a CSV of emails.
 - ``couponsite.export_csv``: every "Export … as CSV" action.
 - ``messaging.resend_message``: "send again" on a failed message (Support).
+- ``webhooks.*``: the webhook endpoints (add, change, delete, roll their
+  secret) and the delivery log (read, send again): Campaign managers only.
 - ``view_*``: reading a list and its rows.
 """
 
@@ -61,6 +63,10 @@ ROLES: dict[str, list[str]] = {
         "vouchers.add_voucher",
         "vouchers.void_voucher",
         *_view(*(m for m in _READABLE if m not in _CUSTOMERS_OWN)),
+        *_edit("webhooks.endpoint"),
+        "webhooks.roll_secret_endpoint",
+        *_view("webhooks.event", "webhooks.delivery", "webhooks.attempt"),
+        "webhooks.send_again_delivery",
     ],
     SUPPORT: [
         "vouchers.void_voucher",

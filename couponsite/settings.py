@@ -419,3 +419,15 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# --- Webhooks (docs/webhooks.md) ------------------------------------------------------
+# Calls to private, loopback, link-local or reserved addresses are refused unless
+# this is set (tests and a receiver on the same host).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool(
+    "WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False
+)
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+# A failed delivery is tried again with exponential backoff for this long.
+WEBHOOKS_RETRY_SECONDS = env.int("WEBHOOKS_RETRY_SECONDS", default=86400)
+WEBHOOKS_BACKOFF_BASE_SECONDS = env.float("WEBHOOKS_BACKOFF_BASE_SECONDS", default=30.0)
+WEBHOOKS_BACKOFF_CAP_SECONDS = env.float("WEBHOOKS_BACKOFF_CAP_SECONDS", default=3600.0)

@@ -23,6 +23,9 @@ from vouchers.errors import AlreadyVoid, HoldExpired, NotRedeemed
 from vouchers.models import Offer, Voucher, VoucherEvent
 from vouchers.selectors import voucher_for_use, voucher_refusal
 from vouchers.tasks import voucher_emails_enqueue
+from vouchers.webhook_payloads import voucher_payload
+from webhooks.events import EventType
+from webhooks.services import emit, emit_many
 
 CODE_ATTEMPTS = 5
 
@@ -60,9 +63,17 @@ def voucher_issue(
 ) -> Voucher:
     """Create a coupon of ``coupon_type`` owned by ``owner`` (draw wins, grabs).
 
-    Codes are not pre-generated: the voucher and its code are made here.
+    Codes are not pre-generated: the voucher and its code are made here; the
+    ``voucher.issued`` webhook goes out with it.
     """
     now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        voucher = _voucher_create(coupon_type=coupon_type, owner=owner, now=now)
+        emit(EventType.VOUCHER_ISSUED, lambda: voucher_payload(voucher), now=now)
+    return voucher
+
+
+def _voucher_create(*, coupon_type: CouponType, owner: Customer, now) -> Voucher:
     return with_unique_codes(
         lambda: Voucher.objects.create(
             code=generate_code(
@@ -120,6 +131,13 @@ def voucher_redeem(
                 data={"order_ref": order_ref} if order_ref else {},
                 created_at=now,
             )
+
+            def payload() -> dict:
+                voucher.status, voucher.used_at = Voucher.Status.REDEEMED, now
+                voucher.order_ref = order_ref
+                return voucher_payload(voucher)
+
+            emit(EventType.VOUCHER_REDEEMED, payload, now=now)
     if redeemed:
         # We know what the UPDATE wrote; no need to read the row (and its
         # relations, for the answer) again.
@@ -144,6 +162,7 @@ def voucher_void(
         matching=Voucher.objects.exclude(status=Voucher.Status.VOID),
         update={"status": Voucher.Status.VOID},
         kind=VoucherEvent.Kind.VOIDED,
+        event_type=EventType.VOUCHER_VOIDED,
         acting_user=acting_user,
         reason=reason,
         refused=AlreadyVoid,
@@ -164,6 +183,7 @@ def voucher_rollback_redemption(
             "order_ref": "",
         },
         kind=VoucherEvent.Kind.REDEMPTION_ROLLED_BACK,
+        event_type=EventType.VOUCHER_ROLLED_BACK,
         acting_user=acting_user,
         reason=reason,
         data={"order_ref": voucher.order_ref},
@@ -177,6 +197,7 @@ def _voucher_staff_change(
     matching: QuerySet[Voucher],
     update: dict,
     kind: VoucherEvent.Kind,
+    event_type: EventType,
     acting_user: AbstractBaseUser | None,
     reason: str,
     data: dict | None = None,
@@ -184,7 +205,8 @@ def _voucher_staff_change(
 ) -> Voucher:
     """One conditional UPDATE of the voucher (if it is still ``matching``) and, if
     it matched, its history event naming who and why (the voucher's audit row),
-    in one transaction; ``refused`` if it no longer matched."""
+    in one transaction with its webhook (``event_type``); ``refused`` if it no
+    longer matched."""
     with transaction.atomic():
         changed = matching.filter(pk=voucher.pk).update(**update)
         if changed:
@@ -197,6 +219,13 @@ def _voucher_staff_change(
                 reason=reason,
                 data=data or {},
             )
+
+            def payload() -> dict:
+                voucher.refresh_from_db()
+                # The staff's reason stays in the history: free text may name people.
+                return {**voucher_payload(voucher), "before": data or {}}
+
+            emit(event_type, payload)
     voucher.refresh_from_db()
     if not changed:
         raise refused()
@@ -290,10 +319,15 @@ def vouchers_generate(
             },
             created_at=now,
         )
+        for voucher in vouchers:
+            voucher.offer = offer
+        emit_many(
+            EventType.VOUCHER_ISSUED,
+            [lambda voucher=voucher: voucher_payload(voucher) for voucher in vouchers],
+            now=now,
+        )
         if send_emails:
             voucher_emails_enqueue([voucher.pk for voucher in vouchers])
-    for voucher in vouchers:
-        voucher.offer = offer
     return vouchers
 
 

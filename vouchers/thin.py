@@ -15,7 +15,9 @@ Everything else goes to Django, which decides from what is committed: any
 other body (``email``, fields, types, a blank or padded value), a spent
 failure budget, a voucher the batch did not redeem (unknown, someone else's,
 already redeemed, expired, void, a lapsed hold: Django gives the refusal and
-counts the failure), a failed group commit. Django does not count the
+counts the failure), a failed group commit, and every redemption while a
+webhook endpoint subscribes to ``voucher.redeemed`` (or this process does not
+know yet whether one does): Django emits it in the redemption's transaction. Django does not count the
 "redeem" rate limit again for a request the gate counted
 (``couponsite.server.router.RATE_COUNTED``).
 """
@@ -38,6 +40,8 @@ from couponsite.server.router import (
     read_body,
 )
 from vouchers.group_commit import redeem_submit
+from webhooks.events import EventType
+from webhooks.subscriptions import thin_may_take
 
 # As VoucherRedeemSerializer's fields: the longest code and order reference.
 CODE_MAX_LENGTH = 64
@@ -125,6 +129,8 @@ async def redeem(scope: Scope, receive: Receive, send: Send) -> bool:
     request = thin.ThinRequest.of(scope)
     if request is None or not _json(scope):
         return False
+    if not thin_may_take(EventType.VOUCHER_REDEEMED):
+        return False  # Django redeems, and emits the webhook in its transaction
     redis = thin.loop_redis()
     if redis is None:
         return False

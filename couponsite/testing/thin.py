@@ -161,7 +161,11 @@ async def _post(app, scope: dict, body: bytes) -> tuple[int, bytes]:
 
 def _close(bridge: WSGIBridge) -> None:
     """Close the database connection of each of the bridge's threads (one job
-    each: they wait for one another), then the threads."""
+    each: they wait for one another), then the threads. (No threads when no
+    request reached Django.)"""
+    if bridge._pool is None:
+        bridge.close()
+        return
     everyone = threading.Barrier(bridge.threads)
 
     def close() -> None:

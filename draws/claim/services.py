@@ -33,6 +33,8 @@ from draws.daily_marks import done_today, remember_done_today
 from draws.opening import open_today
 from draws.pool import pool_forget_id_range, pool_pick
 from vouchers.models import Voucher, VoucherEvent
+from webhooks.events import EventType
+from webhooks.services import emit, emit_many
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +172,17 @@ def _hold(
 
     events = []
     if lapsed:
+        emit(
+            EventType.CLAIM_LAPSED,
+            lapsed_payload(
+                voucher_id=voucher.pk,
+                code=voucher.code,
+                campaign=campaign.slug,
+                customer_id=voucher.owner_id,
+                held_until=voucher.held_until,
+            ),
+            now=now,
+        )
         events.append(
             VoucherEvent(
                 voucher=voucher,
@@ -347,6 +360,33 @@ def pool_changed(campaign_id: int, coupon_type_id: int) -> None:
 # --- Hold expiry ----------------------------------------------------------------------
 
 
+def lapsed_payload(
+    *, voucher_id: int, code: str, campaign: str, customer_id, held_until
+) -> dict:
+    """What the ``claim.lapsed`` webhook tells: the coupon whose hold ran out,
+    and whose it was."""
+    return {
+        "voucher": {"id": voucher_id, "code": code},
+        "campaign": campaign,
+        "customer_id": customer_id,
+        "held_until": held_until,
+    }
+
+
+def _campaign_slugs():
+    """Campaign slugs by id, each read once (only when a payload is made)."""
+    known: dict[int, str] = {}
+
+    def slug(campaign_id: int) -> str:
+        if campaign_id not in known:
+            known[campaign_id] = Campaign.objects.values_list("slug", flat=True).get(
+                pk=campaign_id
+            )
+        return known[campaign_id]
+
+    return slug
+
+
 def holds_release_expired(
     *, now: dt.datetime | None = None, batch_size: int = SWEEP_BATCH_SIZE
 ) -> int:
@@ -366,7 +406,9 @@ def holds_release_expired(
                 Voucher.objects.filter(status=Voucher.Status.HELD, held_until__lte=now)
                 .order_by("id")
                 .select_for_update(skip_locked=True)
-                .values_list("id", "campaign_id", "owner_id", "held_until")[:batch_size]
+                .values_list("id", "campaign_id", "owner_id", "held_until", "code")[
+                    :batch_size
+                ]
             )
             if not lapsed:
                 return released
@@ -391,6 +433,21 @@ def holds_release_expired(
                     data={"held_until": held_until.isoformat()},
                     created_at=now,
                 )
-                for voucher_id, campaign_id, owner_id, held_until in lapsed
+                for voucher_id, campaign_id, owner_id, held_until, _ in lapsed
+            )
+            slugs = _campaign_slugs()
+            emit_many(
+                EventType.CLAIM_LAPSED,
+                [
+                    lambda row=row: lapsed_payload(
+                        voucher_id=row[0],
+                        code=row[4],
+                        campaign=slugs(row[1]),  # noqa: B023 - used in this batch
+                        customer_id=row[2],
+                        held_until=row[3],
+                    )
+                    for row in lapsed
+                ],
+                now=now,
             )
             released += len(lapsed)

@@ -44,6 +44,8 @@ from draws.claim.group_commit import claim_submit, claimed_today
 from draws.claim.services import AlreadyClaimedToday, SoldOut, sold_out_flag_keys
 from draws.opening import Today
 from draws.thin import ThinStart, once_a_day_start, remember_done_today_on_loop
+from webhooks.events import EventType
+from webhooks.subscriptions import thin_may_take
 
 # The gate's body: keys[1] the pool's generation, keys[2] its sold-out flag
 # (``sold_out_flag_keys``); args[1] the "claimed today" mark's key less the
@@ -89,7 +91,9 @@ async def claims(scope: Scope, receive: Receive, send: Send) -> bool:
         return begun
     start, today, mark, now = begun.start, begun.today, begun.mark, begun.now
     campaign, redis = start.campaign, start.redis
-    committer = loop_committer()
+    # A first claim may take a lapsed hold: while a webhook endpoint subscribes
+    # to ``claim.lapsed`` (or this process does not know yet), Django claims.
+    committer = loop_committer() if thin_may_take(EventType.CLAIM_LAPSED) else None
     reply = await CLAIM_GATE.decide(
         send,
         redis,

@@ -18,6 +18,9 @@ from draws.draw.models import Draw
 from draws.opening import open_today
 from messaging.services import queue_sms
 from vouchers.services import voucher_issue
+from vouchers.webhook_payloads import voucher_payload
+from webhooks.events import EventType
+from webhooks.services import emit
 
 # The operating system's CSPRNG: outcomes cannot be predicted from earlier ones.
 _rng = random.SystemRandom()
@@ -100,6 +103,20 @@ def _draw_insert(draw: Draw) -> int | None:
     return row[0] if row else None
 
 
+def draw_won_payload(draw: Draw) -> dict:
+    """What the ``draw.won`` webhook tells: the draw, and the coupon won."""
+    return {
+        "draw": {
+            "id": draw.pk,
+            "campaign": draw.campaign.slug,
+            "customer_id": draw.customer_id,
+            "day": draw.day,
+            "coupon_type_id": draw.coupon_type_id,
+        },
+        **voucher_payload(draw.voucher),
+    }
+
+
 def draw_run(
     *,
     campaign: Campaign,
@@ -117,7 +134,8 @@ def draw_run(
       the type's total and today's quota in one conditional UPDATE. A spent
       quota makes it a loss and leaves the other odds as they are.
     - A win creates the voucher now and queues the customer's text (sent by
-      the worker after commit).
+      the worker after commit); the ``draw.won`` and ``voucher.issued``
+      webhooks go out with it.
     """
     now = now or timezone.now()
     today = open_today(campaign, Campaign.Kind.DRAW, now)
@@ -147,6 +165,7 @@ def draw_run(
             voucher = voucher_issue(coupon_type=coupon_type, owner=customer, now=now)
             Draw.objects.filter(pk=draw.pk).update(won=True, voucher=voucher)
             draw.won, draw.voucher = True, voucher
+            emit(EventType.DRAW_WON, lambda: draw_won_payload(draw), now=now)
             queue_sms(
                 to=customer.phone,
                 body=win_message(campaign, coupon_type, voucher),

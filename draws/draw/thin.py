@@ -22,7 +22,9 @@ for byte:
 
 Everything else goes to Django: a campaign (or odds) this process does not
 hold, a draft, another kind, marks the script cannot read, a group commit that
-failed (Django decides again from what is committed).
+failed (Django decides again from what is committed), and a first draw while
+a webhook endpoint subscribes to ``draw.won`` or ``voucher.issued`` (Django
+emits them in the draw's transaction).
 """
 
 from campaigns.caching import odds_cache_key
@@ -41,6 +43,8 @@ from draws.thin import (
     remember_done_today_on_loop,
 )
 from messaging.group_commit import messages_enqueue_soon
+from webhooks.events import EventType
+from webhooks.subscriptions import thin_may_take
 
 
 def held_odds(campaign: Campaign) -> list[tuple[int, float]] | None:
@@ -62,7 +66,12 @@ async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
     start, today, mark, now = begun.start, begun.today, begun.mark, begun.now
     campaign, redis = start.campaign, start.redis
     odds = held_odds(campaign)
-    committer = loop_committer() if odds is not None else None
+    # A first draw may win: while a webhook endpoint subscribes to what a win
+    # tells (or this process does not know yet), Django draws and emits it.
+    first_here = odds is not None and thin_may_take(
+        EventType.DRAW_WON, EventType.VOUCHER_ISSUED
+    )
+    committer = loop_committer() if first_here else None
     reply = await DONE_TODAY.decide(
         send,
         redis,

@@ -46,6 +46,8 @@ from draws.rush.services.group_commit import (
 )
 from draws.rush.services.redis_state import SETTLE_SCRIPT, RushKeys
 from draws.thin import GATE_ONLY, thin_start
+from webhooks.events import EventType
+from webhooks.subscriptions import thin_may_take
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +107,10 @@ async def grabs(scope: Scope, receive: Receive, send: Send) -> bool:
     committer = loop_committer() if open_now else None
     if open_now and committer is None:
         return False
+    if open_now and not thin_may_take(
+        EventType.VOUCHER_ISSUED, EventType.RUSH_SOLD_OUT
+    ):
+        return False  # Django grabs, and emits the webhooks in the grab's transaction
     if open_now:
         reply = await GRAB.decide(
             send,
@@ -221,6 +227,10 @@ async def reservations(scope: Scope, receive: Receive, send: Send) -> bool:
     committer = loop_committer() if open_now else None
     if open_now and committer is None:
         return False
+    if open_now and not thin_may_take(
+        EventType.VOUCHER_ISSUED, EventType.RUSH_SOLD_OUT
+    ):
+        return False  # Django grabs, and emits the webhooks in the grab's transaction
     reply = await GATE_ONLY.decide(
         send, start.redis, request=start.request, scope_name="reserve"
     )

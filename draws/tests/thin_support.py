@@ -8,6 +8,7 @@ from campaigns.selectors import campaign_by_slug
 from couponsite.localcache import local_clear
 from customers.services import token_create
 from customers.tests.factories import CustomerFactory
+from webhooks.subscriptions import subscribed_types
 
 
 def signed_in() -> tuple[str, APIClient]:
@@ -25,3 +26,4 @@ def held(slug: str) -> None:
     """This process holds the campaign, as after Django served it a moment ago."""
     local_clear()
     assert campaign_by_slug(slug) is not None
+    subscribed_types(reload=True)  # the webhooks' subscriptions, read by Django too

@@ -15,6 +15,7 @@ from couponsite.localcache import local_cached, local_clear
 from couponsite.redis_client import get_redis
 from draws.opening import require_kind
 from draws.pool import pool_forget_id_range
+from draws.rush.services.sold_out import rush_sold_out_forget
 
 # A popped coupon not settled after this long belongs to a request that died.
 STALE_PENDING_SECONDS = 15
@@ -186,6 +187,7 @@ def rush_local_state_clear() -> None:
     local.clear()
     local_clear()
     pool_forget_id_range()
+    rush_sold_out_forget()
 
 
 def rush_coupon_type(campaign: Campaign) -> CouponType:

@@ -35,7 +35,11 @@ from draws.rush.services.redis_state import (
     settle,
     warm_lazily,
 )
+from draws.rush.services.sold_out import rush_sold_out_soon, rush_sold_out_tell
 from vouchers.models import Voucher
+from vouchers.webhook_payloads import voucher_payload
+from webhooks.events import EventType
+from webhooks.services import emit
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +87,8 @@ def _grab_write(
     voucher = Voucher.objects.get(pk=voucher_id)
     voucher.campaign, voucher.coupon_type = campaign, coupon_type
     grab.voucher = voucher
+    emit(EventType.VOUCHER_ISSUED, lambda: voucher_payload(voucher), now=now)
+    rush_sold_out_soon(campaign, day)
     return grab
 
 
@@ -127,6 +133,7 @@ def _grab_redis(
                 local.remember_received(campaign.pk, day, customer.pk)
                 raise AlreadyReceived()
             final_day_learn(campaign, day, now)
+            rush_sold_out_tell(campaign, day)
             raise SoldOut()
 
         voucher_id, reservation_id = int(reply[1]), int(reply[2])
@@ -234,6 +241,7 @@ def _grab_postgres(
             local.remember_received(campaign.pk, day, customer.pk)
             raise AlreadyReceived()
         final_day_learn(campaign, day, now)  # outside the pick's transaction
+        rush_sold_out_tell(campaign, day)
         raise SoldOut()
     transaction.on_commit(
         lambda: local.remember_received(campaign.pk, day, customer.pk)

@@ -18,7 +18,8 @@ from rest_framework.renderers import JSONRenderer
 from campaigns.caching import campaign_cache_key
 from campaigns.selectors import campaign_by_slug
 from couponsite import localcache
-from couponsite.localcache import local_clear, local_peek_stale
+from couponsite.localcache import local_clear as _local_clear
+from couponsite.localcache import local_peek_stale
 from couponsite.redis_client import get_redis
 from couponsite.server import thin
 from couponsite.testing.thin import (
@@ -41,6 +42,7 @@ from draws.rush.tests.rush_support import (
     customers,
     rush_campaign,
 )
+from webhooks.subscriptions import subscribed_types
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -70,6 +72,13 @@ def rush():
         for person in people[:5]:
             assert client_for(person).post(RESERVATIONS).status_code == 201
     return campaign, people
+
+
+def local_clear():
+    """This process forgets what it held, but knows (as Django would have read
+    a moment ago) that no webhook endpoint subscribes."""
+    _local_clear()
+    subscribed_types(reload=True)
 
 
 def _at_rush(campaign):
