@@ -3,6 +3,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# make run is a machine's own demo: webhooks may reach a receiver on this machine
+# (the setting's default, elsewhere, refuses private and loopback targets).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS ?= true
 
 .PHONY: run test venv lint format migrations-check bench
 
@@ -14,7 +17,9 @@ run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	BIND=$(HOST):$(PORT) $(PY) manage.py seed_demo
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH BIND=$(HOST):$(PORT) $(VENV)/bin/honcho -f Procfile start
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH BIND=$(HOST):$(PORT) \
+	    WEBHOOKS_ALLOW_PRIVATE_TARGETS=$(WEBHOOKS_ALLOW_PRIVATE_TARGETS) \
+	    $(VENV)/bin/honcho -f Procfile start
 
 ## Run the whole test suite against Postgres and Redis (see scripts/test).
 test:

@@ -5,13 +5,14 @@ In the manner of Django's email backends: ``console`` (the default), ``file``
 ``couponsite.sms.outbox``, for tests), ``twilio`` (a real provider), or the
 dotted path of any class with ``send_messages(messages) -> int``.
 
-Messages go out after the surrounding transaction commits, never inside it.
+This is the transport only: messages to customers are queued as rows by the
+messaging room (``messaging.services.queue_sms``) in the effect's transaction
+and sent from here by the task worker, never inside a request.
 """
 
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -42,11 +43,3 @@ def get_backend(name: str | None = None):
 def send_sms(*, to: str, body: str) -> int:
     """Send now, through the configured backend; the number of messages sent."""
     return get_backend().send_messages([SmsMessage(to=to, body=body)])
-
-
-def send_sms_on_commit(*, to: str, body: str) -> None:
-    """Send once the current transaction commits (at once outside one).
-
-    A failing provider is logged and does not undo the committed work.
-    """
-    transaction.on_commit(lambda: send_sms(to=to, body=body), robust=True)

@@ -22,6 +22,7 @@ import couponsite.tasks
 import draws.claim.scheduled_releases_tasks
 import draws.tasks
 import messaging.tasks
+import webhooks.tasks
 from couponsite.models import IdempotencyKey
 from couponsite.testing import race
 from couponsite.testing.tasks import run_queued_tasks
@@ -48,6 +49,7 @@ def test_every_scheduled_job_is_registered_with_its_crontab():
         "open_local_days": "* * * * *",
         "release_on_schedule": "* * * * *",
         "sweep_messages": "* * * * *",
+        "deliveries_resume": "*/5 * * * *",
         "purge_idempotency_keys": "17 * * * *",
         "audit_invariants_nightly": "30 3 * * *",
     }
@@ -63,6 +65,7 @@ def test_every_scheduled_job_is_registered_with_its_crontab():
         (couponsite.tasks, "purge_idempotency_keys"),
         (draws.claim.scheduled_releases_tasks, "release_on_schedule"),
         (messaging.tasks, "sweep_messages"),
+        (webhooks.tasks, "deliveries_resume"),
     ]:
         job_task = getattr(module, name)
         assert jobs[name].func == job_task.enqueue

@@ -7,7 +7,6 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from django.db import transaction
 
 from couponsite import sms
 from couponsite.sms.backends import SmsSendError
@@ -41,19 +40,6 @@ def test_dotted_path_backend(settings):
     sms.send_sms(to="+14155550123", body="hi")
 
     assert [m.body for m in sms.outbox] == ["hi"]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_on_commit_sends_after_commit_and_never_on_rollback():
-    with transaction.atomic():
-        sms.send_sms_on_commit(to="+14155550123", body="kept")
-        assert sms.outbox == []
-    assert [m.body for m in sms.outbox] == ["kept"]
-
-    with pytest.raises(RuntimeError), transaction.atomic():
-        sms.send_sms_on_commit(to="+14155550123", body="dropped")
-        raise RuntimeError
-    assert [m.body for m in sms.outbox] == ["kept"]
 
 
 class _FakeTwilio(BaseHTTPRequestHandler):
