@@ -169,3 +169,18 @@ def test_an_analyst_may_not_rebuild_a_rush_in_redis(as_role):
     url = reverse("admin:draws_rushday_changelist")
 
     assert "reload_into_redis" not in _offered(as_role(ANALYST), url)
+
+
+@pytest.mark.parametrize(
+    ("role", "sees"), [(CAMPAIGN_MANAGER, True), (ANALYST, True), (SUPPORT, False)]
+)
+def test_who_reads_the_invariant_audit_and_release_schedules(as_role, role, sees):
+    client = as_role(role)
+
+    start = client.get(reverse("admin:index")).content.decode()
+    runs = client.get(reverse("admin:draws_auditrun_changelist"))
+    schedules = client.get(reverse("admin:draws_releaseschedule_changelist"))
+
+    assert ('id="last-audit"' in start) is sees
+    assert runs.status_code == (200 if sees else 403)
+    assert schedules.status_code == (200 if sees else 403)
