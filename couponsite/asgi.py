@@ -21,6 +21,6 @@ else:
     django_app = WSGIBridge(get_wsgi_application())
 
 # The thin routes may use models: imported once Django is set up.
-from couponsite.server.routes import ROUTES, shutdown
+from couponsite.server.routes import ROUTES, shutdown, startup
 
-application = Router(django_app, ROUTES, on_shutdown=shutdown)
+application = Router(django_app, ROUTES, on_shutdown=shutdown, on_startup=startup)

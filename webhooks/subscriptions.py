@@ -37,6 +37,11 @@ def subscribed_types(*, reload: bool = False) -> frozenset[str]:
     return local_cached(SUBSCRIPTIONS_KEY, _load, reload=reload)
 
 
+def subscriptions_load() -> frozenset[str]:
+    """Read the set now (at server start-up, ``webhooks.apps``)."""
+    return subscribed_types(reload=True)
+
+
 def subscribed(event_type: str) -> bool:
     return event_type in subscribed_types()
 

@@ -139,10 +139,12 @@ class Router:
         *,
         limit_request_line: int = 4094,
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
+        on_startup: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.django = django
         self.routes = tuple(routes)
         self.on_shutdown = on_shutdown
+        self.on_startup = on_startup
         self.limit_request_line = limit_request_line
 
     def configure(
@@ -186,6 +188,8 @@ class Router:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.on_startup is not None:
+                    await self.on_startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.on_shutdown is not None:

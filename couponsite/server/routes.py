@@ -10,16 +10,33 @@ The apps add their routes when Django starts (``draws.apps``,
 ``vouchers.apps``): this module sits below them and cannot name them.
 """
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from couponsite.server import thin
 from couponsite.server.router import Route
+
+logger = logging.getLogger(__name__)
 
 ROUTES: list[Route] = []
 
 # Run on the event loop when the server stops (ASGI lifespan shutdown), and by the
 # tests after each loop: e.g. the rush's group committer writes what is queued.
 ON_SHUTDOWN: list[Callable[[], Awaitable[None]]] = []
+
+
+# Run in the thin path's refresh thread when the server starts (ASGI lifespan
+# startup), before the first request: what a thin route must know without a
+# query (e.g. whether any webhook endpoint listens, ``webhooks.apps``).
+ON_STARTUP: list[Callable[[], object]] = []
+
+
+async def startup() -> None:
+    for load in ON_STARTUP:
+        try:
+            await thin.load_now(load)
+        except Exception:  # the route then asks again on its first request
+            logger.warning("thin path: start-up load failed", exc_info=True)
 
 
 async def shutdown() -> None:

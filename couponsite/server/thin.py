@@ -445,6 +445,17 @@ def refresh_soon(key: str, load: Callable[[], object]) -> None:
     _refresher.submit(run)
 
 
+async def load_now(load: Callable[[], object]) -> None:
+    """Run ``load`` (it may query) in the refresh thread and wait for it: for
+    what the thin path must know before its first request (server start-up)."""
+
+    def run() -> None:
+        close_old_connections()
+        load()
+
+    await asyncio.wrap_future(_refresher.submit(run))
+
+
 # --- Redis for the loop ----------------------------------------------------------
 
 # One connection per event loop (a worker has one; tests make several).
