@@ -355,3 +355,14 @@ def test_the_start_page_shows_the_background_work(settings, admin_client):
     panel = page[page.index('id="background-work"') :]
     assert re.search(r"messages waiting</th><td><a [^>]*>1</a>", panel)
     assert re.search(r"messages failed</th><td><a [^>]*><strong>1</strong>", panel)
+
+
+@pytest.mark.django_db
+def test_a_failed_task_is_one_click_from_the_start_page(admin_client):
+    failing = tasks.send_message.enqueue(0)
+    DBTaskResult.objects.filter(pk=failing.id).update(status="FAILED")
+
+    page = admin_client.get(reverse("admin:index")).content.decode()
+
+    results = reverse("admin:django_tasks_database_dbtaskresult_changelist")
+    assert f'href="{results}?status__exact=FAILED"><strong>1 failed</strong>' in page
