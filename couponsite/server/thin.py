@@ -447,11 +447,18 @@ def refresh_soon(key: str, load: Callable[[], object]) -> None:
 
 async def load_now(load: Callable[[], object]) -> None:
     """Run ``load`` (it may query) in the refresh thread and wait for it: for
-    what the thin path must know before its first request (server start-up)."""
+    what the thin path must know before its first request (server start-up).
+    Nothing when the thin path is off; the thread's connection is closed after,
+    so a server still holds at most workers x threads connections until the
+    thin path refreshes something."""
+    if not settings.THIN_PATH or not settings.REDIS_URL:
+        return
 
     def run() -> None:
-        close_old_connections()
-        load()
+        try:
+            load()
+        finally:
+            connections.close_all()
 
     await asyncio.wrap_future(_refresher.submit(run))
 
