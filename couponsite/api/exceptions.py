@@ -96,7 +96,8 @@ DATABASE_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
 def service_unavailable(exc: Exception) -> ServiceUnavailable:
     """The 503 for a database outage; logged (once per interval, see
     ``couponsite.logfilters``) without the traceback every request would repeat."""
-    logger.error("database unavailable: %s", type(exc).__name__)
+    first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+    logger.error("database unavailable: %s: %s", type(exc).__name__, first_line)
     return ServiceUnavailable(retry_after=settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
 
 
