@@ -317,6 +317,12 @@ CRONTASK = (
     if REDIS_URL
     else {}
 )
+# What the daily prune keeps (couponsite.tasks.prune_background_records): finished
+# tasks' results, failed ones longer (someone may look into them), and the
+# schedule's "done" marks (couponsite.JobRun).
+TASK_RESULTS_KEEP_DAYS = env.int("TASK_RESULTS_KEEP_DAYS", default=7)
+TASK_FAILURES_KEEP_DAYS = env.int("TASK_FAILURES_KEEP_DAYS", default=30)
+JOB_RUNS_KEEP_DAYS = env.int("JOB_RUNS_KEEP_DAYS", default=30)
 # The nightly invariant audit (draws.tasks): a crontab in TIME_ZONE (the day of
 # the week as a name or *, as django-crontask asks).
 AUDIT_INVARIANTS_CRON = env.str("AUDIT_INVARIANTS_CRON", default="30 3 * * *")

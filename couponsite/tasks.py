@@ -10,6 +10,7 @@ from crontask import cron
 from django.tasks import task
 
 from couponsite.api.idempotency import idempotency_keys_purge
+from couponsite.background.prune import background_records_prune
 
 logger = logging.getLogger(__name__)
 
@@ -21,3 +22,12 @@ def purge_idempotency_keys() -> int:
     deleted = idempotency_keys_purge()
     logger.info("idempotency keys purged", extra={"deleted": deleted})
     return deleted
+
+
+@cron("10 4 * * *")
+@task(queue_name="jobs")
+def prune_background_records() -> dict[str, int]:
+    """Daily, 04:10: drop old task results and the schedule's old "done" marks."""
+    pruned = background_records_prune()
+    logger.info("background records pruned", extra=pruned)
+    return pruned

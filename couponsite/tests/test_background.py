@@ -108,3 +108,37 @@ def test_backoff_jitter_only_lengthens_and_stays_within_its_share():
     assert min(delays) >= 40
     assert max(delays) <= 44
     assert len(delays) > 1
+
+
+@pytest.mark.django_db
+def test_the_daily_prune_drops_old_results_and_marks_and_keeps_the_rest():
+    from couponsite.background.prune import background_records_prune
+    from couponsite.models import JobRun
+    from couponsite.tasks import prune_background_records
+
+    now = timezone.now()
+    old_ok, old_failed, young_failed, waiting = (
+        remember.enqueue(word) for word in ("old", "old-failed", "failed", "waiting")
+    )
+    DBTaskResult.objects.filter(pk=old_ok.id).update(
+        status=TaskResultStatus.SUCCESSFUL, finished_at=now - dt.timedelta(days=8)
+    )
+    DBTaskResult.objects.filter(pk=old_failed.id).update(
+        status=TaskResultStatus.FAILED, finished_at=now - dt.timedelta(days=31)
+    )
+    DBTaskResult.objects.filter(pk=young_failed.id).update(
+        status=TaskResultStatus.FAILED, finished_at=now - dt.timedelta(days=8)
+    )
+    JobRun.objects.create(job="j", key="old", done_at=now - dt.timedelta(days=31))
+    JobRun.objects.create(job="j", key="today", done_at=now)
+
+    prune_background_records.enqueue()
+    run_queued_tasks()
+
+    left = set(DBTaskResult.objects.values_list("pk", flat=True))
+    assert str(old_ok.id) not in map(str, left)
+    assert str(old_failed.id) not in map(str, left)
+    assert {str(young_failed.id), str(waiting.id)} <= set(map(str, left))
+    assert list(JobRun.objects.values_list("key", flat=True)) == ["today"]
+    # the prune task's own result is young: a second run drops nothing
+    assert background_records_prune() == {"task_results": 0, "job_runs": 0}

@@ -51,6 +51,7 @@ def test_every_scheduled_job_is_registered_with_its_crontab():
         "sweep_messages": "* * * * *",
         "deliveries_resume": "*/5 * * * *",
         "purge_idempotency_keys": "17 * * * *",
+        "prune_background_records": "10 4 * * *",
         "audit_invariants_nightly": "30 3 * * *",
     }
 
@@ -63,6 +64,7 @@ def test_every_scheduled_job_is_registered_with_its_crontab():
         (draws.tasks, "audit_invariants_nightly"),
         (campaigns.tasks, "open_local_days"),
         (couponsite.tasks, "purge_idempotency_keys"),
+        (couponsite.tasks, "prune_background_records"),
         (draws.claim.scheduled_releases_tasks, "release_on_schedule"),
         (messaging.tasks, "sweep_messages"),
         (webhooks.tasks, "deliveries_resume"),
