@@ -9,6 +9,7 @@ Every variable is listed in the README.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -97,6 +98,25 @@ else:
     DATABASES["default"]["TEST"]["NAME"] = env.str(
         "TEST_DATABASE_NAME", default="test_couponsite"
     )
+# A connection pooler between the app and Postgres: "" (none) or "pgbouncer" (in
+# transaction pooling mode: a server connection is the client's for one transaction
+# only). Then nothing may outlive a transaction on the server: no prepared
+# statements (psycopg's are off in Django's connections already; said here for the
+# group committer, which copies these options, see RUSH_GROUP_COMMIT_PREPARE) and
+# no server-side cursors (QuerySet.iterator() would DECLARE one outside a
+# transaction). Session settings the code makes (SET TIME ZONE) are among those
+# PgBouncer tracks and sets again per client. docs/architecture.md, "Growing past
+# one machine".
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLER={DATABASE_POOLER!r}: '' or 'pgbouncer'"
+    )
+if DATABASE_POOLER == "pgbouncer":
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        raise ImproperlyConfigured("DATABASE_POOLER=pgbouncer needs a Postgres URL")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Redis ----------------------------------------------------------
@@ -146,6 +166,11 @@ RUSH_GROUP_COMMIT_WINDOW = env.float("RUSH_GROUP_COMMIT_WINDOW", default=0.0)
 # more than running a small batch); off by default, like Django's connections, for
 # poolers in transaction mode that do not carry them (PgBouncer before 1.21).
 RUSH_GROUP_COMMIT_PREPARE = env.bool("RUSH_GROUP_COMMIT_PREPARE", default=False)
+if RUSH_GROUP_COMMIT_PREPARE and DATABASE_POOLER == "pgbouncer":
+    raise ImproperlyConfigured(
+        "RUSH_GROUP_COMMIT_PREPARE needs a session of its own; PgBouncer's "
+        "transaction pooling hands each transaction another server connection"
+    )
 
 # --- Auth, i18n, static ----------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

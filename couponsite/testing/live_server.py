@@ -14,6 +14,12 @@ and waits until ``/healthz`` answers. Leaving it stops gunicorn's whole process
 group (SIGTERM, SIGKILL after ``stop_timeout``), drops the database unless
 ``keep_database``, and removes the scratch directory.
 
+With ``proxy="nginx"`` an nginx of its own (``couponsite.testing.proxy.Nginx``,
+``deploy/nginx/couponsite.conf.template``) stands in front of gunicorn, as in
+production: ``base_url`` is then the proxy's, ``upstream_url`` gunicorn's own,
+and the server believes the proxy's ``X-Forwarded-For`` (``TRUSTED_PROXIES``
+is loopback's 127.0.0.1 unless ``env`` says otherwise).
+
 gunicorn writes to ``log`` in the scratch directory. When gunicorn does not
 come up, or the ``with`` body raises, the end of that log is printed to stderr,
 which a failing CI run shows; ``errors_logged()`` hands jobs the lines that tell
@@ -42,6 +48,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 from redis import Redis
+
+from couponsite.testing.proxy import Nginx
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -183,7 +191,11 @@ class LiveServer:
         start_timeout: float = 60,
         stop_timeout: float = 30,
         task_worker: bool = False,
+        proxy: str | None = None,
+        proxy_options: Mapping[str, object] | None = None,
     ) -> None:
+        if proxy not in (None, "nginx"):
+            raise ValueError(f"unknown proxy {proxy!r}: None or 'nginx'")
         self.database = database
         self.admin_url = admin_url
         self.postgres = admin_url.startswith("postgres")
@@ -201,10 +213,14 @@ class LiveServer:
         self.scratch = Path(tempfile.mkdtemp(prefix=f"live-server-{database}-"))
         self.log = self.scratch / "server.log"
         self.database_url = self._database_url()
+        self.proxy = proxy
+        self.proxy_options = dict(proxy_options or {})
+        self.nginx: Nginx | None = None
         self.env = {
             **os.environ,
             "SMS_FILE_PATH": str(self.scratch / "sms"),
             "EMAIL_FILE_PATH": str(self.scratch / "mail"),
+            **({"TRUSTED_PROXIES": "127.0.0.1"} if proxy else {}),
             **(env or {}),
             "DATABASE_URL": self.database_url,
             "REDIS_URL": redis_url,
@@ -221,6 +237,14 @@ class LiveServer:
 
     @property
     def base_url(self) -> str:
+        """Where clients go: the proxy's URL with ``proxy``, else gunicorn's."""
+        if self.nginx is not None:
+            return self.nginx.base_url
+        return self.upstream_url
+
+    @property
+    def upstream_url(self) -> str:
+        """gunicorn's own URL (behind the proxy, if there is one)."""
         return f"http://127.0.0.1:{self.port}"
 
     @property
@@ -265,12 +289,16 @@ class LiveServer:
             self.manage(*command)
         with self.log.open("ab") as log:
             self.process = gunicorn_start(self.env, output=log)
-        problem = gunicorn_wait(self.process, self.base_url, self.start_timeout)
+        problem = gunicorn_wait(self.process, self.upstream_url, self.start_timeout)
         if problem is not None:
             raise RuntimeError(
                 f"{self.label}: {problem}; its log ends:\n{self.log_tail()}"
             )
-        self._say(f"gunicorn answers on {self.base_url}")
+        self._say(f"gunicorn answers on {self.upstream_url}")
+        if self.proxy == "nginx":
+            self.nginx = Nginx([self.port], **self.proxy_options)
+            self.nginx.start()
+            self._say(f"nginx answers on {self.nginx.base_url}")
         if self.task_worker:
             with self.log.open("ab") as log:
                 self.worker_process = task_worker_start(self.env, output=log)
@@ -311,6 +339,10 @@ class LiveServer:
         """Stop gunicorn, drop the database, remove the scratch directory; safe to
         call twice. Failures to clean up are printed, never raised, so that they do
         not hide the run's own result."""
+        if self.nginx is not None:
+            if self.nginx.stop():
+                self._say("nginx ignored SIGTERM")
+            self.nginx = None
         if self.worker_process is not None:
             if gunicorn_stop(self.worker_process, self.stop_timeout):
                 self._say(f"the worker ignored SIGTERM for {self.stop_timeout:.0f} s")

@@ -163,3 +163,23 @@ def test_rate_limits_names_every_limit_the_settings_read():
 
     assert rate_limits("off", ending="_IP") == dict.fromkeys(per_address, "off")
     assert len(rate_limits("9/minute")) == len(settings.RATE_LIMITS)
+
+
+@pytest.mark.nginx
+def test_behind_nginx_clients_go_through_the_proxy_which_stops_with_it():
+    with LiveServer(
+        "live_server", admin_url="sqlite://", workers=1, proxy="nginx"
+    ) as server:
+        urls = server.base_url, server.upstream_url
+        status, _ = _health(server.base_url)
+        upstream_status, _ = _health(server.upstream_url)
+        proxy_port = server.nginx.port
+        proxy_group = _group(server.nginx.process.pid)
+        trusted = server.env["TRUSTED_PROXIES"]
+
+    assert urls[0] == f"http://127.0.0.1:{proxy_port}" != urls[1]
+    assert (status, upstream_status) == (200, 200)
+    assert trusted == "127.0.0.1"
+    assert len(proxy_group) >= 2  # nginx's master and its worker(s)
+    assert not _answers(proxy_port)
+    assert all(not Path(f"/proc/{pid}").exists() for pid in proxy_group)
