@@ -126,6 +126,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # restored database never reads the old one's keys.
 REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+# REDIS_CLUSTER=1: REDIS_URL names one node of a Redis Cluster (any); the cache and
+# get_redis use redis-py's RedisCluster (couponsite.redis_cluster), and the thin
+# path steps aside (docs/architecture.md, "Growing past one machine").
+REDIS_CLUSTER = env.bool("REDIS_CLUSTER", default=False)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -141,6 +145,11 @@ if REDIS_URL:
             },
         }
     }
+    if REDIS_CLUSTER:
+        CACHES["default"]["OPTIONS"].update(
+            CLIENT_CLASS="couponsite.redis_cluster.ClusterCacheClient",
+            CONNECTION_FACTORY="couponsite.redis_cluster.ClusterConnectionFactory",
+        )
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
     DJANGO_REDIS_LOGGER = "couponsite.redis"
 else:

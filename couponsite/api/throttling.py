@@ -14,6 +14,13 @@ hammering does not push the wait further. Without Redis the same windows live
 in this process, under a lock. Limits are settings (``RATE_LIMITS``), read
 from the environment.
 
+On a Redis Cluster (``REDIS_CLUSTER``) a request's limits lie in different
+slots (one per customer, one per address), and a script may only touch one: the
+script runs once per slot, and a hit one slot refuses is taken back from the
+slots that counted it (mode "undo"), so a refused hit still counts against none.
+Between the count and the undo another request may see that hit (one too many,
+for a moment, never one too few).
+
 If Redis is configured but down, limits fail open (with a warning in the log):
 rate limits protect the service, they are not a business rule.
 """
@@ -36,6 +43,7 @@ from rest_framework.throttling import BaseThrottle
 from couponsite.api.client_ip import client_ip
 from couponsite.api.exceptions import RateLimited
 from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
+from couponsite.redis_cluster import key_slot
 from couponsite.server.router import RATE_COUNTED
 
 logger = logging.getLogger(__name__)
@@ -54,7 +62,7 @@ _SCRIPT = Script(
     (WINDOWS_LUA + Path(__file__).with_name("rate_limit.lua").read_text()).encode(),
 )
 
-_HIT, _COUNT, _PEEK = "hit", "count", "peek"
+_HIT, _COUNT, _PEEK, _UNDO = "hit", "count", "peek", "undo"
 
 
 @dataclass(frozen=True)
@@ -139,14 +147,39 @@ def _apply(mode: str, limits: list[tuple[str, str]]) -> int:
     if redis is None:
         now = clock() if clock is not None else time.time()
         return local_windows.apply(mode, active, int(now * 1000))
-    args = [mode, "" if clock is None else int(clock() * 1000), secrets.token_hex(6)]
-    for _, rate in active:
-        args += [rate.count, rate.period * 1000]
+    groups = by_slot(active) if settings.REDIS_CLUSTER else [active]
+    now_arg = "" if clock is None else int(clock() * 1000)
+    member = secrets.token_hex(6)
+
+    def run(group: list[tuple[str, Rate]], mode: str) -> int:
+        args = [mode, now_arg, member]
+        for _, rate in group:
+            args += [rate.count, rate.period * 1000]
+        return int(_SCRIPT(keys=[key for key, _ in group], args=args, client=redis))
+
     try:
-        return int(_SCRIPT(keys=[key for key, _ in active], args=args, client=redis))
+        if len(groups) == 1:
+            return run(groups[0], mode)
+        if mode != _HIT:
+            return max([run(group, mode) for group in groups])
+        for done, group in enumerate(groups):
+            wait = run(group, _HIT)
+            if wait:
+                for counted in groups[:done]:
+                    run(counted, _UNDO)
+                return max([wait, *(run(rest, _PEEK) for rest in groups[done + 1 :])])
+        return 0
     except REDIS_ERRORS as exc:
         logger.warning("rate limit skipped: Redis unavailable (%s)", type(exc).__name__)
         return 0
+
+
+def by_slot(active: list[tuple[str, Rate]]) -> list[list[tuple[str, Rate]]]:
+    """The limits grouped by Redis Cluster slot, in their order (one script each)."""
+    groups: dict[int, list[tuple[str, Rate]]] = {}
+    for key, rate in active:
+        groups.setdefault(key_slot(key), []).append((key, rate))
+    return list(groups.values())
 
 
 def _refuse_if_waiting(wait_ms: int) -> None:

@@ -26,7 +26,7 @@ holds there, is in ``docs/architecture.md`` ("The thin path").
 A request also goes to Django when anything about it is unusual: no bearer
 token, an ``Idempotency-Key``, an ``Accept`` other than JSON, a host not in
 ``ALLOWED_HOSTS``, HTTPS (SecurityMiddleware's redirects and HSTS), Redis
-unconfigured or down, or ``THIN_PATH`` off.
+unconfigured, down or a Redis Cluster (``REDIS_CLUSTER``), or ``THIN_PATH`` off.
 """
 
 import asyncio
@@ -476,9 +476,14 @@ REDIS_BACKOFF_SECONDS = 5.0
 
 def loop_redis() -> LoopRedis | None:
     """The running loop's Redis client for the thin path; None: step aside
-    (the thin path is off, Redis is not configured, or failed a moment ago)."""
+    (the thin path is off, Redis is not configured or is a Redis Cluster, or
+    failed a moment ago)."""
     if not settings.THIN_PATH or not settings.REDIS_URL or not key_namespace_known():
         return None  # (the namespace: every key needs it, and reading it is a query)
+    if settings.REDIS_CLUSTER:
+        # One connection to one node, and a gate whose keys (token entry, rate
+        # limits, the mode's state) lie in different slots: Django answers.
+        return None
     if _redis_skipped_until > time.monotonic():
         return None
     loop = asyncio.get_running_loop()

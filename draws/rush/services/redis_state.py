@@ -80,6 +80,21 @@ class RushKeys:
     def settle(self) -> list[str]:
         return [self.ready, self.received, self.stock, self.pending, self.sold_out]
 
+    def building(self, token: str) -> list[str]:
+        """The temporary reserved, received and stock a load builds (same slot)."""
+        return [self.key(f"build:{token}:{name}") for name in ("r", "g", "s")]
+
+    def install(self, token: str) -> list[str]:
+        return [
+            self.ready,
+            self.reserved,
+            self.received,
+            self.stock,
+            self.pending,
+            self.sold_out,
+            *self.building(token),
+        ]
+
 
 def _script(name: str) -> Script:
     source = (Path(__file__).resolve().parents[1] / "lua" / f"{name}.lua").read_bytes()
@@ -149,7 +164,7 @@ def _warm(
     )
     keys = RushKeys(campaign.pk, day)
     token = secrets.token_hex(8)
-    temporary = [keys.key(f"build:{token}:{name}") for name in ("r", "g", "s")]
+    temporary = keys.building(token)
     pipe = redis.pipeline(transaction=False)
     for chunk in itertools.batched(reserved, 1000):
         pipe.hset(temporary[0], mapping=dict(chunk))
@@ -162,15 +177,7 @@ def _warm(
     pipe.execute()
     lifetime = (cycle.rush_ends - now).total_seconds() + KEYS_LINGER_SECONDS
     installed = INSTALL_SCRIPT(
-        keys=[
-            keys.ready,
-            keys.reserved,
-            keys.received,
-            keys.stock,
-            keys.pending,
-            keys.sold_out,
-            *temporary,
-        ],
+        keys=keys.install(token),
         args=[
             max(60, int(lifetime)),
             "1" if replace else "0",
