@@ -17,6 +17,7 @@ from bench.loadgen import (
     arrival_offsets,
     classify,
     latencies_from_arrival,
+    parse_answer,
 )
 from bench.scenarios import ROOT, load_shape
 from couponsite.testing.live_server import free_port
@@ -246,3 +247,27 @@ def test_the_report_names_the_open_loop_shape():
     )
 
     assert "arrives within 1.0 s" in shape and "2 generator process" in shape
+
+
+@pytest.mark.parametrize(
+    "data, ended, answer",
+    [
+        (b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}", False, (201, b"{}")),
+        (b"HTTP/1.1 201 Created\r\nContent-Length: 9\r\n\r\n{}", False, None),
+        (b"HTTP/1.1 200 OK\r\nContent-Le", False, None),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", False, (204, b"")),
+        # A body that ends with the connection, whole only once it closed.
+        (b"HTTP/1.1 200 OK\r\n\r\nabc", False, None),
+        (b"HTTP/1.1 200 OK\r\n\r\nabc", True, (200, b"abc")),
+        (
+            b"HTTP/1.1 409 Conflict\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b'3\r\n{"c\r\n2\r\n"}\r\n0\r\n\r\n',
+            True,
+            (409, b'{"c"}'),
+        ),
+    ],
+)
+def test_an_answer_is_whole_when_its_length_says_so_or_the_server_closed(
+    data, ended, answer
+):
+    assert parse_answer(data, ended=ended) == answer
