@@ -4,13 +4,19 @@
     python -m bench baseline draw         # some
     python -m bench --write-docs          # and rewrite docs/performance.md
     python -m bench rush-30000 --connections 300 --keep-alive   # issue 18's shape
+    python -m bench rush-30000 --arrivals open --within 1.0   # 30,000 phones in 1 s
+    python -m bench rush-30000 --arrivals open --ramp 5       # a 5 s ramp
+    python -m bench healthz --arrivals open --within 1.0 --smoke   # the generator's reach
 
 It recreates the ``couponsite_bench`` database (and leaves it), loads customers
 and tokens with ``manage.py load_fixture``, starts gunicorn (as ``gunicorn.conf.py`` runs it;
 ``couponsite.testing.live_server``), and drives the
 HTTP API from a separate load-generator process (``bench.loadgen``): 32 clients
 opening a connection per request, or ``--connections N --keep-alive``: N clients
-on persistent connections. Each scenario reports throughput, the time until the
+on persistent connections; or ``--arrivals open``: every customer arrives on a
+schedule (``--within S`` evenly, or ``--ramp S``), on a connection of its own,
+whatever the server's pace, shared among ``--loadgen-processes`` generator
+processes (the Rush's reservations stay on the looping clients). Each scenario reports throughput, the time until the
 last answer, latency percentiles, answers by status and error code, the
 correctness counts read back from Postgres, the CPU of every party (in all and
 in milliseconds per request), and its throughput as a ratio to ``baseline`` of
@@ -69,8 +75,37 @@ def main() -> None:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=10.0,
-        help="seconds a request may wait for its answer (queueing included)",
+        default=None,
+        help="seconds a request may wait for its answer (queueing included); "
+        "10 on looping clients, 59 (the rush minute) for open-loop arrivals, "
+        "measured from the customer's arrival",
+    )
+    parser.add_argument(
+        "--arrivals",
+        choices=("closed", "open"),
+        default="closed",
+        help="closed: looping clients (--connections); open: customers arrive "
+        "on a schedule, each on a connection of its own",
+    )
+    window = parser.add_mutually_exclusive_group()
+    window.add_argument(
+        "--within",
+        type=float,
+        default=None,
+        help="open arrivals: every customer of a phase arrives within this many "
+        "seconds, evenly (default 1.0)",
+    )
+    window.add_argument(
+        "--ramp",
+        type=float,
+        default=None,
+        help="open arrivals: over this many seconds, the rate growing linearly",
+    )
+    parser.add_argument(
+        "--loadgen-processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="open arrivals: load-generator processes sharing the customers",
     )
     parser.add_argument(
         "--write-docs", action="store_true", help="rewrite docs/performance.md"
@@ -81,7 +116,17 @@ def main() -> None:
         help="correctness only (CI): no baseline; exit 1 if any count is off",
     )
     args = parser.parse_args()
-    names = args.names or list(scenarios.ALL)
+    names = args.names or list(scenarios.DEFAULT)
+    if args.arrivals == "closed" and (args.within or args.ramp):
+        parser.error("--within and --ramp go with --arrivals open")
+    arrivals = None
+    if args.arrivals == "open":
+        arrivals = {"mode": "open", "processes": max(1, args.loadgen_processes)}
+        if args.ramp:
+            arrivals["ramp"] = args.ramp
+        else:
+            arrivals["within"] = 1.0 if args.within is None else args.within
+    timeout = args.timeout or (59.0 if arrivals else 10.0)
     unknown = set(names) - set(scenarios.ALL)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
@@ -121,7 +166,8 @@ def main() -> None:
             tokens_file=tokens,
             concurrency=args.concurrency,
             keep_alive=args.keep_alive,
-            timeout=args.timeout,
+            timeout=timeout,
+            arrivals=arrivals,
         )
         context.server = server
         report = {
@@ -130,7 +176,8 @@ def main() -> None:
             "load": {
                 "connections": args.concurrency,
                 "keep_alive": args.keep_alive,
-                "timeout": args.timeout,
+                "timeout": timeout,
+                "arrivals": arrivals,
             },
             "scenarios": {},
         }

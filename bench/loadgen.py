@@ -25,14 +25,34 @@ It records each request's latency (connecting included, when the request had to
 connect), status, the moment of the answer, and (for errors) the body's
 ``code``, and reports its own CPU time so the reader can see it was not the
 bottleneck.
+
+Open-loop arrivals (``"arrivals": {"mode": "open", ...}`` in the plan) replace the
+looping clients by customers who arrive on a schedule whatever the server's pace:
+all within ``within`` seconds (evenly), or over a ``ramp`` of that many seconds
+(the arrival rate growing linearly from 0). Each customer opens a connection of
+its own at its arrival time, sends its one request with ``Connection: close`` and
+waits for the answer at most ``timeout`` seconds from its arrival (and never past
+the phase's ``max_seconds``). Its latency is measured from its scheduled arrival,
+not from when its socket connected, so a queue anywhere (the generator's own
+lateness included) shows. The customers are shared among ``processes`` load
+generator processes (each on its own loopback source address, so that 30,000
+connections in flight find source ports), each raising its open-file limit up to
+the hard limit; the result says when that limit caps how many connections it may
+hold at once (customers then wait for a free one, the wait counted). Connection
+errors are told apart: refused, reset, timed out (``classify``).
 """
 
 import asyncio
+import errno
 import json
+import math
 import resource
+import socket
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 ALLOWED_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -180,21 +200,18 @@ def _error_code(status: int, body: bytes) -> str:
         return "?"
 
 
-def _allow_files(count: int) -> None:
-    """Raise this process's open-file limit (soft, up to the hard one) to ``count``."""
+def _allow_files(count: int) -> tuple[int, int]:
+    """Raise this process's open-file limit (soft, up to the hard one) to ``count``;
+    the (soft, hard) limits it then has (-1: unlimited)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < count:
         wanted = count if hard == resource.RLIM_INFINITY else min(count, hard)
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        soft = wanted
+    return soft, hard
 
 
-async def _run(plan: dict) -> dict:
-    host, port = plan["host"], plan["port"]
-    if host not in ALLOWED_HOSTS:
-        raise SystemExit(f"refusing to load anything but loopback, not {host!r}")
-    keep_alive = bool(plan.get("keep_alive"))
-    concurrency = plan.get("concurrency", 32)
-    _allow_files(concurrency + 64)
+def _payloads(plan: dict, keep_alive: bool) -> list[bytes]:
     tokens = Path(plan["tokens_file"]).read_text().split()[: plan.get("limit") or None]
     if plan.get("bodies_file"):  # one JSON body per line, matching the tokens
         bodies = [
@@ -212,6 +229,24 @@ async def _run(plan: dict) -> dict:
     ]
     if plan.get("total"):  # a fixed number of requests, cycling through the tokens
         payloads = [payloads[i % len(payloads)] for i in range(plan["total"])]
+    return payloads
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """The ``p`` quantile of sorted ``values`` (seconds), in milliseconds."""
+    if not values:
+        return None
+    return round(values[min(len(values) - 1, int(p * len(values)))] * 1000, 2)
+
+
+async def _run(plan: dict) -> dict:
+    host, port = plan["host"], plan["port"]
+    if host not in ALLOWED_HOSTS:
+        raise SystemExit(f"refusing to load anything but loopback, not {host!r}")
+    keep_alive = bool(plan.get("keep_alive"))
+    concurrency = plan.get("concurrency", 32)
+    _allow_files(concurrency + 64)
+    payloads = _payloads(plan, keep_alive)
     deadline = time.monotonic() + plan.get("max_seconds", 120)
     timeout = plan.get("timeout", 10.0)
     latencies: list[float] = []
@@ -264,13 +299,6 @@ async def _run(plan: dict) -> dict:
 
     latencies.sort()
 
-    def percentile(p: float) -> float | None:
-        if not latencies:
-            return None
-        return round(
-            latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 2
-        )
-
     return {
         "requests": len(payloads),
         "answered": len(latencies),
@@ -280,9 +308,9 @@ async def _run(plan: dict) -> dict:
             round(max(t for t, _ in answers) - started_at, 3) if answers else None
         ),
         "throughput": round(len(latencies) / wall, 1) if wall else None,
-        "p50_ms": percentile(0.50),
-        "p95_ms": percentile(0.95),
-        "p99_ms": percentile(0.99),
+        "p50_ms": percentile(latencies, 0.50),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
         "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "error_codes": dict(codes.most_common()),
@@ -302,9 +330,320 @@ async def _run(plan: dict) -> dict:
     }
 
 
+# --- open-loop arrivals -------------------------------------------------------------
+
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # Linux
+# Files a load-generator process keeps for itself (stdio, the event loop, imports).
+SPARE_FILES = 64
+# Connection errors by kind; anything else is named by its errno.
+REFUSED, RESET, TIMED_OUT = "refused", "reset", "timed_out"
+
+
+def arrival_offsets(
+    count: int, *, within: float | None = None, ramp: float | None = None
+) -> list[float]:
+    """Seconds after the phase's start at which each of ``count`` customers arrives:
+    evenly spread ``within`` seconds, or over a ``ramp`` of that many seconds whose
+    arrival rate grows linearly from 0 (customer i arrives at ramp * sqrt(i / count),
+    so that by time t, count * (t / ramp)^2 have arrived). The first arrives at 0,
+    every one before the end of the window."""
+    if count <= 0:
+        return []
+    if ramp:
+        return [ramp * math.sqrt(i / count) for i in range(count)]
+    return [(within or 0.0) * i / count for i in range(count)]
+
+
+def classify(exc: BaseException) -> str:
+    """The kind of a customer's failure to get an answer: ``refused`` (nothing
+    listens, or the listen queue turned it away), ``reset`` (the connection dropped
+    before a whole answer), ``timed_out`` (no answer within the customer's
+    patience, connecting included), or the errno's name (``EMFILE``: out of file
+    descriptors; ``EADDRNOTAVAIL``: out of source ports)."""
+    if isinstance(exc, _NothingRead) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    if isinstance(exc, ConnectionRefusedError):
+        return REFUSED
+    if isinstance(
+        exc,
+        (
+            ConnectionResetError,
+            ConnectionAbortedError,
+            BrokenPipeError,
+            asyncio.IncompleteReadError,
+            _NothingRead,
+        ),
+    ):
+        return RESET
+    if isinstance(exc, TimeoutError):
+        return TIMED_OUT
+    if isinstance(exc, OSError) and exc.errno is not None:
+        if exc.errno == errno.ETIMEDOUT:
+            return TIMED_OUT
+        if exc.errno == errno.ECONNREFUSED:
+            return REFUSED
+        if exc.errno in (errno.ECONNRESET, errno.EPIPE):
+            return RESET
+        return errno.errorcode.get(exc.errno, str(exc.errno))
+    return type(exc).__name__
+
+
+def latencies_from_arrival(records: list[tuple]) -> list[float]:
+    """Sorted seconds from each answered customer's scheduled arrival to its answer;
+    ``records`` are (arrival, answered at or None, status or None, ...)."""
+    return sorted(answered - arrival for arrival, answered, *_ in records if answered)
+
+
+def _source_address(process: int) -> str:
+    """Process n's loopback source address (127.0.0.2, 127.0.0.3, ...): each has
+    its own ~28,000 source ports towards the one server address."""
+    return f"127.0.0.{2 + process % 250}"
+
+
+def parse_answer(data: bytes, *, ended: bool = False) -> tuple[int, bytes] | None:
+    """(status, body) of the HTTP/1.1 answer in ``data``, or None while it is not
+    whole; ``ended``: the server closed the connection after ``data``."""
+    head_end = data.find(b"\r\n\r\n")
+    if head_end < 0:
+        return None
+    status_line, *header_lines = data[:head_end].split(b"\r\n")
+    status = int(status_line.split(b" ", 2)[1])
+    headers = {}
+    for line in header_lines:
+        name, _, value = line.partition(b":")
+        headers[name.strip().lower()] = value.strip().lower()
+    rest = data[head_end + 4 :]
+    if b"content-length" in headers:
+        length = int(headers[b"content-length"])
+        return (status, rest[:length]) if len(rest) >= length else None
+    if status in (204, 304) or status < 200:
+        return status, b""
+    if not ended:  # chunked, or a body that ends with the connection
+        return None
+    if b"chunked" in headers.get(b"transfer-encoding", b""):
+        body = b""
+        while rest:
+            size_line, _, rest = rest.partition(b"\r\n")
+            size = int(size_line.split(b";")[0], 16)
+            if size == 0:
+                break
+            body, rest = body + rest[:size], rest[size + 2 :]
+        return status, body
+    return status, rest
+
+
+async def _one_customer(
+    host: str, port: int, payload: bytes, source: str | None
+) -> tuple[int, bytes]:
+    """One request on a socket of its own, read until the answer is whole: the
+    event loop's socket calls, without streams (a third of the generator's CPU
+    per customer)."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setblocking(False)
+    try:
+        if source:
+            # The source port is chosen at connect() (for the 4-tuple), not at
+            # bind(), whose search for a port free on every address grows costly
+            # with thousands held.
+            sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+            sock.bind((source, 0))
+        await loop.sock_connect(
+            sock, ("127.0.0.1" if host == "localhost" else host, port)
+        )
+        await loop.sock_sendall(sock, payload)
+        data = b""
+        while chunk := await loop.sock_recv(sock, 65536):
+            data += chunk
+            if (answer := parse_answer(data)) is not None:
+                return answer
+        if not data:
+            raise _NothingRead
+        if (answer := parse_answer(data, ended=True)) is None:
+            raise asyncio.IncompleteReadError(data, None)
+        return answer
+    finally:
+        sock.close()
+
+
+async def _open_share(share: dict) -> dict:
+    """One process's customers: each arrives at ``start + offset`` (time.monotonic,
+    shared by every process of the machine), connects, asks, waits."""
+    host, port = share["host"], share["port"]
+    source = share.get("source")
+    customers: list[tuple[float, bytes]] = share["customers"]
+    soft, hard = _allow_files(len(customers) + SPARE_FILES)
+    room = max(1, soft - SPARE_FILES) if soft != resource.RLIM_INFINITY else None
+    capped = room is not None and room < len(customers)
+    slots = asyncio.Semaphore(room) if capped else None
+    start, timeout = share["start"], share["timeout"]
+    deadline = start + share["max_seconds"]
+    loop = asyncio.get_running_loop()
+    records: list[tuple] = []  # (arrival, answered at, status, code or error kind)
+    late: list[float] = []  # how late the customer set off, seconds
+
+    async def customer(arrival: float, payload: bytes) -> None:
+        late.append(loop.time() - arrival)
+        give_up = min(arrival + timeout, deadline)
+        try:
+            async with asyncio.timeout_at(give_up):
+                if slots is not None:
+                    async with slots:
+                        status, body = await _one_customer(host, port, payload, source)
+                else:
+                    status, body = await _one_customer(host, port, payload, source)
+        except (
+            OSError,
+            TimeoutError,
+            asyncio.IncompleteReadError,
+            _NothingRead,
+        ) as exc:
+            records.append((arrival, None, None, classify(exc)))
+            return
+        records.append((arrival, loop.time(), status, _error_code(status, body)))
+
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    tasks = []
+    for offset, payload in customers:  # in order of arrival
+        arrival = start + offset
+        if arrival >= deadline:
+            records.append((arrival, None, None, "deadline"))
+            continue
+        if (wait := arrival - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        tasks.append(asyncio.create_task(customer(arrival, payload)))
+    await asyncio.gather(*tasks)
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "records": records,
+        "late": late,
+        "cpu_seconds": (cpu_after.ru_utime - cpu_before.ru_utime)
+        + (cpu_after.ru_stime - cpu_before.ru_stime),
+        "system_cpu_seconds": cpu_after.ru_stime - cpu_before.ru_stime,
+        "files": {"soft": soft, "hard": hard, "needed": len(customers) + SPARE_FILES},
+        "capped_by_file_limit": capped,
+        "source": source,
+    }
+
+
+def _run_share(share: dict) -> dict:
+    return asyncio.run(_open_share(share))
+
+
+def run_open(plan: dict) -> dict:
+    """Open-loop arrivals (see the module's doc): every customer of the plan
+    arrives on the schedule; the same result keys as the closed loop, latencies
+    from arrival, plus ``arrivals`` (the schedule, connection errors by kind, the
+    generator's own lateness and CPU, its file limits)."""
+    host, port = plan["host"], plan["port"]
+    if host not in ALLOWED_HOSTS:
+        raise SystemExit(f"refusing to load anything but loopback, not {host!r}")
+    arrivals = plan["arrivals"]
+    payloads = _payloads(plan, keep_alive=False)
+    offsets = arrival_offsets(
+        len(payloads), within=arrivals.get("within"), ramp=arrivals.get("ramp")
+    )
+    processes = max(1, min(int(arrivals.get("processes") or 1), len(payloads) or 1))
+    timeout = plan.get("timeout", 60.0)
+    max_seconds = plan.get("max_seconds", 120)
+    # Time for the processes to start before the first arrival.
+    start = time.monotonic() + 0.3 + 0.05 * processes
+    shares = [
+        {
+            "host": host,
+            "port": port,
+            "source": _source_address(n) if host == "127.0.0.1" else None,
+            # Every process-th customer: each process's arrivals span the window.
+            "customers": list(
+                zip(offsets[n::processes], payloads[n::processes], strict=True)
+            ),
+            "start": start,
+            "timeout": timeout,
+            "max_seconds": max_seconds,
+        }
+        for n in range(processes)
+    ]
+    wall_started = time.perf_counter()
+    with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
+        done = list(pool.map(_run_share, shares))
+    wall = time.perf_counter() - wall_started
+    records = [record for part in done for record in part["records"]]
+    latencies = latencies_from_arrival(records)
+    answered = [(at, status) for _, at, status, _ in records if at is not None]
+    statuses = Counter(status for _, status in answered)
+    codes = Counter(code for _, at, _, code in records if at is not None and code)
+    errors = Counter(kind for _, at, _, kind in records if at is None)
+    late = sorted(t for part in done for t in part["late"])
+    cpu = [round(part["cpu_seconds"], 3) for part in done]
+    phase_seconds = (max(at for at, _ in answered) - start) if answered else None
+    return {
+        "requests": len(payloads),
+        "answered": len(answered),
+        "unanswered": dict(errors),
+        "seconds": round(wall, 3),
+        "last_answer_seconds": round(phase_seconds, 3) if answered else None,
+        "throughput": round(len(answered) / phase_seconds, 1)
+        if phase_seconds
+        else None,
+        "p50_ms": percentile(latencies, 0.50),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "error_codes": dict(codes.most_common()),
+        "connections": {
+            "clients": len(payloads),
+            "keep_alive": False,
+            "opened": len(payloads) - errors.get("deadline", 0),
+            "closed_by_server": 0,
+            "stale_retries": 0,
+        },
+        "arrivals": {
+            "mode": "open",
+            "customers": len(payloads),
+            **(
+                {"ramp_seconds": arrivals["ramp"]}
+                if arrivals.get("ramp")
+                else {"within_seconds": arrivals.get("within") or 0.0}
+            ),
+            "timeout_seconds": timeout,
+            "connection_errors": {
+                REFUSED: errors.get(REFUSED, 0),
+                RESET: errors.get(RESET, 0),
+                TIMED_OUT: errors.get(TIMED_OUT, 0),
+                **{
+                    kind: n
+                    for kind, n in errors.items()
+                    if kind not in (REFUSED, RESET, TIMED_OUT)
+                },
+            },
+            "latency_from": "scheduled arrival",
+            # How late the generator set each customer off: near 0 when it kept
+            # to the schedule, whatever the server did.
+            "set_off_late_p50_ms": percentile(late, 0.50),
+            "set_off_late_p99_ms": percentile(late, 0.99),
+            "set_off_late_max_ms": round(late[-1] * 1000, 2) if late else None,
+            "processes": processes,
+            "loadgen_cpu_seconds_by_process": cpu,
+            "loadgen_system_cpu_seconds": round(
+                sum(part["system_cpu_seconds"] for part in done), 3
+            ),
+            "file_limits": [part["files"] for part in done],
+            "capped_by_file_limit": any(part["capped_by_file_limit"] for part in done),
+        },
+        "loadgen_cpu_seconds": round(sum(cpu), 3),
+        "loadgen_cpu_share": round(sum(cpu) / wall, 3) if wall else None,
+        "started_monotonic": start,
+        "answer_times": [[round(t, 4), status] for t, status in sorted(answered)],
+    }
+
+
 def main() -> None:
     plan = json.loads(Path(sys.argv[1]).read_text())
-    result = asyncio.run(_run(plan))
+    if (plan.get("arrivals") or {}).get("mode") == "open":
+        result = run_open(plan)
+    else:
+        result = asyncio.run(_run(plan))
     Path(sys.argv[2]).write_text(json.dumps(result, indent=2))
 
 

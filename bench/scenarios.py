@@ -229,6 +229,10 @@ class Context:
     concurrency: int  # the load generator's clients, one connection each at a time
     keep_alive: bool = False  # persistent connections (see bench.loadgen)
     timeout: float = 10.0  # seconds a request may wait for its answer
+    # Open-loop arrivals ({"mode": "open", "within"|"ramp": s, "processes": n}; see
+    # bench.loadgen) for every phase that does not ask for the closed loop; None:
+    # ``concurrency`` looping clients.
+    arrivals: dict | None = None
     server: LiveServer | None = None
     scratch: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-"))
@@ -257,6 +261,10 @@ def run_phase(context: Context, plan: dict) -> dict:
         "tokens_file": str(context.tokens_file),
         **plan,
     }
+    if context.arrivals and plan.get("arrivals") != "closed":
+        plan["arrivals"] = context.arrivals
+    else:
+        plan.pop("arrivals", None)
     plan_file = context.scratch / "plan.json"
     result_file = context.scratch / "result.json"
     plan_file.write_text(json.dumps(plan))
@@ -413,6 +421,28 @@ class Baseline(Scenario):
             },
             "correctness": {},
         }
+
+
+class Healthz(Scenario):
+    """30,000 GETs of /healthz (no sign-in, no database): what the load generator
+    and the server's thinnest answer reach together; not in ``make bench``."""
+
+    customers = 1
+    requests = 30_000
+    answers = {"healthz": {"200": set()}}
+    must_be_zero = ()
+
+    def run(self, context: Context) -> dict:
+        phase = run_phase(
+            context,
+            {
+                "method": "GET",
+                "path": "/healthz",
+                "limit": 1,
+                "total": self.requests,
+            },
+        )
+        return {"phases": {"healthz": phase}, "correctness": {}}
 
 
 class DrawStorm(Scenario):
@@ -585,17 +615,28 @@ class ClaimStorm(Scenario):
 
 
 class GenerateVouchers(Scenario):
-    """Seed 001's generate for 10,000 emails in one request (staff)."""
+    """Seed 001's generate for 10,000 emails in one request (staff), as staff send
+    it: with ``send_emails`` left at its default (true). The request measured is
+    the generation and the queueing of the emails (10 task rows of 1,000 vouchers
+    each, in the generation's transaction); the emails themselves are rendered
+    and sent later by the task worker, which the bench does not run, so they are
+    not in the figure. ``emails_queued`` counts the vouchers the queued tasks name."""
 
     customers = 1
     emails = 10_000
     answers = {"generate-10000": {"201": set()}}
 
     def expected_counts(self) -> dict[str, int]:
-        return {"vouchers": self.emails, "distinct_codes": self.emails}
+        return {
+            "vouchers": self.emails,
+            "distinct_codes": self.emails,
+            "emails_queued": self.emails,
+        }
 
     def run(self, context: Context) -> dict:
         # The project's models: Django is set up in bench.main, after the database.
+        from django_tasks_db.models import DBTaskResult
+
         from customers.services import staff_user_get_or_create, token_create
         from vouchers.models import Voucher
 
@@ -620,11 +661,21 @@ class GenerateVouchers(Scenario):
             },
         )
         made = Voucher.objects.filter(offer__name=offer)
+        made_ids = set(made.values_list("pk", flat=True))
+        queued = [
+            voucher_id
+            for args in DBTaskResult.objects.filter(
+                task_path="vouchers.tasks.send_voucher_emails"
+            ).values_list("args_kwargs", flat=True)
+            for voucher_id in args["args"][0]
+            if voucher_id in made_ids
+        ]
         return {
             "phases": {"generate-10000": phase},
             "correctness": {
                 "vouchers": made.count(),
                 "distinct_codes": made.values("code").distinct().count(),
+                "emails_queued": len(set(queued)),
                 "expected": self.emails,
                 "generate_10000_seconds": phase["seconds"],
                 "5xx": _server_errors(phase),
@@ -755,6 +806,9 @@ class Rush(Scenario):
                 "path": f"/api/v1/campaigns/{campaign.slug}/reservations",
                 "limit": self.customers,
                 "max_seconds": 600,
+                # Reservations come over the half hour before the rush, not in
+                # its second: the looping clients, whatever the arrival mode.
+                "arrivals": "closed",
             },
         )
         # Close reservations now and open the rush a few seconds later (processes
@@ -821,7 +875,10 @@ ALL = {
     "generate": GenerateVouchers(),
     "rush-300": Rush(300),
     "rush-30000": Rush(30_000),
+    "healthz": Healthz(),
 }
+# What `python -m bench` (and `make bench`) runs when no scenario is named.
+DEFAULT = tuple(name for name in ALL if name != "healthz")
 
 
 # --- report -------------------------------------------------------------------------
@@ -857,6 +914,20 @@ STRETCHES = {
 
 
 def load_shape(load: dict) -> str:
+    arrivals = load.get("arrivals")
+    if arrivals:
+        window = (
+            f"over a {arrivals['ramp']} s ramp (rate growing linearly)"
+            if arrivals.get("ramp")
+            else f"within {arrivals.get('within')} s, evenly"
+        )
+        return (
+            f"open-loop arrivals: every customer of a phase arrives {window}, on a "
+            f"connection of its own (`Connection: close`), from "
+            f"{arrivals['processes']} generator process(es); latency from each "
+            "customer's arrival; the Rush's reservations on "
+            f"{load['connections']} looping clients"
+        )
     if load.get("keep_alive"):
         return (
             f"{load['connections']} clients, each on a keep-alive connection it "
@@ -910,6 +981,31 @@ def markdown(report: dict) -> str:
             "|---|---|---|---|---|---|",
             *stretches,
         ]
+    opened = [
+        (f"{name} / {phase_name}", phase["arrivals"])
+        for name, result in report["scenarios"].items()
+        for phase_name, phase in result["phases"].items()
+        if phase.get("arrivals")
+    ]
+    if opened:
+        rows += [
+            "",
+            "Open-loop phases: connection errors by kind, how late the generator set "
+            "customers off (its own lag behind the schedule), its CPU per process.",
+            "",
+            "| scenario / phase | customers | refused | reset | timed out | other errors | set off late p50 / p99 ms | generator CPU s by process | file limit caps |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for where, arrivals in opened:
+            errors = dict(arrivals["connection_errors"])
+            main = [errors.pop(kind, 0) for kind in ("refused", "reset", "timed_out")]
+            rows.append(
+                f"| {where} | {arrivals['customers']:,} | {main[0]:,} | {main[1]:,} | "
+                f"{main[2]:,} | {_counts(errors) or 0} | "
+                f"{arrivals['set_off_late_p50_ms']} / {arrivals['set_off_late_p99_ms']} | "
+                f"{', '.join(str(c) for c in arrivals['loadgen_cpu_seconds_by_process'])} | "
+                f"{'yes' if arrivals['capped_by_file_limit'] else 'no'} |"
+            )
     checks = ["", "| scenario | correctness |", "|---|---|"]
     for name, result in report["scenarios"].items():
         if result["correctness"]:
@@ -918,13 +1014,19 @@ def markdown(report: dict) -> str:
 
 
 def write_docs(report: dict, table: str, docs: Path | None = None) -> None:
-    """Put the report into docs/performance.md between its markers: a run on
+    """Put the report into docs/performance.md between its markers: a run of
+    open-loop arrivals between ``bench-open:start``/``end``, one on
     keep-alive connections between ``bench-keep-alive:start``/``end``, any other
     between ``bench:start``/``end``, so that each shape's latest run stays."""
     docs = docs or ROOT / "docs" / "performance.md"
     text = docs.read_text() if docs.exists() else "# Performance\n"
+    load = report.get("load", {})
     section = (
-        "bench-keep-alive" if report.get("load", {}).get("keep_alive") else "bench"
+        "bench-open"
+        if load.get("arrivals")
+        else "bench-keep-alive"
+        if load.get("keep_alive")
+        else "bench"
     )
     marker_start, marker_end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     m = report["machine"]

@@ -22,6 +22,7 @@ def phase(statuses: dict[str, int], codes: dict[str, int] | None = None, **more)
 # What each scenario reports when the product is right (as a real run does).
 RIGHT = {
     "baseline": {"phases": {"me": phase({"200": 20_000})}, "correctness": {}},
+    "healthz": {"phases": {"healthz": phase({"200": 30_000})}, "correctness": {}},
     "draw": {
         "phases": {"draws": phase({"201": 5_000})},
         "correctness": {
@@ -72,6 +73,7 @@ RIGHT = {
         "correctness": {
             "vouchers": 10_000,
             "distinct_codes": 10_000,
+            "emails_queued": 10_000,
             "expected": 10_000,
             "generate_10000_seconds": 1.2,
             "5xx": 0,
@@ -127,6 +129,11 @@ WRONG = {
         {"distinct_codes": 9_999},
         ["distinct_codes = 9999, expected 10000"],
     ),
+    # The generation committed but its emails were not queued with it.
+    "generate-no-emails": (
+        {"emails_queued": 0},
+        ["emails_queued = 0, expected 10000"],
+    ),
     "rush-300": (
         {"coupons": 59, "winners": 59, "vouchers_issued": 59},
         [
@@ -157,10 +164,11 @@ def test_a_right_run_of_every_scenario_passes():
     assert failures(report(**RIGHT)) == []
 
 
-@pytest.mark.parametrize("name", sorted(WRONG))
-def test_wrong_counts_fail(name):
+@pytest.mark.parametrize("case", sorted(WRONG))
+def test_wrong_counts_fail(case):
+    name = case.removesuffix("-no-emails")
     result = copy.deepcopy(RIGHT[name])
-    change, said = WRONG[name]
+    change, said = WRONG[case]
     result["correctness"].update(change)
 
     assert failures(report(**{name: result})) == [f"{name}: {what}" for what in said]
@@ -207,4 +215,30 @@ def test_a_missing_count_fails():
 
     assert failures(report(generate=result)) == [
         "generate: vouchers = None, expected 10000"
+    ]
+
+
+def test_every_scenario_has_a_right_run_here_and_the_default_run_is_all_but_healthz():
+    from bench.scenarios import ALL, DEFAULT
+
+    assert set(RIGHT) == set(ALL)
+    assert set(DEFAULT) == set(ALL) - {"healthz"}
+
+
+def test_open_loop_connection_errors_fail_the_phase():
+    # 30,000 arrivals in a second: a customer whose connection was refused, reset
+    # or timed out got no answer.
+    result = copy.deepcopy(RIGHT["rush-30000"])
+    grab = result["phases"]["grab"]
+    grab["statuses"]["409"] -= 3
+    grab["error_codes"]["SOLD_OUT"] -= 3
+    grab["answered"] -= 3
+    grab["unanswered"] = {"refused": 1, "reset": 1, "timed_out": 1}
+    result["correctness"]["sold_out_answers"] -= 3
+    result["correctness"]["unanswered"] = 3
+
+    assert failures(report(**{"rush-30000": result})) == [
+        "rush-30000: unanswered = 3",
+        "rush-30000: sold_out_answers = 23997, expected 24000",
+        "rush-30000/grab: 3 unanswered",
     ]
