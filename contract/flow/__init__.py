@@ -123,16 +123,21 @@ class Flow:
         return 0 if self.mail_log is None else len(self._mails_to(email))
 
     def mail_code(self, email: str, *, seen: int = 0) -> str | None:
-        """The 6-digit code in the newest mail to ``email``, once there are more
-        than ``seen`` of them (the server's task worker sends them: waited for)."""
+        """The 6-digit code in the newest mail with one to ``email`` among those
+        after the first ``seen`` (the server's task worker sends them: waited
+        for). Other mail to the address, such as a voucher's code, which the
+        worker may send after it, is passed over."""
         if self.mail_log is None:
             return None
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            bodies = self._mails_to(email)
-            if len(bodies) > seen:
-                found = re.search(r"\b(\d{6})\b", bodies[-1])
-                return found.group(1) if found else None
+            codes = [
+                found.group(1)
+                for body in self._mails_to(email)[seen:]
+                if (found := re.search(r"\b(\d{6})\b", body))
+            ]
+            if codes:
+                return codes[-1]
             time.sleep(0.1)
         return None
 
