@@ -119,3 +119,16 @@ def roles_sync(apps=global_apps) -> None:
             if match is not None:
                 found.append(match)
         group.permissions.set(found)
+
+
+def roles_sync_in_migration(apps, schema_editor) -> None:
+    """``roles_sync`` as a data migration's step (``RunPython``): Django makes
+    permissions after all migrations (post_migrate), so make the migrated
+    models' permissions now, then give each role its own."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    roles_sync(apps)

@@ -1,19 +1,9 @@
 """The back office's roles as groups (couponsite.roles): Campaign manager, Support,
 Analyst."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from couponsite.roles import ROLES, roles_sync
-
-
-def make_roles(apps, schema_editor):
-    # Django makes permissions after all migrations (post_migrate): make them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    roles_sync(apps)
+from couponsite.roles import ROLES, roles_sync_in_migration
 
 
 def drop_roles(apps, schema_editor):
@@ -31,4 +21,4 @@ class Migration(migrations.Migration):
         ("draws", "0004_release_moves_to_draws"),
     ]
 
-    operations = [migrations.RunPython(make_roles, drop_roles)]
+    operations = [migrations.RunPython(roles_sync_in_migration, drop_roles)]

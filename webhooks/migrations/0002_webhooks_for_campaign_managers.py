@@ -2,18 +2,7 @@
 
 from django.db import migrations
 
-from couponsite.roles import roles_sync
-
-
-def sync_roles(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    # Django makes permissions after all migrations (post_migrate): make them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    roles_sync(apps)
+from couponsite.roles import roles_sync_in_migration
 
 
 class Migration(migrations.Migration):
@@ -22,4 +11,6 @@ class Migration(migrations.Migration):
         ("couponsite", "0005_back_office_roles"),
     ]
 
-    operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop)]
+    operations = [
+        migrations.RunPython(roles_sync_in_migration, migrations.RunPython.noop)
+    ]
