@@ -308,10 +308,7 @@ async def _run(plan: dict) -> dict:
             round(max(t for t, _ in answers) - started_at, 3) if answers else None
         ),
         "throughput": round(len(latencies) / wall, 1) if wall else None,
-        "p50_ms": percentile(latencies, 0.50),
-        "p95_ms": percentile(latencies, 0.95),
-        "p99_ms": percentile(latencies, 0.99),
-        "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
+        **latency_figures(latencies),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "error_codes": dict(codes.most_common()),
         "connections": {
@@ -337,6 +334,16 @@ IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # Linu
 SPARE_FILES = 64
 # Connection errors by kind; anything else is named by its errno.
 REFUSED, RESET, TIMED_OUT = "refused", "reset", "timed_out"
+
+
+def latency_figures(latencies: list[float]) -> dict:
+    """p50, p95, p99 and the longest of sorted latencies (seconds), in ms."""
+    return {
+        "p50_ms": percentile(latencies, 0.50),
+        "p95_ms": percentile(latencies, 0.95),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
+    }
 
 
 def arrival_offsets(
@@ -585,10 +592,7 @@ def run_open(plan: dict) -> dict:
         "throughput": round(len(answered) / phase_seconds, 1)
         if phase_seconds
         else None,
-        "p50_ms": percentile(latencies, 0.50),
-        "p95_ms": percentile(latencies, 0.95),
-        "p99_ms": percentile(latencies, 0.99),
-        "max_ms": round(latencies[-1] * 1000, 2) if latencies else None,
+        **latency_figures(latencies),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "error_codes": dict(codes.most_common()),
         "connections": {
