@@ -11,7 +11,13 @@ from draws.draw.selectors import (
     simulation_errors,
     simulation_types,
 )
-from draws.draw.simulation import DEFAULT_RUNS, MAX_RUNS, MAX_SIMULATED_DAYS
+from draws.draw.simulation import (
+    DEFAULT_RUNS,
+    MAX_COST,
+    MAX_PARTICIPANTS_PER_DAY,
+    MAX_RUNS,
+    MAX_SIMULATED_DAYS,
+)
 from vouchers.serializers import VoucherSerializer
 
 
@@ -33,9 +39,6 @@ class DrawSerializer(serializers.Serializer):
 
 # The cost simulator (``draws.draw.selectors.draw_simulate``): what staff send
 # and what comes back.
-
-MAX_PARTICIPANTS_PER_DAY = 10_000_000
-MAX_COST = Decimal("1000000")
 
 
 class SimulationTypeInputSerializer(serializers.Serializer):

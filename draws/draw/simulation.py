@@ -34,6 +34,7 @@ import random
 import statistics
 import zoneinfo
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from couponsite.errors import DomainError
 
@@ -42,6 +43,8 @@ DEFAULT_RUNS = 200
 # Binomial draws in the worst case (runs x open hours x (types + 1)): a few
 # seconds of one core. Beyond it the answer is SIMULATION_TOO_LARGE.
 MAX_STEPS = 2_000_000
+MAX_PARTICIPANTS_PER_DAY = 10_000_000
+MAX_COST = Decimal("1000000")  # per coupon: past any real prize
 MAX_SIMULATED_DAYS = 3660  # ten years: longer lists are refused before any work
 HOURS = 24
 PERCENTILES = (5, 50, 95)
