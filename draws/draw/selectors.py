@@ -13,7 +13,8 @@ from decimal import Decimal
 from campaigns.models import Benefit, Campaign, CouponType
 from draws.draw.simulation import (
     SimType,
-    campaign_days,
+    campaign_day_count,
+    require_simulable_days,
     simulate,
     simulation_plan,
 )
@@ -48,7 +49,7 @@ def default_cost(coupon_type: CouponType) -> Decimal | None:
 
 
 def simulation_day_count(campaign: Campaign) -> int:
-    return len(campaign_days(campaign.starts_at, campaign.ends_at, campaign.tz))
+    return campaign_day_count(campaign.starts_at, campaign.ends_at, campaign.tz)
 
 
 def simulation_errors(
@@ -123,10 +124,10 @@ def draw_simulate(
     require_kind(campaign, Campaign.Kind.DRAW)
     types = simulation_types(campaign) if types is None else types
     assumptions = assumptions or {}
+    days = simulation_day_count(campaign)
+    require_simulable_days(days)
     if participants_by_day is None:
-        participants_by_day = [participants_per_day or 0] * simulation_day_count(
-            campaign
-        )
+        participants_by_day = [participants_per_day or 0] * days
     sim_types, currencies = [], set()
     for coupon_type in types:
         given = assumptions.get(coupon_type.pk, TypeAssumption())

@@ -96,13 +96,32 @@ class Plan:
         return runs * hours * (len(self.types) + 1)
 
 
+def campaign_day_count(
+    starts_at: dt.datetime, ends_at: dt.datetime, tz: zoneinfo.ZoneInfo
+) -> int:
+    """How many local calendar days the campaign touches."""
+    first = starts_at.astimezone(tz).date()
+    last = (ends_at - dt.timedelta(microseconds=1)).astimezone(tz).date()
+    return (last - first).days + 1
+
+
+def require_simulable_days(count: int) -> None:
+    """``SIMULATION_TOO_LARGE`` for a campaign of more local days than
+    ``MAX_SIMULATED_DAYS``, before any day is laid out."""
+    if count > MAX_SIMULATED_DAYS:
+        raise SimulationTooLarge(
+            f"The campaign spans {count:,} local days; at most "
+            f"{MAX_SIMULATED_DAYS:,} can be simulated."
+        )
+
+
 def campaign_days(
     starts_at: dt.datetime, ends_at: dt.datetime, tz: zoneinfo.ZoneInfo
 ) -> list[dt.date]:
     """The local calendar days the campaign touches, first to last."""
     first = starts_at.astimezone(tz).date()
-    last = (ends_at - dt.timedelta(microseconds=1)).astimezone(tz).date()
-    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    count = campaign_day_count(starts_at, ends_at, tz)
+    return [first + dt.timedelta(days=n) for n in range(count)]
 
 
 def hour_start(day: dt.date, hour: int, tz: zoneinfo.ZoneInfo) -> dt.datetime:
@@ -136,6 +155,7 @@ def simulation_plan(
     campaign starting at 18:00 with a flat profile sees a quarter of that
     day's participants."""
     tz = zoneinfo.ZoneInfo(timezone)
+    require_simulable_days(campaign_day_count(starts_at, ends_at, tz))
     profile = list(hourly_profile) if hourly_profile else [1.0] * HOURS
     whole = sum(profile)
     days = []

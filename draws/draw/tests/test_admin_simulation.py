@@ -78,7 +78,9 @@ def test_a_campaign_manager_sees_the_button_and_gets_the_table(client, campaign)
     assert "100% of runs, median Tue 01 Dec 09:00" in html
 
 
-def test_inputs_the_simulation_refuses_are_shown_on_the_form(client, campaign):
+def test_a_short_hourly_profile_is_refused_and_only_winnable_types_are_asked(
+    client, campaign
+):
     CouponTypeFactory(
         campaign=campaign,
         name="Coffee",
@@ -114,10 +116,10 @@ def test_inputs_the_simulation_refuses_are_shown_on_the_form(client, campaign):
 
 
 def test_the_day_count_and_the_missing_cost_are_named(client, campaign):
-    CouponTypeFactory(
+    tea = CouponTypeFactory(
         campaign=campaign,
         name="Tea",
-        probability=Decimal("0"),
+        probability=Decimal("0.1"),
         benefit_kind=Benefit.Kind.FREE_ITEM,
         free_item="A tea",
     )
@@ -130,6 +132,8 @@ def test_the_day_count_and_the_missing_cost_are_named(client, campaign):
 
     errors = response.context["form"].errors
     assert "2 local days" in errors["participants_by_day"][0]
+    assert f"(id {tea.pk})" in errors["__all__"][0]
+    assert response.context["result"] is None
 
 
 def test_staff_who_may_not_change_campaigns_see_no_button_and_no_page(client, campaign):

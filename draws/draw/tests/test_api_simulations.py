@@ -9,7 +9,7 @@ import pytest
 from campaigns.models import Benefit, Campaign
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite.models import AuditEntry
-from draws.draw.simulation import MAX_RUNS
+from draws.draw.simulation import MAX_RUNS, MAX_SIMULATED_DAYS
 
 pytestmark = pytest.mark.django_db
 
@@ -167,6 +167,25 @@ def test_too_much_work_is_400_simulation_too_large(staff_client):
 
     assert response.status_code == 400
     assert response.json()["code"] == "SIMULATION_TOO_LARGE"
+
+
+def test_a_campaign_of_more_days_than_simulable_is_refused_before_any_work(
+    staff_client,
+):
+    campaign = CampaignFactory(
+        starts_at=dt.datetime(2026, 1, 1, tzinfo=PARIS),
+        ends_at=dt.datetime(2026, 1, 1, tzinfo=PARIS)
+        + dt.timedelta(days=MAX_SIMULATED_DAYS + 1),
+    )
+    CouponTypeFactory(campaign=campaign, probability=Decimal("0.1"))
+
+    response = staff_client.post(
+        _url(campaign), {"participants_per_day": 10, "runs": 1}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "SIMULATION_TOO_LARGE"
+    assert f"{MAX_SIMULATED_DAYS + 1:,} local days" in response.json()["detail"]
 
 
 def test_a_claim_campaign_is_409_wrong_campaign_kind(staff_client):
