@@ -24,6 +24,8 @@ The rules it plays, per run:
   day's participants) is sampled in one step instead of hour by hour: the same
   distribution, 24 times less work.
 - The daily quota turns over at local midnight; the total carries on.
+- A day is its 24 wall-clock hours, also when the clocks change (the hour
+  skipped in spring keeps its weight; the hour repeated in autumn is one).
 - Redeemed coupons are ``Binomial(wins, redemption rate)`` per type and day;
   the cost is redeemed x cost per coupon.
 """
@@ -40,8 +42,8 @@ from couponsite.errors import DomainError
 
 MAX_RUNS = 2000
 DEFAULT_RUNS = 200
-# Binomial draws in the worst case (runs x open hours x (types + 1)): a few
-# seconds of one core. Beyond it the answer is SIMULATION_TOO_LARGE.
+# Binomial draws in the worst case (runs x open hours x (types + 1)): about a
+# second of one core (docs/performance.md). Beyond it: SIMULATION_TOO_LARGE.
 MAX_STEPS = 2_000_000
 MAX_PARTICIPANTS_PER_DAY = 10_000_000
 MAX_COST = Decimal("1000000")  # per coupon: past any real prize

@@ -5,12 +5,12 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.urls import reverse
 
 from campaigns.models import Benefit, Campaign
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite.roles import ANALYST, CAMPAIGN_MANAGER
+from couponsite.tests.roles_support import staff_in
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +36,6 @@ def campaign():
     return campaign
 
 
-def member_of(role: str) -> User:
-    user = User.objects.create_user(role.lower().replace(" ", "-"), is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
-
-
 def change_url(campaign) -> str:
     return reverse("admin:campaigns_campaign_change", args=[campaign.pk])
 
@@ -51,7 +45,7 @@ def simulate_url(campaign) -> str:
 
 
 def test_a_campaign_manager_sees_the_button_and_gets_the_table(client, campaign):
-    client.force_login(member_of(CAMPAIGN_MANAGER))
+    client.force_login(staff_in(CAMPAIGN_MANAGER))
 
     page = client.get(change_url(campaign)).content.decode()
     assert f'href="{simulate_url(campaign)}">Simulate</a>' in page
@@ -95,7 +89,7 @@ def test_a_short_hourly_profile_is_refused_and_only_winnable_types_are_asked(
         benefit_kind=Benefit.Kind.FREE_ITEM,
         free_item="A tea",
     )
-    client.force_login(member_of(CAMPAIGN_MANAGER))
+    client.force_login(staff_in(CAMPAIGN_MANAGER))
 
     response = client.get(
         simulate_url(campaign),
@@ -123,7 +117,7 @@ def test_the_day_count_and_the_missing_cost_are_named(client, campaign):
         benefit_kind=Benefit.Kind.FREE_ITEM,
         free_item="A tea",
     )
-    client.force_login(member_of(CAMPAIGN_MANAGER))
+    client.force_login(staff_in(CAMPAIGN_MANAGER))
 
     response = client.get(
         simulate_url(campaign),
@@ -137,7 +131,7 @@ def test_the_day_count_and_the_missing_cost_are_named(client, campaign):
 
 
 def test_staff_who_may_not_change_campaigns_see_no_button_and_no_page(client, campaign):
-    client.force_login(member_of(ANALYST))
+    client.force_login(staff_in(ANALYST))
 
     page = client.get(change_url(campaign))
     assert page.status_code == 200  # they read the campaign…

@@ -7,16 +7,16 @@ import zoneinfo
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group, User
 
 from campaigns.models import Benefit, Campaign
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite.roles import CAMPAIGN_MANAGER
+from couponsite.tests.roles_support import staff_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
-PASSWORD = "a-long-password"
+PASSWORD = "pw"  # roles_support.staff_in's
 
 
 @pytest.fixture
@@ -46,8 +46,7 @@ def scene(transactional_db):
         currency="",
         free_item="A coffee",
     )
-    user = User.objects.create_user("manager", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name=CAMPAIGN_MANAGER))
+    staff_in(CAMPAIGN_MANAGER, "manager")
     return campaign, coffee
 
 
