@@ -37,6 +37,11 @@ urlpatterns = [
         "admin/campaigns/campaign/<int:object_id>/over-time/",
         include("draws.over_time"),
     ),
+    # A draw campaign's "Simulate" page (its cost simulation), the same way.
+    path(
+        "admin/campaigns/campaign/<int:object_id>/simulate/",
+        include("draws.draw.simulation_admin"),
+    ),
     path("admin/", admin.site.urls),
 ]
 

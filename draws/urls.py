@@ -7,6 +7,11 @@ from draws.rush import api as rush
 urlpatterns = [
     path("campaigns/<slug:slug>/draws", draw.DrawApi.as_view(), name="campaign-draws"),
     path(
+        "campaigns/<slug:slug>/simulations",
+        draw.SimulationApi.as_view(),
+        name="campaign-simulations",
+    ),
+    path(
         "campaigns/<slug:slug>/releases",
         claim.ReleaseApi.as_view(),
         name="campaign-releases",

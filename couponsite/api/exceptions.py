@@ -30,6 +30,7 @@ STATUS_BY_CODE: dict[str, int] = {
     # The request names something invalid.
     "INVALID_COUNT": status.HTTP_400_BAD_REQUEST,
     "INVALID_IDEMPOTENCY_KEY": status.HTTP_400_BAD_REQUEST,
+    "SIMULATION_TOO_LARGE": status.HTTP_400_BAD_REQUEST,
     "OTP_INVALID": status.HTTP_400_BAD_REQUEST,
     "OTP_EXPIRED": status.HTTP_400_BAD_REQUEST,
     "OTP_ATTEMPTS_EXCEEDED": status.HTTP_400_BAD_REQUEST,
