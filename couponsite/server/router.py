@@ -4,7 +4,9 @@ Issue 18's thin path (hot refusals of the rush, repeats of draws and claims)
 will be ASGI callables listed in ``couponsite.server.routes.ROUTES``; a request
 that matches none goes to Django unchanged. The router also answers what the
 server as a whole decides: an over-long request line (414, as gunicorn's
-``limit_request_line`` did) and the ASGI lifespan.
+``limit_request_line`` did) and the ASGI lifespan. Every answer, whoever gave
+it, is counted here (``couponsite.metrics``: route pattern, method, status,
+seconds).
 """
 
 import asyncio

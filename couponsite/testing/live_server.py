@@ -27,7 +27,9 @@ of an error. Files the server writes (SMS and mail with the ``file`` backends)
 land in the scratch directory too (``sms_dir``). With ``task_worker=True`` a
 task worker (``manage.py db_worker``, as ``make run`` starts one) runs beside
 gunicorn, writing to the same log, and stops with it: messages to customers
-(sign-in codes, email codes) are sent by it.
+(sign-in codes, email codes) are sent by it. Both write their metrics to
+``metrics_dir`` (``PROMETHEUS_MULTIPROC_DIR``), emptied before gunicorn starts,
+which ``GET /metrics`` adds up.
 """
 
 import contextlib
