@@ -6,6 +6,9 @@ PORT ?= 8000
 # make run is a machine's own demo: webhooks may reach a receiver on this machine
 # (the setting's default, elsewhere, refuses private and loopback targets).
 WEBHOOKS_ALLOW_PRIVATE_TARGETS ?= true
+# Where gunicorn's workers and the task worker write their metrics (GET /metrics
+# adds them up; prometheus-client's multiprocess mode), emptied at each start.
+METRICS_DIR ?= $(CURDIR)/var/metrics
 
 .PHONY: run test venv lint format migrations-check bench
 
@@ -17,8 +20,10 @@ run: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	BIND=$(HOST):$(PORT) $(PY) manage.py seed_demo
+	rm -rf $(METRICS_DIR) && mkdir -p $(METRICS_DIR)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH BIND=$(HOST):$(PORT) \
 	    WEBHOOKS_ALLOW_PRIVATE_TARGETS=$(WEBHOOKS_ALLOW_PRIVATE_TARGETS) \
+	    PROMETHEUS_MULTIPROC_DIR=$(METRICS_DIR) \
 	    $(VENV)/bin/honcho -f Procfile start
 
 ## Run the whole test suite against Postgres and Redis (see scripts/test).

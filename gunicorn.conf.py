@@ -40,3 +40,37 @@ proc_name = "couponsite"
 # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl),
 # which every server on the machine would take over from the others; nothing uses it.
 control_socket_disable = True
+
+# Metrics (couponsite.metrics): every worker writes its values to files in
+# PROMETHEUS_MULTIPROC_DIR, prometheus-client's multiprocess mode, and a scrape
+# adds them up. Whoever starts the server with the variable set (make run,
+# docker-compose, LiveServer) makes and empties the directory first, since task
+# workers beside gunicorn write there too; without it, gunicorn makes a private
+# one and removes it when it stops. Set here, before any worker imports the
+# client library, which reads the variable on import.
+# (COUPONSITE_METRICS_DIR_OURS: gunicorn made it, also after a reload re-reads this.)
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="couponsite-metrics-"
+    )
+    os.environ["COUPONSITE_METRICS_DIR_OURS"] = "1"
+else:
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    """A worker ended: its live gauges go (counters stay, they are history)."""
+    from prometheus_client import multiprocess
+
+    from couponsite.metrics import process_name  # the files' names (not the pid alone)
+
+    multiprocess.mark_process_dead(process_name(worker.pid))
+
+
+def on_exit(server) -> None:
+    if os.environ.get("COUPONSITE_METRICS_DIR_OURS") == "1":
+        import shutil
+
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the route pattern of every answer, for the metrics (couponsite.metrics).
+    "couponsite.metrics.routes.RouteLabelMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -287,6 +289,14 @@ RATE_LIMITS = {
 # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For we believe.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
+# --- Metrics (GET /metrics, couponsite.metrics; docs/operations.md) -----------------
+# Who may scrape: client addresses in these networks (loopback by default; empty:
+# nobody), and, when METRICS_TOKEN is set, with "Authorization: Bearer <token>".
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"]
+)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
 # Seconds a client is told to wait (Retry-After) when Postgres cannot be reached.
 SERVICE_UNAVAILABLE_RETRY_AFTER = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER", default=5)
 
@@ -428,7 +438,8 @@ LOGGING = {
         "repeats": {
             "()": "couponsite.logfilters.RepeatFilter",
             "seconds": LOG_REPEAT_SECONDS,
-        }
+        },
+        "redis_fallbacks": {"()": "couponsite.metrics.RedisFallbackFilter"},
     },
     "formatters": {
         "json": {
@@ -453,6 +464,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # The schedule's own "running job" lines (a lock refresh every 5 s) are noise.
         "apscheduler": {"level": "WARNING"},
+        # django-redis's ignored errors (the cache answered a miss): counted.
+        "couponsite.redis": {"filters": ["redis_fallbacks"]},
     },
 }
 

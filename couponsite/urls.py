@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from couponsite import health
 from couponsite.api.docs import RedocView, SwaggerView
+from couponsite.metrics.exposition import metrics_view
 
 api_v1 = [
     path("", include("customers.urls")),
@@ -26,6 +27,9 @@ urlpatterns = [
     # No cookies, no state: any method but GET is a JSON 405, not a CSRF refusal.
     path("healthz", csrf_exempt(health.liveness), name="healthz"),
     path("readyz", csrf_exempt(health.ReadinessView.as_view()), name="readyz"),
+    # Prometheus's scrape, for METRICS_ALLOWED_NETWORKS and METRICS_TOKEN only;
+    # not part of the API nor its schema (couponsite.metrics.exposition).
+    path("metrics", csrf_exempt(metrics_view), name="metrics"),
     # Releases moved from campaigns to draws (draws/pool.py); old links still work.
     re_path(
         r"^admin/campaigns/release/(?P<rest>.*)$",

@@ -42,6 +42,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
+from couponsite import metrics
 from couponsite.redis_client import REDIS_ERRORS, get_redis
 from couponsite.server.thin import STALE as THIN_STALE
 from couponsite.server.thin import token_entry, token_entry_key
@@ -94,6 +95,7 @@ def forget_tokens(digests: list[str]) -> None:
             pipe.set(token_entry_key(digest), THIN_STALE, ex=_thin_seconds())
         pipe.execute()
     except REDIS_ERRORS:
+        metrics.redis_fallback("tokens")
         logger.warning("tokens: could not mark thin entries stale", exc_info=True)
 
 
@@ -132,6 +134,7 @@ def remember_tokens(
                 )
         pipe.execute()
     except REDIS_ERRORS:
+        metrics.redis_fallback("tokens")
         logger.warning("tokens: could not write thin entries", exc_info=True)
 
 

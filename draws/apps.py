@@ -28,3 +28,10 @@ class DrawsConfig(AppConfig):
         for route in (*DRAW_ROUTES, *CLAIM_ROUTES, *RUSH_ROUTES):
             if route not in ROUTES:
                 ROUTES.append(route)
+
+        # The last invariant audit, read at each metrics scrape.
+        from couponsite.metrics.exposition import FIGURES
+        from draws.invariants.figures import audit_figures
+
+        if audit_figures not in FIGURES:
+            FIGURES.append(audit_figures)

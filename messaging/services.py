@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from couponsite import metrics
 from couponsite.audit import audit_record
 from couponsite.background.backoff import backoff_delay
 from couponsite.errors import DomainError
@@ -165,6 +166,7 @@ def message_deliver(*, message_id: int) -> str:
     Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
         attempts=message.attempts + 1, **done
     )
+    metrics.MESSAGES.labels(message.channel, "sent").inc()
     return "sent"
 
 
@@ -195,6 +197,7 @@ def _failed_attempt(message: Message, error: Exception) -> str:
             if updated:
                 tasks.send_message.using(run_after=due).enqueue(message.pk)
             outcome = "retry"
+    metrics.MESSAGES.labels(message.channel, outcome).inc()
     logger.warning(
         "message not sent",
         extra={

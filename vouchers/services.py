@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from campaigns.models import CouponType
+from couponsite import metrics
 from couponsite.codes import generate_code, generate_codes
 from couponsite.errors import DomainError
 from customers.models import Customer
@@ -138,6 +139,7 @@ def voucher_redeem(
                 return voucher_payload(voucher)
 
             emit(EventType.VOUCHER_REDEEMED, payload, now=now)
+            metrics.count_on_commit(metrics.REDEMPTIONS)
     if redeemed:
         # We know what the UPDATE wrote; no need to read the row (and its
         # relations, for the answer) again.

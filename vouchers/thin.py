@@ -167,4 +167,6 @@ async def redeem(scope: Scope, receive: Receive, send: Send) -> bool:
     return True
 
 
-ROUTES = [Route.of("POST", r"/api/v1/vouchers/redeem", redeem)]
+ROUTES = [
+    Route.of("POST", r"/api/v1/vouchers/redeem", redeem, label="api/v1/vouchers/redeem")
+]

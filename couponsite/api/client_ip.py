@@ -44,3 +44,8 @@ def client_ip(request) -> str:
         if not _trusted(address, networks):
             break
     return client
+
+
+def address_in(address: str, networks: list[str] | tuple[str, ...]) -> bool:
+    """Whether ``address`` lies in one of ``networks`` (CIDR strings)."""
+    return _trusted(_parse(address), _networks(tuple(networks)))

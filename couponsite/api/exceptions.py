@@ -18,6 +18,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from couponsite import metrics
 from couponsite.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -188,6 +189,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         headers["Retry-After"] = retry_after_value(exc.wait)
 
     code = _drf_code(exc)
+    metrics.refused(code)
     if isinstance(exc, exceptions.ValidationError):
         body = error_body(
             code,
@@ -210,6 +212,7 @@ def _domain_error_response(exc: DomainError) -> Response | None:
         # Django answers 500 and logs it with its traceback.
         logger.error("no HTTP status for error code %r", getattr(exc, "code", None))
         return None
+    metrics.refused(exc.code)
     return Response(
         error_body(exc.code, exc.detail),
         status=status_code,

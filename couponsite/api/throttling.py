@@ -40,6 +40,7 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.commands.core import Script
 from rest_framework.throttling import BaseThrottle
 
+from couponsite import metrics
 from couponsite.api.client_ip import client_ip
 from couponsite.api.exceptions import RateLimited
 from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
@@ -170,6 +171,7 @@ def _apply(mode: str, limits: list[tuple[str, str]]) -> int:
                 return max([wait, *(run(rest, _PEEK) for rest in groups[done + 1 :])])
         return 0
     except REDIS_ERRORS as exc:
+        metrics.redis_fallback("rate_limit")
         logger.warning("rate limit skipped: Redis unavailable (%s)", type(exc).__name__)
         return 0
 
@@ -182,8 +184,10 @@ def by_slot(active: list[tuple[str, Rate]]) -> list[list[tuple[str, Rate]]]:
     return list(groups.values())
 
 
-def _refuse_if_waiting(wait_ms: int) -> None:
+def _refuse_if_waiting(wait_ms: int, limits: list[tuple[str, str]]) -> None:
     if wait_ms > 0:
+        # The scope: the rate's name without its "_ip" / "_customer" ending.
+        metrics.rate_limited(limits[0][0].rpartition("_")[0] or limits[0][0])
         raise RateLimited(retry_after=max(1, math.ceil(wait_ms / 1000)))
 
 
@@ -192,7 +196,7 @@ def check_rate_limits(limits: list[tuple[str, str]]) -> None:
 
     All or nothing: a refused hit counts against none of the limits.
     """
-    _refuse_if_waiting(_apply(_HIT, limits))
+    _refuse_if_waiting(_apply(_HIT, limits), limits)
 
 
 def count_hits(limits: list[tuple[str, str]]) -> None:
@@ -202,7 +206,7 @@ def count_hits(limits: list[tuple[str, str]]) -> None:
 
 def refuse_if_spent(limits: list[tuple[str, str]]) -> None:
     """Raise ``RateLimited`` if any limit is already used up; counts nothing."""
-    _refuse_if_waiting(_apply(_PEEK, limits))
+    _refuse_if_waiting(_apply(_PEEK, limits), limits)
 
 
 def principal_ref(user) -> str:

@@ -58,12 +58,16 @@ class Writer:
     group (the committer rolls back and writes each request alone).
     ``once_per_batch(request)``, if given, keeps two requests with the same
     value out of one batch: the second waits for the next batch.
+    ``committed(answers)``, if given, runs once the group's transaction has
+    committed, with its answers (results and refusals), before they are handed
+    out: e.g. to count what was committed (``couponsite.metrics``).
     """
 
     kind: str
     group: Callable[[Any], Hashable]
     write: Callable[[psycopg.AsyncConnection, Hashable, list], Awaitable[list]]
     once_per_batch: Callable[[Any], Hashable] | None = None
+    committed: Callable[[list], None] | None = None
 
 
 @dataclasses.dataclass(eq=False, slots=True)
@@ -257,6 +261,11 @@ class GroupCommitter:
         else:
             self.stats.transactions += 1
             self.stats.committed_items += len(pendings)
+            if writer.committed is not None:
+                try:
+                    writer.committed(answers)
+                except Exception:
+                    logger.exception("group commit: %s's committed hook", writer.kind)
             for pending, answer in zip(pendings, answers, strict=True):
                 if pending.future.done():
                     continue

@@ -4,17 +4,22 @@ Issue 18's thin path (hot refusals of the rush, repeats of draws and claims)
 will be ASGI callables listed in ``couponsite.server.routes.ROUTES``; a request
 that matches none goes to Django unchanged. The router also answers what the
 server as a whole decides: an over-long request line (414, as gunicorn's
-``limit_request_line`` did) and the ASGI lifespan.
+``limit_request_line`` did) and the ASGI lifespan. Every answer, whoever gave
+it, is counted here (``couponsite.metrics``: route pattern, method, status,
+seconds).
 """
 
 import asyncio
 import json
 import logging
 import re
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+
+from couponsite import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -37,15 +42,20 @@ class Route:
     The app returns True once it answered (exactly what Django would: bodies,
     headers, status codes), or False, having sent nothing, to let Django
     answer; a body it read (only with ``read_body``) reaches Django all the
-    same."""
+    same. ``label``: the route in the answers' metrics, Django's pattern for
+    the same URL (``api/v1/campaigns/<slug:slug>/draws``), so that an
+    endpoint's answers add up whichever path gave them."""
 
     method: str
     pattern: re.Pattern[str]
     app: RouteApp
+    label: str
 
     @classmethod
-    def of(cls, method: str, pattern: str, app: RouteApp) -> "Route":
-        return cls(method.upper(), re.compile(pattern), app)
+    def of(
+        cls, method: str, pattern: str, app: RouteApp, *, label: str | None = None
+    ) -> "Route":
+        return cls(method.upper(), re.compile(pattern), app, label or pattern)
 
 
 async def respond(
@@ -159,11 +169,30 @@ class Router:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        # Nothing else is served: uvicorn upgrades no websocket without a library.
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer, and count the answer (``couponsite.metrics``): its route
+        pattern, method, status and seconds, once its last byte is sent."""
+        started = time.perf_counter()
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        label = metrics.UNMATCHED
+        try:
             if self.limit_request_line and _request_line_length(scope) > (
                 self.limit_request_line
             ):
                 await respond(
-                    send,
+                    sending,
                     414,
                     "URI_TOO_LONG",
                     f"The request line is longer than {self.limit_request_line} bytes.",
@@ -174,15 +203,20 @@ class Router:
                 if scope["method"] == route.method and (
                     match := route.pattern.fullmatch(scope["path"])
                 ):
+                    label = route.label
                     scope["path_params"] = match.groupdict()
-                    if await route.app(scope, receive, send):
+                    if await route.app(scope, receive, sending):
                         return
                     receive = _replaying(scope, receive)
                     break  # the route passed: Django answers, unchanged
-            await self.django(scope, receive, send)
-        elif kind == "lifespan":
-            await self._lifespan(receive, send)
-        # Nothing else is served: uvicorn upgrades no websocket without a library.
+            await self.django(scope, receive, sending)
+            label = scope.get(metrics.ROUTE_KEY, label)
+        finally:
+            # status 0: no answer was sent (the client left, the answer failed).
+            if status:
+                metrics.answer_observe(
+                    label, scope["method"], status, time.perf_counter() - started
+                )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

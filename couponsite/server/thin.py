@@ -49,6 +49,7 @@ from django.db import close_old_connections, connections
 from django.dispatch import receiver
 from django.http.request import split_domain_port, validate_host
 
+from couponsite import metrics
 from couponsite.api import throttling
 from couponsite.api.client_ip import client_ip
 from couponsite.api.exceptions import STATUS_BY_CODE, RateLimited, retry_after_value
@@ -207,6 +208,7 @@ async def refuse(send: Send, error: DomainError) -> None:
     """The answer ``couponsite.api.exceptions.exception_handler`` gives ``error``:
     ``Retry-After`` whenever it was raised with ``retry_after``, and on every 429."""
     status = STATUS_BY_CODE[error.code]
+    metrics.refused(error.code)
     retry_after = error.retry_after
     if retry_after is None and status == 429:
         retry_after = 1
@@ -368,6 +370,7 @@ class Gate:
         if reply[0] == "PASS":
             return False
         if reply[0] == "LIMITED":
+            metrics.rate_limited(scope_name)
             await rate_limited(send, int(reply[2]))
             return True
         return reply
@@ -505,6 +508,7 @@ def loop_close() -> None:
 def redis_failed() -> None:
     global _redis_skipped_until
     _redis_skipped_until = time.monotonic() + REDIS_BACKOFF_SECONDS
+    metrics.redis_fallback("thin")
     logger.warning(
         "thin path: Redis unavailable, Django answers everything for %ss",
         REDIS_BACKOFF_SECONDS,

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote_to_bytes
 from wsgiref.util import FileWrapper
 
+from couponsite.metrics import ROUTE_KEY
 from couponsite.server.router import RATE_COUNTED, Receive, Scope, Send, respond
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -228,8 +229,11 @@ class WSGIBridge:
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="django")
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
-        self._pool.submit(self._serve, build_environ(scope, body), loop, answer)
+        environ = build_environ(scope, body)
+        self._pool.submit(self._serve, environ, loop, answer)
         status, headers, content, stream = await answer
+        if (route := environ.get(ROUTE_KEY)) is not None:
+            scope[ROUTE_KEY] = route  # for the answers' metrics (the router)
         await send(
             {"type": "http.response.start", "status": status, "headers": headers}
         )

@@ -27,7 +27,9 @@ of an error. Files the server writes (SMS and mail with the ``file`` backends)
 land in the scratch directory too (``sms_dir``). With ``task_worker=True`` a
 task worker (``manage.py db_worker``, as ``make run`` starts one) runs beside
 gunicorn, writing to the same log, and stops with it: messages to customers
-(sign-in codes, email codes) are sent by it.
+(sign-in codes, email codes) are sent by it. Both write their metrics to
+``metrics_dir`` (``PROMETHEUS_MULTIPROC_DIR``), emptied before gunicorn starts,
+which ``GET /metrics`` adds up.
 """
 
 import contextlib
@@ -254,6 +256,15 @@ class LiveServer:
         return self.process.pid
 
     @property
+    def metrics_dir(self) -> Path:
+        """Where gunicorn's workers and the task worker write their metrics
+        (``PROMETHEUS_MULTIPROC_DIR``): emptied before gunicorn starts. The
+        ``manage.py`` commands run before it (``seed``, ``commands``) write none."""
+        return Path(
+            self.env.get("PROMETHEUS_MULTIPROC_DIR") or self.scratch / "metrics"
+        )
+
+    @property
     def sms_dir(self) -> Path:
         """Where SMS go with ``SMS_BACKEND=file``."""
         return Path(self.env["SMS_FILE_PATH"])
@@ -287,8 +298,9 @@ class LiveServer:
             self.manage("seed_demo")
         for command in self.commands:
             self.manage(*command)
+        served = self._served_env()
         with self.log.open("ab") as log:
-            self.process = gunicorn_start(self.env, output=log)
+            self.process = gunicorn_start(served, output=log)
         problem = gunicorn_wait(self.process, self.upstream_url, self.start_timeout)
         if problem is not None:
             raise RuntimeError(
@@ -301,8 +313,13 @@ class LiveServer:
             self._say(f"nginx answers on {self.nginx.base_url}")
         if self.task_worker:
             with self.log.open("ab") as log:
-                self.worker_process = task_worker_start(self.env, output=log)
+                self.worker_process = task_worker_start(served, output=log)
             self._say("a task worker runs beside it")
+
+    def _served_env(self) -> dict[str, str]:
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        self.metrics_dir.mkdir(parents=True)
+        return {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)}
 
     def manage(self, *args: str) -> str:
         """``manage.py`` against the server's database and settings; its stdout."""

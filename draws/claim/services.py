@@ -25,6 +25,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign, CouponType
+from couponsite import metrics
 from couponsite.errors import DomainError
 from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
 from customers.models import Customer
@@ -115,6 +116,7 @@ def claim_take(
                 now=now,
                 retry_after=retry_after,
             )
+            metrics.count_on_commit(metrics.CLAIMS)
             transaction.on_commit(
                 lambda: _remember_claimed(campaign, customer, day, now)
             )
@@ -309,6 +311,7 @@ class _PoolState:
                 _generation_key(campaign_id), _sold_out_key(campaign_id)
             )
         except REDIS_ERRORS:
+            metrics.redis_fallback("claim")
             logger.warning("sold-out flag skipped: Redis unavailable", exc_info=True)
             return cls(reachable=False, now=now)
         return cls(reachable=True, now=now, generation=generation or b"0", flag=flag)
@@ -341,6 +344,7 @@ class _PoolState:
         try:
             get_redis().set(_sold_out_key(campaign.pk), value, px=ttl_ms)
         except REDIS_ERRORS:
+            metrics.redis_fallback("claim")
             logger.warning("sold-out flag not set: Redis unavailable", exc_info=True)
 
 
@@ -353,6 +357,7 @@ def pool_changed(campaign_id: int, coupon_type_id: int) -> None:
     try:
         redis.incr(_generation_key(campaign_id))
     except REDIS_ERRORS:
+        metrics.redis_fallback("claim")
         # The flag, if any, lapses by itself within SOLD_OUT_FLAG_MAX_SECONDS.
         logger.warning("sold-out flag not voided: Redis unavailable", exc_info=True)
 

@@ -170,5 +170,10 @@ async def _first_claim(
 
 
 ROUTES = [
-    Route.of("POST", r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/claims", claims),
+    Route.of(
+        "POST",
+        r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/claims",
+        claims,
+        label="api/v1/campaigns/<slug:slug>/claims",
+    ),
 ]

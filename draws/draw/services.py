@@ -10,6 +10,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, CouponType
 from campaigns.selectors import campaign_odds
 from campaigns.services import quota_take
+from couponsite import metrics
 from couponsite.codes import display_code
 from couponsite.errors import DomainError
 from customers.models import Customer
@@ -171,5 +172,6 @@ def draw_run(
                 body=win_message(campaign, coupon_type, voucher),
                 kind=WIN_NOTICE,
             )
+        metrics.count_on_commit(metrics.DRAWS_WON if draw.won else metrics.DRAWS_LOST)
         transaction.on_commit(lambda: _remember_drawn(campaign, customer, day, now))
     return draw

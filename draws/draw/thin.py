@@ -119,5 +119,10 @@ async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
 
 
 ROUTES = [
-    Route.of("POST", r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/draws", draws),
+    Route.of(
+        "POST",
+        r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/draws",
+        draws,
+        label="api/v1/campaigns/<slug:slug>/draws",
+    ),
 ]

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.schedule import RushCycle
+from couponsite import metrics
 from couponsite.errors import DomainError
 from couponsite.group_commit import GroupCommitFailed, loop_committer
 from couponsite.server import thin
@@ -148,6 +149,8 @@ async def grabs(scope: Scope, receive: Receive, send: Send) -> bool:
         return answered
     if outcome == "ALREADY_RECEIVED" and reply[2] == 1:
         local.remember_received(campaign.pk, cycle.day, customer_id)
+    elif outcome == "SOLD_OUT":
+        metrics.GRABS_SOLD_OUT.inc()
     await thin.refuse(send, _REFUSALS[outcome]())
     return True
 
@@ -287,10 +290,16 @@ def _settle_keys(campaign_id: int, day: dt.date) -> list[str]:
 
 
 ROUTES = [
-    Route.of("POST", r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/grabs", grabs),
+    Route.of(
+        "POST",
+        r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/grabs",
+        grabs,
+        label="api/v1/campaigns/<slug:slug>/grabs",
+    ),
     Route.of(
         "POST",
         r"/api/v1/campaigns/(?P<slug>[-a-zA-Z0-9_]+)/reservations",
         reservations,
+        label="api/v1/campaigns/<slug:slug>/reservations",
     ),
 ]

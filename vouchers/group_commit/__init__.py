@@ -11,6 +11,7 @@ why. ``bodies`` has what every group writer's body shares (a coupon).
 
 import datetime as dt
 
+from couponsite import metrics
 from couponsite.group_commit import GroupCommitter, Writer, utc
 from vouchers.group_commit.writes import (
     RedeemRequest,
@@ -23,10 +24,15 @@ def _redemptions(conn, group, requests):
     return redemptions_write(conn, requests=requests)
 
 
+def _count(answers) -> None:
+    metrics.REDEMPTIONS.inc(sum(isinstance(answer, bytes) for answer in answers))
+
+
 REDEEM = Writer(
     kind="redeem",
     group=lambda request: None,
     write=_redemptions,
+    committed=_count,
     # A code twice in a batch: the second waits for the next one (then it finds
     # the voucher redeemed, and Django tells it so).
     once_per_batch=lambda request: request.code,

@@ -13,6 +13,7 @@ transaction) per campaign and day each:
 
 import datetime as dt
 
+from couponsite import metrics
 from couponsite.group_commit import GroupCommitFailed, GroupCommitter, Writer, utc
 from draws.claim.group_commit.bodies import claim_body
 from draws.claim.group_commit.reads import CLAIMED_TODAY, claimed_today
@@ -24,10 +25,15 @@ def _claims(conn, group, requests):
     return claims_write(conn, campaign_id=campaign_id, day=day, requests=requests)
 
 
+def _count(answers) -> None:
+    metrics.CLAIMS.inc(sum(isinstance(answer, Claimed) for answer in answers))
+
+
 CLAIMS = Writer(
     kind="claim",
     group=lambda request: (request.campaign_id, request.day),
     write=_claims,
+    committed=_count,
 )
 
 

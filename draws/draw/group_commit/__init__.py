@@ -9,6 +9,7 @@ model or a serializer (``bodies.draw_body``).
 
 import datetime as dt
 
+from couponsite import metrics
 from couponsite.group_commit import GroupCommitter, Writer, utc
 from draws.draw.group_commit.writes import Coupon, Drawn, DrawRequest, draws_write
 
@@ -18,10 +19,17 @@ def _draws(conn, group, requests):
     return draws_write(conn, campaign_id=campaign_id, day=day, requests=requests)
 
 
+def _count(answers) -> None:
+    for answer in answers:
+        if isinstance(answer, Drawn):
+            (metrics.DRAWS_WON if answer.won else metrics.DRAWS_LOST).inc()
+
+
 DRAWS = Writer(
     kind="draw",
     group=lambda request: (request.campaign_id, request.day),
     write=_draws,
+    committed=_count,
 )
 
 

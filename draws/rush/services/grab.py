@@ -11,6 +11,7 @@ from redis.exceptions import MaxConnectionsError
 
 from campaigns.models import Campaign, CouponType
 from campaigns.schedule import RushCycle
+from couponsite import metrics
 from couponsite.redis_client import REDIS_ERRORS
 from customers.models import Customer
 from draws.opening import NotInActiveTime
@@ -89,6 +90,7 @@ def _grab_write(
     grab.voucher = voucher
     emit(EventType.VOUCHER_ISSUED, lambda: voucher_payload(voucher), now=now)
     rush_sold_out_soon(campaign, day)
+    metrics.count_on_commit(metrics.GRABS_WON)
     return grab
 
 
@@ -268,7 +270,14 @@ def rush_grab(
     - The grab is committed when this returns (inside the caller's
       transaction, if any).
     """
-    now = now or timezone.now()
+    try:
+        return _grab(campaign=campaign, customer=customer, now=now or timezone.now())
+    except SoldOut:
+        metrics.GRABS_SOLD_OUT.inc()
+        raise
+
+
+def _grab(*, campaign: Campaign, customer: Customer, now: dt.datetime) -> Grab:
     require_rush(campaign)
     cycle = rush_cycle_at(campaign, now)
     if not (campaign.is_running(now) and cycle and cycle.in_rush(now)):
@@ -290,6 +299,7 @@ def rush_grab(
             logger.warning("rush: Redis pool exhausted, grabbing from Postgres")
         except REDIS_ERRORS:
             local.redis_failed()
+            metrics.redis_fallback("rush")
             logger.warning(
                 "rush: Redis unavailable, grabbing from Postgres", exc_info=True
             )

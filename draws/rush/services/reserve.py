@@ -7,6 +7,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from campaigns.models import Campaign, CouponType
+from couponsite import metrics
 from couponsite.codes import generate_code
 from customers.models import Customer
 from draws.opening import NotInActiveTime
@@ -123,6 +124,7 @@ def rush_reserve(
                 number=number,
                 created_at=now,
             )
+            metrics.count_on_commit(metrics.RESERVATIONS)
             made = coupons_for(number, per_10000) - coupons_for(number - 1, per_10000)
             if made:
                 _coupons_make(

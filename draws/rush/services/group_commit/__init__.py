@@ -18,6 +18,7 @@ answer; ``GroupCommitFailed`` sends the request down the Django path.
 
 import datetime as dt
 
+from couponsite import metrics
 from couponsite.group_commit import GroupCommitter, Writer, utc
 from draws.rush.models import Grab
 from draws.rush.services.group_commit.grabs import (
@@ -42,16 +43,31 @@ def _grabs(conn, group, requests):
     return grabs_write(conn, requests=requests)
 
 
+def _count_reservations(answers) -> None:
+    metrics.RESERVATIONS.inc(sum(isinstance(answer, Reserved) for answer in answers))
+
+
+def _count_grabs(answers) -> None:
+    metrics.GRABS_WON.inc(
+        sum(
+            isinstance(answer, Grabbed) and answer.outcome == GrabOutcome.GRANTED
+            for answer in answers
+        )
+    )
+
+
 RESERVATIONS = Writer(
     kind="reserve",
     group=lambda request: (request.campaign_id, request.day),
     write=_reservations,
+    committed=_count_reservations,
 )
 GRABS = Writer(
     kind="grab",
     group=lambda request: None,
     write=_grabs,
     once_per_batch=lambda request: request.voucher_id,
+    committed=_count_grabs,
 )
 
 
