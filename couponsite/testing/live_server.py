@@ -169,7 +169,8 @@ class LiveServer:
 
     ``env`` is laid over this process's environment; the server's own keys
     (``DATABASE_URL``, ``REDIS_URL``, ``BIND``, ``WEB_CONCURRENCY``) come from the
-    arguments. ``redis_url=""`` runs without Redis; ``flush_redis`` empties that
+    arguments; ``server_env`` is laid over that for gunicorn and the task worker
+    only (``manage.py`` runs without it). ``redis_url=""`` runs without Redis; ``flush_redis`` empties that
     Redis database first. ``port=None`` takes a free one. ``label`` starts every
     line it prints.
     """
@@ -193,6 +194,7 @@ class LiveServer:
         task_worker: bool = False,
         proxy: str | None = None,
         proxy_options: Mapping[str, object] | None = None,
+        server_env: Mapping[str, str] | None = None,
     ) -> None:
         if proxy not in (None, "nginx"):
             raise ValueError(f"unknown proxy {proxy!r}: None or 'nginx'")
@@ -229,6 +231,10 @@ class LiveServer:
         }
         # The name of the test runner's own database: not the server's business.
         self.env.pop("TEST_DATABASE_NAME", None)
+        # What gunicorn and the task worker see: ``env`` with ``server_env`` laid
+        # over it (e.g. a pooler's DATABASE_URL), while manage.py's commands
+        # (migrate, the fixtures) and the job itself keep ``env``'s.
+        self.server_env = {**self.env, **(server_env or {})}
         self.process: subprocess.Popen | None = None
         self._process_stopped = False
         self.task_worker = task_worker
@@ -288,7 +294,7 @@ class LiveServer:
         for command in self.commands:
             self.manage(*command)
         with self.log.open("ab") as log:
-            self.process = gunicorn_start(self.env, output=log)
+            self.process = gunicorn_start(self.server_env, output=log)
         problem = gunicorn_wait(self.process, self.upstream_url, self.start_timeout)
         if problem is not None:
             raise RuntimeError(
@@ -301,7 +307,7 @@ class LiveServer:
             self._say(f"nginx answers on {self.nginx.base_url}")
         if self.task_worker:
             with self.log.open("ab") as log:
-                self.worker_process = task_worker_start(self.env, output=log)
+                self.worker_process = task_worker_start(self.server_env, output=log)
             self._say("a task worker runs beside it")
 
     def manage(self, *args: str) -> str:
