@@ -993,6 +993,9 @@ def rush_repeats(
       ALREADY_RECEIVED to a winner and 409 SOLD_OUT to the others (the day's
       answers are final), though only the node that answered first has either
       in its process memory.
+
+    A keyed customer whose first grab has no stored answer (the phase ended
+    before it was sent) is left out and counted (``first_unanswered``).
     """
     from couponsite.models import IdempotencyKey
     from customers.models import ApiToken
@@ -1018,6 +1021,18 @@ def rush_repeats(
     def lot(customer_id) -> tuple[int, str]:
         return (201, "") if customer_id in winners else (409, "SOLD_OUT")
 
+    # A keyed customer whose first grab has no stored answer never had one (the
+    # phase ended first; its unanswered count says so): nothing to repeat.
+    unanswered = [
+        index
+        for index in keyed
+        if (
+            f"customer:{customer_of.get(ApiToken.digest_of(wanted[index]))}",
+            f"{REPEAT_KEY_PREFIX}{index}",
+        )
+        not in stored
+    ]
+    keyed = [index for index in keyed if index not in unanswered]
     checks = []  # (index, kind, node, key)
     for index in keyed:
         for node in context.node_urls():
@@ -1067,7 +1082,11 @@ def rush_repeats(
         "sent": len(results),
         "same": len(results) - len(differing),
         "differing": len(differing),
-        "customers": {"idempotency_key": len(keyed), "again": len(plain)},
+        "customers": {
+            "idempotency_key": len(keyed),
+            "again": len(plain),
+            "first_unanswered": len(unanswered),
+        },
         "winners_among_them": sum(
             customer_of.get(ApiToken.digest_of(wanted[i])) in winners
             for i in [*keyed, *plain]
