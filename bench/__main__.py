@@ -35,6 +35,7 @@ the rush sends a bounded set of repeats to each node (``Rush``'s docstring).
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -65,7 +66,14 @@ BENCH_ENV = {
 }
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    """SIGTERM (``timeout``, CI) ends the run as Ctrl-C does: through the
+    ``with`` blocks, which stop every process the topology started."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
