@@ -47,6 +47,8 @@ migrations-check: venv
 
 ## Benchmark on gunicorn + Postgres + Redis, loopback only (see docs/performance.md):
 ##   make bench   |   make bench SCENARIO=rush-30000   |   make bench BENCH_ARGS=--write-docs
+##   make bench SCENARIO=rush-300 TOPOLOGY=cluster   (single | proxy | cluster; bench/topology.py)
+TOPOLOGY ?= single
 bench: venv
 	scripts/services-up
-	$(PY) -m bench $(SCENARIO) $(BENCH_ARGS)
+	$(PY) -m bench $(SCENARIO) --topology $(TOPOLOGY) $(BENCH_ARGS)

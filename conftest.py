@@ -17,7 +17,7 @@ from couponsite.api.throttling import local_windows
 from couponsite.localcache import local_clear
 from couponsite.namespace import key_namespace, key_namespace_forget
 from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_flush
-from couponsite.testing.proxy import NGINX, PGBOUNCER
+from couponsite.testing.proxy import HAPROXY, NGINX, PGBOUNCER
 
 REQUIRE_SERVICES = os.environ.get("COUPONSITE_REQUIRE_SERVICES") == "1"
 # Browser tests drive Debian's Chromium through Playwright (no browser download).
@@ -39,8 +39,10 @@ def pytest_collection_modifyitems(config, items):
         "postgres": connection.vendor == "postgresql",
         "redis": _redis_answers(),
         "browser": os.access(CHROMIUM, os.X_OK),
-        # Debian's nginx and pgbouncer packages (our own processes: testing/proxy.py).
+        # Debian's nginx, haproxy and pgbouncer packages (our own processes:
+        # testing/proxy.py).
         "nginx": os.access(NGINX, os.X_OK),
+        "haproxy": os.access(HAPROXY, os.X_OK),
         "pgbouncer": os.access(PGBOUNCER, os.X_OK),
     }
     missing = [name for name, ok in available.items() if not ok]

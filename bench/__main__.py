@@ -7,6 +7,8 @@
     python -m bench rush-30000 --arrivals open --within 1.0   # 30,000 phones in 1 s
     python -m bench rush-30000 --arrivals open --ramp 5       # a 5 s ramp
     python -m bench healthz --arrivals open --within 1.0 --smoke   # the generator's reach
+    python -m bench rush-300 --topology cluster   # two nodes, Redis Cluster, PgBouncer
+    python -m bench rush-30000 --arrivals open --topology proxy   # behind HAProxy
 
 It recreates the ``couponsite_bench`` database (and leaves it), loads customers
 and tokens with ``manage.py load_fixture``, starts gunicorn (as ``gunicorn.conf.py`` runs it;
@@ -21,11 +23,19 @@ last answer, latency percentiles, answers by status and error code, the
 correctness counts read back from Postgres, the CPU of every party (in all and
 in milliseconds per request), and its throughput as a ratio to ``baseline`` of
 the same run. Results go to ``bench/results/latest.json``.
+
+``--topology`` (``bench.topology``): ``single`` (gunicorn direct, the default),
+``proxy`` (HAProxy, or nginx with ``--proxy nginx``, in front of it), or
+``cluster`` (a Redis Cluster of three masters, PgBouncer in transaction mode,
+two gunicorn nodes, the proxy balancing over both); the load generator talks to
+the proxy only, every process of the topology is a party of the CPU figures, and
+the rush sends a bounded set of repeats to each node (``Rush``'s docstring).
 """
 
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -33,7 +43,8 @@ from pathlib import Path
 import django
 
 from bench import scenarios
-from couponsite.testing.live_server import LiveServer, rate_limits
+from bench.topology import DEFAULT_CLUSTER_PORT, PROXIES, TOPOLOGIES, Topology
+from couponsite.testing.live_server import rate_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -41,6 +52,8 @@ DB_NAME = os.environ.get("BENCH_DATABASE_NAME", "couponsite_bench")
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 PORT = int(os.environ.get("BENCH_PORT", "18300"))
+# The bench's Redis Cluster (--topology cluster): this port and the next two.
+CLUSTER_PORT = int(os.environ.get("BENCH_REDIS_CLUSTER_PORT", DEFAULT_CLUSTER_PORT))
 
 BENCH_ENV = {
     "SECRET_KEY": "bench",
@@ -53,7 +66,14 @@ BENCH_ENV = {
 }
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    """SIGTERM (``timeout``, CI) ends the run as Ctrl-C does: through the
+    ``with`` blocks, which stop every process the topology started."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -108,6 +128,19 @@ def main() -> None:
         help="open arrivals: load-generator processes sharing the customers",
     )
     parser.add_argument(
+        "--topology",
+        choices=TOPOLOGIES,
+        default=os.environ.get("BENCH_TOPOLOGY") or "single",
+        help="single: gunicorn direct; proxy: the proxy before it; cluster: two "
+        "nodes behind the proxy on a Redis Cluster and PgBouncer",
+    )
+    parser.add_argument(
+        "--proxy",
+        choices=PROXIES,
+        default="haproxy",
+        help="the proxy of the proxy and cluster topologies",
+    )
+    parser.add_argument(
         "--write-docs", action="store_true", help="rewrite docs/performance.md"
     )
     parser.add_argument(
@@ -136,8 +169,9 @@ def main() -> None:
     customers = max(scenarios.ALL[name].customers for name in names)
     RESULTS.mkdir(parents=True, exist_ok=True)
     tokens = RESULTS / "tokens.txt"
-    server = LiveServer(
-        DB_NAME,
+    topology = Topology(
+        args.topology,
+        database=DB_NAME,
         admin_url=f"{PG_URL}/postgres",
         redis_url=REDIS_URL,
         env=BENCH_ENV,
@@ -152,24 +186,25 @@ def main() -> None:
                 str(tokens),
             ]
         ],
-        keep_database=True,  # left for a look at what the run wrote
         label="bench",
+        proxy=args.proxy,
+        cluster_port=CLUSTER_PORT,
     )
-    with server:
+    with topology:
         # The scenarios set up and count through the ORM, in this process and in
         # the manage.py commands it runs: on the server's database and Redis.
-        os.environ.update(server.env)
+        os.environ.update(topology.server.env)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "couponsite.settings")
         django.setup()
         context = scenarios.Context(
-            port=server.port,
+            port=topology.port,
             tokens_file=tokens,
             concurrency=args.concurrency,
             keep_alive=args.keep_alive,
             timeout=timeout,
             arrivals=arrivals,
         )
-        context.server = server
+        context.topology = topology
         report = {
             "machine": scenarios.machine(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -179,6 +214,7 @@ def main() -> None:
                 "timeout": timeout,
                 "arrivals": arrivals,
             },
+            "topology": topology.describe(),
             "scenarios": {},
         }
         for name in names:
@@ -186,7 +222,7 @@ def main() -> None:
             result = scenarios.ALL[name].run(context)
             report["scenarios"][name] = result
             print(json.dumps({name: result}, indent=2))
-        server_errors = server.errors_logged()
+        server_errors = topology.errors_logged()
     if server_errors:
         print(
             "bench: the server logged errors:",

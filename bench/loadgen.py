@@ -63,13 +63,20 @@ class _NothingRead(Exception):
 
 
 def _request_bytes(
-    method: str, path: str, token: str, body: bytes | None, keep_alive: bool = False
+    method: str,
+    path: str,
+    token: str,
+    body: bytes | None,
+    keep_alive: bool = False,
+    idempotency_key: str | None = None,
 ) -> bytes:
     lines = [
         f"{method} {path} HTTP/1.1",
         "Host: 127.0.0.1",
         f"Authorization: Bearer {token}",
     ]
+    if idempotency_key:
+        lines.append(f"Idempotency-Key: {idempotency_key}")
     if not keep_alive:  # HTTP/1.1 connections persist unless a side says close
         lines.append("Connection: close")
     lines.append("Accept: application/json")
@@ -211,6 +218,14 @@ def _allow_files(count: int) -> tuple[int, int]:
     return soft, hard
 
 
+def idempotency_keys(plan: dict) -> dict[int, str]:
+    """The ``Idempotency-Key`` of each listed token's request: the plan's
+    ``idempotency_keys`` (token indices) mapped to ``idempotency_prefix`` and the
+    index; the other tokens' requests carry none."""
+    prefix = plan.get("idempotency_prefix", "bench-")
+    return {index: f"{prefix}{index}" for index in plan.get("idempotency_keys") or ()}
+
+
 def _payloads(plan: dict, keep_alive: bool) -> list[bytes]:
     tokens = Path(plan["tokens_file"]).read_text().split()[: plan.get("limit") or None]
     if plan.get("bodies_file"):  # one JSON body per line, matching the tokens
@@ -222,10 +237,18 @@ def _payloads(plan: dict, keep_alive: bool) -> list[bytes]:
             json.dumps(plan["body"]).encode() if plan.get("body") is not None else None
         )
         bodies = [body] * len(tokens)
+    keys = idempotency_keys(plan)
     payloads = [
-        _request_bytes(plan["method"], plan["path"], token, body, keep_alive)
+        _request_bytes(
+            plan["method"],
+            plan["path"],
+            token,
+            body,
+            keep_alive,
+            keys.get(index),
+        )
         for _ in range(plan.get("repeat", 1))
-        for token, body in zip(tokens, bodies, strict=False)
+        for index, (token, body) in enumerate(zip(tokens, bodies, strict=False))
     ]
     if plan.get("total"):  # a fixed number of requests, cycling through the tokens
         payloads = [payloads[i % len(payloads)] for i in range(plan["total"])]

@@ -2,6 +2,7 @@
 the load generator, and reads the correctness counts back from Postgres."""
 
 import datetime as dt
+import http.client
 import json
 import os
 import platform
@@ -10,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +21,6 @@ from django.db.models import Count
 from django.utils import timezone
 
 from couponsite.redis_client import get_redis
-from couponsite.testing.live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -27,7 +28,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # --- processes and CPU -----------------------------------------------------------
 
-PARTIES = ("gunicorn", "postgres", "redis")  # gunicorn: the app (master and workers)
 SAMPLE_SECONDS = 0.2  # how often a phase's CPU is sampled (one /proc scan: ~3 ms)
 # A stretch of a phase with fewer answers than this says nothing about their cost.
 MIN_STRETCH_ANSWERS = 100
@@ -82,29 +82,48 @@ class Parties:
     Postgres processes that serve ``database`` or every database (the postmaster,
     WAL writer, checkpointer...; not the backends of other databases), and the
     redis-server on ``redis_port``. The machine may be shared: Redis and
-    Postgres's common processes also work for whoever else uses them."""
+    Postgres's common processes also work for whoever else uses them.
+
+    A topology of several processes (``bench.topology``) names the rest: ``more``
+    maps a party to a process whose children count with it (a second gunicorn
+    node, nginx, HAProxy, PgBouncer), and ``redis_ports`` lists every node of a
+    Redis Cluster, each a party ``redis:<port>`` (``redis_port`` is then unused).
+    """
 
     server_pid: int
     database: str | None = None
     redis_port: int | None = None
+    more: dict[str, int] = field(default_factory=dict)
+    redis_ports: tuple[int, ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        redis = tuple(f"redis:{port}" for port in self.redis_ports) or ("redis",)
+        return ("gunicorn", *self.more, "postgres", *redis)
 
 
 def cpu_by_process(parties: Parties) -> dict[int, tuple[str, float]]:
     """CPU seconds so far of each process of the parties."""
     found, leaders = {}, {}
+    roots = {parties.server_pid: "gunicorn"} | {
+        pid: party for party, pid in parties.more.items()
+    }
     for pid, (name, parent, seconds) in _processes().items():
-        if pid == parties.server_pid or parent == parties.server_pid:
-            found[pid] = ("gunicorn", seconds)
+        if pid in roots or parent in roots:
+            found[pid] = (roots.get(pid) or roots[parent], seconds)
         elif name.startswith("postgres"):
             database, leader = postgres_role(_command_line(pid))
             if leader is not None:
                 leaders[pid] = (leader, seconds)
             elif database is None or parties.database in (None, database):
                 found[pid] = ("postgres", seconds)
-        elif name.startswith("redis-server") and (
-            parties.redis_port is None or f":{parties.redis_port}" in _command_line(pid)
-        ):
-            found[pid] = ("redis", seconds)
+        elif name.startswith("redis-server"):
+            command = _command_line(pid)
+            if parties.redis_ports:
+                for port in parties.redis_ports:
+                    if f":{port} " in f"{command} ":
+                        found[pid] = (f"redis:{port}", seconds)
+            elif parties.redis_port is None or f":{parties.redis_port}" in command:
+                found[pid] = ("redis", seconds)
     for pid, (leader, seconds) in leaders.items():
         if leader in found:
             found[pid] = ("postgres", seconds)
@@ -128,7 +147,7 @@ class CpuMeter:
                 self.start[pid] = seconds if not self.sampled else 0.0
             self.latest[pid] = (party, seconds)
         self.sampled = True
-        totals = dict.fromkeys(PARTIES, 0.0)
+        totals = dict.fromkeys(self.parties.names(), 0.0)
         for pid, (party, seconds) in self.latest.items():
             totals[party] += seconds - self.start[pid]
         return totals
@@ -233,19 +252,22 @@ class Context:
     # bench.loadgen) for every phase that does not ask for the closed loop; None:
     # ``concurrency`` looping clients.
     arrivals: dict | None = None
-    server: LiveServer | None = None
+    # The processes the run talks to (bench.topology.Topology), set by bench.main.
+    topology: object | None = None
     scratch: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-"))
     )
 
     def parties(self) -> Parties:
-        return Parties(
-            server_pid=self.server.pid,
-            database=self.server.database if self.server.postgres else None,
-            redis_port=urlsplit(self.server.redis_url).port or 6379
-            if self.server.redis_url
-            else None,
-        )
+        return self.topology.parties()
+
+    def node_urls(self) -> list[str]:
+        """Each gunicorn node's own URL (behind the proxy, if there is one)."""
+        return self.topology.node_urls
+
+    @property
+    def topology_kind(self) -> str:
+        return self.topology.kind if self.topology is not None else "single"
 
 
 def run_phase(context: Context, plan: dict) -> dict:
@@ -754,6 +776,10 @@ class Rush(Scenario):
     are moved (as an employee would) so the rush opens seconds later, the day is
     loaded into Redis (``rush_warm``, as ``manage.py warm_rush`` does), and the
     grabs run inside the one-minute rush window.
+
+    On several gunicorn nodes (``--topology cluster``) a bounded set of grabs
+    is repeated on every node directly (``rush_repeats``): one answer per
+    repeat whichever node answers, the verdict checks (``repeats_differing``).
     """
 
     answers = {
@@ -765,6 +791,30 @@ class Rush(Scenario):
     def __init__(self, customers: int):
         self.customers = customers
         self.coupons = customers // 5  # the rush day's share of the reservations
+
+    @staticmethod
+    def repeats(context: Context) -> bool:
+        """Repeats are sent where another node may answer them."""
+        return len(context.node_urls()) > 1
+
+    def verdict(self, name: str, result: dict) -> list[str]:
+        found = super().verdict(name, result)
+        counts = result["correctness"]
+        if "repeats_sent" in counts:
+            if counts["repeats_differing"] != 0:
+                examples = (result.get("repeats") or {}).get("examples", [])[:3]
+                found.append(
+                    f"{name}: repeats_differing = {counts['repeats_differing']} "
+                    f"of {counts['repeats_sent']} (e.g. {examples})"
+                )
+            if counts["repeats_same"] != counts["repeats_sent"]:
+                found.append(
+                    f"{name}: repeats_same = {counts['repeats_same']}, "
+                    f"expected {counts['repeats_sent']}"
+                )
+            if not counts["repeats_sent"]:
+                found.append(f"{name}: no repeat was sent")
+        return found
 
     def expected_counts(self) -> dict[str, int]:
         return {
@@ -825,15 +875,35 @@ class Rush(Scenario):
             max(0.0, (opens - campaign.local_now(timezone.now())).total_seconds()) + 0.2
         )
         rush_warm(campaign=campaign)
+        path = f"/api/v1/campaigns/{campaign.slug}/grabs"
+        keyed, plain = (
+            repeat_plan(self.customers) if self.repeats(context) else ([], [])
+        )
         grab = run_phase(
             context,
             {
                 "method": "POST",
-                "path": f"/api/v1/campaigns/{campaign.slug}/grabs",
+                "path": path,
                 "limit": self.customers,
                 "max_seconds": 59,
+                "idempotency_keys": keyed,
+                "idempotency_prefix": REPEAT_KEY_PREFIX,
             },
         )
+        repeats = None
+        if keyed:
+            rush_ends = opens + dt.timedelta(seconds=59)
+            repeats = rush_repeats(
+                context,
+                campaign=campaign,
+                path=path,
+                keyed=keyed,
+                # Without a key, a repeat after the window says NOT_IN_ACTIVE_TIME
+                # (the window is checked first): only while it has time left.
+                plain=plain
+                if (rush_ends - campaign.local_now(timezone.now())).total_seconds() > 10
+                else [],
+            )
         day = RushDay.objects.get(campaign=campaign)
         winners = Grab.objects.filter(campaign=campaign).count()
         issued = Voucher.objects.filter(
@@ -842,9 +912,20 @@ class Rush(Scenario):
         unanswered = sum(grab["unanswered"].values()) + sum(
             reserve["unanswered"].values()
         )
+        repeat_counts = (
+            {
+                "repeats_sent": repeats["sent"],
+                "repeats_same": repeats["same"],
+                "repeats_differing": repeats["differing"],
+            }
+            if repeats is not None
+            else {}
+        )
         return {
             "phases": {"reserve": reserve, "grab": grab},
+            **({"repeats": repeats} if repeats is not None else {}),
             "correctness": {
+                **repeat_counts,
                 "reservations": Reservation.objects.filter(campaign=campaign).count(),
                 "coupons": day.coupons,
                 "expected_coupons": self.coupons,
@@ -858,6 +939,167 @@ class Rush(Scenario):
                 "5xx": _server_errors(reserve) + _server_errors(grab),
             },
         }
+
+
+# --- one answer per repeat, whichever node answers ----------------------------------
+
+REPEATS = 100  # at most, of each kind
+REPEAT_KEY_PREFIX = "bench-grab-"
+
+
+def repeat_plan(customers: int) -> tuple[list[int], list[int]]:
+    """Which customers (token indices) repeat their grab: those whose first grab
+    carries an Idempotency-Key, and as many repeating without one; spread over
+    the arrival order, so both winners and losers repeat."""
+    count = min(REPEATS, max(1, customers // 10))
+    stride = customers // count
+    return [n * stride for n in range(count)], [n * stride + 1 for n in range(count)]
+
+
+def _post(base_url: str, path: str, token: str, key: str | None) -> tuple:
+    """(status, decoded JSON body or None, replayed header) of one POST."""
+    url = urlsplit(base_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    if key:
+        headers["Idempotency-Key"] = key
+    try:
+        connection.request("POST", path, headers=headers)
+        answer = connection.getresponse()
+        raw = answer.read()
+        replayed = answer.getheader("Idempotent-Replayed")
+    except (OSError, http.client.HTTPException) as exc:
+        return None, type(exc).__name__, None
+    finally:
+        connection.close()
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        body = raw[:200].decode(errors="replace")
+    return answer.status, body, replayed
+
+
+def rush_repeats(
+    context: Context, *, campaign, path: str, keyed: list[int], plain: list[int]
+) -> dict:
+    """Send the grab of each listed customer again to every gunicorn node
+    directly, whichever answered the first, and compare:
+
+    - ``keyed`` customers sent their first grab with an Idempotency-Key: each
+      node must replay the stored first answer (``Idempotent-Replayed: true``,
+      the same status and body), and that answer must be the customer's lot (201
+      for a winner, 409 SOLD_OUT for the others);
+    - ``plain`` customers repeat without a key: each node must say 409
+      ALREADY_RECEIVED to a winner and 409 SOLD_OUT to the others (the day's
+      answers are final), though only the node that answered first has either
+      in its process memory.
+
+    A keyed customer whose first grab has no stored answer (the phase ended
+    before it was sent) is left out and counted (``first_unanswered``).
+    """
+    from couponsite.models import IdempotencyKey
+    from customers.models import ApiToken
+    from draws.models import Grab
+
+    tokens = context.tokens_file.read_text().split()
+    wanted = {index: tokens[index] for index in [*keyed, *plain]}
+    customer_of = dict(
+        ApiToken.objects.filter(
+            digest__in=[ApiToken.digest_of(token) for token in wanted.values()]
+        ).values_list("digest", "customer_id")
+    )
+    winners = set(
+        Grab.objects.filter(campaign=campaign).values_list("customer_id", flat=True)
+    )
+    stored = {
+        (row.owner, row.key): (row.response_status, row.response_body)
+        for row in IdempotencyKey.objects.filter(
+            key__in=[f"{REPEAT_KEY_PREFIX}{index}" for index in keyed]
+        )
+    }
+
+    def lot(customer_id) -> tuple[int, str]:
+        return (201, "") if customer_id in winners else (409, "SOLD_OUT")
+
+    # A keyed customer whose first grab has no stored answer never had one (the
+    # phase ended first; its unanswered count says so): nothing to repeat.
+    unanswered = [
+        index
+        for index in keyed
+        if (
+            f"customer:{customer_of.get(ApiToken.digest_of(wanted[index]))}",
+            f"{REPEAT_KEY_PREFIX}{index}",
+        )
+        not in stored
+    ]
+    keyed = [index for index in keyed if index not in unanswered]
+    checks = []  # (index, kind, node, key)
+    for index in keyed:
+        for node in context.node_urls():
+            checks.append(
+                (index, "idempotency_key", node, f"{REPEAT_KEY_PREFIX}{index}")
+            )
+    for index in plain:
+        for node in context.node_urls():
+            checks.append((index, "again", node, None))
+
+    def check(item) -> dict:
+        index, kind, node, key = item
+        customer_id = customer_of.get(ApiToken.digest_of(wanted[index]))
+        status, body, replayed = _post(node, path, wanted[index], key)
+        code = body.get("code", "") if isinstance(body, dict) else ""
+        if kind == "idempotency_key":
+            first = stored.get((f"customer:{customer_id}", key))
+            want_status, want_code = lot(customer_id)
+            same = (
+                first is not None
+                and (first[0], (first[1] or {}).get("code", ""))
+                == (want_status, want_code)
+                and (status, body) == first
+                and replayed == "true"
+            )
+            expected = first
+        else:
+            want_status, want_code = lot(customer_id)
+            if want_status == 201:
+                want_code = "ALREADY_RECEIVED"
+            expected = (409, want_code)
+            same = (status, code) == expected
+        return {
+            "customer": index,
+            "kind": kind,
+            "node": node,
+            "same": same,
+            "expected": expected if same else repr(expected)[:200],
+            "got": (status, code or None, replayed),
+        }
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(check, checks))
+    by_node = Counter((r["node"], r["kind"], r["same"]) for r in results)
+    differing = [r for r in results if not r["same"]]
+    return {
+        "sent": len(results),
+        "same": len(results) - len(differing),
+        "differing": len(differing),
+        "customers": {
+            "idempotency_key": len(keyed),
+            "again": len(plain),
+            "first_unanswered": len(unanswered),
+        },
+        "winners_among_them": sum(
+            customer_of.get(ApiToken.digest_of(wanted[i])) in winners
+            for i in [*keyed, *plain]
+        ),
+        "by_node": [
+            {"node": node, "kind": kind, "same": same, "count": count}
+            for (node, kind, same), count in sorted(by_node.items())
+        ],
+        "examples": [
+            {key: r[key] for key in ("customer", "kind", "node", "expected", "got")}
+            for r in differing[:5]
+        ],
+    }
 
 
 def _server_errors(phase: dict) -> int:
@@ -939,20 +1181,63 @@ def load_shape(load: dict) -> str:
     )
 
 
+def party_sums(cost: dict) -> dict:
+    """Per-party figures folded into the table's columns: ``gunicorn`` (every
+    node), ``postgres``, ``redis`` (every node of a cluster), and the rest
+    (a proxy, PgBouncer; and each node apart when there are several)."""
+    if not cost:
+        return {}
+    app = {p: v for p, v in cost.items() if p.startswith("gunicorn")}
+    redis = {p: v for p, v in cost.items() if p.startswith("redis")}
+    others = {p: v for p, v in cost.items() if p not in redis and p != "postgres"}
+    if len(app) == 1:
+        others = {p: v for p, v in others.items() if p not in app}
+    return {
+        "gunicorn": sum(app.values()) if app else None,
+        "postgres": cost.get("postgres"),
+        "redis": sum(redis.values()) if redis else None,
+        "others": others,
+    }
+
+
+def _others(others: dict) -> str:
+    return ", ".join(f"{p} {_ms(v)}" for p, v in others.items()) or "-"
+
+
+def topology_line(topology: dict) -> str:
+    kind = topology.get("kind", "single")
+    if kind == "single":
+        return "Topology: single (the load generator talks to gunicorn directly)."
+    parts = [
+        f"{topology['proxy']} in front of {topology['gunicorn_nodes']} gunicorn node(s)"
+    ]
+    if topology.get("pgbouncer"):
+        parts.append(
+            f"PgBouncer ({topology['pgbouncer']['pool_mode']} pooling, "
+            f"{topology['pgbouncer']['pool_size']} server connections)"
+        )
+    redis = topology.get("redis", {})
+    if redis.get("cluster_ports"):
+        parts.append(f"a Redis Cluster of {len(redis['cluster_ports'])} masters")
+    return f"Topology: {kind}: {', '.join(parts)}; the load generator talks to the proxy only."
+
+
 def markdown(report: dict) -> str:
     """The report as markdown: one row per phase with its cost per request, the cost
     of each kind of answer where a phase mixes them, and the correctness counts."""
     rows = []
     if "load" in report:
         rows += [f"Load: {load_shape(report['load'])}.", ""]
+    if "topology" in report:
+        rows += [topology_line(report["topology"]), ""]
     rows += [
-        "| scenario / phase | answered | req/s | x baseline | last answer s | p50 ms | p95 ms | p99 ms | statuses | app CPU ms/req | Postgres CPU ms/req | Redis CPU ms/req | connections opened | loadgen CPU |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| scenario / phase | answered | req/s | x baseline | last answer s | p50 ms | p95 ms | p99 ms | statuses | app CPU ms/req | Postgres CPU ms/req | Redis CPU ms/req | other parties ms/req | connections opened | loadgen CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     stretches = []
     for name, result in report["scenarios"].items():
         for phase_name, phase in result["phases"].items():
-            cost = phase.get("cpu_ms_per_request") or {}
+            cost = party_sums(phase.get("cpu_ms_per_request") or {})
             connections = phase.get("connections", {})
             rows.append(
                 f"| {name} / {phase_name} | {phase['answered']:,} | {phase['throughput'] or 0:,} | "
@@ -960,16 +1245,18 @@ def markdown(report: dict) -> str:
                 f"{phase['p50_ms']} | {phase['p95_ms']} | {phase['p99_ms']} | "
                 f"{_counts(phase['statuses'])} | {_ms(cost.get('gunicorn'))} | "
                 f"{_ms(cost.get('postgres'))} | {_ms(cost.get('redis'))} | "
+                f"{_others(cost.get('others', {}))} | "
                 f"{connections.get('opened', 0):,} | "
                 f"{phase['loadgen_cpu_share']:.0%} of a core |"
             )
             for key, stretch in phase.get("cost_by_answer", {}).items():
-                cost = stretch["cpu_ms_per_answer"]
+                cost = party_sums(stretch["cpu_ms_per_answer"])
                 stretches.append(
                     f"| {name} / {phase_name} | {STRETCHES[key]}, "
                     f"{stretch['from_second']} to {stretch['to_second']} s | "
                     f"{_counts(stretch['statuses'])} | {_ms(cost['gunicorn'])} | "
-                    f"{_ms(cost['postgres'])} | {_ms(cost['redis'])} |"
+                    f"{_ms(cost['postgres'])} | {_ms(cost['redis'])} | "
+                    f"{_others(cost['others'])} |"
                 )
     if stretches:
         rows += [
@@ -977,8 +1264,8 @@ def markdown(report: dict) -> str:
             "Where a phase mixes successes and refusals: the CPU of the stretch in which "
             "only one kind was answered, per answer of that stretch.",
             "",
-            "| scenario / phase | stretch | answers | app CPU ms/answer | Postgres | Redis |",
-            "|---|---|---|---|---|---|",
+            "| scenario / phase | stretch | answers | app CPU ms/answer | Postgres | Redis | others |",
+            "|---|---|---|---|---|---|---|",
             *stretches,
         ]
     opened = [
@@ -1017,7 +1304,8 @@ def write_docs(report: dict, table: str, docs: Path | None = None) -> None:
     """Put the report into docs/performance.md between its markers: a run of
     open-loop arrivals between ``bench-open:start``/``end``, one on
     keep-alive connections between ``bench-keep-alive:start``/``end``, any other
-    between ``bench:start``/``end``, so that each shape's latest run stays."""
+    between ``bench:start``/``end``, so that each shape's latest run stays; a run
+    on another topology than ``single`` adds ``-proxy`` or ``-cluster`` to the name."""
     docs = docs or ROOT / "docs" / "performance.md"
     text = docs.read_text() if docs.exists() else "# Performance\n"
     load = report.get("load", {})
@@ -1028,6 +1316,9 @@ def write_docs(report: dict, table: str, docs: Path | None = None) -> None:
         if load.get("keep_alive")
         else "bench"
     )
+    kind = report.get("topology", {}).get("kind", "single")
+    if kind != "single":  # each topology's latest run of each shape stays
+        section += f"-{kind}"
     marker_start, marker_end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
     m = report["machine"]
     block = (

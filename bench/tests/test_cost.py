@@ -136,3 +136,25 @@ def test_backends_of_other_databases_are_not_counted(db):
     assert ours[backend][0] == "postgres"
     assert backend not in others
     assert any(party == "postgres" for party, _ in others.values())  # shared ones
+
+
+def test_each_process_of_a_topology_is_a_party_of_its_own():
+    # This process stands for gunicorn's master, a second one for HAProxy: each
+    # party gets its own processes' CPU; redis-servers on other ports are none.
+    proxy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        parties = Parties(
+            server_pid=os.getpid(),
+            database="none",
+            more={"haproxy": proxy.pid},
+            redis_ports=(1, 2),
+        )
+        found = cpu_by_process(parties)
+    finally:
+        proxy.kill()
+        proxy.wait()
+
+    assert found[os.getpid()][0] == "gunicorn"
+    assert found[proxy.pid][0] == "haproxy"
+    assert parties.names() == ("gunicorn", "haproxy", "postgres", "redis:1", "redis:2")
+    assert not any(party.startswith("redis") for party, _ in found.values())

@@ -103,6 +103,7 @@ def test_a_mixed_phase_shows_the_cost_of_each_kind_of_answer():
             "3.50",
             "0.700",
             "0.150",
+            "-",
         ],
         [
             "rush-30000 / grab",
@@ -111,6 +112,7 @@ def test_a_mixed_phase_shows_the_cost_of_each_kind_of_answer():
             "1.01",
             "0.021",
             "0.110",
+            "-",
         ],
     ]
 
@@ -131,3 +133,41 @@ def test_each_load_shape_keeps_its_own_section_of_the_docs(tmp_path):
     assert text.count("<!-- bench-keep-alive:start -->") == 1
     assert "default table" in text and "newer keep-alive table" in text
     assert "\nkeep-alive table" not in text
+
+
+def test_a_topology_of_several_processes_shows_each_party_and_sums_the_columns():
+    cost = {
+        "gunicorn": 1.0,
+        "gunicorn-b": 1.5,
+        "haproxy": 0.25,
+        "pgbouncer": 0.125,
+        "postgres": 0.5,
+        "redis:7311": 0.1,
+        "redis:7312": 0.2,
+        "redis:7313": 0.3,
+    }
+    cluster = report()
+    cluster["topology"] = {
+        "kind": "cluster",
+        "proxy": "haproxy",
+        "gunicorn_nodes": 2,
+        "workers_per_node": 2,
+        "redis": {"cluster_ports": [7311, 7312, 7313]},
+        "pgbouncer": {"pool_mode": "transaction", "pool_size": 20},
+    }
+    cluster["scenarios"]["rush-30000"]["phases"]["grab"] = {
+        **GRAB,
+        "cpu_ms_per_request": cost,
+        "cost_by_answer": {},
+    }
+
+    table = markdown(cluster)
+
+    header = cells(table, "scenario / phase")
+    row = dict(zip(header, cells(table, "rush-30000 / grab"), strict=True))
+    assert row["app CPU ms/req"] == "2.50"  # both nodes
+    assert row["Redis CPU ms/req"] == "0.600"  # every master
+    assert row["other parties ms/req"] == (
+        "gunicorn 1.00, gunicorn-b 1.50, haproxy 0.250, pgbouncer 0.125"
+    )
+    assert "Topology: cluster: haproxy in front of 2 gunicorn node(s)" in table

@@ -242,3 +242,47 @@ def test_open_loop_connection_errors_fail_the_phase():
         "rush-30000: sold_out_answers = 23997, expected 24000",
         "rush-30000/grab: 3 unanswered",
     ]
+
+
+def on_two_nodes(sent: int = 400, differing: int = 0) -> dict:
+    """rush-30000 as the cluster topology reports it: repeats sent to each node."""
+    result = copy.deepcopy(RIGHT["rush-30000"])
+    result["correctness"].update(
+        repeats_sent=sent, repeats_same=sent - differing, repeats_differing=differing
+    )
+    result["repeats"] = {
+        "sent": sent,
+        "same": sent - differing,
+        "differing": differing,
+        "examples": [
+            {
+                "customer": 301,
+                "kind": "again",
+                "node": "http://127.0.0.1:8052",
+                "expected": "(409, 'ALREADY_RECEIVED')",
+                "got": [409, "SOLD_OUT", None],
+            }
+        ][:differing],
+    }
+    return result
+
+
+def test_repeats_that_each_node_answers_alike_pass():
+    assert failures(report(**{"rush-30000": on_two_nodes()})) == []
+
+
+def test_a_repeat_answered_otherwise_by_the_other_node_fails():
+    # A winner asked again on the node that did not serve the grab heard SOLD_OUT
+    # instead of ALREADY_RECEIVED: two answers for one customer.
+    found = failures(report(**{"rush-30000": on_two_nodes(differing=1)}))
+
+    assert len(found) == 2
+    assert found[0].startswith("rush-30000: repeats_differing = 1 of 400 (e.g. [")
+    assert "ALREADY_RECEIVED" in found[0]
+    assert found[1] == "rush-30000: repeats_same = 399, expected 400"
+
+
+def test_a_cluster_run_that_sent_no_repeat_fails():
+    found = failures(report(**{"rush-30000": on_two_nodes(sent=0)}))
+
+    assert found == ["rush-30000: no repeat was sent"]

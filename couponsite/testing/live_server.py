@@ -171,7 +171,8 @@ class LiveServer:
 
     ``env`` is laid over this process's environment; the server's own keys
     (``DATABASE_URL``, ``REDIS_URL``, ``BIND``, ``WEB_CONCURRENCY``) come from the
-    arguments. ``redis_url=""`` runs without Redis; ``flush_redis`` empties that
+    arguments; ``server_env`` is laid over that for gunicorn and the task worker
+    only (``manage.py`` runs without it). ``redis_url=""`` runs without Redis; ``flush_redis`` empties that
     Redis database first. ``port=None`` takes a free one. ``label`` starts every
     line it prints.
     """
@@ -195,6 +196,7 @@ class LiveServer:
         task_worker: bool = False,
         proxy: str | None = None,
         proxy_options: Mapping[str, object] | None = None,
+        server_env: Mapping[str, str] | None = None,
     ) -> None:
         if proxy not in (None, "nginx"):
             raise ValueError(f"unknown proxy {proxy!r}: None or 'nginx'")
@@ -231,6 +233,10 @@ class LiveServer:
         }
         # The name of the test runner's own database: not the server's business.
         self.env.pop("TEST_DATABASE_NAME", None)
+        # What gunicorn and the task worker see: ``env`` with ``server_env`` laid
+        # over it (e.g. a pooler's DATABASE_URL), while manage.py's commands
+        # (migrate, the fixtures) and the job itself keep ``env``'s.
+        self.server_env = {**self.env, **(server_env or {})}
         self.process: subprocess.Popen | None = None
         self._process_stopped = False
         self.task_worker = task_worker
@@ -319,7 +325,7 @@ class LiveServer:
     def _served_env(self) -> dict[str, str]:
         shutil.rmtree(self.metrics_dir, ignore_errors=True)
         self.metrics_dir.mkdir(parents=True)
-        return {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)}
+        return {**self.server_env, "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir)}
 
     def manage(self, *args: str) -> str:
         """``manage.py`` against the server's database and settings; its stdout."""

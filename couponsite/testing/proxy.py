@@ -1,11 +1,13 @@
-"""nginx and PgBouncer processes of our own, from the repository's templates.
+"""nginx, HAProxy and PgBouncer processes of our own, from the repository's templates.
 
     with Nginx([8001, 8002]) as proxy:        # in front of gunicorn nodes on 8001, 8002
+    with HAProxy([8001, 8002]) as proxy:      # the same, queueing past each node's maxconn
         httpx.get(f"{proxy.base_url}/healthz")
     with PgBouncer() as bouncer:              # transaction pooling before Postgres
         url = bouncer.database_url("couponsite")
 
 Each renders its template (``deploy/nginx/couponsite.conf.template``,
+``deploy/haproxy/couponsite.cfg.template``,
 ``deploy/pgbouncer/pgbouncer.ini.template``; ``@NAME@`` placeholders) into a
 scratch directory of its own, where the process keeps its pid file, logs and
 temporary files, and runs it in the foreground as a child in a process group of
@@ -36,9 +38,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "couponsite.conf.template"
+HAPROXY_TEMPLATE = ROOT / "deploy" / "haproxy" / "couponsite.cfg.template"
 PGBOUNCER_TEMPLATE = ROOT / "deploy" / "pgbouncer" / "pgbouncer.ini.template"
 NGINX = os.environ.get("NGINX_PATH", "/usr/sbin/nginx")
 PGBOUNCER = os.environ.get("PGBOUNCER_PATH", "/usr/sbin/pgbouncer")
+HAPROXY = os.environ.get("HAPROXY_PATH", "/usr/sbin/haproxy")
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 _PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
 
@@ -259,6 +263,74 @@ class Nginx(_Child):
             "-e",
             str(self.log),
         ]
+
+
+class HAProxy(_Child):
+    """HAProxy in front of gunicorn nodes on ``upstream_ports`` (loopback).
+
+    ``server_maxconn`` bounds the requests each node holds at once; the rest
+    wait in HAProxy's queue (``queue_timeout``); ``maxconn`` bounds the client
+    connections it holds (default: as many as its open-file limit allows, past
+    the nodes' share; the rest wait in the listen queue); ``backlog`` is the listen queue (the kernel caps it at
+    ``net.core.somaxconn``).
+    """
+
+    name = "haproxy"
+
+    def __init__(
+        self,
+        upstream_ports: Sequence[int],
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        upstream_host: str = "127.0.0.1",
+        threads: int = 2,
+        maxconn: int | None = None,
+        server_maxconn: int = 32,
+        queue_timeout: str = "60s",
+        backlog: int = 65535,
+        stop_timeout: float = 10,
+    ) -> None:
+        if not upstream_ports:
+            raise ValueError("haproxy needs at least one upstream")
+        super().__init__(host=host, port=port, stop_timeout=stop_timeout)
+        self.conf = self.scratch / "haproxy.cfg"
+        servers = "\n".join(
+            f"    server node{n} {upstream_host}:{upstream} maxconn {server_maxconn}"
+            for n, upstream in enumerate(upstream_ports, 1)
+        )
+        files = min(1 << 20, _hard_nofile())
+        # HAProxy reserves two descriptors per connection (its client's and a
+        # server's) and refuses a maxconn the open-file limit cannot hold that way.
+        self.maxconn = maxconn or max(256, (files - 256) // 2)
+        with self._cleaning_up():
+            self.conf.write_text(
+                render(
+                    HAPROXY_TEMPLATE,
+                    {
+                        "SCRATCH": self.scratch,
+                        "MAXCONN": self.maxconn,
+                        "ULIMIT_N": files,
+                        "THREADS": threads,
+                        "QUEUE_TIMEOUT": queue_timeout,
+                        "LISTEN": f"{host}:{self.port}",
+                        "BACKLOG": backlog,
+                        "SERVERS": servers,
+                    },
+                )
+            )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.scratch / "stdout.log"
+
+    def command(self) -> list[str]:
+        # -db: in the foreground, no daemon; -W: master-worker off by default.
+        return [HAPROXY, "-db", "-f", str(self.conf)]
 
 
 class PgBouncer(_Child):

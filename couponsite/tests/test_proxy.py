@@ -1,5 +1,5 @@
-"""Through a real nginx (deploy/nginx/couponsite.conf.template) in front of
-gunicorn: the app keys its per-address rate limits on the client's address the
+"""Through a real nginx (deploy/nginx/couponsite.conf.template) and a real
+HAProxy (deploy/haproxy/couponsite.cfg.template) in front of gunicorn: the app keys its per-address rate limits on the client's address the
 proxy reports, and believes ``X-Forwarded-For`` only from the proxy.
 
 Clients on loopback come from addresses of their own (127.0.0.2, 127.0.0.3, ...:
@@ -16,12 +16,11 @@ import pytest
 from django.db import connection
 
 from couponsite.testing.live_server import gunicorn
-from couponsite.testing.proxy import Nginx
+from couponsite.testing.proxy import HAProxy, Nginx
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.redis,
-    pytest.mark.nginx,
     pytest.mark.django_db(transaction=True),
     pytest.mark.timeout(120),
 ]
@@ -48,9 +47,14 @@ def _post_token(base_url: str, source: str, forwarded: str | None = None) -> int
         client.close()
 
 
-@pytest.fixture
-def proxied():
-    """(nginx's URL, gunicorn's URL): gunicorn on the test database, trusting
+@pytest.fixture(
+    params=[
+        pytest.param("nginx", marks=pytest.mark.nginx),
+        pytest.param("haproxy", marks=pytest.mark.haproxy),
+    ]
+)
+def proxied(request):
+    """(the proxy's URL, gunicorn's URL): gunicorn on the test database, trusting
     127.0.0.1 only, with ``LIMIT`` token attempts an hour per address."""
     settings = connection.settings_dict
     env = {
@@ -67,9 +71,13 @@ def proxied():
     }
     with (
         gunicorn(env, start_within=30) as (upstream, _),
-        Nginx([urlsplit(upstream).port], worker_processes=1) as nginx,
+        (
+            Nginx([urlsplit(upstream).port], worker_processes=1)
+            if request.param == "nginx"
+            else HAProxy([urlsplit(upstream).port], threads=1)
+        ) as proxy,
     ):
-        yield nginx.base_url, upstream
+        yield proxy.base_url, upstream
 
 
 def _statuses(base_url: str, source: str, count: int, forwarded=None) -> list[int]:
@@ -98,7 +106,7 @@ def test_a_client_cannot_choose_its_address_with_x_forwarded_for(proxied):
     def forged(i):
         return f"198.51.100.{i + 1}"
 
-    # Through the proxy: nginx replaces the header with the peer's address.
+    # Through the proxy: it replaces the header with the peer's address.
     through_proxy = _statuses(proxy, "127.0.0.4", LIMIT + 1, forged)
     # Straight to gunicorn from an address that is no trusted proxy: ignored.
     direct = _statuses(upstream, "127.0.0.5", LIMIT + 1, forged)
