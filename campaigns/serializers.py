@@ -96,6 +96,10 @@ class CouponTypeSerializer(serializers.Serializer):
     )
     total_quota = serializers.IntegerField(read_only=True, allow_null=True)
     daily_quota = serializers.IntegerField(read_only=True, allow_null=True)
+    quota_shards = serializers.IntegerField(
+        read_only=True,
+        help_text="Rows the type's quota counter is spread over (1: one row).",
+    )
     valid_days = serializers.IntegerField(
         read_only=True,
         help_text="Draw and rush coupons are valid this many days after issue; "
@@ -127,6 +131,7 @@ class CouponTypeInputSerializer(serializers.ModelSerializer):
             "probability",
             "total_quota",
             "daily_quota",
+            "quota_shards",
             "valid_days",
             "valid_until",
             "hold_seconds",

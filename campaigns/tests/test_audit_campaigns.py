@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Campaign, CouponType
+from campaigns.quotas import quota_take
 from campaigns.selectors import campaign_by_slug
 from campaigns.tests.admin_forms import campaign_add_form, campaign_add_url
 from campaigns.tests.factories import CampaignFactory
@@ -254,6 +255,7 @@ def test_types_added_and_deleted_in_an_edit_are_recorded(
             "coupon_types-1-probability": "0.1",
             "coupon_types-1-hold_seconds": "300",
             "coupon_types-1-valid_days": "30",
+            "coupon_types-1-quota_shards": "1",
             "coupon_types-1-code_length": "10",
         },
     )
@@ -318,7 +320,7 @@ def test_an_edit_never_writes_back_the_quota_counters_it_read(
     update = services.campaign_update
 
     def a_win_lands_meanwhile(**kwargs):
-        assert services.quota_take(coupon_type_id=coupon_type.pk, day=NOW.date())
+        assert quota_take(coupon_type_id=coupon_type.pk, day=NOW.date())
         return update(**kwargs)
 
     monkeypatch.setattr(services, "campaign_update", a_win_lands_meanwhile)
