@@ -96,10 +96,6 @@ class CouponTypeSerializer(serializers.Serializer):
     )
     total_quota = serializers.IntegerField(read_only=True, allow_null=True)
     daily_quota = serializers.IntegerField(read_only=True, allow_null=True)
-    quota_shards = serializers.IntegerField(
-        read_only=True,
-        help_text="Rows the type's quota counter is spread over (1: one row).",
-    )
     valid_days = serializers.IntegerField(
         read_only=True,
         help_text="Draw and rush coupons are valid this many days after issue; "
