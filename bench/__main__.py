@@ -7,6 +7,7 @@
     python -m bench rush-30000 --arrivals open --within 1.0   # 30,000 phones in 1 s
     python -m bench rush-30000 --arrivals open --ramp 5       # a 5 s ramp
     python -m bench healthz --arrivals open --within 1.0 --smoke   # the generator's reach
+    python -m bench draw --quota-shards 8     # the hot type's quota over 8 rows
 
 It recreates the ``couponsite_bench`` database (and leaves it), loads customers
 and tokens with ``manage.py load_fixture``, starts gunicorn (as ``gunicorn.conf.py`` runs it;
@@ -108,6 +109,12 @@ def main() -> None:
         help="open arrivals: load-generator processes sharing the customers",
     )
     parser.add_argument(
+        "--quota-shards",
+        type=int,
+        default=1,
+        help="draw: rows the hot coupon type's quota is spread over (1 to 64)",
+    )
+    parser.add_argument(
         "--write-docs", action="store_true", help="rewrite docs/performance.md"
     )
     parser.add_argument(
@@ -127,6 +134,8 @@ def main() -> None:
         else:
             arrivals["within"] = 1.0 if args.within is None else args.within
     timeout = args.timeout or (59.0 if arrivals else 10.0)
+    if not 1 <= args.quota_shards <= 64:
+        parser.error("--quota-shards goes from 1 to 64")
     unknown = set(names) - set(scenarios.ALL)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
@@ -168,6 +177,7 @@ def main() -> None:
             keep_alive=args.keep_alive,
             timeout=timeout,
             arrivals=arrivals,
+            quota_shards=args.quota_shards,
         )
         context.server = server
         report = {
@@ -178,6 +188,7 @@ def main() -> None:
                 "keep_alive": args.keep_alive,
                 "timeout": timeout,
                 "arrivals": arrivals,
+                "quota_shards": args.quota_shards,
             },
             "scenarios": {},
         }
