@@ -17,8 +17,16 @@ against the invariant audit's ``QUOTA_SHARES_MISMATCH`` rule. (The draws stay
 lost: a won draw needs its coupon, which this leaves out.)
 
 Python threads share one interpreter: on a small machine the client's CPU is
-part of what is measured, the same for every N. Runs in a throwaway database
-made and dropped as the test suite's are (``TEST_DATABASE_NAME``).
+part of what is measured, the same for every N, and it holds each row lock
+for its Python time too. ``--pgbench SECONDS`` runs the same transaction from
+pgbench instead (C clients, ``--connections`` of them, 2 threads): the draw's
+``INSERT`` and the very ``UPDATE`` ``quota_take`` sends (``campaigns.quotas``'
+SQL), on the type row (N = 1) or on a random shard, with a quota no run can
+spend (pgbench cannot retry on a spent shard; ``quota_take``'s fallback is what
+the Python run measures).
+
+Runs in a throwaway database made and dropped as the test suite's are
+(``TEST_DATABASE_NAME``).
 """
 
 import argparse
@@ -40,6 +48,13 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=20_000)
     parser.add_argument("--quota", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=1, help="runs of each N")
+    parser.add_argument(
+        "--pgbench",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="run the transaction from pgbench for this long instead",
+    )
     args = parser.parse_args()
 
     django.setup()
@@ -48,15 +63,21 @@ def main() -> None:
 
     databases = setup_databases(verbosity=0, interactive=False)
     try:
+        what = (
+            f"pgbench for {args.pgbench:g} s"
+            if args.pgbench
+            else f"{args.draws:,} sure-win draws, quota "
+            f"{args.quota or args.draws // 2:,}"
+        )
         print(
-            f"database {connection.settings_dict['NAME']}; {args.draws:,} sure-win "
-            f"draws, quota {args.quota or args.draws // 2:,}, on "
+            f"database {connection.settings_dict['NAME']}; {what}, on "
             f"{args.connections} connections"
         )
         failed = False
         for _ in range(args.rounds):
             for shards in args.shards:
-                failed |= not _run(args, shards)
+                run = _run_pgbench if args.pgbench else _run
+                failed |= not run(args, shards)
         if failed:
             sys.exit(1)
     finally:
@@ -188,6 +209,123 @@ def _run(args, shards: int) -> bool:
         f"wins {wins[0]:,} = quota {quota:,} = issued {issued:,}: "
         f"{'ok' if right else 'WRONG'} {breaches if not right else ''}".rstrip()
     )
+    return right
+
+
+def _hot_type(shards: int, quota: int | None):
+    """A running draw campaign with one sure-win type on ``shards`` rows."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from campaigns.models import Campaign, CouponType
+    from campaigns.quotas import quota_spread
+
+    now = timezone.now()
+    stamp = time.time_ns()
+    campaign = Campaign.objects.create(
+        name=f"Hot {stamp}",
+        slug=f"hot-{stamp}",
+        kind=Campaign.Kind.DRAW,
+        starts_at=now - timezone.timedelta(days=1),
+        ends_at=now + timezone.timedelta(days=1),
+    )
+    coupon_type = CouponType.objects.create(
+        campaign=campaign,
+        name="Hot prize",
+        benefit_kind=CouponType.Kind.AMOUNT,
+        amount=Decimal(5),
+        currency="USD",
+        probability=1,
+        total_quota=quota,
+        quota_shards=shards,
+    )
+    if shards > 1:
+        quota_spread(coupon_type=coupon_type)
+    return campaign, coupon_type
+
+
+def _run_pgbench(args, shards: int) -> bool:
+    import re
+    import subprocess
+    import tempfile
+
+    from django.db import connection
+    from django.db.models import Max, Min
+
+    from campaigns.quotas import _sql, quota_issued
+    from customers.models import Customer
+    from draws.draw.models import Draw
+
+    quota = 2_000_000_000  # never spent in a run
+    campaign, coupon_type = _hot_type(shards, quota)
+    first = Customer.objects.count()
+    Customer.objects.bulk_create(
+        Customer(phone=f"+1999{n:07d}") for n in range(first, first + 200_000)
+    )
+    bounds = Customer.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    low, high = bounds["low"], bounds["high"]
+    day = f"'{campaign.local_day().isoformat()}'"
+    take = _sql()["type_take" if shards == 1 else "shard_take"]
+    take = take.replace("%(day)s", day).replace("%(id)s", str(coupon_type.pk))
+    take = take.replace("%(slot)s", ":slot")
+    script = "\n".join(
+        [
+            f"\\set customer random({low}, {high})",
+            f"\\set slot random(0, {shards - 1})",
+            "BEGIN;",
+            "INSERT INTO draws_draw (customer_id, campaign_id, day, won, "
+            "coupon_type_id, roll, odds, created_at) VALUES (:customer, "
+            f"{campaign.pk}, {day}, FALSE, {coupon_type.pk}, 0, '[]', now()) "
+            "ON CONFLICT (customer_id, campaign_id, day) DO NOTHING;",
+            " ".join(take.split()) + ";",
+            "END;",
+        ]
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
+        file.write(script + "\n")
+    settings = connection.settings_dict
+    done = subprocess.run(
+        [
+            "pgbench",
+            "-n",
+            "-f",
+            file.name,
+            "-c",
+            str(args.connections),
+            "-j",
+            "2",
+            "-T",
+            str(round(args.pgbench)),
+            "-h",
+            settings["HOST"] or "127.0.0.1",
+            "-p",
+            str(settings["PORT"] or 5432),
+            "-U",
+            settings["USER"],
+            settings["NAME"],
+        ],
+        capture_output=True,
+        text=True,
+    )
+    found = dict(
+        re.findall(
+            r"^(tps|latency average|number of failed transactions)\D*?([\d.]+)",
+            done.stdout,
+            re.M,
+        )
+    )
+    issued = quota_issued([coupon_type.pk])[coupon_type.pk].total
+    drawn = Draw.objects.filter(campaign=campaign).count()
+    right = done.returncode == 0 and issued >= drawn > 0
+    print(
+        f"N={shards:>2} (pgbench, {args.connections} clients, {args.pgbench:g} s): "
+        f"{float(found.get('tps', 0)):7.0f} draws/s; latency average "
+        f"{found.get('latency average', '?')} ms; {drawn:,} draws, "
+        f"{issued:,} units taken: {'ok' if right else 'WRONG'}"
+    )
+    if not right:
+        print(done.stdout[-2000:], done.stderr[-2000:], file=sys.stderr)
     return right
 
 
