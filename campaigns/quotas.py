@@ -12,7 +12,6 @@ shows no room on any of them.
 
 import datetime as dt
 import functools
-import random
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -44,9 +43,9 @@ _TAKE = """
      WHERE {key} AND {room}
 """
 
-# A taker re-reads the state and tries again when a snapshot shows room its
-# updates did not get (others took it, or the type was spread again meanwhile).
-# Each round means other takers made progress, so this bound is a safety net.
+# A taker tries again when a snapshot shows room it did not get (others took
+# it, or the type was spread again meanwhile). Each round means other takers
+# made progress, so this bound is a safety net.
 _ROUNDS = 100
 
 
@@ -56,96 +55,140 @@ def _sql() -> dict[str, str]:
     types, shards = quote(CouponType._meta.db_table), quote(QuotaShard._meta.db_table)
     type_room = _ROOM.format(p="", total="total_quota", daily="daily_quota")
     shard_room = _ROOM.format(p="", total="total_share", daily="daily_share")
+    state = (
+        "t.quota_shards, CASE WHEN t.quota_shards = 1 THEN CASE WHEN "
+        + _ROOM.format(p="t.", total="total_quota", daily="daily_quota")
+        + f" THEN 0 END ELSE (SELECT r.slot FROM {shards} r "
+        "WHERE r.coupon_type_id = t.id AND "
+        + _ROOM.format(p="r.", total="total_share", daily="daily_share")
+        + " ORDER BY random() LIMIT 1) END, t.quota_shards > 1 AND s.later = 0 "
+        "AND (t.total_quota IS NULL OR t.total_quota > s.issued_total) "
+        "AND (t.daily_quota IS NULL OR t.daily_quota > s.issued_on_day) "
+        f"FROM {types} t, LATERAL (SELECT "
+        "COALESCE(SUM(issued_total), 0) AS issued_total, "
+        "COALESCE(SUM(issued_today) FILTER (WHERE quota_day = %(day)s), 0) "
+        "AS issued_on_day, COUNT(*) FILTER (WHERE quota_day > %(day)s) AS later "
+        f"FROM {shards} WHERE coupon_type_id = t.id) s WHERE t.id = %(id)s"
+    )
     return {
         # The one statement of an unsharded type (``quota_shards = 1``: a
         # sharded type's row has no units to give).
         "type_take": _TAKE.format(
             table=types, key="id = %(id)s AND quota_shards = 1", room=type_room
         ),
+        # A waiting take of one shard (in a savepoint: see quota_take).
         "shard_take": _TAKE.format(
             table=shards,
             key="coupon_type_id = %(id)s AND slot = %(slot)s",
             room=shard_room,
         ),
-        # One snapshot: the type's shard count; whether a counter has room; and
-        # whether a sharded type's quotas have room on the day (what is left
-        # of both in all) that no single shard has (each holds part of one
-        # and part of the other): then it is spread again.
-        "state": (
-            "SELECT t.quota_shards, CASE WHEN t.quota_shards = 1 THEN "
-            + _ROOM.format(p="t.", total="total_quota", daily="daily_quota")
-            + f" ELSE EXISTS (SELECT 1 FROM {shards} s "
-            "WHERE s.coupon_type_id = t.id AND "
-            + _ROOM.format(p="s.", total="total_share", daily="daily_share")
-            + ") END, t.quota_shards > 1 AND s.later = 0 "
-            "AND (t.total_quota IS NULL OR t.total_quota > s.issued_total) "
-            "AND (t.daily_quota IS NULL OR t.daily_quota > s.issued_on_day) "
-            f"FROM {types} t, LATERAL (SELECT "
-            "COALESCE(SUM(issued_total), 0) AS issued_total, "
-            "COALESCE(SUM(issued_today) FILTER (WHERE quota_day = %(day)s), 0) "
-            "AS issued_on_day, COUNT(*) FILTER (WHERE quota_day > %(day)s) AS later "
-            f"FROM {shards} WHERE coupon_type_id = t.id) s WHERE t.id = %(id)s"
+        # A sharded type's take that never waits: a random shard with room
+        # that nobody holds, locked (SKIP LOCKED) and updated; and, in the same
+        # statement's snapshot, the state to go on from when it took nothing:
+        # the type's shard count, a slot with room (a random one; 0 for an
+        # unsharded row with room; NULL: none), and whether the quotas have
+        # room on the day (what is left of both in all) that no single shard
+        # has (each holds part of one and part of the other).
+        "take_or_state": (
+            "WITH took AS ("
+            + _TAKE.format(
+                table=shards,
+                key=f"id = (SELECT id FROM {shards} WHERE coupon_type_id = %(id)s "
+                f"AND {shard_room} ORDER BY random() LIMIT 1 "
+                "FOR NO KEY UPDATE SKIP LOCKED)",
+                room=shard_room,
+            )
+            + " RETURNING 1) SELECT (SELECT count(*) FROM took), "
+            + state
         ),
+        # The same state alone, taking nothing and locking nothing.
+        "state": "SELECT 0, " + state,
     }
+
+
+class _NothingTaken(Exception):
+    """An attempt that took no unit: its savepoint is rolled back."""
+
+
+def _attempt(cursor, statement: str, params: dict) -> tuple | None:
+    """Run one take in a savepoint, kept if it took a unit, rolled back (with
+    any row lock it kept) if not. Its row (``take_or_state``), or for an
+    ``UPDATE`` a one-tuple of its row count."""
+    try:
+        with transaction.atomic():
+            cursor.execute(statement, params)
+            found = cursor.fetchone() if cursor.description else (cursor.rowcount,)
+            if not found or not found[0]:
+                raise _NothingTaken(found)
+            return found
+    except _NothingTaken as nothing:
+        return nothing.args[0]
 
 
 def quota_take(*, coupon_type_id: int, day: dt.date) -> bool:
     """Take one unit of the type's total quota and of ``day``'s quota, or nothing.
 
-    Unsharded (the common case, one statement when a unit is left): one
-    conditional UPDATE of the type row. The row is locked for that
+    Unsharded (the common case; one statement when a unit is left, and one
+    lock-free read more when not): one conditional UPDATE of the type row. The row is locked for that
     statement's transaction, the predicate is re-checked after any wait, and
     the row count says whether a unit was taken. A row still on an earlier day
     rolls over to ``day`` (so the daily quota turns over at local midnight with
     no command); a row already on a later day is never rolled back by a
     request from before midnight. SQL because it runs on every winning roll.
 
-    Sharded: the same UPDATE on one shard, starting at a random slot, then on
-    the others in turn until one gives a unit. Exact, under READ COMMITTED:
+    Sharded: the type row's UPDATE takes nothing (and waits for nothing: its
+    row never matches), a read of the state finds it sharded, then, in a
+    savepoint, one statement takes a unit from a random shard with room that
+    no other transaction holds (``SKIP LOCKED``: it never waits, so concurrent
+    winners spread over the shards) and reads the state again in the same
+    snapshot. Three statements and a savepoint when a shard is free. Exact,
+    under READ COMMITTED:
 
-    - never over: each UPDATE re-checks its shard's share on the newest row
-      version after waiting for its lock, the constraint forbids more, and
-      the shares sum to the quotas (``quota_spread`` keeps them so, under the
-      same row locks);
-    - no false "sold out": an UPDATE that gave nothing proves only that its
-      shard was spent at that instant, so after a round of refusals one
-      statement reads every counter in a single snapshot; only if it shows no
-      room anywhere is the answer "sold out" (true at that snapshot's instant,
-      since units never come back). If it shows room (taken since by others,
-      or moved by ``quota_spread``), or a different shard count, the taker
-      tries again. Two quotas can leave room in all with none on any one
-      shard (one holds total room but has spent its daily share, another the
-      reverse): then the taker spreads them again (``quota_rebalance``) and
-      tries again. That happens only at the tail of a quota or of a day.
+    - never over: a shard is locked before its room is checked on its newest
+      version, the constraint forbids more, and the shares sum to the quotas
+      (``quota_spread`` keeps them so, under the same row locks);
+    - no false "sold out": "sold out" only when that snapshot shows no room on
+      any shard (true at that instant: units never come back). When it shows
+      room that others held, the taker waits on that shard; when both quotas
+      have room in all but no shard holds both (one has total room but spent
+      its daily share, another the reverse: only at the tail of a quota or a
+      day) it spreads them again (``quota_rebalance``); then tries again.
+    - no deadlock: a taker never waits while holding a shard. Postgres keeps
+      the lock on a row that an UPDATE (or a SKIP LOCKED lock) re-checked and
+      refused after a concurrent update, so every attempt after the type
+      row's UPDATE runs in a savepoint, released when it takes a unit and
+      rolled back when not (which lets those locks go). The only lock a taker
+      may hold while it waits is the type row (its UPDATE waited for a
+      re-spread), first in the order every re-spread locks in.
     """
     sql, params = _sql(), {"id": coupon_type_id, "day": day}
     with connection.cursor() as cursor:
         cursor.execute(sql["type_take"], params)
         if cursor.rowcount == 1:
             return True
+        # Unsharded and spent (the common refusal): one more read, no lock.
+        cursor.execute(sql["state"], params)
+        found, skipped = cursor.fetchone(), False
         for _ in range(_ROUNDS):
-            cursor.execute(sql["state"], params)
-            found = cursor.fetchone()
             if found is None:
                 return False
-            shards, room, spread_room = found
-            if not room:
+            took, shards, slot, spread_room = found
+            if took:
+                return True
+            if slot is None:
                 if not spread_room:
                     return False
                 quota_rebalance(coupon_type_id=coupon_type_id, day=day)
-                continue
-            if shards == 1:
-                cursor.execute(sql["type_take"], params)
-                if cursor.rowcount == 1:
+            elif shards == 1 or skipped:
+                # Room that others held: wait for it (they may have left it).
+                statement = "type_take" if shards == 1 else "shard_take"
+                taken = _attempt(cursor, sql[statement], {**params, "slot": slot})
+                if taken[0]:
                     return True
+                cursor.execute(sql["state"], params)
+                found, skipped = cursor.fetchone(), False
                 continue
-            start = random.randrange(shards)
-            for step in range(shards):
-                cursor.execute(
-                    sql["shard_take"], {**params, "slot": (start + step) % shards}
-                )
-                if cursor.rowcount == 1:
-                    return True
+            found, skipped = _attempt(cursor, sql["take_or_state"], params), True
     return False
 
 
