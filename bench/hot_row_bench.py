@@ -23,9 +23,9 @@ pgbench instead (C clients, ``--connections`` of them, 2 threads): the draw's
 ``INSERT`` and the very ``UPDATE`` ``quota_take`` sends (``campaigns.quotas``'
 SQL): for N = 1 the type row's ``UPDATE``; for N > 1 what a free shard
 costs: that ``UPDATE`` (which takes nothing), the state, and in a savepoint the
-``SKIP LOCKED`` take; with a quota no run can spend (pgbench cannot wait and
-retry: a draw that finds every shard held takes nothing here, hence units
-taken per second beside draws; that path is what the Python run measures).
+take from a random shard (queueing behind its holder); with a quota no run
+can spend (pgbench cannot retry on a spent shard; that path is what the
+Python run measures).
 
 Runs in a throwaway database made and dropped as the test suite's are
 (``TEST_DATABASE_NAME``).
@@ -278,13 +278,14 @@ def _run_pgbench(args, shards: int) -> bool:
         for name, statement in _sql().items()
     }
     # What quota_take sends when a unit is free: the type row's UPDATE; for
-    # a sharded type, then the state and, in a savepoint, the SKIP LOCKED take.
+    # a sharded type, then the state and, in a savepoint, a random shard's.
     take = [sql["type_take"]]
     if shards > 1:
         take += [
             sql["state"],
+            f"\\set slot random(0, {shards - 1})",
             "SAVEPOINT take;",
-            sql["take_or_state"],
+            sql["shard_take"].replace("%(slot)s", ":slot"),
             "RELEASE SAVEPOINT take;",
         ]
     script = "\n".join(

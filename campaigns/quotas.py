@@ -82,26 +82,11 @@ def _sql() -> dict[str, str]:
             key="coupon_type_id = %(id)s AND slot = %(slot)s",
             room=shard_room,
         ),
-        # A sharded type's take that never waits: a random shard with room
-        # that nobody holds, locked (SKIP LOCKED) and updated; and, in the same
-        # statement's snapshot, the state to go on from when it took nothing:
-        # the type's shard count, a slot with room (a random one; 0 for an
-        # unsharded row with room; NULL: none), and whether the quotas have
-        # room on the day (what is left of both in all) that no single shard
-        # has (each holds part of one and part of the other).
-        "take_or_state": (
-            "WITH took AS ("
-            + _TAKE.format(
-                table=shards,
-                key=f"id = (SELECT id FROM {shards} WHERE coupon_type_id = %(id)s "
-                f"AND {shard_room} ORDER BY random() LIMIT 1 "
-                "FOR NO KEY UPDATE SKIP LOCKED)",
-                room=shard_room,
-            )
-            + " RETURNING 1) SELECT (SELECT count(*) FROM took), "
-            + state
-        ),
-        # The same state alone, taking nothing and locking nothing.
+        # One snapshot, taking and locking nothing: the type's shard count,
+        # a random slot with room (0 for an unsharded row with room; NULL:
+        # none), and whether both quotas have room on the day (what is left
+        # of both in all) that no single shard has (each holds part of one
+        # and part of the other): then it is spread again.
         "state": "SELECT 0, " + state,
     }
 
@@ -112,12 +97,11 @@ class _NothingTaken(Exception):
 
 def _attempt(cursor, statement: str, params: dict) -> tuple | None:
     """Run one take in a savepoint, kept if it took a unit, rolled back (with
-    any row lock it kept) if not. Its row (``take_or_state``), or for an
-    ``UPDATE`` a one-tuple of its row count."""
+    any row lock it kept) if not. A one-tuple of its row count."""
     try:
         with transaction.atomic():
             cursor.execute(statement, params)
-            found = cursor.fetchone() if cursor.description else (cursor.rowcount,)
+            found = (cursor.rowcount,)
             if not found or not found[0]:
                 raise _NothingTaken(found)
             return found
@@ -137,26 +121,25 @@ def quota_take(*, coupon_type_id: int, day: dt.date) -> bool:
     request from before midnight. SQL because it runs on every winning roll.
 
     Sharded: the type row's UPDATE takes nothing (and waits for nothing: its
-    row never matches), a read of the state finds it sharded, then, in a
-    savepoint, one statement takes a unit from a random shard with room that
-    no other transaction holds (``SKIP LOCKED``: it never waits, so concurrent
-    winners spread over the shards) and reads the state again in the same
-    snapshot. Three statements and a savepoint when a shard is free. Exact,
-    under READ COMMITTED:
+    row never matches), a read of the state finds it sharded and picks a
+    random shard with room, then, in a savepoint, the same UPDATE on that
+    shard, queueing behind its holder if it has one. Three statements and a
+    savepoint when that shard gives a unit. Exact, under READ COMMITTED:
 
-    - never over: a shard is locked before its room is checked on its newest
-      version, the constraint forbids more, and the shares sum to the quotas
+    - never over: the UPDATE re-checks the shard's room on its newest version
+      after any wait, the constraint forbids more, and the shares sum to the quotas
       (``quota_spread`` keeps them so, under the same row locks);
-    - no false "sold out": "sold out" only when that snapshot shows no room on
-      any shard (true at that instant: units never come back). When it shows
-      room that others held, the taker waits on that shard; when both quotas
+    - no false "sold out": "sold out" only when a read of the state shows no
+      room on any shard (true at that instant: units never come back). When
+      its shard gave nothing (others took it first), the taker reads the state
+      again and tries another shard with room; when both quotas
       have room in all but no shard holds both (one has total room but spent
       its daily share, another the reverse: only at the tail of a quota or a
       day) it spreads them again (``quota_rebalance``); then tries again.
     - no deadlock: a taker never waits while holding a shard. Postgres keeps
-      the lock on a row that an UPDATE (or a SKIP LOCKED lock) re-checked and
-      refused after a concurrent update, so every attempt after the type
-      row's UPDATE runs in a savepoint, released when it takes a unit and
+      the lock on a row that an UPDATE re-checked and refused after a
+      concurrent update, so every attempt after the type row's UPDATE runs in
+      a savepoint, released when it takes a unit and
       rolled back when not (which lets those locks go). The only lock a taker
       may hold while it waits is the type row (its UPDATE waited for a
       re-spread), first in the order every re-spread locks in.
@@ -168,27 +151,25 @@ def quota_take(*, coupon_type_id: int, day: dt.date) -> bool:
             return True
         # Unsharded and spent (the common refusal): one more read, no lock.
         cursor.execute(sql["state"], params)
-        found, skipped = cursor.fetchone(), False
+        found = cursor.fetchone()
         for _ in range(_ROUNDS):
             if found is None:
                 return False
-            took, shards, slot, spread_room = found
-            if took:
-                return True
+            _, shards, slot, spread_room = found
             if slot is None:
                 if not spread_room:
                     return False
                 quota_rebalance(coupon_type_id=coupon_type_id, day=day)
-            elif shards == 1 or skipped:
-                # Room that others held: wait for it (they may have left it).
+            else:
+                # A random shard with room: take from it, queueing behind its
+                # holder if it has one (a row lock waits asleep, where
+                # skipping to a free shard kept every taker busy: bench).
                 statement = "type_take" if shards == 1 else "shard_take"
                 taken = _attempt(cursor, sql[statement], {**params, "slot": slot})
                 if taken[0]:
                     return True
-                cursor.execute(sql["state"], params)
-                found, skipped = cursor.fetchone(), False
-                continue
-            found, skipped = _attempt(cursor, sql["take_or_state"], params), True
+            cursor.execute(sql["state"], params)
+            found = cursor.fetchone()
     return False
 
 
