@@ -9,6 +9,7 @@
     python -m bench healthz --arrivals open --within 1.0 --smoke   # the generator's reach
     python -m bench rush-300 --topology cluster   # two nodes, Redis Cluster, PgBouncer
     python -m bench rush-30000 --arrivals open --topology proxy   # behind HAProxy
+    python -m bench draw --quota-shards 8     # the hot type's quota over 8 rows
 
 It recreates the ``couponsite_bench`` database (and leaves it), loads customers
 and tokens with ``manage.py load_fixture``, starts gunicorn (as ``gunicorn.conf.py`` runs it;
@@ -141,6 +142,12 @@ def main() -> None:
         help="the proxy of the proxy and cluster topologies",
     )
     parser.add_argument(
+        "--quota-shards",
+        type=int,
+        default=1,
+        help="draw: rows the hot coupon type's quota is spread over (1 to 64)",
+    )
+    parser.add_argument(
         "--write-docs", action="store_true", help="rewrite docs/performance.md"
     )
     parser.add_argument(
@@ -160,6 +167,8 @@ def main() -> None:
         else:
             arrivals["within"] = 1.0 if args.within is None else args.within
     timeout = args.timeout or (59.0 if arrivals else 10.0)
+    if not 1 <= args.quota_shards <= 64:
+        parser.error("--quota-shards goes from 1 to 64")
     unknown = set(names) - set(scenarios.ALL)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
@@ -203,6 +212,7 @@ def main() -> None:
             keep_alive=args.keep_alive,
             timeout=timeout,
             arrivals=arrivals,
+            quota_shards=args.quota_shards,
         )
         context.topology = topology
         report = {
@@ -213,6 +223,7 @@ def main() -> None:
                 "keep_alive": args.keep_alive,
                 "timeout": timeout,
                 "arrivals": arrivals,
+                "quota_shards": args.quota_shards,
             },
             "topology": topology.describe(),
             "scenarios": {},

@@ -254,6 +254,9 @@ class Context:
     arrivals: dict | None = None
     # The processes the run talks to (bench.topology.Topology), set by bench.main.
     topology: object | None = None
+    # The draw's hot coupon type spreads its quota over this many rows
+    # (``CouponType.quota_shards``; 1: the type row is the counter).
+    quota_shards: int = 1
     scratch: Path = field(
         default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-"))
     )
@@ -468,7 +471,8 @@ class Healthz(Scenario):
 
 
 class DrawStorm(Scenario):
-    """5,000 customers draw once; one hot coupon type, quota 500, sure to hit."""
+    """5,000 customers draw once; one hot coupon type, quota 500, sure to hit
+    (its quota over ``--quota-shards`` rows; 1 by default)."""
 
     customers = 5_000
     quota = 500
@@ -485,13 +489,20 @@ class DrawStorm(Scenario):
 
     def run(self, context: Context) -> dict:
         # The project's models: Django is set up in bench.main, after the database.
-        from campaigns.models import CouponType
+        from campaigns.quotas import quota_issued, quota_spread
         from draws.models import Draw
         from vouchers.models import Voucher
 
         flush_redis()
         campaign = _campaign("draw")
-        coupon_type = _coupon_type(campaign, probability=1, total_quota=self.quota)
+        coupon_type = _coupon_type(
+            campaign,
+            probability=1,
+            total_quota=self.quota,
+            quota_shards=context.quota_shards,
+        )
+        if context.quota_shards > 1:
+            quota_spread(coupon_type=coupon_type)
         phase = run_phase(
             context,
             {
@@ -501,9 +512,10 @@ class DrawStorm(Scenario):
             },
         )
         wins = Draw.objects.filter(campaign=campaign, won=True).count()
-        issued = CouponType.objects.get(pk=coupon_type.pk).issued_total
+        issued = quota_issued([coupon_type.pk])[coupon_type.pk].total
         return {
             "phases": {"draws": phase},
+            "quota_shards": context.quota_shards,
             "correctness": {
                 "draws_recorded": Draw.objects.filter(campaign=campaign).count(),
                 "wins": wins,

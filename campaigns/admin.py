@@ -13,6 +13,7 @@ from campaigns import services
 from campaigns.dashboard import URL_NAME as DASHBOARD_URL_NAME
 from campaigns.dashboard import dashboard_view, dashboard_with_assets
 from campaigns.models import CAMPAIGN_EDITABLE_FIELDS, Campaign, CouponType
+from campaigns.quotas import quota_issued
 from campaigns.rules import (
     CAMPAIGN_KIND_FIELDS,
     CHECKED_FIELDS,
@@ -20,6 +21,7 @@ from campaigns.rules import (
     campaign_validate,
     kind_fields,
 )
+from campaigns.services import QUOTA_FIELDS
 from couponsite.admin_actions import reason_action
 from couponsite.audit import audited_fields
 from couponsite.codes import normalize_prefix
@@ -104,6 +106,25 @@ class CouponTypeForm(forms.ModelForm):
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].upper()
 
+    def clean(self):
+        """A quota below what the type issued is refused here, with its field
+        named (the service refuses it too, under the row locks); the counters
+        may be on the shards, where the row's own constraint cannot see them."""
+        cleaned = super().clean()
+        if self.instance.pk and QUOTA_FIELDS & set(self.changed_data):
+            issued = quota_issued([self.instance.pk])[self.instance.pk]
+            today = issued.on(self.instance.campaign.local_day())
+            for field, count, when in [
+                ("total_quota", issued.total, ""),
+                ("daily_quota", today, " today"),
+            ]:
+                quota = cleaned.get(field)
+                if quota is not None and quota < count:
+                    self.add_error(
+                        field, f"{count} coupons were issued{when}: not below that."
+                    )
+        return cleaned
+
 
 class CouponTypeInline(admin.StackedInline):
     model = CouponType
@@ -125,7 +146,14 @@ class CouponTypeInline(admin.StackedInline):
         ),
         (
             "Odds and quotas",
-            {"fields": ["probability", ("total_quota", "daily_quota"), "hold_seconds"]},
+            {
+                "fields": [
+                    "probability",
+                    ("total_quota", "daily_quota"),
+                    "quota_shards",
+                    "hold_seconds",
+                ]
+            },
         ),
         (
             "Coupons",

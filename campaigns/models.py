@@ -238,6 +238,10 @@ CLAIM_VALID_DAYS_REFUSED = (
 )
 
 
+# A hot type's quota may be spread over at most this many rows (``QuotaShard``).
+MAX_QUOTA_SHARDS = 64
+
+
 class CouponType(Benefit):
     """A prize category of a campaign, with its odds (draws) and quotas.
 
@@ -246,6 +250,11 @@ class CouponType(Benefit):
     One conditional UPDATE takes a unit of both and rolls the day over when
     ``quota_day`` is not today, so tomorrow needs no command to be right. The
     check constraints make "more than the quota" impossible in the database.
+
+    A type drawn thousands of times a second can spread its counters over
+    ``quota_shards`` rows (``QuotaShard``, ``campaigns.quotas``): then the
+    shards hold them and this row's stay 0. With 1 (the default) this row is
+    the counter, as always.
     """
 
     campaign = models.ForeignKey(
@@ -286,6 +295,15 @@ class CouponType(Benefit):
         validators=[MinValueValidator(10), MaxValueValidator(20)],
         help_text="Random symbols per code (5 bits each; 10 = 50 bits).",
     )
+    quota_shards = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_QUOTA_SHARDS)],
+        help_text=(
+            "Rows the quota counter is spread over (1 to "
+            f"{MAX_QUOTA_SHARDS}): more lets more draws of this type win at "
+            "once; 1 suits all but the hottest types."
+        ),
+    )
     issued_total = models.PositiveIntegerField(default=0, editable=False)
     issued_today = models.PositiveIntegerField(default=0, editable=False)
     quota_day = models.DateField(null=True, blank=True, editable=False)
@@ -295,6 +313,13 @@ class CouponType(Benefit):
         constraints = [
             models.UniqueConstraint(
                 fields=["campaign", "name"], name="coupon_type_name_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(quota_shards__gte=1, quota_shards__lte=MAX_QUOTA_SHARDS),
+                name="coupon_type_quota_shards_bounded",
+                violation_error_message=(
+                    f"A quota is spread over 1 to {MAX_QUOTA_SHARDS} rows."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(probability__gte=0, probability__lte=1),
@@ -325,6 +350,8 @@ class CouponType(Benefit):
         return f"{self.name} ({self.campaign})"
 
     def issued_on(self, day: dt.date) -> int:
+        """This row's count on ``day`` (a sharded type's is in its shards:
+        ``campaigns.quotas.quota_issued``)."""
         return self.issued_today if self.quota_day == day else 0
 
     def left_on(self, day: dt.date) -> int | None:
@@ -341,3 +368,46 @@ class CouponType(Benefit):
         if self.valid_until is not None:
             expires = min(expires, self.valid_until)
         return expires
+
+
+class QuotaShard(models.Model):
+    """One of the ``quota_shards`` rows a hot coupon type's quota is spread over.
+
+    Each holds a share of the type's quotas and counts what it issued, as the
+    type row does for an unsharded type (same day rollover). The shares sum to
+    the type's quotas (``total_share`` to ``total_quota``, ``daily_share`` to
+    ``daily_quota``; null: unlimited), so no shard over its share means the
+    type is within its quotas; the check constraints make that hold in the
+    database. Written only by ``campaigns.quotas``.
+    """
+
+    coupon_type = models.ForeignKey(
+        CouponType, on_delete=models.CASCADE, related_name="quota_shard_rows"
+    )
+    slot = models.PositiveSmallIntegerField()
+    total_share = models.PositiveIntegerField(null=True, blank=True)
+    daily_share = models.PositiveIntegerField(null=True, blank=True)
+    issued_total = models.PositiveIntegerField(default=0)
+    issued_today = models.PositiveIntegerField(default=0)
+    quota_day = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["coupon_type", "slot"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coupon_type", "slot"], name="quota_shard_slot_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_share__isnull=True)
+                | Q(issued_total__lte=F("total_share")),
+                name="quota_shard_total_share_kept",
+            ),
+            models.CheckConstraint(
+                condition=Q(daily_share__isnull=True)
+                | Q(issued_today__lte=F("daily_share")),
+                name="quota_shard_daily_share_kept",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Quota shard {self.slot} of coupon type {self.coupon_type_id}"

@@ -33,7 +33,13 @@ CAMPAIGN_KIND_FIELDS: dict[str, tuple[str, ...]] = {
     Campaign.Kind.RUSH: (*RUSH_WINDOW_FIELDS, "ratio"),
 }
 COUPON_TYPE_KIND_FIELDS: dict[str, tuple[str, ...]] = {
-    Campaign.Kind.DRAW: ("probability", "total_quota", "daily_quota", "valid_days"),
+    Campaign.Kind.DRAW: (
+        "probability",
+        "total_quota",
+        "daily_quota",
+        "quota_shards",
+        "valid_days",
+    ),
     Campaign.Kind.CLAIM: ("hold_seconds",),
     Campaign.Kind.RUSH: ("valid_days",),
 }

@@ -127,6 +127,7 @@ class CouponTypeInputSerializer(serializers.ModelSerializer):
             "probability",
             "total_quota",
             "daily_quota",
+            "quota_shards",
             "valid_days",
             "valid_until",
             "hold_seconds",

@@ -4,12 +4,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import connection, models, transaction
-from django.db.models import Q
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from campaigns.models import Campaign, CouponType
+from campaigns.quotas import quota_spread, quotas_open_day
 from campaigns.selectors import campaign_odds
 from couponsite.audit import (
     Changes,
@@ -33,8 +33,10 @@ class CampaignStatusUnchanged(DomainError):
 CAMPAIGN_CHANGE_ACTIONS = {"campaign.status_changed": {"status"}}
 COUPON_TYPE_CHANGE_ACTIONS = {
     "coupon_type.odds_changed": {"probability"},
-    "coupon_type.quotas_changed": {"total_quota", "daily_quota"},
+    "coupon_type.quotas_changed": {"total_quota", "daily_quota", "quota_shards"},
 }
+# The fields that lay out a type's quota counters (``campaigns.quotas.quota_spread``).
+QUOTA_FIELDS = {"total_quota", "daily_quota", "quota_shards"}
 
 
 def _unique_slug(name: str) -> str:
@@ -65,6 +67,8 @@ def campaign_create(
         )
         _record_creation(acting_user, "campaign.created", campaign)
         for coupon_type in created_types:
+            if coupon_type.quota_shards > 1:
+                quota_spread(coupon_type=coupon_type)
             _record_creation(acting_user, "coupon_type.created", coupon_type)
     return campaign
 
@@ -153,14 +157,20 @@ def coupon_type_save(
 
     Only the changed fields are written: the quota counters on the row move
     with every win (``quota_take``) and must never be written back from the
-    copy the form read.
+    copy the form read. A change of the quotas or of ``quota_shards`` lays the
+    counters out again first (``quota_spread``, under the row locks;
+    ``QUOTA_BELOW_ISSUED`` for a quota below what was issued).
     """
     with transaction.atomic():
         if coupon_type._state.adding:
             coupon_type.save()
+            if coupon_type.quota_shards > 1:
+                quota_spread(coupon_type=coupon_type)
             _record_creation(acting_user, "coupon_type.created", coupon_type)
             return coupon_type
         changes = changes_between(stored_values(coupon_type), field_values(coupon_type))
+        if changes.keys() & QUOTA_FIELDS:
+            quota_spread(coupon_type=coupon_type)
         if changes:
             coupon_type.save(update_fields=list(changes))
             _record_changes(
@@ -211,53 +221,6 @@ def _record_changes(
         audit_record(
             acting_user=acting_user, action=action, target=target, changes=part
         )
-
-
-_QUOTA_TAKE_SQL = """
-    UPDATE {table}
-       SET issued_total = issued_total + 1,
-           issued_today = CASE WHEN quota_day = %(day)s THEN issued_today + 1 ELSE 1 END,
-           quota_day = %(day)s
-     WHERE id = %(id)s
-       AND (total_quota IS NULL OR issued_total < total_quota)
-       AND (daily_quota IS NULL
-            OR (quota_day = %(day)s AND issued_today < daily_quota)
-            OR ((quota_day IS NULL OR quota_day <> %(day)s) AND daily_quota > 0))
-       AND (quota_day IS NULL OR quota_day <= %(day)s)
-"""
-
-
-def quota_take(*, coupon_type_id: int, day: dt.date) -> bool:
-    """Take one unit of the type's total quota and of ``day``'s quota, or nothing.
-
-    One conditional UPDATE: the row is locked for that statement's transaction,
-    the predicate is re-checked after any wait, and the row count says whether
-    a unit was taken. A row still on an earlier day rolls over to ``day`` (so
-    the daily quota turns over at local midnight with no command); a row
-    already on a later day is never rolled back by a request from before
-    midnight. Written in SQL because it runs on every winning roll and the
-    ORM's expression building cost more than the statement (bench: draw).
-    """
-    sql = _QUOTA_TAKE_SQL.format(
-        table=connection.ops.quote_name(CouponType._meta.db_table)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, {"id": coupon_type_id, "day": day})
-        return cursor.rowcount == 1
-
-
-def quotas_open_day(*, campaign: Campaign, day: dt.date) -> int:
-    """Roll the campaign's daily counters over to ``day`` (idempotent).
-
-    Nothing depends on this running: ``quota_take`` rolls a counter over by
-    itself on the day's first win. It only makes the figures read "0 issued
-    today" from midnight on. Rows already on ``day`` or later are untouched.
-    """
-    return (
-        CouponType.objects.filter(campaign=campaign)
-        .filter(Q(quota_day__isnull=True) | Q(quota_day__lt=day))
-        .update(issued_today=0, quota_day=day)
-    )
 
 
 # --- Each campaign's local day ------------------------------------------------------

@@ -44,6 +44,7 @@ def campaign_add_form(**overrides) -> dict:
         "coupon_types-0-hold_seconds": "300",
         "coupon_types-0-valid_days": "30",
         "coupon_types-0-code_length": "10",
+        "coupon_types-0-quota_shards": "1",
     }
     data.update(overrides)
     return data

@@ -20,7 +20,7 @@ TYPE = {
     "free_item", "valid_until", "code_prefix", "code_length",
 }  # fmt: skip
 TYPE_OF_KIND = {
-    "draw": {"probability", "total_quota", "daily_quota", "valid_days"},
+    "draw": {"probability", "total_quota", "daily_quota", "quota_shards", "valid_days"},
     "claim": {"hold_seconds"},
     "rush": {"valid_days"},
 }

@@ -72,6 +72,7 @@ def _admin_form(campaign: dict, types: list[dict]) -> dict:
             "valid_days": "30",
             "hold_seconds": "300",
             "code_length": "10",
+            "quota_shards": "1",
             **coupon_type,
         }
         data.update({f"coupon_types-{n}-{k}": v for k, v in fields.items()})

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, CouponType
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +111,9 @@ def test_invalid_campaign_fields(staff_client, change, field):
         ({"code_prefix": "IOU!"}, "code_prefix"),
         ({"valid_days": 2147483647}, "valid_days"),
         ({"valid_days": 3_000_000}, "valid_days"),
+        ({"quota_shards": 0}, "quota_shards"),
+        ({"quota_shards": 65}, "quota_shards"),
+        ({"quota_shards": "eight"}, "quota_shards"),
     ],
 )
 def test_invalid_coupon_types(staff_client, type_change, field):
@@ -127,6 +130,19 @@ def test_invalid_coupon_types(staff_client, type_change, field):
         isinstance(message, str) for message in fields[f"coupon_types.1.{field}"]
     )
     assert not Campaign.objects.exists()
+
+
+def test_staff_spread_a_hot_types_quota_over_shards(staff_client):
+    payload = _payload()
+    payload["coupon_types"][1].update(quota_shards=8, total_quota=100)
+
+    response = staff_client.post(URL, payload, format="json")
+
+    assert response.status_code == 201
+    coupon_type = CouponType.objects.get(name=payload["coupon_types"][1]["name"])
+    assert coupon_type.quota_shards == 8
+    shares = coupon_type.quota_shard_rows.values_list("total_share", flat=True)
+    assert sorted(shares) == [12] * 4 + [13] * 4
 
 
 def test_probabilities_may_not_add_up_past_one(staff_client):

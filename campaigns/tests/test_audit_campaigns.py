@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Campaign, CouponType
+from campaigns.quotas import quota_take
 from campaigns.selectors import campaign_by_slug
 from campaigns.tests.admin_forms import campaign_add_form, campaign_add_url
 from campaigns.tests.factories import CampaignFactory
@@ -254,6 +255,7 @@ def test_types_added_and_deleted_in_an_edit_are_recorded(
             "coupon_types-1-probability": "0.1",
             "coupon_types-1-hold_seconds": "300",
             "coupon_types-1-valid_days": "30",
+            "coupon_types-1-quota_shards": "1",
             "coupon_types-1-code_length": "10",
         },
     )
@@ -318,7 +320,7 @@ def test_an_edit_never_writes_back_the_quota_counters_it_read(
     update = services.campaign_update
 
     def a_win_lands_meanwhile(**kwargs):
-        assert services.quota_take(coupon_type_id=coupon_type.pk, day=NOW.date())
+        assert quota_take(coupon_type_id=coupon_type.pk, day=NOW.date())
         return update(**kwargs)
 
     monkeypatch.setattr(services, "campaign_update", a_win_lands_meanwhile)
@@ -515,3 +517,28 @@ def test_a_coupon_type_with_coupons_is_not_deleted_and_nothing_is_recorded(admin
 
     assert CouponType.objects.filter(pk=coupon_type.pk).exists()
     assert not AuditEntry.objects.exists()
+
+
+def test_an_edit_spreads_a_quota_over_shards_and_refuses_one_below_the_issued(
+    admin_client, admin_user, added
+):
+    # given: the type spread over 8 rows in the admin, then 7 units taken
+    response = _edit(admin_client, added, **{"coupon_types-0-quota_shards": "8"})
+    assert response.status_code == 302, response.context["errors"]
+    coupon_type = added.coupon_types.get()
+    assert coupon_type.quota_shard_rows.count() == 8
+    assert _entry("coupon_type.quotas_changed").changes == {"quota_shards": [1, 8]}
+    day = added.local_day()
+    assert all(quota_take(coupon_type_id=coupon_type.pk, day=day) for _ in range(7))
+
+    # when: staff lower the daily quota below the 7 issued today (on the shards)
+    response = _edit(
+        admin_client,
+        added,
+        **{"coupon_types-0-quota_shards": "8", "coupon_types-0-daily_quota": "5"},
+    )
+
+    # then: the form names the field; nothing changed
+    assert response.status_code == 200
+    assert "7 coupons were issued today" in str(response.context["errors"])
+    assert CouponType.objects.get(pk=coupon_type.pk).daily_quota == 10

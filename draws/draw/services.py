@@ -8,8 +8,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign, CouponType
+from campaigns.quotas import quota_take
 from campaigns.selectors import campaign_odds
-from campaigns.services import quota_take
 from couponsite import metrics
 from couponsite.codes import display_code
 from couponsite.errors import DomainError

@@ -34,6 +34,7 @@ from draws.invariants.participation import (
 from draws.invariants.quotas import (
     quota_counters_match,
     quota_daily_kept,
+    quota_shares_add_up,
     quota_total_kept,
 )
 from draws.invariants.rush import rush_days_add_up
@@ -56,6 +57,7 @@ RULES: list[Callable[..., RuleResult]] = [
     held_by_its_claim,
     rush_days_add_up,
     quota_counters_match,
+    quota_shares_add_up,
     history_recorded,
 ]
 

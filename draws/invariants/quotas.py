@@ -1,10 +1,22 @@
-"""Quotas: issued within them (rule 1), and their counters equal the wins (rule 5)."""
+"""Quotas: issued within them (rule 1), their counters equal the wins (rule 5),
+and a sharded type's shards add up to it."""
 
 import datetime as dt
 
-from django.db.models import Count, F, OuterRef, Q
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Func,
+    OuterRef,
+    PositiveIntegerField,
+    Q,
+    Subquery,
+    When,
+)
+from django.db.models.functions import Coalesce
 
-from campaigns.models import Campaign, CouponType
+from campaigns.models import Campaign, CouponType, QuotaShard
 from draws.invariants.base import DEFAULT_LIMIT, Breach, RuleResult, count_of, result_of
 from draws.models import Draw
 from vouchers.figures import issued_filter
@@ -19,7 +31,7 @@ def quota_total_kept(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> RuleRes
     "Issued" is the figures' definition (``vouchers.figures.issued_filter``):
     a coupon counts from the moment a customer had it, voided or redeemed
     since or not; a lapsed hold does not. Quotas are enforced by draws only
-    (``campaigns.services.quota_take``), so only draw campaigns are checked.
+    (``campaigns.quotas.quota_take``), so only draw campaigns are checked.
     """
     types = CouponType.objects.filter(
         campaign__kind=Campaign.Kind.DRAW, total_quota__isnull=False
@@ -92,25 +104,59 @@ def quota_daily_kept(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> RuleRes
 # --- 5. Quota counters equal the wins they count --------------------------------------
 
 
+def _shards_sum(field: str, **filters):
+    """The sum of ``field`` over the outer type's shards (0 without shards)."""
+    rows = (
+        QuotaShard.objects.filter(coupon_type=OuterRef("pk"), **filters)
+        .order_by()
+        .annotate(_sum=Func(F(field), function="SUM"))
+        .values("_sum")[:1]
+    )
+    return Coalesce(Subquery(rows, output_field=PositiveIntegerField()), 0)
+
+
 def quota_counters_match(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> RuleResult:
     """A draw campaign's coupon type counters are the draw's enforcement
-    (``quota_take``; see ``draws.figures.campaign_figures``): ``issued_total``
-    equals its winning draws, ``issued_today`` its wins on ``quota_day`` (0 while
-    ``quota_day`` is unset)."""
+    (``quota_take``; see ``draws.figures.campaign_figures``): what they issued
+    equals its winning draws in all, and on their day (the latest any of them
+    is on; 0 while none is). The counters are the type row's and, for a
+    sharded type, its shards' (``campaigns.quotas.quota_issued``: the type
+    row's stay 0, and a shard still on an earlier day issued 0 on this one)."""
     wins = Draw.objects.filter(won=True, coupon_type_id=OuterRef("pk"))
+    latest_shard_day = Subquery(
+        QuotaShard.objects.filter(coupon_type=OuterRef("pk"))
+        .order_by(F("quota_day").desc(nulls_last=True))
+        .values("quota_day")[:1]
+    )
     types = CouponType.objects.filter(campaign__kind=Campaign.Kind.DRAW)
     wrong = (
         types.annotate(
-            wins=count_of(wins),
-            wins_on_day=count_of(wins.filter(day=OuterRef("quota_day"))),
+            counted_day=Case(
+                When(quota_shards__gt=1, then=latest_shard_day),
+                default=F("quota_day"),
+            ),
         )
-        .filter(~Q(issued_total=F("wins")) | ~Q(issued_today=F("wins_on_day")))
+        .annotate(
+            counted_total=F("issued_total") + _shards_sum("issued_total"),
+            counted_today=Case(
+                When(
+                    quota_shards__gt=1,
+                    then=F("issued_today")
+                    + _shards_sum("issued_today", quota_day=OuterRef("counted_day")),
+                ),
+                default=F("issued_today"),
+            ),
+            wins=count_of(wins),
+            wins_on_day=count_of(wins.filter(day=OuterRef("counted_day"))),
+        )
+        .filter(~Q(counted_total=F("wins")) | ~Q(counted_today=F("wins_on_day")))
         .values(
             "pk",
             "campaign_id",
-            "issued_total",
-            "issued_today",
-            "quota_day",
+            "quota_shards",
+            "counted_total",
+            "counted_today",
+            "counted_day",
             "wins",
             "wins_on_day",
         )
@@ -123,17 +169,87 @@ def quota_counters_match(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> Rul
         wrong,
         lambda row: Breach(
             "QUOTA_COUNTER_MISMATCH",
-            f"Coupon type {row['pk']} counts {row['issued_total']} issued "
-            f"({row['issued_today']} on {row['quota_day']}) but has {row['wins']} "
+            f"Coupon type {row['pk']} counts {row['counted_total']} issued "
+            f"({row['counted_today']} on {row['counted_day']}) but has {row['wins']} "
             f"winning draws ({row['wins_on_day']} that day).",
             {
                 "coupon_type": row["pk"],
                 "campaign": row["campaign_id"],
-                "day": row["quota_day"] and row["quota_day"].isoformat(),
-                "issued_total": row["issued_total"],
-                "issued_today": row["issued_today"],
+                "quota_shards": row["quota_shards"],
+                "day": row["counted_day"] and row["counted_day"].isoformat(),
+                "issued_total": row["counted_total"],
+                "issued_today": row["counted_today"],
                 "wins": row["wins"],
                 "wins_on_day": row["wins_on_day"],
+            },
+        ),
+        limit,
+    )
+
+
+def quota_shares_add_up(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> RuleResult:
+    """A sharded coupon type (``quota_shards`` > 1) has exactly that many
+    shards, their shares sum to its quotas (``campaigns.quotas.quota_spread``
+    keeps them so; null shares for an unlimited quota) and its own row's
+    counters are 0; an unsharded type has no shards. Each shard within its
+    share is a check constraint."""
+    shards = QuotaShard.objects.filter(coupon_type=OuterRef("pk"))
+    types = CouponType.objects.all()
+    wrong = (
+        types.annotate(
+            shards=count_of(shards),
+            unlimited_total=count_of(shards.filter(total_share__isnull=True)),
+            unlimited_daily=count_of(shards.filter(daily_share__isnull=True)),
+            total_shares=_shards_sum("total_share"),
+            daily_shares=_shards_sum("daily_share"),
+        )
+        .filter(
+            Q(quota_shards=1, shards__gt=0)
+            | Q(quota_shards__gt=1)
+            & (
+                ~Q(shards=F("quota_shards"))
+                | ~Q(issued_total=0)
+                | ~Q(issued_today=0)
+                | Q(total_quota__isnull=True, unlimited_total__lt=F("shards"))
+                | Q(total_quota__isnull=False, unlimited_total__gt=0)
+                | (Q(total_quota__isnull=False) & ~Q(total_shares=F("total_quota")))
+                | Q(daily_quota__isnull=True, unlimited_daily__lt=F("shards"))
+                | Q(daily_quota__isnull=False, unlimited_daily__gt=0)
+                | (Q(daily_quota__isnull=False) & ~Q(daily_shares=F("daily_quota")))
+            )
+        )
+        .values(
+            "pk",
+            "campaign_id",
+            "quota_shards",
+            "shards",
+            "total_quota",
+            "total_shares",
+            "daily_quota",
+            "daily_shares",
+        )
+        .order_by("pk")
+    )
+    return result_of(
+        "QUOTA_SHARES_MISMATCH",
+        "a sharded type's shards and their shares add up to it",
+        types.count(),
+        wrong,
+        lambda row: Breach(
+            "QUOTA_SHARES_MISMATCH",
+            f"Coupon type {row['pk']} is spread over {row['quota_shards']} rows "
+            f"but has {row['shards']} shards sharing {row['total_shares']} of its "
+            f"total quota {row['total_quota']} and {row['daily_shares']} of its "
+            f"daily quota {row['daily_quota']} (or counts on its own row).",
+            {
+                "coupon_type": row["pk"],
+                "campaign": row["campaign_id"],
+                "quota_shards": row["quota_shards"],
+                "shards": row["shards"],
+                "total_quota": row["total_quota"],
+                "total_shares": row["total_shares"],
+                "daily_quota": row["daily_quota"],
+                "daily_shares": row["daily_shares"],
             },
         ),
         limit,

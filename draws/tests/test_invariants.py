@@ -118,7 +118,7 @@ def test_json_report_names_every_rule_and_its_breaches(scene):
     report = json.loads(out.getvalue())
     assert report["ok"] is False and report["breaches"] == 1
     by_code = {rule["code"]: rule for rule in report["rules"]}
-    assert len(by_code) == 8
+    assert len(by_code) == 9
     [breach] = by_code["QUOTA_COUNTER_MISMATCH"]["breaches"]
     assert breach["rows"]["coupon_type"] == scene["prize"].pk
     assert (breach["rows"]["issued_total"], breach["rows"]["wins"]) == (2, 3)

@@ -12,7 +12,7 @@ from django.db import connection
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.types.json import Jsonb
 
-from campaigns.models import Campaign, CouponType
+from campaigns.models import Campaign, CouponType, QuotaShard
 from couponsite.codes import generate_codes
 from couponsite.errors import DomainError
 from couponsite.group_commit.sql import (
@@ -114,6 +114,10 @@ def _draw_sql() -> dict[str, str]:
     def set_(field: str) -> str:  # SET names the target's columns unqualified
         return column(CouponType, field)
 
+    s, v = Table(QuotaShard, "s"), Table(QuotaShard, "v")
+    s_today = f"CASE WHEN {s.quota_day} = %(day)s THEN {s.issued_today} ELSE 0 END"
+    v_today = f"CASE WHEN {v.quota_day} = %(day)s THEN {v.issued_today} ELSE 0 END"
+
     return {
         # The draws, in customer order, skipping a customer's second of the day
         # (the once-a-day constraint), with each new one's customer's email and
@@ -141,7 +145,8 @@ def _draw_sql() -> dict[str, str]:
             f"COALESCE({t.total_quota} - {t.issued_total}, wanted.wins), "
             f"COALESCE({t.daily_quota} - {t_today}, wanted.wins)) AS granted "
             f"FROM {t} JOIN wanted ON wanted.id = {t.id} "
-            f"WHERE {t.quota_day} IS NULL OR {t.quota_day} <= %(day)s "
+            f"WHERE {t.quota_shards} = 1 "
+            f"AND ({t.quota_day} IS NULL OR {t.quota_day} <= %(day)s) "
             f"ORDER BY {t.id} FOR NO KEY UPDATE OF t) "
             f"UPDATE {u} SET {set_('issued_total')} = {u.issued_total} + granted, "
             f"{set_('issued_today')} = {u_today} + granted, "
@@ -153,9 +158,44 @@ def _draw_sql() -> dict[str, str]:
             f"AND ({u.daily_quota} IS NULL "
             f"OR {u_today} + granted <= {u.daily_quota}) "
             f"AND ({u.quota_day} IS NULL OR {u.quota_day} <= %(day)s) "
+            f"AND {u.quota_shards} = 1 "
             "RETURNING granted, "
             + ", ".join(getattr(u, name) for name in _TYPE_FIELDS)
             + f", {c.slug}, {c.name}, {c.timezone}"
+        ),
+        # The same for sharded types (``campaigns.quotas``): every shard of
+        # each type locked (in type and slot order, as ``quota_spread`` locks
+        # them), the winners granted from slot to slot as far as each shard's
+        # shares allow, the UPDATE checking the shares again. Its rows have
+        # the shape of ``quotas_take``'s, one per type, units summed.
+        "shards_take": (
+            "WITH wanted AS (SELECT * FROM unnest(%(ids)b::bigint[], "
+            "%(wins)b::integer[]) AS w(id, wins)), "
+            f"locked AS (SELECT {s.id}, {s.coupon_type} AS type, {s.slot}, "
+            f"wanted.wins, LEAST(wanted.wins, "
+            f"COALESCE({s.total_share} - {s.issued_total}, wanted.wins), "
+            f"COALESCE({s.daily_share} - {s_today}, wanted.wins)) AS room "
+            f"FROM {s} JOIN wanted ON wanted.id = {s.coupon_type} "
+            f"WHERE {s.quota_day} IS NULL OR {s.quota_day} <= %(day)s "
+            f"ORDER BY {s.coupon_type}, {s.slot} FOR NO KEY UPDATE OF s), "
+            "granted AS (SELECT id, LEAST(room, GREATEST(0, wins - (SUM(room) OVER "
+            "(PARTITION BY type ORDER BY slot) - room))) AS granted FROM locked), "
+            f"took AS (UPDATE {v} SET {column(QuotaShard, 'issued_total')} = "
+            f"{v.issued_total} + granted, "
+            f"{column(QuotaShard, 'issued_today')} = {v_today} + granted, "
+            f"{column(QuotaShard, 'quota_day')} = %(day)s "
+            f"FROM granted WHERE {v.id} = granted.id AND granted > 0 "
+            f"AND ({v.total_share} IS NULL "
+            f"OR {v.issued_total} + granted <= {v.total_share}) "
+            f"AND ({v.daily_share} IS NULL "
+            f"OR {v_today} + granted <= {v.daily_share}) "
+            f"AND ({v.quota_day} IS NULL OR {v.quota_day} <= %(day)s) "
+            f"RETURNING {v.coupon_type} AS type, granted) "
+            "SELECT SUM(took.granted)::integer, "
+            + ", ".join(getattr(t, name) for name in _TYPE_FIELDS)
+            + f", {c.slug}, {c.name}, {c.timezone} "
+            f"FROM took JOIN {t} ON {t.id} = took.type "
+            f"JOIN {c} ON {c.id} = {t.campaign} GROUP BY {t.id}, {c.id}"
         ),
         # The winners' coupons, and their draws marked won with them (matched
         # by the coupon's code, which is unique).
@@ -198,13 +238,30 @@ async def _quotas_take(
     cur: AsyncCursor, day: dt.date, wins: dict[int, int]
 ) -> dict[int, tuple[int, CouponType, str, Campaign]]:
     """``quota_take`` for ``wins`` (coupon type id: winners): by type, the units
-    granted (none: absent), the type, its campaign's slug and the campaign."""
+    granted (none: absent), the type, its campaign's slug and the campaign.
+
+    Unsharded types take from their rows in one statement; the others (and
+    the spent ones) from their shards in a second, only when there are any.
+    Never over a quota; unlike ``quota_take``, a batch does not spread a
+    type's shards again, so at the very tail of a quota, when what is left is
+    split so that no shard holds room of both quotas, its winners lose until
+    a draw on the Django path (or the day's opening) spreads it again.
+    """
     ids = sorted(wins)
     await cur.execute(
         _draw_sql()["quotas_take"],
         {"ids": ids, "wins": [wins[i] for i in ids], "day": day},
     )
-    return {row[1]: _type_row(row) for row in await cur.fetchall()}
+    granted = {row[1]: _type_row(row) for row in await cur.fetchall()}
+    # The types it gave nothing: spent, or sharded (their shards' statement).
+    rest = [i for i in ids if i not in granted]
+    if rest:
+        await cur.execute(
+            _draw_sql()["shards_take"],
+            {"ids": rest, "wins": [wins[i] for i in rest], "day": day},
+        )
+        granted |= {row[1]: _type_row(row) for row in await cur.fetchall()}
+    return granted
 
 
 async def draws_write(

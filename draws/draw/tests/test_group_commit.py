@@ -17,7 +17,9 @@ import pytest
 from django.db import connections
 from rest_framework.renderers import JSONRenderer
 
-from campaigns.models import CouponType
+from campaigns.models import CouponType, QuotaShard
+from campaigns.quotas import quota_issued, quotas_open_day
+from campaigns.services import coupon_type_save
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite.codes import generate_codes
 from couponsite.group_commit import GroupCommitFailed, GroupCommitter, connection_params
@@ -401,3 +403,97 @@ def test_batches_racing_from_two_loops_and_draw_run_give_exactly_the_quota():
     assert Voucher.objects.filter(coupon_type=prize).count() == 10
     assert Draw.objects.filter(won=True).count() == 10
     assert Draw.objects.count() == 90
+
+
+def _sharded_prize(campaign, shards: int, **quotas) -> CouponType:
+    prize = CouponTypeFactory.build(campaign=campaign, quota_shards=shards, **quotas)
+    return coupon_type_save(coupon_type=prize, acting_user=None)
+
+
+def test_a_batch_takes_a_sharded_prize_across_its_shards_never_over():
+    # given a prize of 13 spread over 8 shards (2 or 1 each)
+    campaign = _campaign()
+    prize = _sharded_prize(campaign, 8, total_quota=13)
+    people = CustomerFactory.create_batch(20)
+
+    # when 20 roll it in one batch
+    answers, _ = _draw_all(campaign, [p.pk for p in people], picked=prize.pk)
+
+    # then the batch's first 13 win, from every shard
+    assert [a.won for a in answers] == [True] * 13 + [False] * 7
+    shards = QuotaShard.objects.filter(coupon_type=prize)
+    assert all(s.issued_total == s.total_share for s in shards)
+    assert quota_issued([prize.pk])[prize.pk].total == 13
+    assert Voucher.objects.filter(coupon_type=prize).count() == 13
+
+
+def test_a_sharded_prize_keeps_its_daily_quota_in_batches_across_midnight():
+    # given 3 a day and 5 in all over 4 shards, in Los Angeles
+    campaign = _campaign()
+    prize = _sharded_prize(campaign, 4, daily_quota=3, total_quota=5)
+    people = CustomerFactory.create_batch(20)
+    after_midnight = LATE + dt.timedelta(minutes=20)
+    next_day = campaign.local_day(after_midnight)
+
+    # when ten roll it before midnight, and ten after the day opened
+    today, _ = _draw_all(campaign, [p.pk for p in people[:10]], picked=prize.pk)
+    quotas_open_day(campaign=campaign, day=next_day)
+    tomorrow, _ = _draw_all(
+        campaign,
+        [p.pk for p in people[10:]],
+        picked=prize.pk,
+        now=after_midnight,
+        day=next_day,
+    )
+
+    # then three win, then the two the total leaves
+    assert [a.won for a in today] == [True] * 3 + [False] * 7
+    assert [a.won for a in tomorrow] == [True] * 2 + [False] * 8
+    issued = quota_issued([prize.pk])[prize.pk]
+    assert (issued.total, issued.on(next_day)) == (5, 2)
+
+
+def test_sharded_batches_from_two_loops_and_draw_run_give_exactly_the_quota():
+    # given 90 winning rolls for 12 coupons over 8 shards: 30 in batches of at
+    # most 5 on each of two loops, 30 through draw_run on two threads
+    campaign = _campaign()
+    prize = _sharded_prize(campaign, 8, total_quota=12)
+    people = CustomerFactory.create_batch(90)
+    answers = {}
+    go = threading.Barrier(4)
+
+    def loop(name, chunk):
+        go.wait(timeout=10)
+        answers[name] = _draw_all(
+            campaign, [p.pk for p in chunk], picked=prize.pk, max_batch=5
+        )[0]
+
+    def one_by_one(name, chunk):
+        go.wait(timeout=10)
+        try:
+            answers[name] = [
+                draw_run(campaign=campaign, customer=p, now=LATE, roll=0.1)
+                for p in chunk
+            ]
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=loop, args=("a", people[0:90:3])),
+        threading.Thread(target=loop, args=("b", people[1:90:3])),
+        threading.Thread(target=one_by_one, args=("c", people[2:90:6])),
+        threading.Thread(target=one_by_one, args=("d", people[5:90:6])),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    # then exactly the quota was won, whichever path
+    assert sorted(answers) == ["a", "b", "c", "d"]
+    wins = sum(a.won for a in answers["a"] + answers["b"]) + sum(
+        d.won for d in answers["c"] + answers["d"]
+    )
+    assert wins == 12
+    assert quota_issued([prize.pk])[prize.pk].total == 12
+    assert Draw.objects.filter(won=True).count() == 12

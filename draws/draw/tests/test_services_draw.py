@@ -10,7 +10,7 @@ import time_machine
 from django.core.cache import cache
 
 from campaigns.models import Campaign
-from campaigns.services import quota_take
+from campaigns.quotas import quota_take
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from customers.tests.factories import CustomerFactory
 from draws.draw import services as draw
