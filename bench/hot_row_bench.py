@@ -1,7 +1,6 @@
 """Draws per second on one hot coupon type, its quota on 1 row or spread over N.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
-    TEST_DATABASE_NAME=test_cs_hot_rows \\
         .venv/bin/python -m bench.hot_row_bench --shards 1 8 --connections 64
 
 A microbenchmark of the draw's transaction alone, no HTTP, no Redis: what
@@ -27,8 +26,8 @@ take from a random shard (queueing behind its holder); with a quota no run
 can spend (pgbench cannot retry on a spent shard; that path is what the
 Python run measures).
 
-Runs in a throwaway database made and dropped as the test suite's are
-(``TEST_DATABASE_NAME``).
+Runs in a throwaway database made and dropped as the test suite's are:
+``couponsite_hot_row_bench`` unless ``TEST_DATABASE_NAME`` names another.
 """
 
 import argparse
@@ -41,6 +40,8 @@ import time
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "couponsite.settings")
+# A database of its own: never the test suite's (setup_databases drops one it finds).
+os.environ.setdefault("TEST_DATABASE_NAME", "couponsite_hot_row_bench")
 
 
 def main() -> None:
@@ -88,40 +89,19 @@ def main() -> None:
 
 
 def _run(args, shards: int) -> bool:
-    from decimal import Decimal
 
     from django.db import connection, connections, transaction
     from django.utils import timezone
 
-    from campaigns.models import Campaign, CouponType
-    from campaigns.quotas import quota_issued, quota_spread, quota_take
+    from campaigns.quotas import quota_issued, quota_take
     from customers.models import Customer
     from draws.draw.models import Draw
     from draws.draw.services import _draw_insert
     from draws.invariants.quotas import quota_shares_add_up
 
-    now = timezone.now()
     quota = args.quota or args.draws // 2
-    stamp = time.time_ns()
-    campaign = Campaign.objects.create(
-        name=f"Hot {stamp}",
-        slug=f"hot-{stamp}",
-        kind=Campaign.Kind.DRAW,
-        starts_at=now - timezone.timedelta(days=1),
-        ends_at=now + timezone.timedelta(days=1),
-    )
-    coupon_type = CouponType.objects.create(
-        campaign=campaign,
-        name="Hot prize",
-        benefit_kind=CouponType.Kind.AMOUNT,
-        amount=Decimal(5),
-        currency="USD",
-        probability=1,
-        total_quota=quota,
-        quota_shards=shards,
-    )
-    if shards > 1:
-        quota_spread(coupon_type=coupon_type)
+    campaign, coupon_type = _hot_type(shards, quota)
+    now, stamp = timezone.now(), time.time_ns()
     customers = list(
         Customer.objects.bulk_create(
             Customer(phone=f"+1{stamp % 10**6:06d}{n:05d}") for n in range(args.draws)

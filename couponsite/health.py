@@ -15,17 +15,12 @@ from health_check.contrib.redis import Redis
 from health_check.views import HealthCheckView
 from redis.asyncio import Redis as AsyncRedis
 
-from couponsite.api.exceptions import error_body
+from couponsite.api.exceptions import error_body, get_only
 
 
 def liveness(request):
-    if request.method not in ("GET", "HEAD"):
-        response = JsonResponse(
-            error_body("METHOD_NOT_ALLOWED", f'Method "{request.method}" not allowed.'),
-            status=405,
-        )
-        response["Allow"] = "GET, HEAD"
-        return response
+    if refused := get_only(request):
+        return refused
     return JsonResponse({"status": "ok"})
 
 

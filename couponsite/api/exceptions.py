@@ -13,7 +13,7 @@ import math
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -127,6 +127,19 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 
 def error_body(code: str, detail: str, **extra) -> dict:
     return {"code": code, "detail": detail, **extra}
+
+
+def get_only(request) -> JsonResponse | None:
+    """The ``405`` for a view that answers only ``GET`` and ``HEAD``; None when it
+    may answer (plain Django views: the health checks, the metrics)."""
+    if request.method in ("GET", "HEAD"):
+        return None
+    response = JsonResponse(
+        error_body("METHOD_NOT_ALLOWED", f'Method "{request.method}" not allowed.'),
+        status=405,
+    )
+    response["Allow"] = "GET, HEAD"
+    return response
 
 
 def _drf_code(exc: exceptions.APIException) -> str:

@@ -38,7 +38,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from couponsite.api.client_ip import address_in, client_ip
-from couponsite.api.exceptions import error_body
+from couponsite.api.exceptions import error_body, get_only
 
 logger = logging.getLogger(__name__)
 
@@ -105,13 +105,8 @@ def scrape() -> bytes:
 
 def _refusal(request) -> JsonResponse | None:
     """The answer to someone who may not scrape; None for the scraper."""
-    if request.method not in ("GET", "HEAD"):
-        response = JsonResponse(
-            error_body("METHOD_NOT_ALLOWED", f'Method "{request.method}" not allowed.'),
-            status=405,
-        )
-        response["Allow"] = "GET, HEAD"
-        return response
+    if refused := get_only(request):
+        return refused
     if not address_in(client_ip(request), settings.METRICS_ALLOWED_NETWORKS):
         return JsonResponse(
             error_body(
