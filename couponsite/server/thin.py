@@ -423,9 +423,9 @@ class Gate:
 
         What differs from one script: between a count and its undo another
         request may see one hit too many (refused a moment early, never let
-        through over a limit), as with Django's throttle on a cluster; and if
-        Redis fails between a count and the body's answer, the hit stays
-        counted while Django counts it again (stricter still). A body whose
+        through over a limit), as with Django's throttle on a cluster; and when
+        Redis fails after a count, the hit is taken back if Redis lets it, else
+        it stays counted while Django counts it again (stricter still). A body whose
         keys span slots is not run: ``PASS``, nothing counted.
         """
         now_ms = int(time.time() * 1000)
@@ -463,20 +463,21 @@ class Gate:
                 await rate(group, "undo")
 
         counted: list = []
-        for done, group in enumerate(groups):
-            wait = await rate(group, "hit")
-            if wait:
-                await undo(counted)
-                for rest in groups[done + 1 :]:
-                    wait = max(wait, await rate(rest, "peek"))
-                return ["LIMITED", customer, wait]
-            counted.append(group)
         try:
+            for done, group in enumerate(groups):
+                wait = await rate(group, "hit")
+                if wait:
+                    await undo(counted)
+                    for rest in groups[done + 1 :]:
+                        wait = max(wait, await rate(rest, "peek"))
+                    return ["LIMITED", customer, wait]
+                counted.append(group)
             reply = await redis.evalsha(
                 self.alone_sha, self.alone, keys=keys, args=[customer, *args]
             )
         except THIN_REDIS_ERRORS:
-            # Else counted twice (Django counts it too): stricter, never looser.
+            # Django answers and counts; if this undo fails too, the hit counts
+            # twice: stricter, never looser. (An undo is idempotent.)
             with contextlib.suppress(*THIN_REDIS_ERRORS):
                 await undo(counted)
             raise
