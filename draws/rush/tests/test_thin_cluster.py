@@ -24,6 +24,7 @@ from couponsite.testing.thin import (
     DjangoStandIn,
     post_scope,
     rate_limit_hits,
+    served_race,
     thin_answer,
 )
 from customers.services import token_create
@@ -186,3 +187,52 @@ def test_a_moved_slot_makes_the_thin_path_step_aside_then_recover(rush, settings
         asyncio.run(run())
     # The refused answer counted once; the MOVED one nothing here.
     assert rate_limit_hits("grab_customer", f"customer:{stranger.pk}") == 1
+
+
+def test_racing_requests_of_one_customer_never_pass_its_limit(rush, settings):
+    """Twenty at once, interleaved over the steps: never more than the limit
+    answered, the rest 429 (the steps may be stricter for a moment, never looser)."""
+    campaign, people = rush
+    stranger = people[3]
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "grab_ip": "100/minute",
+        "grab_customer": "3/minute",
+    }
+    with time_machine.travel(RUSHING, tick=False):
+        _at_rush(campaign)
+        token = _token(stranger)
+        answers, _ = served_race(GRABS, [(token, None, [])] * 20)
+    statuses = sorted(status for status, _ in answers)
+    refused = statuses.count(403)  # NOT_RESERVATION: each a counted hit
+    assert 1 <= refused <= 3 and statuses.count(429) == 20 - refused
+    assert rate_limit_hits("grab_customer", f"customer:{stranger.pk}") == refused
+    assert rate_limit_hits("grab_ip", "127.0.0.1") == refused
+
+
+def test_claims_and_redemptions_step_aside_on_a_cluster(rush):
+    """Their bodies read two slots in one decision: Django answers them."""
+    from draws.claim.thin import CLAIM_GATE
+    from vouchers.thin import REDEEM_GATE
+
+    token = _token(rush[1][0])
+
+    async def main():
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        try:
+            redis = thin.loop_redis()
+            request = thin.ThinRequest.of(post_scope(GRABS, token))
+            decided = [
+                await gate.decide(send, redis, request=request, scope_name=name)
+                for gate, name in ((CLAIM_GATE, "claim"), (REDEEM_GATE, "redeem"))
+            ]
+            return decided, sent
+        finally:
+            await shutdown()
+
+    assert asyncio.run(main()) == ([False, False], [])
+    assert rate_limit_hits("claim_customer", f"customer:{rush[1][0].pk}") == 0
