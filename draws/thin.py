@@ -34,8 +34,15 @@ from draws.opening import NotInActiveTime, Today, open_today
 
 logger = logging.getLogger(__name__)
 
-DONE_TODAY = thin.Gate.of(DONE_TODAY_BODY)
-GATE_ONLY = thin.Gate.of(thin.DECIDED)
+
+def _mark_key(customer: str, keys, args) -> list[str]:
+    """The one key ``DONE_TODAY_BODY`` reads: the customer's mark (on a Redis
+    Cluster the body runs on its slot)."""
+    return [f"{args[0]}{customer}"]
+
+
+DONE_TODAY = thin.Gate.of(DONE_TODAY_BODY, on_cluster=True, cluster_keys=_mark_key)
+GATE_ONLY = thin.Gate.of(thin.DECIDED, on_cluster=True)
 
 
 def held(key: str, load: Callable[[], object]) -> object:

@@ -58,10 +58,11 @@ clock: Callable[[], float] | None = None
 
 # The windows' arithmetic, shared with the thin path's gate (couponsite.server.thin).
 WINDOWS_LUA = Path(__file__).with_name("rate_limit_windows.lua").read_text()
-_SCRIPT = Script(
-    None,
-    (WINDOWS_LUA + Path(__file__).with_name("rate_limit.lua").read_text()).encode(),
-)
+# rate_limit.lua whole (the thin path's gate runs it too on a Redis Cluster).
+SCRIPT_SOURCE = (
+    WINDOWS_LUA + Path(__file__).with_name("rate_limit.lua").read_text()
+).encode()
+_SCRIPT = Script(None, SCRIPT_SOURCE)
 
 _HIT, _COUNT, _PEEK, _UNDO = "hit", "count", "peek", "undo"
 

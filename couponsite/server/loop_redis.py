@@ -64,8 +64,9 @@ class _Protocol(asyncio.Protocol):
 
 
 class LoopRedis:
-    def __init__(self, url: str, *, timeout: float) -> None:
-        self.settings = parse_url(url)
+    def __init__(self, url: str, *, timeout: float, **override: object) -> None:
+        # override: e.g. another host and port (a Redis Cluster's node).
+        self.settings = {**parse_url(url), **override}
         self.timeout = timeout
         self.transport: asyncio.Transport | None = None
         self.connecting: asyncio.Future | None = None
@@ -94,6 +95,16 @@ class LoopRedis:
         reply = await self._command(pack(b"SET", key, value, b"EX", ex))
         if isinstance(reply, hiredis.ReplyError):
             raise RedisReplyError(str(reply))
+
+    async def get(self, key: str) -> bytes | None:
+        return await self.call(b"GET", key)
+
+    async def call(self, *parts: object):
+        """Any command; an error reply raises ``RedisReplyError``."""
+        reply = await self._command(pack(*parts))
+        if isinstance(reply, hiredis.ReplyError):
+            raise RedisReplyError(str(reply))
+        return reply
 
     async def _command(self, command: bytes):
         if self.transport is None or self.transport.is_closing():

@@ -26,10 +26,16 @@ holds there, is in ``docs/architecture.md`` ("The thin path").
 A request also goes to Django when anything about it is unusual: no bearer
 token, an ``Idempotency-Key``, an ``Accept`` other than JSON, a host not in
 ``ALLOWED_HOSTS``, HTTPS (SecurityMiddleware's redirects and HSTS), Redis
-unconfigured, down or a Redis Cluster (``REDIS_CLUSTER``), or ``THIN_PATH`` off.
+unconfigured or down, or ``THIN_PATH`` off.
+
+On a Redis Cluster (``REDIS_CLUSTER``) one script cannot reach keys of
+several slots: the loop's client is ``couponsite.server.loop_cluster``'s (a
+connection per master) and the gate runs in steps (``Gate.run_on_cluster``);
+a gate whose body cannot run alone on one slot steps aside there.
 """
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import itertools
@@ -56,6 +62,8 @@ from couponsite.api.exceptions import STATUS_BY_CODE, RateLimited, retry_after_v
 from couponsite.errors import DomainError
 from couponsite.namespace import key_namespace_known
 from couponsite.redis_client import REDIS_ERRORS, redis_key
+from couponsite.redis_cluster import key_slot
+from couponsite.server.loop_cluster import ClusterLoopRedis
 from couponsite.server.loop_redis import LoopRedis, RedisReplyError
 from couponsite.server.router import Scope, Send
 
@@ -290,21 +298,62 @@ end
 """
 
 
+# On a Redis Cluster the body runs alone (``Gate.run_on_cluster``).
+# KEYS the body's keys (one slot); ARGV[1] the customer id, then the body's args.
+_ALONE = """
+local body_args = {}
+for i = 2, #ARGV do
+  body_args[i - 1] = ARGV[i]
+end
+return body(ARGV[1], KEYS, body_args)
+"""
+
+_RATE_SHA = hashlib.sha1(throttling.SCRIPT_SOURCE).hexdigest().encode()
+
+
 @dataclass(frozen=True)
 class Gate:
     """One route's gate script: the prelude, its ``body`` (Lua defining
     ``local function body(customer, keys, args)`` that returns ``{'PASS', why}``
     or an answer), the epilogue. The reply: ``('PASS', why)``,
     ``('LIMITED', customer id, wait ms)``, or the body's answer with the
-    customer id inserted second."""
+    customer id inserted second.
+
+    ``on_cluster``: the body uses nothing of the prelude's but ``customer``,
+    ``keys`` and ``args``, and touches only the keys it is given, all in one
+    slot, or, with ``cluster_keys``, only the keys that function names from
+    (customer id, keys, args) (a key the body makes from the customer's id);
+    so on a Redis Cluster it can run as a script of its own on that slot
+    (``run_on_cluster``). Any other gate steps aside there (Django answers)."""
 
     source: bytes
     sha: bytes
+    on_cluster: bool = False
+    alone: bytes = b""
+    alone_sha: bytes = b""
+    cluster_keys: Callable[[str, Sequence[str], Sequence[object]], list[str]] | None = (
+        None
+    )
 
     @classmethod
-    def of(cls, body: str) -> "Gate":
+    def of(
+        cls,
+        body: str,
+        *,
+        on_cluster: bool = False,
+        cluster_keys: Callable[[str, Sequence[str], Sequence[object]], list[str]]
+        | None = None,
+    ) -> "Gate":
         source = (throttling.WINDOWS_LUA + _PRELUDE + body + _EPILOGUE).encode()
-        return cls(source, hashlib.sha1(source).hexdigest().encode())
+        alone = (body + _ALONE).encode()
+        return cls(
+            source,
+            hashlib.sha1(source).hexdigest().encode(),
+            on_cluster,
+            alone,
+            hashlib.sha1(alone).hexdigest().encode(),
+            cluster_keys,
+        )
 
     async def run(
         self,
@@ -315,6 +364,10 @@ class Gate:
         keys: Sequence[str] = (),
         args: Sequence[object] = (),
     ) -> list:
+        if isinstance(redis, ClusterLoopRedis):
+            return await self.run_on_cluster(
+                redis, request=request, scope_name=scope_name, keys=keys, args=args
+            )
         limits: list[object] = []
         ip_rate, customer_rate = _rates(scope_name)
         if ip_rate is not None:
@@ -346,6 +399,95 @@ class Gate:
         )
         return [part.decode() if isinstance(part, bytes) else part for part in reply]
 
+    async def run_on_cluster(
+        self,
+        redis: ClusterLoopRedis,
+        *,
+        request: ThinRequest,
+        scope_name: str,
+        keys: Sequence[str] = (),
+        args: Sequence[object] = (),
+    ) -> list:
+        """The gate in steps, each a command or script on one slot, with the
+        single script's rules and replies:
+
+        1. the token entry, on its slot (none, stale or expired: ``PASS``);
+        2. the rate limits, slot by slot, as ``couponsite.api.throttling``
+           counts them on a cluster: ``rate_limit.lua`` in mode "hit" (counts
+           only if none of that slot's limits is spent); a slot that refuses
+           makes the slots that counted take the hit back ("undo") and the
+           answer is ``LIMITED`` with the longest wait;
+        3. the body, a script alone on its keys' slot;
+        4. a body's ``PASS`` takes the counted hits back ("undo"): only
+           settled answers count, as on one node.
+
+        What differs from one script: between a count and its undo another
+        request may see one hit too many (refused a moment early, never let
+        through over a limit), as with Django's throttle on a cluster; and when
+        Redis fails after a count, the hit is taken back if Redis lets it, else
+        it stays counted while Django counts it again (stricter still). A body whose
+        keys span slots is not run: ``PASS``, nothing counted.
+        """
+        now_ms = int(time.time() * 1000)
+        customer = _customer(await redis.get(token_entry_key(request.digest)), now_ms)
+        if customer is None:
+            return ["PASS", "token"]
+        if self.cluster_keys is not None:
+            keys = self.cluster_keys(customer, keys, args)
+        if len({key_slot(key) for key in keys}) > 1:
+            return ["PASS", "slots"]
+        groups = throttling.by_slot(_limits(request, scope_name, customer))
+        clock = throttling.clock
+        now_arg = "" if clock is None else int(clock() * 1000)
+        member = _member()
+
+        async def rate(group: list, mode: str) -> int:
+            return int(
+                await redis.evalsha(
+                    _RATE_SHA,
+                    throttling.SCRIPT_SOURCE,
+                    keys=[key for key, _ in group],
+                    args=[
+                        mode,
+                        now_arg,
+                        member,
+                        *itertools.chain.from_iterable(
+                            (rate.count, rate.period * 1000) for _, rate in group
+                        ),
+                    ],
+                )
+            )
+
+        async def undo(counted: list) -> None:
+            for group in counted:
+                await rate(group, "undo")
+
+        counted: list = []
+        try:
+            for done, group in enumerate(groups):
+                wait = await rate(group, "hit")
+                if wait:
+                    await undo(counted)
+                    for rest in groups[done + 1 :]:
+                        wait = max(wait, await rate(rest, "peek"))
+                    return ["LIMITED", customer, wait]
+                counted.append(group)
+            reply = await redis.evalsha(
+                self.alone_sha, self.alone, keys=keys, args=[customer, *args]
+            )
+        except THIN_REDIS_ERRORS:
+            # Django answers and counts; if this undo fails too, the hit counts
+            # twice: stricter, never looser. (An undo is idempotent.)
+            with contextlib.suppress(*THIN_REDIS_ERRORS):
+                await undo(counted)
+            raise
+        reply = [part.decode() if isinstance(part, bytes) else part for part in reply]
+        if reply[0] == "PASS":
+            await undo(counted)
+            return reply
+        reply.insert(1, customer)
+        return reply
+
     async def decide(
         self,
         send: Send,
@@ -359,7 +501,9 @@ class Gate:
         """Run the gate and do what every route does with its reply first: False
         (Django answers) when Redis failed or the script passed; True once a spent
         rate limit was answered (``RATE_LIMITED``); else the reply, the route's to
-        answer."""
+        answer. On a Redis Cluster a gate not ``on_cluster`` lets Django answer."""
+        if not self.on_cluster and isinstance(redis, ClusterLoopRedis):
+            return False
         try:
             reply = await self.run(
                 redis, request=request, scope_name=scope_name, keys=keys, args=args
@@ -404,6 +548,36 @@ _member_count = itertools.count()
 
 def _member() -> str:
     return f"{_member_prefix}{next(_member_count)}"
+
+
+def _customer(entry: bytes | None, now_ms: int) -> str | None:
+    """The customer id of a live token entry (the prelude's rules), or None."""
+    if entry is None:
+        return None
+    customer, sep, expires = entry.partition(b":")
+    if not sep or not customer.isdigit() or not expires.isdigit():
+        return None
+    if int(expires) <= now_ms:
+        return None
+    return customer.decode()
+
+
+def _limits(
+    request: ThinRequest, scope_name: str, customer: str
+) -> list[tuple[str, throttling.Rate]]:
+    """The request's limits as ``CustomerAndAddressThrottle`` names them."""
+    ip_rate, customer_rate = _rates(scope_name)
+    limits = []
+    if ip_rate is not None:
+        limits.append((redis_key("rl", f"{scope_name}_ip", request.address), ip_rate))
+    if customer_rate is not None:
+        limits.append(
+            (
+                redis_key("rl", f"{scope_name}_customer", f"customer:{customer}"),
+                customer_rate,
+            )
+        )
+    return limits
 
 
 @functools.cache
@@ -469,30 +643,25 @@ async def load_now(load: Callable[[], object]) -> None:
 # --- Redis for the loop ----------------------------------------------------------
 
 # One connection per event loop (a worker has one; tests make several).
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopRedis]" = (
-    weakref.WeakKeyDictionary()
-)
+_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopRedis | ClusterLoopRedis]" = weakref.WeakKeyDictionary()
 _redis_skipped_until = 0.0
 # After a Redis error, the thin path steps aside (everything goes to Django) this long.
 REDIS_BACKOFF_SECONDS = 5.0
 
 
-def loop_redis() -> LoopRedis | None:
-    """The running loop's Redis client for the thin path; None: step aside
-    (the thin path is off, Redis is not configured or is a Redis Cluster, or
-    failed a moment ago)."""
+def loop_redis() -> LoopRedis | ClusterLoopRedis | None:
+    """The running loop's Redis client for the thin path (on a Redis Cluster,
+    ``ClusterLoopRedis``); None: step aside (the thin path is off, Redis is
+    not configured, or failed a moment ago)."""
     if not settings.THIN_PATH or not settings.REDIS_URL or not key_namespace_known():
         return None  # (the namespace: every key needs it, and reading it is a query)
-    if settings.REDIS_CLUSTER:
-        # One connection to one node, and a gate whose keys (token entry, rate
-        # limits, the mode's state) lie in different slots: Django answers.
-        return None
     if _redis_skipped_until > time.monotonic():
         return None
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = _clients[loop] = LoopRedis(
+        kind = ClusterLoopRedis if settings.REDIS_CLUSTER else LoopRedis
+        client = _clients[loop] = kind(
             settings.REDIS_URL, timeout=settings.THIN_PATH_REDIS_TIMEOUT
         )
     return client

@@ -86,7 +86,7 @@ end
 """
 
 
-GRAB = thin.Gate.of(_grab_body())
+GRAB = thin.Gate.of(_grab_body(), on_cluster=True)
 SETTLE_SHA = SETTLE_SCRIPT.sha.encode()
 
 _REFUSALS = {

@@ -34,7 +34,7 @@ from vouchers.tests.factories import OfferFactory, VoucherFactory
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("thin_path"),
+    pytest.mark.usefixtures("thin_single_node", "thin_path"),
 ]
 
 REDEEM = "/api/v1/vouchers/redeem"

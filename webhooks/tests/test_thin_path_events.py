@@ -70,6 +70,7 @@ def test_redemptions_go_to_django_while_voucher_redeemed_is_subscribed(served):
     assert {e["type"] for e in events} == {"voucher.redeemed"}
 
 
+@pytest.mark.usefixtures("thin_single_node")
 def test_with_nobody_subscribed_the_thin_path_redeems_and_emits_nothing(served):
     endpoint_for(served, EventType.DRAW_WON)  # another type only
     subscribed_types(reload=True)

@@ -26,7 +26,7 @@ from draws.tests.thin_support import held, signed_in
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("thin_path"),
+    pytest.mark.usefixtures("thin_single_node", "thin_path"),
 ]
 
 # 23:30:00.4 in Taipei: the local day ends 29 min 59.6 s later (Retry-After 1800).
