@@ -354,12 +354,10 @@ def test_no_draw_is_answered_before_it_is_committed():
     assert seen_at_answer == {answer.id: (True,) for answer in answers}
 
 
-def test_batches_racing_from_two_loops_and_draw_run_give_exactly_the_quota():
-    # given 90 winning rolls for 10 coupons a day (12 in all): 30 in batches of
-    # at most 5 on each of two loops, 30 through draw_run on two threads
-    campaign = _campaign()
-    prize = CouponTypeFactory(campaign=campaign, daily_quota=10, total_quota=12)
-    people = CustomerFactory.create_batch(90)
+def _race_two_loops_and_draw_run(campaign, prize, people) -> dict:
+    """``prize`` rolled by 90 ``people`` at once: 30 in batches of at most 5 on
+    each of two loops (a, b), 30 through ``draw_run`` on two threads (c, d);
+    each one's answers."""
     answers = {}
     go = threading.Barrier(4)
 
@@ -389,6 +387,16 @@ def test_batches_racing_from_two_loops_and_draw_run_give_exactly_the_quota():
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    return answers
+
+
+def test_batches_racing_from_two_loops_and_draw_run_give_exactly_the_quota():
+    # given 90 winning rolls for 10 coupons a day (12 in all): 30 in batches of
+    # at most 5 on each of two loops, 30 through draw_run on two threads
+    campaign = _campaign()
+    prize = CouponTypeFactory(campaign=campaign, daily_quota=10, total_quota=12)
+    people = CustomerFactory.create_batch(90)
+    answers = _race_two_loops_and_draw_run(campaign, prize, people)
 
     # then exactly the day's quota was won, once each, whichever path
     assert sorted(answers) == ["a", "b", "c", "d"]
@@ -459,35 +467,7 @@ def test_sharded_batches_from_two_loops_and_draw_run_give_exactly_the_quota():
     campaign = _campaign()
     prize = _sharded_prize(campaign, 8, total_quota=12)
     people = CustomerFactory.create_batch(90)
-    answers = {}
-    go = threading.Barrier(4)
-
-    def loop(name, chunk):
-        go.wait(timeout=10)
-        answers[name] = _draw_all(
-            campaign, [p.pk for p in chunk], picked=prize.pk, max_batch=5
-        )[0]
-
-    def one_by_one(name, chunk):
-        go.wait(timeout=10)
-        try:
-            answers[name] = [
-                draw_run(campaign=campaign, customer=p, now=LATE, roll=0.1)
-                for p in chunk
-            ]
-        finally:
-            connections.close_all()
-
-    threads = [
-        threading.Thread(target=loop, args=("a", people[0:90:3])),
-        threading.Thread(target=loop, args=("b", people[1:90:3])),
-        threading.Thread(target=one_by_one, args=("c", people[2:90:6])),
-        threading.Thread(target=one_by_one, args=("d", people[5:90:6])),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    answers = _race_two_loops_and_draw_run(campaign, prize, people)
 
     # then exactly the quota was won, whichever path
     assert sorted(answers) == ["a", "b", "c", "d"]
