@@ -368,21 +368,12 @@ class Gate:
             return await self.run_on_cluster(
                 redis, request=request, scope_name=scope_name, keys=keys, args=args
             )
-        limits: list[object] = []
-        ip_rate, customer_rate = _rates(scope_name)
-        if ip_rate is not None:
-            limits += [
-                redis_key("rl", f"{scope_name}_ip", request.address),
-                ip_rate.count,
-                ip_rate.period * 1000,
-            ]
-        if customer_rate is not None:
-            # principal_ref(customer) is "customer:<id>": the script adds the id.
-            limits += [
-                redis_key("rl", f"{scope_name}_customer", "customer:"),
-                customer_rate.count,
-                customer_rate.period * 1000,
-            ]
+        # principal_ref(customer) is "customer:<id>": the script adds the id.
+        limits = [
+            part
+            for key, rate in _limits(request, scope_name, customer="")
+            for part in (key, rate.count, rate.period * 1000)
+        ]
         clock = throttling.clock
         reply = await redis.evalsha(
             self.sha,

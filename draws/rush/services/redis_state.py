@@ -85,15 +85,7 @@ class RushKeys:
         return [self.key(f"build:{token}:{name}") for name in ("r", "g", "s")]
 
     def install(self, token: str) -> list[str]:
-        return [
-            self.ready,
-            self.reserved,
-            self.received,
-            self.stock,
-            self.pending,
-            self.sold_out,
-            *self.building(token),
-        ]
+        return [*self.grab(), *self.building(token)]
 
 
 def _script(name: str) -> Script:
