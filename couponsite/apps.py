@@ -9,6 +9,10 @@ class CouponsiteConfig(AppConfig):
     verbose_name = "Platform"
 
     def ready(self) -> None:
+        from couponsite.api.idempotency import idempotency_keys_purge
+        from couponsite.retention import register_purge
+
+        register_purge("idempotency_keys", idempotency_keys_purge)
         if settings.REDIS_URL and settings.REDIS_CLUSTER:
             _crontask_lock_on_cluster()
 

@@ -6,6 +6,7 @@ cache. ``DATABASE_URL`` and ``REDIS_URL`` switch to Postgres and Redis.
 Every variable is listed in the README.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -301,9 +302,46 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 SERVICE_UNAVAILABLE_RETRY_AFTER = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER", default=5)
 
 # --- Idempotency --------------------------------------------------------------------
+# The replay window the API promises ("keys live 24 hours"): a retry within it
+# gets the first answer. RETENTION_IDEMPOTENCY (below) must not be shorter.
 IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 3600)
 # A key still "in progress" after this long belongs to a request that died.
 IDEMPOTENCY_STALE_SECONDS = env.int("IDEMPOTENCY_STALE_SECONDS", default=60)
+
+
+# --- Retention (docs/operations.md, "What is kept, and for how long") ---------------
+# How long records that only matter for a while are kept before the schedule
+# purges them: "<number><s|m|h|d>" (e.g. "30d", "48h") or plain seconds.
+def _duration(name: str, default: str) -> timedelta:
+    text = env.str(name, default=default).strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        if text[-1:] in units:
+            seconds = float(text[:-1]) * units[text[-1]]
+        else:
+            seconds = float(text)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={text!r} is not a duration") from exc
+    if seconds <= 0:
+        raise ImproperlyConfigured(f"{name} must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+# Sign-in codes (customers.OneTimeCode) and email codes (customers.EmailVerification),
+# by when they were last sent: only a hash of the code, but a phone or email with it.
+RETENTION_SIGNIN_CODES = _duration("RETENTION_SIGNIN_CODES", "30d")
+# Idempotency-Key records, by when they were made: longer than the replay window.
+RETENTION_IDEMPOTENCY = _duration("RETENTION_IDEMPOTENCY", "48h")
+if timedelta(seconds=IDEMPOTENCY_KEY_TTL_SECONDS) > RETENTION_IDEMPOTENCY:
+    raise ImproperlyConfigured(
+        "RETENTION_IDEMPOTENCY must be at least IDEMPOTENCY_KEY_TTL_SECONDS "
+        "(the replay window the API promises)."
+    )
+# Webhook deliveries that are done (delivered or failed) with their attempts, and
+# events with no delivery left, by when they were made; pending ones are kept.
+RETENTION_WEBHOOK_DELIVERIES = _duration("RETENTION_WEBHOOK_DELIVERIES", "30d")
+# Rows deleted per statement: a big purge never holds its locks for long.
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 
 # --- Sign-in and SMS ------------------------------------------------------------------
 OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=300)

@@ -6,7 +6,13 @@ class CustomersConfig(AppConfig):
 
     def ready(self) -> None:
         # ready() is where start-up hooks go: the models are loaded by now.
+        from couponsite.retention import register_purge
         from customers import (  # noqa: F401 - registers the auth scheme and receivers
             schema,
             signals,
         )
+        from customers.services.retention import email_codes_purge, signin_codes_purge
+
+        # Retention: `manage.py purge_expired` runs this room's purges too.
+        register_purge("sign_in_codes", signin_codes_purge)
+        register_purge("email_codes", email_codes_purge)

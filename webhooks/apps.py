@@ -13,3 +13,10 @@ class WebhooksConfig(AppConfig):
 
         if subscriptions_load not in ON_STARTUP:
             ON_STARTUP.append(subscriptions_load)
+
+        # Retention: `manage.py purge_expired` runs this room's purges too.
+        from couponsite.retention import register_purge
+        from webhooks.retention import webhook_deliveries_purge, webhook_events_purge
+
+        register_purge("webhook_deliveries", webhook_deliveries_purge)
+        register_purge("webhook_events", webhook_events_purge)

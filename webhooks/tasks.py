@@ -13,6 +13,7 @@ from django.utils import timezone
 from couponsite.background.backoff import backoff_delay
 from webhooks import transport
 from webhooks.models import Attempt, Delivery
+from webhooks.retention import webhooks_purge
 from webhooks.signing import (
     EVENT_ID_HEADER,
     EVENT_TYPE_HEADER,
@@ -173,3 +174,11 @@ def deliveries_stalled_enqueue(*, now: dt.datetime | None = None) -> int:
             delivery_enqueue(delivery)
             count += 1
     return count
+
+
+@cron("40 4 * * *")
+@task(queue_name="jobs")
+def purge_webhook_deliveries() -> dict[str, int]:
+    """Daily, 04:40: drop the finished deliveries (and events left with none)
+    past ``RETENTION_WEBHOOK_DELIVERIES``; pending ones stay."""
+    return webhooks_purge()

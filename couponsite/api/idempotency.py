@@ -6,7 +6,8 @@ and key); the handler then runs in one transaction with the row's update to
 "done" and the stored answer, so the effect and the record of it commit
 together. A retry with the same key and the same body gets the stored answer
 and has no second effect; with another body ``422``; while the first is still
-running ``409``. Keys live ``IDEMPOTENCY_KEY_TTL_SECONDS`` (24 h).
+running ``409``. Keys are replayed for ``IDEMPOTENCY_KEY_TTL_SECONDS`` (24 h)
+and purged after ``RETENTION_IDEMPOTENCY`` (48 h).
 """
 
 import functools
@@ -24,6 +25,7 @@ from rest_framework.response import Response
 from couponsite.api.throttling import principal_ref
 from couponsite.errors import DomainError
 from couponsite.models import IdempotencyKey
+from couponsite.retention import purge_in_batches
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -175,12 +177,17 @@ def idempotent(handler):
 
 
 def idempotency_keys_purge(*, now=None) -> int:
-    """Delete the keys older than ``IDEMPOTENCY_KEY_TTL_SECONDS``; how many
-    (``manage.py purge_idempotency_keys`` and the hourly task). Idempotent: a
-    second run finds nothing older, and a key expired meanwhile is dropped by
-    whichever run sees it (a concurrent delete of the same row just skips it)."""
-    cutoff = (now or timezone.now()) - timedelta(
-        seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS
+    """Delete the keys older than ``RETENTION_IDEMPOTENCY`` (never sooner than
+    the replay window, ``IDEMPOTENCY_KEY_TTL_SECONDS``), in batches; how many
+    (``manage.py purge_idempotency_keys``, ``purge_expired`` and the hourly
+    task). Idempotent: a second run finds nothing older, and a key expired
+    meanwhile is dropped by whichever run sees it (a concurrent delete of the
+    same row just skips it)."""
+    keep = max(
+        settings.RETENTION_IDEMPOTENCY,
+        timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL_SECONDS),
     )
-    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
-    return deleted
+    cutoff = (now or timezone.now()) - keep
+    return purge_in_batches(
+        IdempotencyKey.objects.filter(created_at__lt=cutoff), kind="idempotency_keys"
+    )

@@ -144,6 +144,13 @@ REDIS_FALLBACKS = Counter(
     "shortcut is skipped), by where.",
     ["where"],
 )
+# Records the schedule purged (couponsite.retention), by kind.
+RETENTION_PURGED = Counter(
+    "couponsite_retention_purged",
+    "Rows purged past their retention (sign_in_codes, email_codes, "
+    "idempotency_keys, webhook_deliveries, webhook_events), by kind.",
+    ["kind"],
+)
 
 DRAWS_WON = DRAWS.labels("won")
 DRAWS_LOST = DRAWS.labels("lost")
@@ -161,6 +168,11 @@ def count_on_commit(counter, amount: float = 1) -> None:
 def redis_fallback(where: str) -> None:
     """Redis failed at ``where`` (a short fixed name) and the code went on without it."""
     _child(REDIS_FALLBACKS, where).inc()
+
+
+def retention_purged(kind: str, count: int) -> None:
+    """``count`` rows of ``kind`` purged past their retention (a fixed name)."""
+    _child(RETENTION_PURGED, kind).inc(count)
 
 
 class RedisFallbackFilter(logging.Filter):

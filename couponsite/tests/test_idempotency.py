@@ -186,10 +186,18 @@ def test_purge_command_deletes_only_expired_keys(customer, token):
 
     _post(token, {"n": 1}, key="old")
     _post(token, {"n": 1}, key="new")
+    _post(token, {"n": 1}, key="past-replay")
     IdempotencyKey.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(hours=49)
+    )
+    # Past the 24 h replay window, still inside the 48 h retention: kept.
+    IdempotencyKey.objects.filter(key="past-replay").update(
         created_at=timezone.now() - timedelta(hours=25)
     )
 
     call_command("purge_idempotency_keys", stdout=StringIO())
 
-    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
+    assert set(IdempotencyKey.objects.values_list("key", flat=True)) == {
+        "new",
+        "past-replay",
+    }

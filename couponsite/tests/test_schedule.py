@@ -19,6 +19,7 @@ from django.utils import timezone
 
 import campaigns.tasks
 import couponsite.tasks
+import customers.tasks
 import draws.claim.scheduled_releases_tasks
 import draws.tasks
 import messaging.tasks
@@ -50,6 +51,8 @@ def test_every_scheduled_job_is_registered_with_its_crontab():
         "release_on_schedule": "* * * * *",
         "sweep_messages": "* * * * *",
         "deliveries_resume": "*/5 * * * *",
+        "purge_signin_codes": "30 4 * * *",
+        "purge_webhook_deliveries": "40 4 * * *",
         "purge_idempotency_keys": "17 * * * *",
         "prune_background_records": "10 4 * * *",
         "audit_invariants_nightly": "30 3 * * *",
@@ -68,6 +71,8 @@ def test_every_scheduled_job_is_registered_with_its_crontab():
         (draws.claim.scheduled_releases_tasks, "release_on_schedule"),
         (messaging.tasks, "sweep_messages"),
         (webhooks.tasks, "deliveries_resume"),
+        (customers.tasks, "purge_signin_codes"),
+        (webhooks.tasks, "purge_webhook_deliveries"),
     ]:
         job_task = getattr(module, name)
         assert jobs[name].func == job_task.enqueue
@@ -91,7 +96,7 @@ def _keys(count: int, *, age: dt.timedelta, start: int = 0) -> None:
 
 @pytest.mark.django_db
 def test_the_hourly_purge_drops_old_keys_through_the_worker_and_twice_is_harmless():
-    _keys(3, age=dt.timedelta(hours=25))
+    _keys(3, age=dt.timedelta(hours=49))
     _keys(2, age=dt.timedelta(hours=1), start=10)
 
     result = couponsite.tasks.purge_idempotency_keys.enqueue()
@@ -109,7 +114,7 @@ def test_the_hourly_purge_drops_old_keys_through_the_worker_and_twice_is_harmles
 
 @pytest.mark.django_db(transaction=True)
 def test_two_purges_at_once_delete_each_key_once():
-    _keys(40, age=dt.timedelta(hours=30))
+    _keys(40, age=dt.timedelta(hours=50))
     _keys(5, age=dt.timedelta(minutes=5), start=100)
 
     deleted = race(lambda _: couponsite.tasks.purge_idempotency_keys.call(), 2)

@@ -5,8 +5,9 @@ from couponsite.api.idempotency import idempotency_keys_purge
 
 class Command(BaseCommand):
     help = (
-        "Delete Idempotency-Key records older than IDEMPOTENCY_KEY_TTL_SECONDS "
-        "(the schedule runs it hourly: couponsite.tasks)."
+        "Delete Idempotency-Key records older than RETENTION_IDEMPOTENCY "
+        "(the schedule runs it hourly: couponsite.tasks; purge_expired runs "
+        "every purge)."
     )
 
     def handle(self, *args, **options):
