@@ -286,6 +286,9 @@ RATE_LIMITS = {
     # Verification codes sent to an email (PATCH /me with an email).
     "email_customer": env.str("RATE_LIMIT_EMAIL_CUSTOMER", default="5/hour"),
     "email_ip": env.str("RATE_LIMIT_EMAIL_IP", default="30/hour"),
+    # A customer's export of everything kept about them (GET /me/export).
+    "export_customer": env.str("RATE_LIMIT_EXPORT_CUSTOMER", default="10/hour"),
+    "export_ip": env.str("RATE_LIMIT_EXPORT_IP", default="60/hour"),
 }
 # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For we believe.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])

@@ -16,6 +16,7 @@ from couponsite.api.schema import (
 )
 from couponsite.api.throttling import check_rate_limits
 from customers import services
+from customers.export import CustomerExportSerializer, customer_export
 from customers.serializers import (
     CustomerSerializer,
     CustomerUpdateSerializer,
@@ -166,3 +167,36 @@ class EmailVerifyApi(APIView):
             customer=request.user, code=serializer.validated_data["code"]
         )
         return Response(CustomerSerializer(customer).data)
+
+
+class MeExportApi(APIView):
+    permission_classes = [IsCustomer]
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Everything kept about the signed-in customer",
+        description=(
+            "One JSON document: the profile, emails, sign-ins (when, until when, "
+            "revoked; no client address is kept), the last sign-in code's "
+            "timestamps, vouchers, draws, claims, rush reservations and grabs, "
+            "and the texts and emails sent to the customer's phone and verified "
+            "email. No token, code or code hash is ever in it: the bodies of "
+            "sign-in and email code messages are masked. Rate limited "
+            "(`RATE_LIMIT_EXPORT_CUSTOMER`, `RATE_LIMIT_EXPORT_IP`); answered "
+            "with `Cache-Control: no-store`."
+        ),
+        responses={
+            200: CustomerExportSerializer,
+            **error_responses(*AUTH_ERRORS, RATE_LIMITED),
+        },
+    )
+    def get(self, request):
+        check_rate_limits(
+            [
+                ("export_customer", f"customer:{request.user.pk}"),
+                ("export_ip", client_ip(request)),
+            ]
+        )
+        return Response(
+            customer_export(request.user), headers={"Cache-Control": "no-store"}
+        )

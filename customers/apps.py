@@ -7,7 +7,8 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         # ready() is where start-up hooks go: the models are loaded by now.
         from couponsite.retention import register_purge
-        from customers import (  # noqa: F401 - registers the auth scheme and receivers
+        from customers import (  # noqa: F401 - registers the auth scheme, receivers, export
+            export,
             schema,
             signals,
         )

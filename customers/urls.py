@@ -6,5 +6,6 @@ urlpatterns = [
     path("auth/otp", api.OtpRequestApi.as_view(), name="auth-otp"),
     path("auth/token", api.TokenApi.as_view(), name="auth-token"),
     path("me", api.MeApi.as_view(), name="me"),
+    path("me/export", api.MeExportApi.as_view(), name="me-export"),
     path("me/email/verify", api.EmailVerifyApi.as_view(), name="me-email-verify"),
 ]

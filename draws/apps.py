@@ -35,3 +35,8 @@ class DrawsConfig(AppConfig):
 
         if audit_figures not in FIGURES:
             FIGURES.append(audit_figures)
+
+        # Each mode's part of a customer's export (GET /api/v1/me/export).
+        from draws.claim import export as claim_export  # noqa: F401
+        from draws.draw import export as draw_export  # noqa: F401
+        from draws.rush import export as rush_export  # noqa: F401

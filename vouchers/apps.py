@@ -11,7 +11,10 @@ class VouchersConfig(AppConfig):
         # shutdown hook is registered once, here, by the lowest app.
         from couponsite.group_commit import group_committer_close
         from couponsite.server.routes import ON_SHUTDOWN, ROUTES
-        from vouchers import receivers  # noqa: F401 - connects the receivers
+        from vouchers import (  # noqa: F401 - connects the receivers, adds the export's part
+            export,
+            receivers,
+        )
         from vouchers.thin import ROUTES as VOUCHER_ROUTES
 
         for route in VOUCHER_ROUTES:
