@@ -190,6 +190,7 @@ def run(
         ("the integration guide's example", "guide"),
         ("claim and hold", "claim"),
         ("flash-sale rush", "rush"),
+        ("a customer's export", "export"),
     ]
     for name, module in sections:
         started = time.monotonic()
