@@ -178,9 +178,9 @@ class MeExportApi(APIView):
         description=(
             "One JSON document: the profile, emails, sign-ins (when, until when, "
             "revoked; no client address is kept), the last sign-in code's "
-            "timestamps, vouchers, draws, claims, rush reservations and grabs, "
-            "and the texts and emails sent to the customer's phone and verified "
-            "email. No token, code or code hash is ever in it: the bodies of "
+            "timestamps, vouchers and their history, draws, claims, rush "
+            "reservations and grabs, and the texts and emails sent to the "
+            "customer's phone and verified email. No token, code or code hash is ever in it: the bodies of "
             "sign-in and email code messages are masked. Rate limited "
             "(`RATE_LIMIT_EXPORT_CUSTOMER`, `RATE_LIMIT_EXPORT_IP`); answered "
             "with `Cache-Control: no-store`."

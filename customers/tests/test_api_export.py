@@ -34,6 +34,7 @@ PARTS = {
     "sign_ins",
     "sign_in_codes",
     "vouchers",
+    "voucher_history",
     "draws",
     "claims",
     "reservations",
@@ -161,6 +162,9 @@ def test_a_signed_in_customer_exports_every_part_and_no_secret():
         "rush-a-0"
     }
     assert body["claims"][0]["campaign"] == "drop-a-0"
+    assert [
+        e["voucher"] for e in body["voucher_history"] if e["kind"] == "claimed"
+    ] == [body["claims"][0]["voucher"]["code"]]
     # The draw's, the claim's, the grab's coupon and the one issued to the email.
     codes = {v["code"] for v in body["vouchers"]}
     assert len(codes) == 4
