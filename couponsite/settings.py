@@ -333,8 +333,11 @@ def _duration(name: str, default: str) -> timedelta:
 # Sign-in codes (customers.OneTimeCode) and email codes (customers.EmailVerification),
 # by when they were last sent: only a hash of the code, but a phone or email with it.
 RETENTION_SIGNIN_CODES = _duration("RETENTION_SIGNIN_CODES", "30d")
-# Idempotency-Key records, by when they were made: longer than the replay window.
-RETENTION_IDEMPOTENCY = _duration("RETENTION_IDEMPOTENCY", "48h")
+# Idempotency-Key records, by when they were made: the replay window and a day
+# (48 h by default); a value shorter than the window is refused.
+RETENTION_IDEMPOTENCY = _duration(
+    "RETENTION_IDEMPOTENCY", str(IDEMPOTENCY_KEY_TTL_SECONDS + 86400)
+)
 if timedelta(seconds=IDEMPOTENCY_KEY_TTL_SECONDS) > RETENTION_IDEMPOTENCY:
     raise ImproperlyConfigured(
         "RETENTION_IDEMPOTENCY must be at least IDEMPOTENCY_KEY_TTL_SECONDS "

@@ -2,10 +2,13 @@
 by the schedule's jobs and by ``manage.py purge_expired`` (SQLite and Postgres)."""
 
 import datetime as dt
+import importlib
 import io
 import math
+from types import SimpleNamespace
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -78,32 +81,51 @@ def test_idempotency_keys_are_never_purged_inside_the_replay_window(settings):
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["k0"]
 
 
-def test_the_retention_may_not_be_shorter_than_the_replay_window(monkeypatch):
-    import importlib
-
+def _settings_with(monkeypatch, **env: str) -> SimpleNamespace:
+    """The settings these environment variables make (the module read again,
+    then as it was)."""
     import couponsite.settings as project_settings
 
-    monkeypatch.setenv("IDEMPOTENCY_KEY_TTL_SECONDS", str(24 * 3600))
-    monkeypatch.setenv("RETENTION_IDEMPOTENCY", "23h")
-    from django.core.exceptions import ImproperlyConfigured
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        return SimpleNamespace(**vars(importlib.reload(project_settings)))
+    finally:
+        monkeypatch.undo()
+        importlib.reload(project_settings)
 
+
+def test_the_retention_settings_are_durations_never_shorter_than_the_replay_window(
+    monkeypatch,
+):
+    day = str(86400)
     with pytest.raises(ImproperlyConfigured, match="RETENTION_IDEMPOTENCY"):
-        importlib.reload(project_settings)
-    monkeypatch.setenv("RETENTION_IDEMPOTENCY", "1d")
-    monkeypatch.setenv("RETENTION_SIGNIN_CODES", "soon")
+        _settings_with(
+            monkeypatch, IDEMPOTENCY_KEY_TTL_SECONDS=day, RETENTION_IDEMPOTENCY="23h"
+        )
     with pytest.raises(ImproperlyConfigured, match="RETENTION_SIGNIN_CODES"):
-        importlib.reload(project_settings)
-    monkeypatch.setenv("RETENTION_SIGNIN_CODES", "90d")
-    monkeypatch.setenv("RETENTION_WEBHOOK_DELIVERIES", "3600")
-    reloaded = importlib.reload(project_settings)
-    read = (
-        reloaded.RETENTION_SIGNIN_CODES,
-        reloaded.RETENTION_IDEMPOTENCY,
-        reloaded.RETENTION_WEBHOOK_DELIVERIES,
+        _settings_with(monkeypatch, RETENTION_SIGNIN_CODES="soon")
+
+    read = _settings_with(
+        monkeypatch,
+        RETENTION_SIGNIN_CODES="90d",
+        RETENTION_IDEMPOTENCY="1d",
+        RETENTION_WEBHOOK_DELIVERIES="3600",
     )
-    assert read == (dt.timedelta(days=90), dt.timedelta(days=1), dt.timedelta(hours=1))
-    monkeypatch.undo()
-    importlib.reload(project_settings)
+    retentions = (
+        read.RETENTION_SIGNIN_CODES,
+        read.RETENTION_IDEMPOTENCY,
+        read.RETENTION_WEBHOOK_DELIVERIES,
+    )
+    assert retentions == (
+        dt.timedelta(days=90),
+        dt.timedelta(days=1),
+        dt.timedelta(hours=1),
+    )
+    # Unset, it follows the replay window: a day longer.
+    longer = _settings_with(monkeypatch, IDEMPOTENCY_KEY_TTL_SECONDS=str(3 * 86400))
+    retention = longer.RETENTION_IDEMPOTENCY
+    assert retention == dt.timedelta(days=4)
 
 
 @pytest.mark.parametrize(("rows", "batch"), [(7, 3), (6, 3), (2, 5)])
