@@ -29,8 +29,10 @@ from couponsite.api.throttling import (
 )
 from vouchers import errors, selectors, services
 from vouchers.models import Voucher
+from vouchers.pricing import Priced
 from vouchers.serializers import (
     EMAIL_MAX_LENGTH,
+    RedemptionRulesSerializer,
     VoucherCheckResultSerializer,
     VoucherCodeSerializer,
     VoucherGenerateManySerializer,
@@ -39,6 +41,7 @@ from vouchers.serializers import (
     VoucherGenerateSerializer,
     VoucherRedeemSerializer,
     VoucherSerializer,
+    VoucherWithRulesSerializer,
 )
 
 USE_ERRORS = (
@@ -61,7 +64,7 @@ class VoucherListApi(generics.ListAPIView):
     class FilterSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False)
 
-    serializer_class = VoucherSerializer
+    serializer_class = VoucherWithRulesSerializer
 
     def get_permissions(self):
         return [IsStaff()] if self.request.method == "POST" else [IsCustomerOrStaff()]
@@ -96,7 +99,7 @@ class VoucherListApi(generics.ListAPIView):
             )
         ],
         responses={
-            200: VoucherSerializer(many=True),
+            200: VoucherWithRulesSerializer(many=True),
             **error_responses(*BODY_ERRORS, *AUTH_ERRORS),
         },
     )
@@ -155,7 +158,7 @@ class VoucherDetailApi(APIView):
             "check and redeem; once it is spent, lookups answer `429` too."
         ),
         responses={
-            200: VoucherSerializer,
+            200: VoucherWithRulesSerializer,
             **error_responses(*AUTH_ERRORS, errors.VoucherNotFound, RATE_LIMITED),
         },
     )
@@ -163,10 +166,10 @@ class VoucherDetailApi(APIView):
         voucher = _attempt(
             request, lambda: selectors.voucher_get(code=code, **_caller(request))
         )
-        return Response(VoucherSerializer(voucher).data)
+        return Response(VoucherWithRulesSerializer(voucher).data)
 
 
-def _result(voucher: Voucher) -> dict:
+def _result(voucher: Voucher, priced: Priced | None = None) -> dict:
     data = VoucherSerializer(voucher).data
     return {
         "valid": True,
@@ -174,7 +177,32 @@ def _result(voucher: Voucher) -> dict:
         "benefit": data["benefit"],
         "used_at": data["used_at"],
         "voucher": data,
+        "discount_amount": priced.discount_text if priced else None,
+        "currency": priced.currency if priced else None,
+        "free_item": priced.free_item if priced else None,
+        "rules": RedemptionRulesSerializer(voucher).data,
     }
+
+
+def _redeemed_price(voucher: Voucher) -> Priced | None:
+    """What ``voucher_redeem`` recorded of the order, as ``price`` answered it."""
+    if not voucher.order_currency:
+        return None
+    free = voucher.benefit_kind == Voucher.Kind.FREE_ITEM
+    return Priced(
+        discount=voucher.discount_granted,
+        currency=voucher.order_currency,
+        free_item=voucher.free_item if free else None,
+    )
+
+
+# The refusals of an order's rules, for check and redeem (``vouchers.pricing``).
+ORDER_ERRORS = (
+    errors.CurrencyMismatch,
+    errors.OrderBelowMinimum,
+    errors.CategoryNotEligible,
+    errors.RedemptionLimitReached,
+)
 
 
 def _attempt(request, use):
@@ -200,22 +228,33 @@ class VoucherCheckApi(APIView):
     @extend_schema(
         tags=["vouchers"],
         summary="Would this voucher be accepted? (consumes nothing)",
+        description=(
+            "With an `order`, the answer says the money it would take off "
+            "(`discount_amount`), or which of the voucher's rules the order "
+            "fails (`CURRENCY_MISMATCH`, `ORDER_BELOW_MINIMUM`, "
+            "`CATEGORY_NOT_ELIGIBLE`); `REDEMPTION_LIMIT_REACHED` when the "
+            "customer already used as many of the campaign's vouchers as its "
+            "rules allow. Without an order, a voucher is valid whatever its "
+            "rules, and `rules.order_required` says that redeeming it needs one."
+        ),
         request=VoucherCodeSerializer,
         responses={
             200: VoucherCheckResultSerializer,
-            **error_responses(*BODY_ERRORS, *AUTH_ERRORS, *USE_ERRORS, RATE_LIMITED),
+            **error_responses(
+                *BODY_ERRORS, *AUTH_ERRORS, *USE_ERRORS, *ORDER_ERRORS, RATE_LIMITED
+            ),
         },
     )
     def post(self, request):
         serializer = VoucherCodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        voucher = _attempt(
+        voucher, priced = _attempt(
             request,
             lambda: selectors.voucher_check(
                 **serializer.validated_data, **_caller(request)
             ),
         )
-        return Response(_result(voucher))
+        return Response(_result(voucher, priced))
 
 
 class VoucherRedeemApi(APIView):
@@ -226,7 +265,13 @@ class VoucherRedeemApi(APIView):
     @extend_schema(
         tags=["vouchers"],
         summary="Redeem a voucher (its owner, or staff at checkout)",
-        description="Exactly once; `Idempotency-Key` makes a retry safe.",
+        description=(
+            "Exactly once; `Idempotency-Key` makes a retry safe. With an "
+            "`order`, its rules are checked as by check, and the redemption "
+            "records the order and `discount_amount`. A voucher whose rules "
+            "read the order (`rules.order_required`) refuses a redemption "
+            "without one: `ORDER_REQUIRED`."
+        ),
         request=VoucherRedeemSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
@@ -235,6 +280,8 @@ class VoucherRedeemApi(APIView):
                 *BODY_ERRORS,
                 *AUTH_ERRORS,
                 *USE_ERRORS,
+                errors.OrderRequired,
+                *ORDER_ERRORS,
                 *IDEMPOTENCY_ERRORS,
                 RATE_LIMITED,
             ),
@@ -249,4 +296,4 @@ class VoucherRedeemApi(APIView):
             request,
             lambda: services.voucher_redeem(**serializer.validated_data, **caller),
         )
-        return Response(_result(voucher))
+        return Response(_result(voucher, _redeemed_price(voucher)))
