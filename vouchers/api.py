@@ -32,7 +32,6 @@ from vouchers.models import Voucher
 from vouchers.pricing import Priced
 from vouchers.serializers import (
     EMAIL_MAX_LENGTH,
-    RedemptionRulesSerializer,
     VoucherCheckResultSerializer,
     VoucherCodeSerializer,
     VoucherGenerateManySerializer,
@@ -41,7 +40,6 @@ from vouchers.serializers import (
     VoucherGenerateSerializer,
     VoucherRedeemSerializer,
     VoucherSerializer,
-    VoucherWithRulesSerializer,
 )
 
 USE_ERRORS = (
@@ -64,7 +62,7 @@ class VoucherListApi(generics.ListAPIView):
     class FilterSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False)
 
-    serializer_class = VoucherWithRulesSerializer
+    serializer_class = VoucherSerializer
 
     def get_permissions(self):
         return [IsStaff()] if self.request.method == "POST" else [IsCustomerOrStaff()]
@@ -99,7 +97,7 @@ class VoucherListApi(generics.ListAPIView):
             )
         ],
         responses={
-            200: VoucherWithRulesSerializer(many=True),
+            200: VoucherSerializer(many=True),
             **error_responses(*BODY_ERRORS, *AUTH_ERRORS),
         },
     )
@@ -158,7 +156,7 @@ class VoucherDetailApi(APIView):
             "check and redeem; once it is spent, lookups answer `429` too."
         ),
         responses={
-            200: VoucherWithRulesSerializer,
+            200: VoucherSerializer,
             **error_responses(*AUTH_ERRORS, errors.VoucherNotFound, RATE_LIMITED),
         },
     )
@@ -166,7 +164,7 @@ class VoucherDetailApi(APIView):
         voucher = _attempt(
             request, lambda: selectors.voucher_get(code=code, **_caller(request))
         )
-        return Response(VoucherWithRulesSerializer(voucher).data)
+        return Response(VoucherSerializer(voucher).data)
 
 
 def _result(voucher: Voucher, priced: Priced | None = None) -> dict:
@@ -180,7 +178,6 @@ def _result(voucher: Voucher, priced: Priced | None = None) -> dict:
         "discount_amount": priced.discount_text if priced else None,
         "currency": priced.currency if priced else None,
         "free_item": priced.free_item if priced else None,
-        "rules": RedemptionRulesSerializer(voucher).data,
     }
 
 

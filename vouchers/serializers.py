@@ -16,6 +16,40 @@ from vouchers.models import Voucher, voucher_redeem_deadline
 from vouchers.pricing import MAX_MINOR_UNITS, Order, minor_units, quantize
 
 
+class RedemptionRulesSerializer(serializers.Serializer):
+    """A voucher's redemption rules, as copied at issue (all null or empty: none)."""
+
+    min_order_amount = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        allow_null=True,
+        help_text="The order must come to at least this much, in the "
+        "benefit's `currency` (which an order must then be in).",
+    )
+    max_discount = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        allow_null=True,
+        help_text="A percentage off never takes more than this much money.",
+    )
+    categories = serializers.ListField(
+        source="category_list",
+        child=serializers.CharField(),
+        help_text="The order must list one of these; empty: any order.",
+    )
+    per_customer_limit = serializers.IntegerField(
+        allow_null=True,
+        help_text="Redemptions per customer in the campaign (or offer), this "
+        "one included; null: no limit.",
+    )
+    order_required = serializers.SerializerMethodField(
+        help_text="Whether redeeming needs the `order` (a minimum or categories)."
+    )
+
+    def get_order_required(self, voucher: Voucher) -> bool:
+        return voucher.min_order_amount is not None or bool(voucher.categories)
+
+
 class VoucherSerializer(serializers.Serializer):
     """A voucher in any answer. A plain Serializer with explicit fields: it is on
     every hot path, and ModelSerializer rebuilds its fields from the model on each
@@ -52,6 +86,11 @@ class VoucherSerializer(serializers.Serializer):
         "coupon (a claim; `expires_at` if sooner), `expires_at` for an issued "
         "one; null when it cannot be redeemed (any more) or never expires."
     )
+    rules = RedemptionRulesSerializer(
+        source="*",
+        read_only=True,
+        help_text="What an order must be for it to apply (copied at issue).",
+    )
 
     def get_code(self, voucher: Voucher) -> str:
         return display_code(voucher.code)
@@ -75,46 +114,6 @@ class VoucherSerializer(serializers.Serializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_coupon_type(self, voucher: Voucher):
         return voucher.coupon_type.name if voucher.coupon_type_id else None
-
-
-class RedemptionRulesSerializer(serializers.Serializer):
-    """A voucher's redemption rules, as copied at issue (all null or empty: none)."""
-
-    min_order_amount = serializers.DecimalField(
-        max_digits=10,
-        decimal_places=2,
-        allow_null=True,
-        help_text="The order must come to at least this much, in the "
-        "benefit's `currency` (which an order must then be in).",
-    )
-    max_discount = serializers.DecimalField(
-        max_digits=10,
-        decimal_places=2,
-        allow_null=True,
-        help_text="A percentage off never takes more than this much money.",
-    )
-    categories = serializers.ListField(
-        source="category_list",
-        child=serializers.CharField(),
-        help_text="The order must list one of these; empty: any order.",
-    )
-    per_customer_limit = serializers.IntegerField(
-        allow_null=True,
-        help_text="Redemptions per customer in the campaign (or offer), this "
-        "one included; null: no limit.",
-    )
-    order_required = serializers.SerializerMethodField(
-        help_text="Whether redeeming needs the `order` (a minimum or categories)."
-    )
-
-    def get_order_required(self, voucher: Voucher) -> bool:
-        return voucher.min_order_amount is not None or bool(voucher.categories)
-
-
-class VoucherWithRulesSerializer(VoucherSerializer):
-    """A voucher with its redemption rules (the customer's list, one voucher)."""
-
-    rules = RedemptionRulesSerializer(source="*", read_only=True)
 
 
 # The longest address a mailbox can have (RFC 5321) and the column's width.
@@ -213,7 +212,6 @@ class VoucherCheckResultSerializer(serializers.Serializer):
         help_text="The free item the order gets (a free-item voucher); null "
         "without an order or for other vouchers.",
     )
-    rules = RedemptionRulesSerializer()
 
 
 MAX_EMAILS_PER_CALL = 10_000

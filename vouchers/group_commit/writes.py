@@ -50,16 +50,6 @@ _EVENT_VALUES = {
 }
 
 
-# ``RedemptionRulesSerializer``'s data for a voucher without rules.
-NO_RULES = {
-    "min_order_amount": None,
-    "max_discount": None,
-    "categories": [],
-    "per_customer_limit": None,
-    "order_required": False,
-}
-
-
 @functools.cache
 def _redeem_sql() -> str:
     v, w = Table(Voucher, "v"), Table(Voucher, "w")
@@ -151,12 +141,11 @@ def redemption_body(voucher: VoucherRow, *, now: dt.datetime | None = None) -> b
             "benefit": data["benefit"],
             "used_at": data["used_at"],
             "voucher": data,
-            # Without an order, on a voucher without rules (the only ones
-            # redeemed here): as ``vouchers.api._result`` answers them.
+            # Without an order (the only redemptions taken here), as
+            # ``vouchers.api._result`` answers them.
             "discount_amount": None,
             "currency": None,
             "free_item": None,
-            "rules": NO_RULES,
         }
     )
 

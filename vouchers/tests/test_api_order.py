@@ -55,7 +55,7 @@ class TestTheMoneyOff:
             "HKD",
         )
         assert large.json()["discount_amount"] == "20.00"  # capped
-        assert large.json()["rules"]["max_discount"] == "20.00"
+        assert large.json()["voucher"]["rules"]["max_discount"] == "20.00"
         voucher.refresh_from_db()
         assert voucher.status == Voucher.Status.ISSUED  # check consumes nothing
 
@@ -197,7 +197,7 @@ class TestRefusals:
         redeemed = _post(customer_client, "redeem", code=voucher.code)
 
         assert checked.status_code == 200
-        assert checked.json()["rules"] == {
+        assert checked.json()["voucher"]["rules"] == {
             "min_order_amount": "50.00",
             "max_discount": None,
             "categories": ["shoes"],
@@ -380,7 +380,7 @@ class TestWithoutAnOrder:
                 None,
                 None,
             )
-            assert body["rules"]["order_required"] is False
+            assert body["voucher"]["rules"]["order_required"] is False
         voucher.refresh_from_db()
         assert voucher.status == Voucher.Status.REDEEMED
         assert voucher.order_amount is None and voucher.order_currency == ""
@@ -422,8 +422,8 @@ class TestRulesCopiedAtIssue:
         after = _post(customer_client, "check", code=voucher.code, order=order).json()
 
         assert before["discount_amount"] == after["discount_amount"] == "8.00"
-        assert before["rules"] == after["rules"]
-        assert after["rules"]["categories"] == ["shoes"]
+        assert before["voucher"]["rules"] == after["voucher"]["rules"]
+        assert after["voucher"]["rules"]["categories"] == ["shoes"]
 
     def test_editing_the_offer_changes_no_voucher_given(self, staff_client):
         offer = OfferFactory(

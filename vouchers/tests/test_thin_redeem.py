@@ -398,5 +398,5 @@ def test_a_voucher_without_rules_is_answered_alike_on_both_paths():
         del data["voucher"]["code"], data["voucher"]["used_at"], data["used_at"]
         del data["voucher"]["issued_at"], data["voucher"]["expires_at"]
     assert thin_data == django_data
-    assert thin_data["rules"]["order_required"] is False
+    assert thin_data["voucher"]["rules"]["order_required"] is False
     assert thin_data["discount_amount"] is None
