@@ -10,6 +10,7 @@ from couponsite.api.fields import (
     BlankAsNullCharField,
     BlankAsNullEmailField,
     StrictCharField,
+    StrictDecimalField,
 )
 from couponsite.codes import display_code
 from vouchers.models import Voucher, voucher_redeem_deadline
@@ -125,7 +126,7 @@ ORDER_AMOUNT_MAX = Decimal("999999999999")
 class OrderSerializer(serializers.Serializer):
     """The order a voucher is checked or redeemed against."""
 
-    amount = serializers.DecimalField(
+    amount = StrictDecimalField(
         max_digits=12 + MAX_MINOR_UNITS,
         decimal_places=MAX_MINOR_UNITS,
         min_value=Decimal(0),

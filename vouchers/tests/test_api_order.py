@@ -303,6 +303,8 @@ class TestMalformedOrders:
             _order("12.5", "JPY"),  # yen have none
             _order("1.2345", "KWD"),
             _order(True),
+            _order(12.5),  # a number: the schema says a string
+            _order(12),
             _order(None),
             _order([]),
             _order(currency="hkd"),
