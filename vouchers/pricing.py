@@ -98,14 +98,6 @@ class Terms:
         """Whether a redemption must say what the order is (a rule reads it)."""
         return self.min_order_amount is not None or bool(self.categories)
 
-    @property
-    def has_rules(self) -> bool:
-        return (
-            self.needs_order
-            or self.max_discount is not None
-            or self.per_customer_limit is not None
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class Priced:

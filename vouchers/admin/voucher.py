@@ -102,6 +102,10 @@ class VoucherAdmin(
             Column("held_until", "held_until"),
             Column("used_at", "used_at"),
             Column("order_ref", "order_ref"),
+            # A redemption with an order: what it came to and the money off.
+            Column("order_amount", "order_amount"),
+            Column("order_currency", "order_currency"),
+            Column("discount_granted", "discount_granted"),
         ],
     )
     actions = [

@@ -98,3 +98,19 @@ def test_a_voucher_shows_its_rules_and_its_order_read_only(admin_client):
     assert 'name="min_order_amount"' not in shown  # read-only
     for value in ("shoes", "12.500", "5.000"):
         assert value in shown
+
+
+def test_the_voucher_export_says_what_each_redemption_took_off():
+    from vouchers.admin.voucher import VoucherAdmin
+    from vouchers.models import Voucher
+
+    voucher = VoucherFactory()
+    voucher_redeem(
+        code=voucher.code, customer=voucher.owner, order=Order(Decimal(3), "USD")
+    )
+
+    text = "".join(VoucherAdmin.csv_export.lines(Voucher.objects.all()))
+    header, row = text.splitlines()[:2]
+
+    assert header.endswith("order_ref,order_amount,order_currency,discount_granted")
+    assert row.endswith(",3.000,USD,3.000")
