@@ -89,6 +89,20 @@ class CouponTypeFormSet(BaseInlineFormSet):
         return types
 
 
+# The "Redemption rules" fieldset, on the coupon type inline and the offer's page.
+REDEMPTION_RULES_FIELDS = [
+    ("min_order_amount", "max_discount"),
+    "categories",
+    "per_customer_limit",
+]
+REDEMPTION_RULES_HELP = (
+    "What an order must be for a coupon to apply (empty: any order). Money is "
+    "in the benefit's currency, which orders must then be in. Each coupon keeps "
+    "the rules it was issued with: a change here applies to coupons issued from "
+    "now on."
+)
+
+
 class CouponTypeForm(forms.ModelForm):
     """The per-type rules the API's ``CouponTypeInputSerializer`` applies, too."""
 
@@ -158,6 +172,13 @@ class CouponTypeInline(admin.StackedInline):
         (
             "Coupons",
             {"fields": [("valid_days", "valid_until"), ("code_prefix", "code_length")]},
+        ),
+        (
+            "Redemption rules",
+            {
+                "fields": REDEMPTION_RULES_FIELDS,
+                "description": REDEMPTION_RULES_HELP,
+            },
         ),
     ]
     # Issued and left per type are in the campaign's live figures (one source,

@@ -75,13 +75,9 @@ class Benefit(models.Model):
             raise ValidationError(missing)
 
     def benefit_fields(self) -> dict:
-        return {
-            "benefit_kind": self.benefit_kind,
-            "amount": self.amount,
-            "currency": self.currency,
-            "percent": self.percent,
-            "free_item": self.free_item,
-        }
+        """What a voucher copies when it is issued: the benefit, and the
+        redemption rules when the source has them (``RedemptionRules``)."""
+        return {name: getattr(self, name) for name in snapshot_fields(self)}
 
     @property
     def benefit_text(self) -> str:
@@ -96,6 +92,100 @@ def benefit_text(benefit) -> str:
     if benefit.benefit_kind == Benefit.Kind.PERCENT:
         return f"{benefit.percent.normalize():f}% off"
     return benefit.free_item
+
+
+BENEFIT_FIELDS = ("benefit_kind", "amount", "currency", "percent", "free_item")
+
+
+class RedemptionRules(models.Model):
+    """What an order must be for a coupon to apply to it (issue 15).
+
+    All empty by default: a coupon without rules applies to any order, and is
+    redeemed without one. Money rules are in the coupon's ``currency`` (the
+    benefit's field; a percentage coupon with money rules must name it). A
+    voucher copies these at issue with its benefit (``benefit_fields``), so
+    editing the coupon type or offer later changes no voucher already given;
+    ``vouchers.pricing`` applies them.
+    """
+
+    min_order_amount = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="The order must come to at least this much (in the currency).",
+    )
+    max_discount = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="Percentage off: never more than this much money off an order.",
+    )
+    categories = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text=(
+            "Comma-separated (shoes, bags): the order must list one of them. "
+            "The discount then applies to the whole order. Empty: any order."
+        ),
+    )
+    per_customer_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=(
+            "A customer may redeem at most this many coupons of the campaign "
+            "(of the offer, for the voucher pool), this one included. Empty: no limit."
+        ),
+    )
+
+    class Meta:
+        abstract = True
+
+    def clean(self) -> None:
+        super().clean()
+        self.currency = getattr(self, "currency", "").upper()
+        self.categories = ",".join(normalize_categories(self.categories.split(",")))
+        errors = {}
+        money = [f for f in ("min_order_amount", "max_discount") if getattr(self, f)]
+        if money and not getattr(self, "currency", ""):
+            errors["currency"] = (
+                "Name the currency the order must be in: "
+                + " and ".join(money)
+                + " are amounts of money."
+            )
+        if (
+            self.max_discount is not None
+            and getattr(self, "benefit_kind", Benefit.Kind.PERCENT)
+            != Benefit.Kind.PERCENT
+        ):
+            errors["max_discount"] = "Only a percentage off has a maximum discount."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def category_list(self) -> tuple[str, ...]:
+        return tuple(filter(None, self.categories.split(",")))
+
+
+RULES_FIELDS = ("min_order_amount", "max_discount", "categories", "per_customer_limit")
+
+
+def normalize_categories(categories) -> tuple[str, ...]:
+    """Categories as compared: trimmed, lower case, no blanks or repeats, in order."""
+    return tuple(
+        dict.fromkeys(c.strip().lower() for c in categories if c and c.strip())
+    )
+
+
+def snapshot_fields(source) -> tuple[str, ...]:
+    """The fields a voucher copies from ``source`` (a coupon type or offer)."""
+    if isinstance(source, RedemptionRules):
+        return (*BENEFIT_FIELDS, *RULES_FIELDS)
+    return BENEFIT_FIELDS
 
 
 # The fields each kind of benefit needs (the API schema declares the same).
@@ -242,7 +332,7 @@ CLAIM_VALID_DAYS_REFUSED = (
 MAX_QUOTA_SHARDS = 64
 
 
-class CouponType(Benefit):
+class CouponType(Benefit, RedemptionRules):
     """A prize category of a campaign, with its odds (draws) and quotas.
 
     Quota accounting lives on this row, as in seed 000: ``issued_total`` counts

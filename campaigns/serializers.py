@@ -78,7 +78,10 @@ class BenefitSerializer(serializers.Serializer):
 
     kind = serializers.ChoiceField(source="benefit_kind", choices=Benefit.Kind.choices)
     amount = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
-    currency = BlankAsNullCharField(help_text="Amounts only; null otherwise.")
+    currency = BlankAsNullCharField(
+        help_text="An amount's currency; on another benefit, the currency its "
+        "order rules are in (orders must be in it), if any; else null."
+    )
     percent = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
     free_item = BlankAsNullCharField(help_text="Free items only; null otherwise.")
     text = serializers.CharField(source="benefit_text")

@@ -29,6 +29,7 @@ from couponsite.api.throttling import (
 )
 from vouchers import errors, selectors, services
 from vouchers.models import Voucher
+from vouchers.pricing import Priced
 from vouchers.serializers import (
     EMAIL_MAX_LENGTH,
     VoucherCheckResultSerializer,
@@ -166,7 +167,7 @@ class VoucherDetailApi(APIView):
         return Response(VoucherSerializer(voucher).data)
 
 
-def _result(voucher: Voucher) -> dict:
+def _result(voucher: Voucher, priced: Priced | None = None) -> dict:
     data = VoucherSerializer(voucher).data
     return {
         "valid": True,
@@ -174,7 +175,31 @@ def _result(voucher: Voucher) -> dict:
         "benefit": data["benefit"],
         "used_at": data["used_at"],
         "voucher": data,
+        "discount_amount": priced.discount_text if priced else None,
+        "currency": priced.currency if priced else None,
+        "free_item": priced.free_item if priced else None,
     }
+
+
+def _redeemed_price(voucher: Voucher) -> Priced | None:
+    """What ``voucher_redeem`` recorded of the order, as ``price`` answered it."""
+    if not voucher.order_currency:
+        return None
+    free = voucher.benefit_kind == Voucher.Kind.FREE_ITEM
+    return Priced(
+        discount=voucher.discount_granted,
+        currency=voucher.order_currency,
+        free_item=voucher.free_item if free else None,
+    )
+
+
+# The refusals of an order's rules, for check and redeem (``vouchers.pricing``).
+ORDER_ERRORS = (
+    errors.CurrencyMismatch,
+    errors.OrderBelowMinimum,
+    errors.CategoryNotEligible,
+    errors.RedemptionLimitReached,
+)
 
 
 def _attempt(request, use):
@@ -200,22 +225,33 @@ class VoucherCheckApi(APIView):
     @extend_schema(
         tags=["vouchers"],
         summary="Would this voucher be accepted? (consumes nothing)",
+        description=(
+            "With an `order`, the answer says the money it would take off "
+            "(`discount_amount`), or which of the voucher's rules the order "
+            "fails (`CURRENCY_MISMATCH`, `ORDER_BELOW_MINIMUM`, "
+            "`CATEGORY_NOT_ELIGIBLE`); `REDEMPTION_LIMIT_REACHED` when the "
+            "customer already used as many of the campaign's vouchers as its "
+            "rules allow. Without an order, a voucher is valid whatever its "
+            "rules, and `rules.order_required` says that redeeming it needs one."
+        ),
         request=VoucherCodeSerializer,
         responses={
             200: VoucherCheckResultSerializer,
-            **error_responses(*BODY_ERRORS, *AUTH_ERRORS, *USE_ERRORS, RATE_LIMITED),
+            **error_responses(
+                *BODY_ERRORS, *AUTH_ERRORS, *USE_ERRORS, *ORDER_ERRORS, RATE_LIMITED
+            ),
         },
     )
     def post(self, request):
         serializer = VoucherCodeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        voucher = _attempt(
+        voucher, priced = _attempt(
             request,
             lambda: selectors.voucher_check(
                 **serializer.validated_data, **_caller(request)
             ),
         )
-        return Response(_result(voucher))
+        return Response(_result(voucher, priced))
 
 
 class VoucherRedeemApi(APIView):
@@ -226,7 +262,13 @@ class VoucherRedeemApi(APIView):
     @extend_schema(
         tags=["vouchers"],
         summary="Redeem a voucher (its owner, or staff at checkout)",
-        description="Exactly once; `Idempotency-Key` makes a retry safe.",
+        description=(
+            "Exactly once; `Idempotency-Key` makes a retry safe. With an "
+            "`order`, its rules are checked as by check, and the redemption "
+            "records the order and `discount_amount`. A voucher whose rules "
+            "read the order (`rules.order_required`) refuses a redemption "
+            "without one: `ORDER_REQUIRED`."
+        ),
         request=VoucherRedeemSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
@@ -235,6 +277,8 @@ class VoucherRedeemApi(APIView):
                 *BODY_ERRORS,
                 *AUTH_ERRORS,
                 *USE_ERRORS,
+                errors.OrderRequired,
+                *ORDER_ERRORS,
                 *IDEMPOTENCY_ERRORS,
                 RATE_LIMITED,
             ),
@@ -249,4 +293,4 @@ class VoucherRedeemApi(APIView):
             request,
             lambda: services.voucher_redeem(**serializer.validated_data, **caller),
         )
-        return Response(_result(voucher))
+        return Response(_result(voucher, _redeemed_price(voucher)))

@@ -7,16 +7,16 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from campaigns.models import Benefit, Campaign, CouponType
+from campaigns.models import Benefit, Campaign, CouponType, RedemptionRules
 from couponsite.codes import display_code
 from customers.models import Customer
 
 
-class Offer(models.Model):
+class Offer(RedemptionRules):
     """A special offer of the voucher pool (seed 001): a name and its current discount.
 
-    Changing the discount changes no voucher already issued: each voucher keeps
-    a copy of the discount it was issued with.
+    Changing the discount (or the redemption rules) changes no voucher already
+    issued: each voucher keeps a copy of what it was issued with.
     """
 
     name = models.CharField(max_length=120)
@@ -25,6 +25,11 @@ class Offer(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
         help_text="Percentage off for vouchers issued from now on.",
+    )
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        help_text="The currency orders must be in (needed by the money rules).",
     )
     code_prefix = models.CharField(max_length=8, blank=True)
     code_length = models.PositiveSmallIntegerField(
@@ -75,13 +80,16 @@ class VoucherQuerySet(models.QuerySet):
         )
 
 
-class Voucher(Benefit):
+class Voucher(Benefit, RedemptionRules):
     """One coupon instance, for every mode.
 
     ``code`` is stored canonical (see ``couponsite.codes``). A voucher comes from
     a coupon type of a campaign (draw win, released batch) or from an offer of
-    the voucher pool; it carries a copy of its benefit, so later edits of the
-    type or offer change nothing already issued.
+    the voucher pool; it carries a copy of its benefit and redemption rules,
+    so later edits of the type or offer change nothing already issued.
+
+    A redemption with an order records it (``order_amount``, ``order_currency``)
+    and the money it took off (``discount_granted``), so reports can sum it.
     """
 
     class Status(models.TextChoices):
@@ -136,6 +144,17 @@ class Voucher(Benefit):
     held_until = models.DateTimeField(null=True, blank=True)
     used_at = models.DateTimeField(null=True, blank=True)
     order_ref = models.CharField(max_length=100, blank=True)
+    order_amount = models.DecimalField(
+        max_digits=15, decimal_places=3, null=True, blank=True
+    )
+    order_currency = models.CharField(max_length=3, blank=True)
+    discount_granted = models.DecimalField(
+        max_digits=15,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Money taken off the order at redemption (in its currency).",
+    )
     redeemed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

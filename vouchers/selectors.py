@@ -15,11 +15,13 @@ from customers.models import Customer
 from vouchers.errors import (
     AlreadyRedeemed,
     HoldExpired,
+    RedemptionLimitReached,
     VoucherExpired,
     VoucherNotFound,
     VoucherVoid,
 )
 from vouchers.models import Voucher, VoucherEvent
+from vouchers.pricing import Order, Priced, Terms, price
 
 
 def email_scope(email: str) -> Q:
@@ -124,11 +126,53 @@ def voucher_check(
     code: str,
     customer: Customer | None = None,
     email: str | None = None,
+    order: Order | None = None,
     now: dt.datetime | None = None,
-) -> Voucher:
-    """Whether the voucher could be redeemed now; consumes nothing."""
+) -> tuple[Voucher, Priced | None]:
+    """Whether the voucher could be redeemed now, for ``order`` when given (then
+    with the money it would take off); consumes nothing.
+
+    Without an order, a voucher whose rules read the order is still valid
+    here: the answer lists its rules, so a checkout knows to send the order
+    when it redeems. The per-customer limit is read as committed (the
+    redemption counts again, under its lock)."""
     now = now or timezone.now()
     voucher = voucher_for_use(code=code, customer=customer, email=email, now=now)
     if not Voucher.objects.usable(now).filter(pk=voucher.pk).exists():
         raise voucher_refusal(voucher=voucher, now=now)
-    return voucher
+    terms = Terms.of(voucher)
+    priced = price(terms, order) if order is not None else None
+    if terms.per_customer_limit is not None and (
+        redemptions_counted(voucher) >= terms.per_customer_limit
+    ):
+        raise RedemptionLimitReached()
+    return voucher, priced
+
+
+def limit_scope(voucher: Voucher) -> tuple[str, Q] | None:
+    """Whose redemptions a voucher's ``per_customer_limit`` counts, and where:
+    a lock key and the filter of the redeemed vouchers that count.
+
+    The customer is the voucher's owner; a pool voucher nobody owns yet (staff
+    redeem it by email) counts by its email. The scope is the campaign, or the
+    offer for the voucher pool."""
+    if voucher.campaign_id is not None:
+        where, place = Q(campaign_id=voucher.campaign_id), f"c{voucher.campaign_id}"
+    elif voucher.offer_id is not None:
+        where, place = Q(offer_id=voucher.offer_id), f"o{voucher.offer_id}"
+    else:
+        return None
+    if voucher.owner_id is not None:
+        who, person = Q(owner_id=voucher.owner_id), f"u{voucher.owner_id}"
+    else:
+        email = voucher.email.lower()
+        who, person = Q(owner__isnull=True, email__iexact=email), f"e{email}"
+    return f"redemption-limit:{place}:{person}", where & who
+
+
+def redemptions_counted(voucher: Voucher) -> int:
+    """Redeemed vouchers in ``voucher``'s limit scope (``limit_scope``)."""
+    scope = limit_scope(voucher)
+    if scope is None:
+        return 0
+    return Voucher.objects.filter(scope[1], status=Voucher.Status.REDEEMED).count()

@@ -4,14 +4,51 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from campaigns.models import normalize_categories
 from campaigns.serializers import BenefitSerializer
 from couponsite.api.fields import (
     BlankAsNullCharField,
     BlankAsNullEmailField,
     StrictCharField,
+    StrictDecimalField,
 )
 from couponsite.codes import display_code
 from vouchers.models import Voucher, voucher_redeem_deadline
+from vouchers.pricing import MAX_MINOR_UNITS, Order, minor_units, quantize
+
+
+class RedemptionRulesSerializer(serializers.Serializer):
+    """A voucher's redemption rules, as copied at issue (all null or empty: none)."""
+
+    min_order_amount = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        allow_null=True,
+        help_text="The order must come to at least this much, in the "
+        "benefit's `currency` (which an order must then be in).",
+    )
+    max_discount = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        allow_null=True,
+        help_text="A percentage off never takes more than this much money.",
+    )
+    categories = serializers.ListField(
+        source="category_list",
+        child=serializers.CharField(),
+        help_text="The order must list one of these; empty: any order.",
+    )
+    per_customer_limit = serializers.IntegerField(
+        allow_null=True,
+        help_text="Redemptions per customer in the campaign (or offer), this "
+        "one included; null: no limit.",
+    )
+    order_required = serializers.SerializerMethodField(
+        help_text="Whether redeeming needs the `order` (a minimum or categories)."
+    )
+
+    def get_order_required(self, voucher: Voucher) -> bool:
+        return voucher.min_order_amount is not None or bool(voucher.categories)
 
 
 class VoucherSerializer(serializers.Serializer):
@@ -50,6 +87,11 @@ class VoucherSerializer(serializers.Serializer):
         "coupon (a claim; `expires_at` if sooner), `expires_at` for an issued "
         "one; null when it cannot be redeemed (any more) or never expires."
     )
+    rules = RedemptionRulesSerializer(
+        source="*",
+        read_only=True,
+        help_text="What an order must be for it to apply (copied at issue).",
+    )
 
     def get_code(self, voucher: Voucher) -> str:
         return display_code(voucher.code)
@@ -77,6 +119,42 @@ class VoucherSerializer(serializers.Serializer):
 
 # The longest address a mailbox can have (RFC 5321) and the column's width.
 EMAIL_MAX_LENGTH = 254
+# An order's largest amount: 12 digits before the point.
+ORDER_AMOUNT_MAX = Decimal("999999999999")
+
+
+class OrderSerializer(serializers.Serializer):
+    """The order a voucher is checked or redeemed against."""
+
+    amount = StrictDecimalField(
+        max_digits=12 + MAX_MINOR_UNITS,
+        decimal_places=MAX_MINOR_UNITS,
+        min_value=Decimal(0),
+        max_value=ORDER_AMOUNT_MAX,
+        help_text="The order's total, a decimal string (`12.50`), no more "
+        "places than the currency has (JPY 0, HKD 2, KWD 3).",
+    )
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$", help_text="ISO 4217 code, upper case (`HKD`)."
+    )
+    categories = serializers.ListField(
+        child=StrictCharField(max_length=60),
+        required=False,
+        max_length=50,
+        help_text="The order's item categories (case ignored).",
+    )
+
+    def validate(self, attrs) -> Order:
+        amount, currency = attrs["amount"], attrs["currency"]
+        if quantize(amount, currency) != amount:
+            raise serializers.ValidationError(
+                {"amount": [f"{currency} has {minor_units(currency)} decimal places."]}
+            )
+        return Order(
+            amount=quantize(amount, currency),
+            currency=currency,
+            categories=normalize_categories(attrs.get("categories", ())),
+        )
 
 
 class VoucherCodeSerializer(serializers.Serializer):
@@ -86,6 +164,17 @@ class VoucherCodeSerializer(serializers.Serializer):
         max_length=EMAIL_MAX_LENGTH,
         help_text="Staff: the customer's email the voucher was issued to.",
     )
+    order = OrderSerializer(
+        required=False,
+        allow_null=True,
+        help_text="The order, to be answered the money off it (and have the "
+        "voucher's order rules checked); omit or null for none.",
+    )
+
+    def validate(self, attrs):
+        if attrs.get("order", ...) is None:
+            del attrs["order"]
+        return attrs
 
 
 class VoucherRedeemSerializer(VoucherCodeSerializer):
@@ -111,6 +200,19 @@ class VoucherCheckResultSerializer(serializers.Serializer):
     benefit = BenefitSerializer()
     used_at = serializers.DateTimeField(allow_null=True)
     voucher = VoucherSerializer()
+    discount_amount = serializers.CharField(
+        allow_null=True,
+        help_text="The money taken off the order, a decimal string in the "
+        "order's currency (its minor unit, rounded half up); null without an order.",
+    )
+    currency = serializers.CharField(
+        allow_null=True, help_text="The order's currency; null without an order."
+    )
+    free_item = serializers.CharField(
+        allow_null=True,
+        help_text="The free item the order gets (a free-item voucher); null "
+        "without an order or for other vouchers.",
+    )
 
 
 MAX_EMAILS_PER_CALL = 10_000

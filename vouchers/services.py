@@ -10,19 +10,31 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from campaigns.models import CouponType
+from campaigns.models import RULES_FIELDS, CouponType
 from couponsite import metrics
 from couponsite.codes import generate_code, generate_codes
 from couponsite.errors import DomainError
 from customers.models import Customer
 from customers.services import verified_owners
-from vouchers.errors import AlreadyVoid, HoldExpired, NotRedeemed
+from vouchers.errors import (
+    AlreadyVoid,
+    HoldExpired,
+    NotRedeemed,
+    OrderRequired,
+    RedemptionLimitReached,
+)
 from vouchers.models import Offer, Voucher, VoucherEvent
-from vouchers.selectors import voucher_for_use, voucher_refusal
+from vouchers.pricing import Order, Terms, price
+from vouchers.selectors import (
+    limit_scope,
+    redemptions_counted,
+    voucher_for_use,
+    voucher_refusal,
+)
 from vouchers.tasks import voucher_emails_enqueue
 from vouchers.webhook_payloads import voucher_payload
 from webhooks.events import EventType
@@ -99,6 +111,7 @@ def voucher_redeem(
     acting_user: AbstractBaseUser | None = None,
     email: str | None = None,
     order_ref: str = "",
+    order: Order | None = None,
     now: dt.datetime | None = None,
 ) -> Voucher:
     """Use a voucher once: by its owner, or by staff at checkout (``acting_user``,
@@ -106,10 +119,39 @@ def voucher_redeem(
 
     Valid while issued (or held by the caller, inside the hold), unexpired and
     unused. Exactly one of any number of parallel redemptions succeeds.
+
+    With an ``order``, the voucher's rules must accept it (``vouchers.pricing``)
+    and the redemption records the order and the money taken off
+    (``order_amount``, ``order_currency``, ``discount_granted``); a voucher
+    whose rules read the order refuses a redemption without one
+    (``ORDER_REQUIRED``). A ``per_customer_limit`` is counted under a lock of
+    the customer's scope (``_limit_lock``) after the voucher's update, in its
+    transaction: two redemptions racing past the limit cannot both commit.
     """
     now = now or timezone.now()
     voucher = voucher_for_use(code=code, customer=customer, email=email, now=now)
+    terms = Terms.of(voucher)
+    try:
+        if order is None and terms.needs_order:
+            raise OrderRequired()
+        priced = price(terms, order) if order is not None else None
+    except DomainError:
+        # A voucher that cannot be used at all says so first, as check does.
+        if not Voucher.objects.usable(now).filter(pk=voucher.pk).exists():
+            raise voucher_refusal(voucher=voucher, now=now) from None
+        raise
+    recorded = {
+        "order_amount": order.amount if order is not None else None,
+        "order_currency": order.currency if order is not None else "",
+        "discount_granted": priced.discount if priced is not None else None,
+    }
+    limit_key = None
+    if terms.per_customer_limit is not None:
+        scope = limit_scope(voucher)
+        limit_key = scope[0] if scope is not None else None
     with transaction.atomic():
+        if limit_key is not None:
+            _limit_lock(limit_key)
         redeemed = (
             Voucher.objects.usable(now)
             # Pinned to the holder we looked up: a lapsed hold re-claimed by
@@ -120,22 +162,38 @@ def voucher_redeem(
                 used_at=now,
                 redeemed_by=acting_user,
                 order_ref=order_ref,
+                **recorded,
             )
         )
         if redeemed:
+            if (
+                limit_key is not None
+                and redemptions_counted(voucher) > terms.per_customer_limit
+            ):
+                raise RedemptionLimitReached()  # and the UPDATE rolls back
+            data = {"order_ref": order_ref} if order_ref else {}
+            if order is not None:
+                data["order"] = {
+                    "amount": str(order.amount),
+                    "currency": order.currency,
+                    "categories": list(order.categories),
+                }
+                data["discount"] = priced.discount_text
             VoucherEvent.objects.create(
                 voucher=voucher,
                 kind=VoucherEvent.Kind.REDEEMED,
                 campaign_id=voucher.campaign_id,
                 customer_id=voucher.owner_id,
                 actor=acting_user,
-                data={"order_ref": order_ref} if order_ref else {},
+                data=data,
                 created_at=now,
             )
 
             def payload() -> dict:
                 voucher.status, voucher.used_at = Voucher.Status.REDEEMED, now
                 voucher.order_ref = order_ref
+                for name, value in recorded.items():
+                    setattr(voucher, name, value)
                 return voucher_payload(voucher)
 
             emit(EventType.VOUCHER_REDEEMED, payload, now=now)
@@ -145,6 +203,8 @@ def voucher_redeem(
         # relations, for the answer) again.
         voucher.status, voucher.used_at = Voucher.Status.REDEEMED, now
         voucher.redeemed_by, voucher.order_ref = acting_user, order_ref
+        for name, value in recorded.items():
+            setattr(voucher, name, value)
         return voucher
     holder_id = voucher.owner_id
     voucher.refresh_from_db(
@@ -153,6 +213,17 @@ def voucher_redeem(
     if voucher.owner_id != holder_id:
         raise HoldExpired()  # the hold lapsed and the coupon left this holder
     raise voucher_refusal(voucher=voucher, now=now)
+
+
+def _limit_lock(key: str) -> None:
+    """Serialize the redemptions of one customer's scope (``limit_scope``) for
+    the rest of the transaction: Postgres's transaction-level advisory lock on
+    the key's hash (a collision only makes two scopes wait for each other).
+    SQLite (the embedded mode) runs one writing transaction at a time anyway."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def voucher_void(
@@ -183,6 +254,9 @@ def voucher_rollback_redemption(
             "used_at": None,
             "redeemed_by": None,
             "order_ref": "",
+            "order_amount": None,
+            "order_currency": "",
+            "discount_granted": None,
         },
         kind=VoucherEvent.Kind.REDEMPTION_ROLLED_BACK,
         event_type=EventType.VOUCHER_ROLLED_BACK,
@@ -301,6 +375,8 @@ def vouchers_generate(
                         expires_at=expires_at,
                         benefit_kind=Voucher.Kind.PERCENT,
                         percent=offer.discount,
+                        currency=offer.currency,
+                        **{name: getattr(offer, name) for name in RULES_FIELDS},
                         created_at=now,
                     )
                     for code, email in zip(codes, emails, strict=True)

@@ -12,7 +12,9 @@ redemption is committed by the group committer (``vouchers.group_commit``)
 and answered ``200`` after its ``COMMIT``, with ``VoucherRedeemApi``'s bytes.
 
 Everything else goes to Django, which decides from what is committed: any
-other body (``email``, fields, types, a blank or padded value), a spent
+other body (``email``, an ``order``, other fields, types, a blank or padded
+value), a voucher with redemption rules (the batch leaves it: Django checks
+the order and counts a per-customer limit under its lock), a spent
 failure budget, a voucher the batch did not redeem (unknown, someone else's,
 already redeemed, expired, void, a lapsed hold: Django gives the refusal and
 counts the failure), a failed group commit, and every redemption while a

@@ -5,6 +5,7 @@ phone number or an email (the receiving systems look customers up by id).
 """
 
 from vouchers.models import Voucher
+from vouchers.pricing import money_text
 
 
 def voucher_payload(voucher: Voucher) -> dict:
@@ -30,6 +31,19 @@ def voucher_payload(voucher: Voucher) -> dict:
             "expires_at": voucher.expires_at,
             "used_at": voucher.used_at,
             "order_ref": voucher.order_ref,
+            # A redemption with an order: what it came to and the money taken
+            # off, in its currency (null otherwise).
+            "order": (
+                {
+                    "amount": money_text(voucher.order_amount, voucher.order_currency),
+                    "currency": voucher.order_currency,
+                    "discount_amount": money_text(
+                        voucher.discount_granted, voucher.order_currency
+                    ),
+                }
+                if voucher.order_currency
+                else None
+            ),
         }
     }
 

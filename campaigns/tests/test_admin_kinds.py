@@ -18,6 +18,8 @@ RUSH = {*RUSH_WINDOW_FIELDS, "ratio"}
 TYPE = {
     "name", "category", "benefit_kind", "amount", "currency", "percent",
     "free_item", "valid_until", "code_prefix", "code_length",
+    # Redemption rules: every kind's coupons have them.
+    "min_order_amount", "max_discount", "categories", "per_customer_limit",
 }  # fmt: skip
 TYPE_OF_KIND = {
     "draw": {"probability", "total_quota", "daily_quota", "quota_shards", "valid_days"},

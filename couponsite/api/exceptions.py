@@ -38,6 +38,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "EMAIL_CODE_INVALID": status.HTTP_400_BAD_REQUEST,
     "EMAIL_CODE_EXPIRED": status.HTTP_400_BAD_REQUEST,
     "EMAIL_CODE_ATTEMPTS_EXCEEDED": status.HTTP_400_BAD_REQUEST,
+    "ORDER_REQUIRED": status.HTTP_400_BAD_REQUEST,
     # Not for this caller, or not now.
     "NOT_IN_ACTIVE_TIME": status.HTTP_403_FORBIDDEN,
     "NOT_RESERVATION": status.HTTP_403_FORBIDDEN,
@@ -59,6 +60,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "NOT_REDEEMED": status.HTTP_409_CONFLICT,
     "EMAIL_TAKEN": status.HTTP_409_CONFLICT,
     "IDEMPOTENCY_IN_PROGRESS": status.HTTP_409_CONFLICT,
+    "REDEMPTION_LIMIT_REACHED": status.HTTP_409_CONFLICT,
+    # The order does not meet the voucher's rules.
+    "CURRENCY_MISMATCH": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "ORDER_BELOW_MINIMUM": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "CATEGORY_NOT_ELIGIBLE": status.HTTP_422_UNPROCESSABLE_ENTITY,
     # The same key, a different request.
     "IDEMPOTENCY_KEY_REUSED": status.HTTP_422_UNPROCESSABLE_ENTITY,
     # Once a day, once a while, or too often: come back later.

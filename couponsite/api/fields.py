@@ -20,6 +20,18 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictDecimalField(serializers.DecimalField):
+    """A ``DecimalField`` that takes only JSON strings (``"12.50"``), as the
+    schema says (``type: string``): DRF's also takes ``12.5``, a float."""
+
+    default_error_messages = {"invalid": "A valid number is required, as a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class _BlankAsNull:
     """Read-only: a model's "" (no value) is answered as null, declared nullable.
 

@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
 
+from campaigns.admin import REDEMPTION_RULES_FIELDS, REDEMPTION_RULES_HELP
 from couponsite.admin_mixins import AuditedAdminMixin
 from couponsite.codes import display_code
 from vouchers import services
@@ -34,6 +35,27 @@ class OfferAdmin(AuditedAdminMixin, admin.ModelAdmin):
     ]
     search_fields = ["name"]
     readonly_fields = ["figures"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    ("discount", "currency"),
+                    ("code_prefix", "code_length"),
+                    "created_at",
+                    "figures",
+                ]
+            },
+        ),
+        (
+            "Redemption rules",
+            {
+                "fields": REDEMPTION_RULES_FIELDS,
+                "description": REDEMPTION_RULES_HELP,
+            },
+        ),
+    ]
     change_list_template = "admin/vouchers/offer/change_list.html"
 
     def get_queryset(self, request):

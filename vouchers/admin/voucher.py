@@ -102,6 +102,10 @@ class VoucherAdmin(
             Column("held_until", "held_until"),
             Column("used_at", "used_at"),
             Column("order_ref", "order_ref"),
+            # A redemption with an order: what it came to and the money off.
+            Column("order_amount", "order_amount"),
+            Column("order_currency", "order_currency"),
+            Column("discount_granted", "discount_granted"),
         ],
     )
     actions = [
@@ -144,7 +148,24 @@ class VoucherAdmin(
             "When",
             {"fields": [("created_at", "issued_at", "expires_at"), "held_until"]},
         ),
-        ("Redemption", {"fields": [("used_at", "order_ref", "redeemed_by")]}),
+        (
+            "Redemption rules",
+            {
+                "fields": [
+                    ("min_order_amount", "max_discount"),
+                    ("categories", "per_customer_limit"),
+                ]
+            },
+        ),
+        (
+            "Redemption",
+            {
+                "fields": [
+                    ("used_at", "order_ref", "redeemed_by"),
+                    ("order_amount", "order_currency", "discount_granted"),
+                ]
+            },
+        ),
         ("History", {"fields": ["timeline"]}),
     ]
     readonly_fields = [
@@ -162,12 +183,19 @@ class VoucherAdmin(
         "currency",
         "percent",
         "free_item",
+        "min_order_amount",
+        "max_discount",
+        "categories",
+        "per_customer_limit",
         "issued_at",
         "expires_at",
         "held_until",
         "used_at",
         "order_ref",
         "redeemed_by",
+        "order_amount",
+        "order_currency",
+        "discount_granted",
         "created_at",
         "timeline",
     ]

@@ -43,6 +43,10 @@ class VoucherRow(NamedTuple):
     held_until: dt.datetime | None
     used_at: dt.datetime | None
     order_ref: str
+    min_order_amount: decimal.Decimal | None
+    max_discount: decimal.Decimal | None
+    categories: str
+    per_customer_limit: int | None
     coupon_type_name: str | None
     campaign_slug: str | None
     offer_name: str | None = None  # coupons of coupon types have no offer
@@ -97,6 +101,21 @@ def benefit_data(row) -> dict:
     }
 
 
+def rules_data(row) -> dict:
+    """``RedemptionRulesSerializer(row).data``; ``row``: anything with the rules fields."""
+    return {
+        "min_order_amount": decimal_text(
+            row.min_order_amount, places=_AMOUNT[0], max_digits=_AMOUNT[1]
+        ),
+        "max_discount": decimal_text(
+            row.max_discount, places=_AMOUNT[0], max_digits=_AMOUNT[1]
+        ),
+        "categories": list(filter(None, row.categories.split(","))),
+        "per_customer_limit": row.per_customer_limit,
+        "order_required": row.min_order_amount is not None or bool(row.categories),
+    }
+
+
 def voucher_data(voucher: VoucherRow, *, now: dt.datetime, zone: dt.tzinfo) -> dict:
     """``VoucherSerializer(voucher).data``; its status as of ``now``."""
     status = voucher_effective_status(voucher, now)
@@ -115,4 +134,5 @@ def voucher_data(voucher: VoucherRow, *, now: dt.datetime, zone: dt.tzinfo) -> d
         "used_at": datetime_text(voucher.used_at, zone),
         "order_ref": voucher.order_ref or None,
         "redeem_by": datetime_text(voucher_redeem_deadline(voucher, status), zone),
+        "rules": rules_data(voucher),
     }

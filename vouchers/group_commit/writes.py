@@ -66,6 +66,14 @@ def _redeem_sql() -> str:
             f"OR ({x.status} = '{status.HELD.value}' AND {x.held_until} > r.now))"
         )
 
+    def no_rules(x: Table) -> str:
+        """A voucher without redemption rules: one with rules (an order to
+        check, a per-customer limit to count under its lock) is Django's."""
+        return (
+            f"{x.min_order_amount} IS NULL AND {x.max_discount} IS NULL "
+            f"AND {x.categories} = '' AND {x.per_customer_limit} IS NULL"
+        )
+
     def set_(field: str) -> str:  # SET names the target's columns unqualified
         return column(Voucher, field)
 
@@ -95,7 +103,7 @@ def _redeem_sql() -> str:
         f"%b::{type_of(Voucher, 'order_ref')}[], %b::timestamptz[]"
         ") AS r(code, owner, order_ref, now)), "
         f"locked AS (SELECT {w.id} AS id, r.* FROM {w} "
-        f"JOIN r ON {w.code} = r.code WHERE {usable(w)} "
+        f"JOIN r ON {w.code} = r.code WHERE {usable(w)} AND {no_rules(w)} "
         f"ORDER BY {w.id} FOR NO KEY UPDATE OF w), "
         # The conditional UPDATE of voucher_redeem (its conditions again: the
         # rows as they are now that they are locked).
@@ -133,6 +141,11 @@ def redemption_body(voucher: VoucherRow, *, now: dt.datetime | None = None) -> b
             "benefit": data["benefit"],
             "used_at": data["used_at"],
             "voucher": data,
+            # Without an order (the only redemptions taken here), as
+            # ``vouchers.api._result`` answers them.
+            "discount_amount": None,
+            "currency": None,
+            "free_item": None,
         }
     )
 

@@ -11,11 +11,13 @@ import asyncio
 import datetime as dt
 import json
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
+from campaigns.tests.factories import CouponTypeFactory
 from couponsite.codes import display_code
 from couponsite.group_commit import GroupCommitter
 from couponsite.testing.thin import (
@@ -26,7 +28,7 @@ from couponsite.testing.thin import (
 )
 from customers.services import token_create
 from draws.tests.thin_support import signed_in
-from vouchers.api import _result
+from vouchers.api import _redeemed_price, _result
 from vouchers.group_commit import redeem_submit
 from vouchers.models import Voucher, VoucherEvent
 from vouchers.tests.factories import OfferFactory, VoucherFactory
@@ -334,3 +336,67 @@ def test_racing_redemptions_redeem_each_voucher_exactly_once(settings):
             assert body == _rendered(by_code[code])
         else:
             assert data["code"] == "ALREADY_REDEEMED"
+
+
+# --- Orders and redemption rules (issue 15): Django's -------------------------
+
+
+@pytest.mark.parametrize(
+    ("rules", "body", "status", "answer"),
+    [
+        # an order: Django prices it
+        ({}, {"order": {"amount": "20.00", "currency": "USD"}}, 200, "5.00"),
+        # a per-customer limit: Django counts it under its lock
+        ({"per_customer_limit": 1}, {}, 200, None),
+        # rules that read the order, and none sent
+        ({"min_order_amount": Decimal(10)}, {}, 400, "ORDER_REQUIRED"),
+        ({"categories": "shoes"}, {}, 400, "ORDER_REQUIRED"),
+        ({"max_discount": Decimal(1)}, {}, 200, None),
+    ],
+)
+def test_an_order_or_a_voucher_with_rules_is_answered_by_django(
+    rules, body, status, answer
+):
+    token, client = signed_in()
+    voucher = VoucherFactory(owner=client.customer, **rules)
+    request = {"code": voucher.code, **body}
+    django = DjangoStandIn()
+
+    passed, *_ = thin_answer(REDEEM, token, json_body=_body(**request), django=django)
+
+    # the thin path stepped aside, the body whole, and redeemed nothing
+    assert passed and django.body == _body(**request)
+    voucher.refresh_from_db()
+    assert voucher.status == Voucher.Status.ISSUED
+    # and Django gives the answer the rules call for
+    response = client.post(REDEEM, request, format="json")
+    assert response.status_code == status
+    if status == 200:
+        assert response.json()["discount_amount"] == answer
+        voucher.refresh_from_db()
+        assert response.json() == _result(voucher, _redeemed_price(voucher))
+    else:
+        assert response.json()["code"] == answer
+
+
+def test_a_voucher_without_rules_is_answered_alike_on_both_paths():
+    """The thin path's body for a voucher without rules is Django's, new fields
+    (no order: no money off; no rules) included."""
+    token, client = signed_in()
+    thin_one, django_one = VoucherFactory.create_batch(
+        2, owner=client.customer, coupon_type=CouponTypeFactory()
+    )
+
+    passed, status, _, body = thin_answer(
+        REDEEM, token, json_body=_body(code=thin_one.code)
+    )
+    response = client.post(REDEEM, {"code": django_one.code}, format="json")
+
+    assert (passed, status, response.status_code) == (False, 200, 200)
+    thin_data, django_data = json.loads(body), response.json()
+    for data in (thin_data, django_data):
+        del data["voucher"]["code"], data["voucher"]["used_at"], data["used_at"]
+        del data["voucher"]["issued_at"], data["voucher"]["expires_at"]
+    assert thin_data == django_data
+    assert thin_data["voucher"]["rules"]["order_required"] is False
+    assert thin_data["discount_amount"] is None

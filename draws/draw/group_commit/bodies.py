@@ -39,6 +39,10 @@ def voucher_row(
         held_until=None,
         used_at=None,
         order_ref="",
+        min_order_amount=coupon_type.min_order_amount,
+        max_discount=coupon_type.max_discount,
+        categories=coupon_type.categories,
+        per_customer_limit=coupon_type.per_customer_limit,
         coupon_type_name=coupon_type.name,
         campaign_slug=slug,
     )

@@ -12,7 +12,7 @@ from django.db import connection
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.types.json import Jsonb
 
-from campaigns.models import Campaign, CouponType, QuotaShard
+from campaigns.models import RULES_FIELDS, Campaign, CouponType, QuotaShard
 from couponsite.codes import generate_codes
 from couponsite.errors import DomainError
 from couponsite.group_commit.sql import (
@@ -99,6 +99,7 @@ _TYPE_FIELDS = (
     "hold_seconds",
     "code_prefix",
     "code_length",
+    *RULES_FIELDS,  # copied onto the coupon with the benefit
 )
 
 

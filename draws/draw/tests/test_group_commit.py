@@ -208,6 +208,14 @@ def test_a_roll_on_a_spent_prize_loses_and_the_others_still_win():
         {"benefit_kind": "free_item", "free_item": "Un café « offert »"},
         {"percent": Decimal(20), "valid_until": LATE + dt.timedelta(hours=5)},
         {"percent": Decimal(20), "valid_days": 3650},  # still valid: redeem_by
+        {  # with redemption rules: the coupon copies them
+            "percent": Decimal(20),
+            "currency": "HKD",
+            "min_order_amount": Decimal(50),
+            "max_discount": Decimal(10),
+            "categories": "shoes,bags",
+            "per_customer_limit": 2,
+        },
     ],
 )
 def test_a_win_is_written_and_answered_as_draw_run_and_its_serializer_do(prize):
@@ -242,6 +250,8 @@ def test_a_win_is_written_and_answered_as_draw_run_and_its_serializer_do(prize):
         k: v for k, v in django_voucher.items() if k not in ignored
     }
     assert thin_voucher["code"].startswith("XY")
+    assert thin_voucher["categories"] == coupon_type.categories
+    assert thin_voucher["per_customer_limit"] == coupon_type.per_customer_limit
     assert thin_voucher["email"] == "winner@example.com"
     assert thin_voucher["issued_at"] == LATE
     assert draw.voucher.expires_at == coupon_type.expiry_from(LATE)

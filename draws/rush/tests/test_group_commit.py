@@ -161,6 +161,10 @@ def _winners(campaign, people):
 def test_a_batch_reserves_as_rush_reserve_does_one_by_one():
     # given two twin rushes and the same customers, some of them twice
     one_by_one, batched = rush_campaign(slug="one"), rush_campaign(slug="batched")
+    # whose coupons have redemption rules (each coupon copies them)
+    CouponType.objects.filter(campaign__in=[one_by_one, batched]).update(
+        min_order_amount=Decimal(20), categories="shoes", per_customer_limit=2
+    )
     people = customers(12)
     requests = [*people, people[3], people[7]]
 
@@ -200,6 +204,7 @@ def test_a_batch_reserves_as_rush_reserve_does_one_by_one():
             theirs, exclude=different
         )
         assert ours.created_at == RESERVING
+        assert (ours.min_order_amount, ours.categories) == (Decimal(20), "shoes")
     # and each body is what the serializer gives for the committed row
     for person, answer in zip(requests, answers, strict=True):
         if isinstance(answer, Exception):

@@ -18,7 +18,13 @@ from campaigns.models import Campaign, CouponType
 from couponsite.group_commit.sql import Table, column, quote, returning
 from customers.models import Customer
 from draws.rush.models import Grab
-from vouchers.group_commit.bodies import VoucherRow, datetime_text, render, voucher_data
+from vouchers.group_commit.bodies import (
+    VOUCHER_ROW_FIELDS,
+    VoucherRow,
+    datetime_text,
+    render,
+    voucher_data,
+)
 from vouchers.models import Voucher
 
 
@@ -119,10 +125,9 @@ def _grab_sql() -> dict[str, str]:
             f"WHERE {v.id} = w.voucher_id AND {v.campaign} = w.campaign_id "
             f"AND {v.status} = %s AND {t.id} = {v.coupon_type} "
             f"AND {c.id} = {v.campaign} "
-            f"RETURNING w.idx, {v.code}, {v.status}, {v.benefit_kind}, {v.amount}, "
-            f"{v.currency}, {v.percent}, {v.free_item}, {v.email}, {v.issued_at}, "
-            f"{v.expires_at}, {v.held_until}, {v.used_at}, {v.order_ref}, "
-            f"{t.name}, {c.slug}), "
+            "RETURNING w.idx, "
+            + ", ".join(getattr(v, name) for name in VOUCHER_ROW_FIELDS)
+            + f", {t.name}, {c.slug}), "
             f"granted AS (INSERT INTO {quote(Grab._meta.db_table)} ({grab_columns}) "
             "SELECT w.reservation_id, w.campaign_id, w.customer_id, w.day, "
             "w.voucher_id, w.via, w.issued_at FROM taken JOIN w USING (idx) "

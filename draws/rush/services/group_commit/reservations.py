@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.utils import timezone
 from psycopg import AsyncConnection, AsyncCursor
 
-from campaigns.models import Campaign, CouponType
+from campaigns.models import BENEFIT_FIELDS, RULES_FIELDS, Campaign, CouponType
 from couponsite.codes import generate_codes
 from couponsite.errors import DomainError
 from couponsite.group_commit.sql import (
@@ -70,6 +70,10 @@ def reservation_body(*, number: int, day: dt.date, created_at: dt.datetime) -> b
     )
 
 
+# The coupon type's fields its coupons copy (``CouponType.benefit_fields``).
+SNAPSHOT_FIELDS = (*BENEFIT_FIELDS, *RULES_FIELDS)
+
+
 @functools.cache
 def _reservation_sql() -> dict[str, str]:
     d, r, t = Table(RushDay, "d"), Table(Release, "r"), Table(CouponType, "t")
@@ -84,8 +88,9 @@ def _reservation_sql() -> dict[str, str]:
         "lock_day": (
             f"SELECT {d.id}, {d.release}, {d.reservations}, {d.coupons_per_10000}, "
             f"{d.reservations_closed_at} IS NOT NULL, {t.id}, {t.code_length}, "
-            f"{t.code_prefix}, {t.benefit_kind}, {t.amount}, {t.currency}, "
-            f"{t.percent}, {t.free_item} "
+            f"{t.code_prefix}, "
+            + ", ".join(getattr(t, name) for name in SNAPSHOT_FIELDS)
+            + " "
             f"FROM {d} JOIN {r} ON {r.id} = {d.release} "
             f"JOIN {t} ON {t.id} = {r.coupon_type} "
             f"WHERE {d.campaign} = %s AND {d.day} = %s FOR NO KEY UPDATE OF d"
@@ -160,14 +165,9 @@ async def _day_lock(cur: AsyncCursor, campaign_id: int, day: dt.date) -> _Day | 
     row = await cur.fetchone()
     if row is None:
         return None
-    *head, kind, amount, currency, percent, free_item = row
-    benefit = {
-        "benefit_kind": kind,
-        "amount": amount,
-        "currency": currency,
-        "percent": percent,
-        "free_item": free_item,
-    }
+    head, copied = row[: -len(SNAPSHOT_FIELDS)], row[-len(SNAPSHOT_FIELDS) :]
+    # The benefit and redemption rules its coupons copy (``benefit_fields``).
+    benefit = dict(zip(SNAPSHOT_FIELDS, copied, strict=True))
     return _Day(*head, benefit=benefit)
 
 
