@@ -20,7 +20,6 @@ class Command(BaseCommand):
         parser.add_argument(
             "--day",
             required=True,
-            type=dt.date.fromisoformat,
             help="The campaign's local day, YYYY-MM-DD.",
         )
         parser.add_argument(
@@ -36,7 +35,10 @@ class Command(BaseCommand):
         ).first()
         if campaign is None:
             raise CommandError(f"No draw campaign {options['campaign']!r}.")
-        day = options["day"]
+        try:
+            day = dt.date.fromisoformat(str(options["day"]))
+        except ValueError:
+            raise CommandError(f"Not a day (YYYY-MM-DD): {options['day']!r}.") from None
         printed = 0
 
         def show(mismatch) -> None:
