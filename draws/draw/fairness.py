@@ -136,7 +136,9 @@ def seeded_roll(campaign_id: int, day: dt.date, customer_id: int) -> float:
     )
 
 
-def seed_revealed(campaign: Campaign, day: dt.date, now: dt.datetime | None = None):
+def seed_revealed(
+    campaign: Campaign, day: dt.date, now: dt.datetime | None = None
+) -> bool:
     """Whether ``day`` has ended where the campaign runs: its seed may be shown."""
     return campaign.local_day(now) > day
 
