@@ -5,6 +5,7 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from campaigns.fairness import campaign_fairness
 from campaigns.figures import campaign_figures
 from campaigns.models import (
     BENEFIT_REQUIRES,
@@ -281,13 +282,37 @@ class CampaignFiguresSerializer(serializers.Serializer):
     coupon_types = CouponTypeFiguresSerializer(many=True)
 
 
+class DrawFairnessSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="Today in the campaign's time zone.")
+    seed_hash = serializers.CharField(
+        allow_null=True,
+        help_text="SHA-256 (hex) of today's secret seed, published before the "
+        "day's first draw; null while the campaign does not run today and no "
+        "seed was made. The seed is revealed once the local day has ended "
+        "(`seeds`).",
+    )
+    roll = serializers.CharField(
+        help_text="How each roll derives from the seed (README: Checking a draw)."
+    )
+    seeds = serializers.CharField(
+        help_text="Where every day's hash, and once revealed its seed, is listed."
+    )
+
+
 class CampaignDetailSerializer(CampaignSerializer):
     coupon_types = CouponTypeSerializer(many=True, read_only=True)
     windows = serializers.SerializerMethodField()
     today = serializers.SerializerMethodField()
+    draw_fairness = serializers.SerializerMethodField()
 
     class Meta(CampaignSerializer.Meta):
-        fields = [*CampaignSerializer.Meta.fields, "coupon_types", "windows", "today"]
+        fields = [
+            *CampaignSerializer.Meta.fields,
+            "coupon_types",
+            "windows",
+            "today",
+            "draw_fairness",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(RushWindowsSerializer(allow_null=True))
@@ -299,3 +324,9 @@ class CampaignDetailSerializer(CampaignSerializer):
     @extend_schema_field(CampaignFiguresSerializer)
     def get_today(self, campaign: Campaign):
         return CampaignFiguresSerializer(campaign_figures(campaign)).data
+
+    @extend_schema_field(DrawFairnessSerializer(allow_null=True))
+    def get_draw_fairness(self, campaign: Campaign):
+        """Draw campaigns only: today's published seed hash."""
+        fairness = campaign_fairness(campaign)
+        return None if fairness is None else DrawFairnessSerializer(fairness).data

@@ -19,6 +19,12 @@ class DrawsConfig(AppConfig):
             headlines=campaigns_headlines,
         )
 
+        # A draw campaign's detail publishes today's seed hash (issue 15).
+        from campaigns import fairness
+        from draws.draw.fairness import draw_fairness
+
+        fairness.provide(draw_fairness)
+
         # The thin path: hot refusals answered before Django (issue 18).
         from couponsite.server.routes import ROUTES
         from draws.claim.thin import ROUTES as CLAIM_ROUTES

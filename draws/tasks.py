@@ -18,6 +18,7 @@ from draws.claim.scheduled_releases_tasks import (  # noqa: F401 (kept in its mo
     release_on_schedule,
 )
 from draws.claim.services import holds_release_expired
+from draws.draw.fairness import draw_seeds_prepare
 from draws.invariants import AuditRun, audit_invariants_record
 from draws.rush.services import rush_warm_closed
 
@@ -48,6 +49,15 @@ def warm_closed_rushes() -> int:
             extra={"campaign": row.campaign.pk, **row.result.__dict__},
         )
     return len(warmed)
+
+
+@cron("*/15 * * * *")
+@task(queue_name="jobs")
+def prepare_draw_seeds() -> int:
+    """Every quarter hour: today's and tomorrow's seed of every draw campaign
+    that may still run, so each day's hash is published well before its first
+    draw (a draw, or the campaign's detail, makes a missing one too)."""
+    return draw_seeds_prepare()
 
 
 @cron(settings.AUDIT_INVARIANTS_CRON)

@@ -7,6 +7,16 @@ from draws.rush import api as rush
 urlpatterns = [
     path("campaigns/<slug:slug>/draws", draw.DrawApi.as_view(), name="campaign-draws"),
     path(
+        "campaigns/<slug:slug>/draws/<int:draw_id>/verification",
+        draw.DrawVerificationApi.as_view(),
+        name="campaign-draw-verification",
+    ),
+    path(
+        "campaigns/<slug:slug>/draw-seeds",
+        draw.DrawSeedListApi.as_view(),
+        name="campaign-draw-seeds",
+    ),
+    path(
         "campaigns/<slug:slug>/simulations",
         draw.SimulationApi.as_view(),
         name="campaign-simulations",

@@ -6,6 +6,7 @@ import pytest
 
 from campaigns.models import Campaign, CouponType
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
+from draws.draw.fairness import draw_seeds_prepare
 
 pytestmark = pytest.mark.django_db
 
@@ -244,10 +245,11 @@ def test_rush_detail_shows_the_days_reservations_and_coupons(api_client):
 
 def test_a_campaigns_figures_take_a_few_queries(api_client, django_assert_num_queries):
     campaign = CouponTypeFactory(probability=1).campaign
+    draw_seeds_prepare()  # as the schedule does ahead of each day
 
     # the campaign (by slug, then again with its coupon types: two queries), its
-    # coupon types' coupons counted in one, today's draws in one
-    with django_assert_num_queries(5):
+    # coupon types' coupons counted in one, today's draws in one, today's seed
+    with django_assert_num_queries(6):
         response = api_client.get(f"/api/v1/campaigns/{campaign.slug}")
 
     assert response.json()["today"]["coupon_types"][0]["issued_total"] == 0

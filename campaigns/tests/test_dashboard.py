@@ -51,8 +51,9 @@ def _rush_scene(size: int) -> Campaign:
 @pytest.mark.parametrize(
     ("scene", "queries"),
     [
-        # the coupon types, their coupons' counts, today's draws, the draws by type
-        (_draw_scene, 4),
+        # the coupon types, their coupons' counts, today's draws, the draws by
+        # type, the latest days' seeds
+        (_draw_scene, 5),
         # …, the claims, the releases' sum, the latest releases, the schedules
         (_claim_scene, 6),
         # …, the latest cycle's day, the recent days (grabs counted in both)

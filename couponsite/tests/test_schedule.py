@@ -47,6 +47,7 @@ def test_every_scheduled_job_is_registered_with_its_crontab():
     expected = {
         "release_expired_holds": "* * * * *",
         "warm_closed_rushes": "* * * * *",
+        "prepare_draw_seeds": "*/15 * * * *",
         "open_local_days": "* * * * *",
         "release_on_schedule": "* * * * *",
         "sweep_messages": "* * * * *",
@@ -64,6 +65,7 @@ def test_every_scheduled_job_is_registered_with_its_crontab():
     for module, name in [
         (draws.tasks, "release_expired_holds"),
         (draws.tasks, "warm_closed_rushes"),
+        (draws.tasks, "prepare_draw_seeds"),
         (draws.tasks, "audit_invariants_nightly"),
         (campaigns.tasks, "open_local_days"),
         (couponsite.tasks, "purge_idempotency_keys"),

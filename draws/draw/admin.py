@@ -46,6 +46,7 @@ class DrawAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         "coupon_type",
         "voucher",
         "roll",
+        "from_seed",
         "odds",
         "created_at",
     ]

@@ -4,7 +4,7 @@
 API's ``draws_today``/``wins_today``, the dashboard and the start page alike;
 ``draw_dashboard`` adds the all-time counts and each type's observed win rate,
 in one more query (``GROUP BY coupon_type`` over the campaign's draws, on the
-``draw_campaign_day`` index).
+``draw_campaign_day`` index), and the latest days' seeds in one more.
 """
 
 import datetime as dt
@@ -13,7 +13,8 @@ from django.db.models import Count, Q
 
 from campaigns.models import Campaign
 from campaigns.selectors import on_campaign_days
-from draws.draw.models import Draw
+from draws.draw.fairness import seed_shown
+from draws.draw.models import Draw, DrawSeed
 
 
 def draws_on(campaign_days: list[tuple[Campaign, dt.date]]) -> dict[int, dict]:
@@ -85,4 +86,9 @@ def draw_dashboard(
         "win_rate": wins / draws if draws else None,
         "configured_odds": sum(coupon_type["probability"] for coupon_type in types),
         "odds": odds,
+        # The latest days' seeds (issue 15): the hash, the seed once revealed.
+        "seeds": [
+            seed_shown(campaign, seed, now)
+            for seed in DrawSeed.objects.filter(campaign=campaign).order_by("-day")[:7]
+        ],
     }

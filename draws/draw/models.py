@@ -38,6 +38,13 @@ class Draw(models.Model):
         default=list, help_text="[[coupon type id, probability], …]"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    from_seed = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="The roll is the day's seed's HMAC of the draw's identity "
+        "(draws.draw.fairness), so anyone can check it once the seed is revealed; "
+        "false for draws made before seeds.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -62,3 +69,41 @@ class Draw(models.Model):
     def __str__(self) -> str:
         outcome = f"won {self.coupon_type.name}" if self.won else "no prize"
         return f"{self.customer} on {self.day}: {outcome}"
+
+
+class DrawSeed(models.Model):
+    """A draw campaign's secret for one local day (issue 15): every roll of the
+    day is derived from it (``draws.draw.fairness``).
+
+    ``seed_hash`` (SHA-256 of the seed) is published before the day's first
+    draw; the seed itself is shown only once the campaign's local day has
+    ended. The unique constraint keeps one seed per campaign and day however
+    many processes create it at once.
+    """
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="draw_seeds"
+    )
+    day = models.DateField(help_text="The campaign's local date the seed is for.")
+    seed = models.BinaryField(
+        max_length=32, help_text="32 bytes from the OS CSPRNG (secrets)."
+    )
+    seed_hash = models.CharField(
+        max_length=64, help_text="SHA-256 of the seed's bytes, hex: published."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["campaign", "day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "day"], name="draw_seed_once_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} on {self.day}: {self.seed_hash[:12]}…"
+
+    def is_revealed(self, now=None) -> bool:
+        """Whether the campaign's local day has ended (the seed may be shown)."""
+        return self.campaign.local_day(now) > self.day

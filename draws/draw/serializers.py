@@ -224,3 +224,70 @@ class SimulationSerializer(serializers.Serializer):
     days = SimulationDaySerializer(many=True)
     coupon_types = SimulationTypeSerializer(many=True)
     total = SimulationTotalSerializer()
+
+
+# Draws anyone can verify (issue 15, ``draws.draw.fairness``).
+
+
+class DrawSeedSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="The campaign's local day.")
+    seed_hash = serializers.CharField(help_text="SHA-256 (hex) of the day's seed.")
+    revealed = serializers.BooleanField(
+        help_text="Whether the day has ended where the campaign runs."
+    )
+    seed = serializers.CharField(
+        allow_null=True,
+        help_text="The seed (64 hex digits, 32 bytes); null until the day has ended.",
+    )
+
+
+class OddsSliceSerializer(serializers.Serializer):
+    coupon_type = serializers.IntegerField()
+    probability = serializers.FloatField()
+
+
+class DrawVerificationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    campaign = serializers.CharField(help_text="The campaign's slug.")
+    day = serializers.DateField()
+    customer_id = serializers.IntegerField()
+    roll = serializers.FloatField(help_text="The draw's number in [0, 1).")
+    odds = OddsSliceSerializer(
+        many=True,
+        help_text="The odds in force, in order: the roll falls in the slice of "
+        "[0, 1) of the first type whose running sum of probabilities passes it; "
+        "past them all, no prize.",
+    )
+    coupon_type = serializers.IntegerField(
+        allow_null=True, help_text="The type the roll landed on; null: no prize."
+    )
+    won = serializers.BooleanField()
+    quota_spent = serializers.BooleanField(
+        help_text="The roll hit a type whose quota was spent: a loss."
+    )
+    verifiable = serializers.BooleanField(
+        help_text="False for draws made before draws were seeded."
+    )
+    identity = serializers.CharField(
+        help_text="The HMAC's message, '{campaign_id}:{day}:{customer_id}'; "
+        "empty when not verifiable."
+    )
+    seed_hash = serializers.CharField(
+        allow_null=True, help_text="The day's published SHA-256 of the seed."
+    )
+    revealed = serializers.BooleanField(
+        help_text="Whether the day has ended where the campaign runs."
+    )
+    seed = serializers.CharField(
+        allow_null=True, help_text="The day's seed, hex; null until revealed."
+    )
+    verified = serializers.BooleanField(
+        allow_null=True,
+        help_text="Once revealed: the seed matches its hash, the roll derives "
+        "from it and maps to `coupon_type` with `odds`. Null before.",
+    )
+    mismatches = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What did not match (roll, coupon_type, won_without_hit, "
+        "seed_hash); empty when verified.",
+    )

@@ -2,7 +2,6 @@
 
 import datetime as dt
 import json
-import random
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -15,6 +14,7 @@ from couponsite.codes import display_code
 from couponsite.errors import DomainError
 from customers.models import Customer
 from draws.daily_marks import done_today, remember_done_today
+from draws.draw.fairness import seeded_roll
 from draws.draw.models import Draw
 from draws.opening import open_today
 from messaging.services import queue_sms
@@ -22,9 +22,6 @@ from vouchers.services import voucher_issue
 from vouchers.webhook_payloads import voucher_payload
 from webhooks.events import EventType
 from webhooks.services import emit
-
-# The operating system's CSPRNG: outcomes cannot be predicted from earlier ones.
-_rng = random.SystemRandom()
 
 
 class AlreadyDrawnToday(DomainError):
@@ -50,11 +47,6 @@ def _remember_drawn(campaign: Campaign, customer: Customer, day: dt.date, now) -
     )
 
 
-def draw_roll() -> float:
-    """A uniform number in [0, 1) from the operating system's CSPRNG."""
-    return _rng.random()
-
-
 # The winner's text's kind (messaging.models.Message.kind), on either path.
 WIN_NOTICE = "win_notice"
 
@@ -71,9 +63,10 @@ def win_message(campaign: Campaign, coupon_type: CouponType, voucher) -> str:
 
 _DRAW_INSERT_SQL = """
     INSERT INTO {table}
-        (customer_id, campaign_id, day, won, coupon_type_id, roll, odds, created_at)
+        (customer_id, campaign_id, day, won, coupon_type_id, roll, odds, created_at,
+         from_seed)
     VALUES (%(customer)s, %(campaign)s, %(day)s, FALSE, %(coupon_type)s, %(roll)s,
-            %(odds)s, %(created_at)s)
+            %(odds)s, %(created_at)s, %(from_seed)s)
     ON CONFLICT (customer_id, campaign_id, day) DO NOTHING
     RETURNING id
 """
@@ -98,6 +91,7 @@ def _draw_insert(draw: Draw) -> int | None:
                 "roll": draw.roll,
                 "odds": json.dumps(draw.odds),
                 "created_at": draw.created_at,
+                "from_seed": draw.from_seed,
             },
         )
         row = cursor.fetchone()
@@ -131,6 +125,10 @@ def draw_run(
     - Once per customer, campaign and local day: the unique constraint decides
       (``ALREADY_DRAWN_TODAY``, 429, ``Retry-After`` to the campaign's local
       midnight); a cached "drew today" mark answers repeats without the database.
+    - The roll is the day's seed's HMAC of (campaign, day, customer)
+      (``draws.draw.fairness``: anyone can check it once the seed is
+      revealed); ``roll`` given instead (tests, demos) is stored as not
+      ``from_seed``.
     - The roll picks a coupon type by its probability; a hit takes one unit of
       the type's total and today's quota in one conditional UPDATE. A spent
       quota makes it a loss and leaves the other odds as they are.
@@ -145,7 +143,9 @@ def draw_run(
         raise AlreadyDrawnToday(retry_after=retry_after)
 
     odds = campaign_odds(campaign)
-    roll = draw_roll() if roll is None else roll
+    from_seed = roll is None
+    if from_seed:
+        roll = seeded_roll(campaign.pk, day, customer.pk)
     picked = pick_coupon_type(odds, roll)
     draw = Draw(
         customer=customer,
@@ -155,6 +155,7 @@ def draw_run(
         roll=roll,
         odds=odds,
         created_at=now,
+        from_seed=from_seed,
     )
     with transaction.atomic():
         draw.pk = _draw_insert(draw)

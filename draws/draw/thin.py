@@ -11,8 +11,9 @@ for byte:
   midnight, when the customer's "drew today" mark (``draws.daily_marks``) is in
   Redis: the mark is only written once the unique constraint holds the day's
   draw, so this repeats an answer the database already gave;
-- a first draw (no mark): rolled here with the odds this process holds
-  (``campaign_odds``, no query on the loop), committed by the group committer
+- a first draw (no mark): rolled here with the odds and the day's seed this
+  process holds (``campaign_odds``, ``draws.draw.fairness``: the seed's HMAC
+  of the draw's identity, as ``draw_run`` rolls; no query on the loop), committed by the group committer
   (``draws.draw.group_commit``: the unique constraint, the quotas'
   conditional update, the coupon and a winner's text (a pending message) in
   one transaction with the batch's other draws), answered ``201`` after its
@@ -20,8 +21,8 @@ for byte:
   a thread: ``messaging.group_commit``), as ``draw_run`` queues it. A repeat the
   constraint found is answered ``429`` as above.
 
-Everything else goes to Django: a campaign (or odds) this process does not
-hold, a draft, another kind, marks the script cannot read, a group commit that
+Everything else goes to Django: a campaign (or odds, or the day's seed) this
+process does not hold, a draft, another kind, marks the script cannot read, a group commit that
 failed (Django decides again from what is committed), and a first draw while
 a webhook endpoint subscribes to ``draw.won`` or ``voucher.issued`` (Django
 emits them in the draw's transaction).
@@ -34,8 +35,9 @@ from couponsite.group_commit import GroupCommitFailed, loop_committer
 from couponsite.localcache import MISSING
 from couponsite.server import thin
 from couponsite.server.router import RATE_COUNTED, Receive, Route, Scope, Send
+from draws.draw.fairness import roll_from_seed, seed_cache_key, seed_load
 from draws.draw.group_commit import draw_submit
-from draws.draw.services import AlreadyDrawnToday, draw_roll, pick_coupon_type
+from draws.draw.services import AlreadyDrawnToday, pick_coupon_type
 from draws.thin import (
     DONE_TODAY,
     held,
@@ -56,6 +58,13 @@ def held_odds(campaign: Campaign) -> list[tuple[int, float]] | None:
     return None if odds is MISSING else odds
 
 
+def held_seed(campaign_id: int, day) -> bytes | None:
+    """The day's seed as this process holds it, or None: Django draws (and
+    makes or reads it; from then on this process holds it)."""
+    seed = held(seed_cache_key(campaign_id, day), lambda: seed_load(campaign_id, day))
+    return None if seed is MISSING else seed
+
+
 async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
     """A draw: refused, or a first draw committed in a group, here; else Django's."""
     begun = await once_a_day_start(
@@ -66,10 +75,13 @@ async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
     start, today, mark, now = begun.start, begun.today, begun.mark, begun.now
     campaign, redis = start.campaign, start.redis
     odds = held_odds(campaign)
+    seed = held_seed(campaign.pk, today.day)
     # A first draw may win: while a webhook endpoint subscribes to what a win
     # tells (or this process does not know yet), Django draws and emits it.
-    first_here = odds is not None and thin_may_take(
-        EventType.DRAW_WON, EventType.VOUCHER_ISSUED
+    first_here = (
+        odds is not None
+        and seed is not None
+        and thin_may_take(EventType.DRAW_WON, EventType.VOUCHER_ISSUED)
     )
     committer = loop_committer() if first_here else None
     reply = await DONE_TODAY.decide(
@@ -86,7 +98,9 @@ async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
         await thin.refuse(send, refusal)
         return True
     customer_id = int(reply[1])
-    roll = draw_roll()
+    roll = roll_from_seed(
+        seed, campaign_id=campaign.pk, day=today.day, customer_id=customer_id
+    )
     try:
         drawn = await draw_submit(
             committer,
@@ -98,6 +112,7 @@ async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
             odds=odds,
             retry_after=today.seconds_left,
             now=now,
+            from_seed=True,
         )
     except GroupCommitFailed:
         scope[RATE_COUNTED] = "draw"  # Django decides; the gate counted its hit

@@ -21,6 +21,7 @@ from couponsite.testing.thin import served_race, thin_answer
 from customers.tests.factories import CustomerFactory
 from draws.claim.services import claim_take
 from draws.claim.tests.claim_helpers import claim_campaign
+from draws.draw.fairness import day_seed
 from draws.draw.services import draw_run
 from draws.models import Draw
 from draws.tests.thin_support import held, signed_in
@@ -105,6 +106,7 @@ def test_thin_and_django_answers_are_counted_by_route_status_and_code(settings):
         (first, _), (second, _) = signed_in(), signed_in()
         held(campaign.slug)
         assert campaign_odds(campaign)  # held too, as after Django drew
+        assert day_seed(campaign.pk, campaign.local_day())  # and today's seed
         created, refused = answers(DRAWS_ROUTE, 201), answers(DRAWS_ROUTE, 429)
         drawn = value("couponsite_draws_total", outcome="won")
         repeats = value("couponsite_refusals_total", code="ALREADY_DRAWN_TODAY")

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import CouponType
-from campaigns.tests.factories import CouponTypeFactory
+from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite.models import JobRun
 from couponsite.redis_client import get_redis
 from couponsite.testing import race
@@ -21,6 +21,7 @@ from customers.tests.factories import CustomerFactory
 from draws import tasks
 from draws.claim.services import claim_take
 from draws.claim.tests.claim_helpers import claim_campaign, make_customers
+from draws.draw.models import DrawSeed
 from draws.draw.services import draw_run
 from draws.invariants import AuditRun
 from draws.rush.services import RushKeys, rush_local_state_clear, rush_reserve
@@ -150,6 +151,24 @@ def test_two_schedulers_running_the_rush_load_at_once_load_it_once():
     assert sorted(loaded) == [0, 1]
     assert JobRun.objects.filter(job="rush_warm").count() == 1
     assert get_redis().exists(RushKeys(rush.pk, DAY).ready)
+
+
+# --- The day's draw seeds ----------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_days_draw_seeds_are_made_ahead_through_the_worker_once():
+    campaign = CampaignFactory(timezone="UTC")
+    today = campaign.local_day()
+
+    tasks.prepare_draw_seeds.enqueue()
+    run_queued_tasks()
+    made = dict(DrawSeed.objects.values_list("day", "seed_hash"))
+    assert set(made) == {today, today + dt.timedelta(days=1)}
+
+    # twice at once: the same two seeds, not new ones
+    assert race(lambda _: tasks.prepare_draw_seeds.call(), 2) == [2, 2]
+    assert dict(DrawSeed.objects.values_list("day", "seed_hash")) == made
 
 
 # --- The nightly audit --------------------------------------------------------------

@@ -17,6 +17,7 @@ from couponsite.localcache import MISSING, local_clear, local_forget, local_peek
 from couponsite.testing.tasks import run_queued_tasks, wait_for
 from couponsite.testing.thin import served_race, thin_answer
 from customers.services import token_create
+from draws.draw.fairness import day_seed
 from draws.rush.services import rush_local_state_clear, rush_warm
 from draws.rush.tests.rush_support import (
     DAY,
@@ -117,6 +118,7 @@ def test_first_draws_go_to_django_while_draw_won_is_subscribed(served, settings)
         endpoint = endpoint_for(served, EventType.DRAW_WON)
         local_clear()
         assert campaign_by_slug("lucky") and campaign_odds(campaign)
+        assert day_seed(campaign.pk, campaign.local_day())
         subscribed_types(reload=True)
     requests = [(token, None, []) for token, _ in people]
 

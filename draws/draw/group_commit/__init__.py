@@ -44,10 +44,12 @@ async def draw_submit(
     odds: list,
     retry_after: float,
     now: dt.datetime | None = None,
+    from_seed: bool = False,
 ) -> Drawn:
     """Commit ``customer_id``'s first draw of ``day`` in ``campaign_id`` (the
     route checked the campaign runs at ``now`` and rolled ``roll``, which
-    picked ``coupon_type_id`` from ``odds``), in a group of ``committer``'s.
+    picked ``coupon_type_id`` from ``odds``; ``from_seed``: the day's seed's
+    HMAC of the draw's identity), in a group of ``committer``'s.
 
     Raises ``AlreadyDrawnToday`` (with ``retry_after``) or ``GroupCommitFailed``.
     """
@@ -60,6 +62,7 @@ async def draw_submit(
         coupon_type_id=coupon_type_id,
         odds=odds,
         retry_after=retry_after,
+        from_seed=from_seed,
     )
     return await committer.submit(DRAWS, request)
 

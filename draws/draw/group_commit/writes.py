@@ -43,6 +43,7 @@ class DrawRequest:
     coupon_type_id: int | None  # the type the roll picked; None: no prize
     odds: list
     retry_after: float  # seconds to the campaign's local midnight
+    from_seed: bool = False  # the roll is the day's seed's (draws.draw.fairness)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ _DRAW_FIELDS = (
     "roll",
     "odds",
     "created_at",
+    "from_seed",
 )
 # The coupon type's columns a win needs (its body, its coupon, its text).
 _TYPE_FIELDS = (
@@ -316,6 +318,7 @@ async def draws_write(
             "roll": requests[i].roll,
             "odds": Jsonb(requests[i].odds),
             "created_at": requests[i].now,
+            "from_seed": requests[i].from_seed,
         }
         for i in fresh
     ]

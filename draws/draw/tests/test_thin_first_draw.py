@@ -30,7 +30,8 @@ from couponsite.testing.thin import (
     served_race,
     thin_answer,
 )
-from draws.draw.models import Draw
+from draws.draw.fairness import day_seed, roll_from_seed
+from draws.draw.models import Draw, DrawSeed
 from draws.draw.serializers import DrawSerializer
 from draws.draw.services import win_message
 from draws.tests.thin_support import held, signed_in
@@ -66,9 +67,11 @@ def _campaign(**prize):
 
 
 def _held(campaign) -> None:
-    """The process holds the campaign and its odds, as after Django drew."""
+    """The process holds the campaign, its odds and today's seed, as after
+    Django drew."""
     held(campaign.slug)
     assert campaign_odds(campaign)
+    assert day_seed(campaign.pk, campaign.local_day())
 
 
 def _rendered(draw: Draw) -> bytes:
@@ -181,6 +184,56 @@ def test_without_the_odds_a_first_draw_is_djangos(frozen):
 
     assert thin_answer(DRAWS, token)[0]
     assert not Draw.objects.exists()
+
+
+def test_without_the_days_seed_a_first_draw_is_djangos(frozen):
+    # given a process holding the campaign and its odds, not today's seed
+    campaign = _campaign()
+    token, client = signed_in()
+    held(campaign.slug)
+    assert campaign_odds(campaign)
+
+    # then the thin path passes a first draw on; Django makes the seed and
+    # draws with it, and from then on this process holds it
+    assert thin_answer(DRAWS, token)[0]
+    assert client.post(DRAWS).status_code == 201
+    seed = bytes(DrawSeed.objects.get(campaign=campaign).seed)
+    other_token, other = signed_in()
+    passed, status, _, _ = thin_answer(DRAWS, other_token)
+    assert (passed, status) == (False, 201)
+    assert Draw.objects.get(customer=other.customer).roll == roll_from_seed(
+        seed,
+        campaign_id=campaign.pk,
+        day=campaign.local_day(NOW),
+        customer_id=other.customer.pk,
+    )
+
+
+def test_the_thin_path_and_django_roll_the_same_number_for_the_same_draw(frozen):
+    # given a prize nobody can win (the draws stay losses, nothing else written)
+    campaign = _campaign(daily_quota=0)
+    token, client = signed_in()
+    _held(campaign)
+
+    # when the customer's first draw is made on the thin path, then (the row
+    # and the mark gone) made again by Django
+    passed, status, _, _ = thin_answer(DRAWS, token)
+    assert (passed, status) == (False, 201)
+    thin_draw = Draw.objects.get(customer=client.customer)
+    thin_draw.delete()
+    day = campaign.local_day(NOW)
+    assert cache.delete(f"drew:{campaign.pk}:{day.isoformat()}:{client.customer.pk}")
+    assert client.post(DRAWS).status_code == 201
+    django_draw = Draw.objects.get(customer=client.customer)
+
+    # then both rolled the day's seed's HMAC of the same identity
+    seed = bytes(DrawSeed.objects.get(campaign=campaign, day=day).seed)
+    expected = roll_from_seed(
+        seed, campaign_id=campaign.pk, day=day, customer_id=client.customer.pk
+    )
+    assert thin_draw.roll == django_draw.roll == expected
+    assert thin_draw.from_seed and django_draw.from_seed
+    assert thin_draw.coupon_type_id == django_draw.coupon_type_id is not None
 
 
 # --- The race --------------------------------------------------------------------
