@@ -21,6 +21,7 @@ from customers.serializers import (
     CustomerSerializer,
     CustomerUpdateSerializer,
     EmailVerifySerializer,
+    ErasureRequestSerializer,
     OtpRequestSerializer,
     OtpSentSerializer,
     TokenRequestSerializer,
@@ -64,7 +65,9 @@ class TokenApi(APIView):
         description=(
             "The first sign-in with a phone creates the customer. The token works "
             "until `expires_at` (`TOKEN_TTL_SECONDS`, 30 days by default); then "
-            "requests answer `401 TOKEN_EXPIRED` and the customer signs in again."
+            "requests answer `401 TOKEN_EXPIRED` and the customer signs in again. "
+            "A phone whose customer was erased (`DELETE /api/v1/me`) cannot sign "
+            "up again for `ERASURE_SIGNIN_HOLD_SECONDS`: `403 PHONE_RECENTLY_ERASED`."
         ),
         request=TokenRequestSerializer,
         responses={
@@ -74,6 +77,7 @@ class TokenApi(APIView):
                 services.OtpInvalid,
                 services.OtpExpired,
                 services.OtpAttemptsExceeded,
+                services.PhoneRecentlyErased,
                 RATE_LIMITED,
             ),
         },
@@ -134,6 +138,48 @@ class MeApi(APIView):
         body = CustomerSerializer(customer).data
         started = asked is not None and body["pending_email"] == asked.lower()
         return Response(body, status=202 if started else 200)
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Erase the signed-in customer's personal data",
+        description=(
+            "Proof first: ask for a sign-in code to the customer's own phone "
+            "(`POST /api/v1/auth/otp`) and send it here, unused and unexpired; a "
+            "wrong one counts against `OTP_MAX_ATTEMPTS` as at sign-in and changes "
+            "nothing. Then, in one step: the phone becomes a placeholder nobody can "
+            "sign in as, email and name are removed, every token of the customer is "
+            "revoked (this one too: later requests answer `401`), their pending "
+            "codes are deleted, messages to them are anonymised (unsent ones "
+            "cancelled) and the email on their vouchers is removed. What counts "
+            "for quotas and reports stays, linked to the anonymised customer: "
+            "draws, claims, reservations, grabs and vouchers (a draw today still "
+            "counts against today's quota). The same phone can sign up again, as "
+            "a new customer with no history, only after "
+            "`ERASURE_SIGNIN_HOLD_SECONDS` (2 days by default; "
+            "`403 PHONE_RECENTLY_ERASED` until then). `204`, no body."
+        ),
+        request=ErasureRequestSerializer,
+        responses={
+            204: None,
+            **error_responses(
+                *BODY_ERRORS,
+                *AUTH_ERRORS,
+                services.OtpInvalid,
+                services.OtpExpired,
+                services.OtpAttemptsExceeded,
+                RATE_LIMITED,
+            ),
+        },
+    )
+    def delete(self, request):
+        serializer = ErasureRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # A guess at a code, like a sign-in's: the same budget per address.
+        check_rate_limits([("token_ip", client_ip(request))])
+        services.customer_erase(
+            customer=request.user, code=serializer.validated_data["code"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class EmailVerifyApi(APIView):

@@ -46,6 +46,13 @@ class TokenRequestSerializer(serializers.Serializer):
     code = six_digit_code("The 6-digit code sent by SMS.")
 
 
+class ErasureRequestSerializer(serializers.Serializer):
+    code = six_digit_code(
+        "A 6-digit sign-in code sent to the customer's phone by "
+        "POST /api/v1/auth/otp, unused and unexpired: proof the phone is theirs."
+    )
+
+
 class CustomerSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(
         read_only=True,

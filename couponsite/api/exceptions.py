@@ -41,6 +41,7 @@ STATUS_BY_CODE: dict[str, int] = {
     # Not for this caller, or not now.
     "NOT_IN_ACTIVE_TIME": status.HTTP_403_FORBIDDEN,
     "NOT_RESERVATION": status.HTTP_403_FORBIDDEN,
+    "PHONE_RECENTLY_ERASED": status.HTTP_403_FORBIDDEN,
     # Unknown, or someone else's (they look alike).
     "NOT_FOUND": status.HTTP_404_NOT_FOUND,
     # The state of things refuses it.
@@ -58,6 +59,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "HOLD_EXPIRED": status.HTTP_409_CONFLICT,
     "NOT_REDEEMED": status.HTTP_409_CONFLICT,
     "EMAIL_TAKEN": status.HTTP_409_CONFLICT,
+    "CUSTOMER_ERASED": status.HTTP_409_CONFLICT,
     "IDEMPOTENCY_IN_PROGRESS": status.HTTP_409_CONFLICT,
     # The same key, a different request.
     "IDEMPOTENCY_KEY_REUSED": status.HTTP_422_UNPROCESSABLE_ENTITY,
