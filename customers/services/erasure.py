@@ -64,10 +64,13 @@ def customer_erase(
     ``acting_user`` and ``reason`` instead; either way an audit entry
     ``customer.erased`` records it.
 
-    The phone's sign-in code row is locked first, then the customer's row, in
-    the order a sign-in takes them (``otp_exchange``): a sign-in racing the
-    erasure either finishes first (its token is revoked here) or waits and
-    then finds no customer with that phone and the hold.
+    The phone's sign-in code row is locked first, then the customer's email
+    verification, then the customer's row, in the order a sign-in
+    (``otp_exchange``) and an email verification (``email_verify``) take them:
+    a sign-in racing the erasure either finishes first (its token is revoked
+    here) or waits and then finds no customer with that phone, and the hold
+    (``PhoneRecentlyErased``); an email verification finishes first (its email
+    is erased here) or finds its code gone.
     """
     if code is None and acting_user is None:
         raise ValueError("customer_erase needs the customer's code or a staff user")
@@ -86,6 +89,12 @@ def customer_erase(
                 refusals=OTP_REFUSALS,
             )
         if error is None:
+            # Then their email verification, as ``email_verify`` takes it.
+            list(
+                EmailVerification.objects.select_for_update()
+                .filter(customer=customer)
+                .values_list("pk", flat=True)
+            )
             locked = (
                 Customer.objects.select_for_update(no_key=True)
                 .filter(pk=customer.pk)
@@ -127,7 +136,17 @@ def _erase(customer: Customer, *, now) -> None:
     tokens.filter(revoked_at__isnull=True).update(revoked_at=now)
     forget_tokens_on_commit(live)
     EmailVerification.objects.filter(customer=customer).delete()
-    OneTimeCode.objects.filter(phone=phone).delete()
+    # A code row written after the erasure began, and locked by the sign-in
+    # using it, is not waited for: that sign-in waits for this customer row
+    # (waiting for each other would deadlock), then finds the phone erased. It
+    # is that new attempt's row, like any sent to the phone later.
+    OneTimeCode.objects.filter(
+        pk__in=list(
+            OneTimeCode.objects.select_for_update(skip_locked=True)
+            .filter(phone=phone)
+            .values_list("pk", flat=True)
+        )
+    ).delete()
     messages_erase_recipients(
         recipients=[phone, *erased.emails], placeholder=placeholder
     )
