@@ -14,9 +14,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
+from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite.audit import audit_record
 from couponsite.models import AuditEntry
 from couponsite.roles import CAMPAIGN_MANAGER, SUPPORT
+from couponsite.testing.thin import thin_answer
 from couponsite.tests.roles_support import staff_in
 from customers.models import ApiToken, Customer, EmailVerification, OneTimeCode
 from customers.services.erasure import erased_phone_hashes_purge
@@ -27,6 +29,7 @@ from draws.draw.models import Draw
 from draws.figures import campaign_figures
 from draws.rush.models import Grab, Reservation
 from draws.rush.services import rush_local_state_clear
+from draws.tests.thin_support import held
 from messaging.models import Message
 from messaging.services import queue_email, queue_sms
 from messaging.tests.support import last_sms_code
@@ -36,6 +39,7 @@ ME = "/api/v1/me"
 PHONE = "+14155550188"
 EMAIL = "bea.erasable@example.com"
 NAME = "Beatrix Erasable"
+THIN_DRAWS = "/api/v1/campaigns/lucky/draws"
 
 
 @pytest.fixture(autouse=True)
@@ -320,3 +324,34 @@ def test_only_those_allowed_may_erase(client):
     assert Customer.objects.get(pk=customer.pk).erased_at is None
     # Campaign managers do not even read customers.
     assert client.get(page).status_code in (302, 403)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("thin_path")
+def test_the_thin_path_refuses_an_erased_customers_token_at_once():
+    # given a signed-in customer who drew today in a campaign this process holds,
+    # so the thin path knows their token and answers it
+    campaign = CampaignFactory(
+        slug="lucky",
+        starts_at=timezone.now() - dt.timedelta(days=1),
+        ends_at=timezone.now() + dt.timedelta(days=1),
+    )
+    CouponTypeFactory(campaign=campaign, probability=0)
+    client = APIClient()
+    _, token = _sign_in(client, PHONE)
+    assert client.post(THIN_DRAWS).status_code == 201
+    held(campaign.slug)
+    passed, status, _, _ = thin_answer(THIN_DRAWS, token)
+    assert (passed, status) == (False, 429)  # already drawn today: thin answers
+
+    # when they erase themself
+    code = _fresh_code(client, PHONE)
+    assert client.delete(ME, {"code": code}, format="json").status_code == 204
+
+    # then the thin path no longer answers for the token: Django does, with a 401
+    passed, _, _, _ = thin_answer(THIN_DRAWS, token)
+    assert passed
+    refused = client.post(THIN_DRAWS)
+    assert (refused.status_code, refused.json()["code"]) == (401, "INVALID_TOKEN")
