@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,7 +21,7 @@ from customers.serializers import (
     CustomerSerializer,
     CustomerUpdateSerializer,
     EmailVerifySerializer,
-    ErasureRequestSerializer,
+    ErasureSerializer,
     OtpRequestSerializer,
     OtpSentSerializer,
     TokenRequestSerializer,
@@ -90,6 +90,22 @@ class TokenApi(APIView):
         return Response(TokenSerializer(token).data)
 
 
+# The proof of an erasure travels in a header: a DELETE has no body the OpenAPI
+# 3.0 schema can describe (and some proxies drop one), and a query string would
+# put the code in access logs.
+ERASURE_CODE_HEADER = "Erasure-Code"
+ERASURE_CODE_PARAMETER = OpenApiParameter(
+    name=ERASURE_CODE_HEADER,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    type={"type": "string", "pattern": "^[0-9]{6}$"},
+    description=(
+        "A 6-digit sign-in code sent to the customer's own phone by "
+        "`POST /api/v1/auth/otp`, unused and unexpired: proof the phone is theirs."
+    ),
+)
+
+
 class MeApi(APIView):
     permission_classes = [IsCustomer]
 
@@ -144,7 +160,8 @@ class MeApi(APIView):
         summary="Erase the signed-in customer's personal data",
         description=(
             "Proof first: ask for a sign-in code to the customer's own phone "
-            "(`POST /api/v1/auth/otp`) and send it here, unused and unexpired; a "
+            "(`POST /api/v1/auth/otp`) and send it in the `Erasure-Code` header, "
+            "unused and unexpired (missing or not 6 digits: `400 VALIDATION_ERROR`); a "
             "wrong one counts against `OTP_MAX_ATTEMPTS` as at sign-in and changes "
             "nothing. Then, in one step: the phone becomes a placeholder nobody can "
             "sign in as, email and name are removed, every token of the customer is "
@@ -158,7 +175,8 @@ class MeApi(APIView):
             "`ERASURE_SIGNIN_HOLD_SECONDS` (2 days by default; "
             "`403 PHONE_RECENTLY_ERASED` until then). `204`, no body."
         ),
-        request=ErasureRequestSerializer,
+        request=None,
+        parameters=[ERASURE_CODE_PARAMETER],
         responses={
             204: None,
             **error_responses(
@@ -172,7 +190,9 @@ class MeApi(APIView):
         },
     )
     def delete(self, request):
-        serializer = ErasureRequestSerializer(data=request.data)
+        serializer = ErasureSerializer(
+            data={"code": request.headers.get(ERASURE_CODE_HEADER)}
+        )
         serializer.is_valid(raise_exception=True)
         # A guess at a code, like a sign-in's: the same budget per address.
         check_rate_limits([("token_ip", client_ip(request))])

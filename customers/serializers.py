@@ -46,11 +46,10 @@ class TokenRequestSerializer(serializers.Serializer):
     code = six_digit_code("The 6-digit code sent by SMS.")
 
 
-class ErasureRequestSerializer(serializers.Serializer):
-    code = six_digit_code(
-        "A 6-digit sign-in code sent to the customer's phone by "
-        "POST /api/v1/auth/otp, unused and unexpired: proof the phone is theirs."
-    )
+class ErasureSerializer(serializers.Serializer):
+    """``DELETE /api/v1/me``'s proof, read from its ``Erasure-Code`` header."""
+
+    code = six_digit_code("The Erasure-Code header.")
 
 
 class CustomerSerializer(serializers.ModelSerializer):

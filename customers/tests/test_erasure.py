@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
+from contract.spec import Spec
 from couponsite.audit import audit_record
 from couponsite.models import AuditEntry
 from couponsite.roles import CAMPAIGN_MANAGER, SUPPORT
@@ -141,7 +142,7 @@ def test_a_customer_erases_themself_and_only_what_counts_remains():
     assert len(counts_before["vouchers"]) == 4
 
     # when
-    answer = client.delete(ME, {"code": code}, format="json")
+    answer = client.delete(ME, HTTP_ERASURE_CODE=code)
 
     # then the answer is empty, the token refused from the next request on
     assert answer.status_code == 204, answer.content
@@ -187,9 +188,7 @@ def test_the_erased_phone_cannot_sign_up_again_until_the_hold_ends(settings):
     customer = Customer.objects.get(phone=PHONE)
     _scene(customer, rows=1, tag="h")
     assert (
-        client.delete(
-            ME, {"code": _fresh_code(client, PHONE)}, format="json"
-        ).status_code
+        client.delete(ME, HTTP_ERASURE_CODE=_fresh_code(client, PHONE)).status_code
         == 204
     )
 
@@ -232,9 +231,9 @@ def test_a_wrong_or_missing_code_erases_nothing(customer_client):
     right = last_sms_code(to=phone)
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
 
-    missing = customer_client.delete(ME, {}, format="json")
-    malformed = customer_client.delete(ME, {"code": "12ab"}, format="json")
-    guessed = customer_client.delete(ME, {"code": wrong}, format="json")
+    missing = customer_client.delete(ME)
+    malformed = customer_client.delete(ME, HTTP_ERASURE_CODE="12ab")
+    guessed = customer_client.delete(ME, HTTP_ERASURE_CODE=wrong)
 
     assert (missing.status_code, missing.json()["code"]) == (400, "VALIDATION_ERROR")
     assert (malformed.status_code, malformed.json()["code"]) == (
@@ -257,7 +256,7 @@ def test_wrong_guesses_end_the_code_as_at_sign_in(settings, customer_client):
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
 
     codes = [
-        customer_client.delete(ME, {"code": typed}, format="json").json()["code"]
+        customer_client.delete(ME, HTTP_ERASURE_CODE=typed).json()["code"]
         for typed in (wrong, wrong, right)
     ]
 
@@ -271,7 +270,7 @@ def test_a_code_already_used_to_sign_in_is_not_proof(customer_client):
     client = APIClient()
     code, _ = _sign_in(client, phone)
 
-    answer = customer_client.delete(ME, {"code": code}, format="json")
+    answer = customer_client.delete(ME, HTTP_ERASURE_CODE=code)
 
     assert (answer.status_code, answer.json()["code"]) == (400, "OTP_INVALID")
 
@@ -348,10 +347,44 @@ def test_the_thin_path_refuses_an_erased_customers_token_at_once():
 
     # when they erase themself
     code = _fresh_code(client, PHONE)
-    assert client.delete(ME, {"code": code}, format="json").status_code == 204
+    assert client.delete(ME, HTTP_ERASURE_CODE=code).status_code == 204
 
     # then the thin path no longer answers for the token: Django does, with a 401
     passed, _, _, _ = thin_answer(THIN_DRAWS, token)
     assert passed
     refused = client.post(THIN_DRAWS)
     assert (refused.status_code, refused.json()["code"]) == (401, "INVALID_TOKEN")
+
+
+@pytest.mark.django_db(transaction=True)  # the token cache is told after commit
+def test_the_schema_says_what_delete_me_answers(customer_client):
+    # given the schema, and answers of each kind
+    spec = Spec(
+        customer_client.get(
+            "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+        ).json()
+    )
+    operation = spec.operation("DELETE", ME)
+    phone = customer_client.customer.phone
+    assert customer_client.post("/api/v1/auth/otp", {"phone": phone}).status_code == 202
+    code = last_sms_code(to=phone)
+    answers = [
+        customer_client.delete(ME),
+        customer_client.delete(ME, HTTP_ERASURE_CODE=f"{(int(code) + 1) % 10**6:06d}"),
+        customer_client.delete(ME, HTTP_ERASURE_CODE=code),
+        customer_client.delete(ME, HTTP_ERASURE_CODE=code),
+    ]
+
+    # then each is one the schema declares, field for field
+    assert [a.status_code for a in answers] == [400, 400, 204, 401]
+    for answer in answers:
+        problems = spec.response_errors(
+            operation,
+            answer.status_code,
+            {name.lower(): value for name, value in answer.headers.items()},
+            answer.content,
+        )
+        assert problems == {"status": [], "header": [], "body": []}, answer.content
+    parameters = {p["name"]: p for p in operation.data.get("parameters", [])}
+    assert parameters["Erasure-Code"]["in"] == "header"
+    assert parameters["Erasure-Code"]["required"] is True
