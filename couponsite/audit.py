@@ -111,3 +111,46 @@ def changes_split(
         action = next((a for a, fields in groups.items() if name in fields), rest)
         split.setdefault(action, {})[name] = change
     return split
+
+
+ERASED_VALUE = "(erased)"
+
+
+def audit_erase(
+    *, targets: list[models.Model], fields: set[str], target_repr: str
+) -> int:
+    """Take personal data out of what the logs recorded about ``targets`` (an
+    erased customer and their tokens): in every entry about one of them, the
+    values of ``fields`` become "(erased)" and the target reads ``target_repr``;
+    the same for the admin's own log (``LogEntry``). Who acted, when, what and
+    why stay. How many audit entries changed."""
+    from django.contrib.admin.models import LogEntry
+
+    changed = 0
+    for model, objects in _by_model(targets).items():
+        content_type = ContentType.objects.get_for_model(
+            model, for_concrete_model=False
+        )
+        ids = [str(obj.pk) for obj in objects]
+        entries = AuditEntry.objects.filter(target_type=content_type, target_id__in=ids)
+        for entry in entries.select_for_update():
+            entry.target_repr = target_repr[:200]
+            entry.changes = {
+                name: [ERASED_VALUE for _ in values]
+                if name in fields and isinstance(values, list)
+                else values
+                for name, values in (entry.changes or {}).items()
+            }
+            entry.save(update_fields=["target_repr", "changes"])
+            changed += 1
+        LogEntry.objects.filter(content_type=content_type, object_id__in=ids).update(
+            object_repr=target_repr[:200]
+        )
+    return changed
+
+
+def _by_model(targets: list[models.Model]) -> dict[type, list[models.Model]]:
+    grouped: dict[type, list[models.Model]] = {}
+    for target in targets:
+        grouped.setdefault(type(target), []).append(target)
+    return grouped

@@ -12,6 +12,8 @@ permission opens (docs/back-office.md, "Roles"):
 - ``vouchers.add_voucher``: generating vouchers from a CSV of emails.
 - ``couponsite.export_csv``: every "Export … as CSV" action.
 - ``messaging.resend_message``: "send again" on a failed message (Support).
+- ``customers.erase_customer``: "Erase this customer" on a customer's page
+  (Support; superusers too).
 - ``webhooks.*``: the webhook endpoints (add, change, delete, roll their
   secret) and the delivery log (read, send again): Campaign managers only.
 - ``view_*``: reading a list and its rows.
@@ -72,6 +74,7 @@ ROLES: dict[str, list[str]] = {
         "webhooks.send_again_delivery",
     ],
     SUPPORT: [
+        "customers.erase_customer",
         "vouchers.void_voucher",
         "vouchers.rollback_voucher",
         "messaging.resend_message",

@@ -353,6 +353,9 @@ RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
 OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=300)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)
 OTP_RESEND_SECONDS = env.int("OTP_RESEND_SECONDS", default=30)
+# How long the phone of an erased customer may not sign up again (never less
+# than a day: erasing must not reopen the day's once-a-day rules).
+ERASURE_SIGNIN_HOLD_SECONDS = env.int("ERASURE_SIGNIN_HOLD_SECONDS", default=172800)
 # Region used to read phone numbers written without a leading "+country code".
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="") or None
 

@@ -3,11 +3,14 @@ import contextlib
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.http import Http404
+from django.urls import path, reverse
 from django.utils import timezone
 
+from couponsite.admin_actions import reason_page
 from couponsite.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
 from couponsite.audit import audit_record, changes_between, field_values
 from customers import services
@@ -32,12 +35,12 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     audit_noun = "customer"
 
-    list_display = ["phone", "email", "name", "is_active", "created_at"]
+    list_display = ["phone", "email", "name", "is_active", "created_at", "erased_at"]
     search_fields = ["phone", "email", "name"]
     search_help_text = (
         "A phone number however written (+1 415 555 0123), an email, or a name."
     )
-    list_filter = ["is_active"]
+    list_filter = ["is_active", ("erased_at", admin.EmptyFieldListFilter)]
     date_hierarchy = "created_at"
     inlines = [ApiTokenInline]
     change_form_template = "admin/customers/customer/change_form.html"
@@ -49,8 +52,55 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
         """Show ``panel`` on every customer's page (apps call this at import)."""
         cls.story_panels.append(panel)
 
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/erase/",
+                self.admin_site.admin_view(self.erase_view),
+                name="customers_customer_erase",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _may_erase(self, request) -> bool:
+        return request.user.has_perm("customers.erase_customer")
+
+    def erase_view(self, request, object_id):
+        """The customer page's "Erase this customer": asks why, then erases
+        (``customer_erase``; the audit entry names who and why)."""
+        if not self._may_erase(request):
+            raise PermissionDenied
+        customer = self.get_object(request, object_id)
+        if customer is None:
+            raise Http404
+        return reason_page(
+            self,
+            request,
+            customer,
+            description="Erase this customer's personal data",
+            apply=services.customer_erase,
+            target="customer",
+            done="Erased",
+            back_url=reverse("admin:customers_customer_change", args=[customer.pk]),
+            help_text="Why (e.g. the request's reference). Recorded in the history, "
+            "with who did it. Their phone, email and name go for good; their "
+            "draws, claims and vouchers stay, anonymised.",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # An erased customer's row is kept for the counts; nothing on it changes.
+        if obj is not None and obj.erased_at is not None:
+            return [field.name for field in self.model._meta.fields]
+        return [*super().get_readonly_fields(request, obj), "erased_at"]
+
     def render_change_form(self, request, context, add=False, change=False, **kw):
         customer = kw.get("obj")
+        if customer is not None and customer.erased_at is None:
+            context["erase_url"] = (
+                reverse("admin:customers_customer_erase", args=[customer.pk])
+                if self._may_erase(request)
+                else None
+            )
         if customer is not None:
             story = customer_story(
                 self.story_panels, customer, request, self.admin_site

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +21,7 @@ from customers.serializers import (
     CustomerSerializer,
     CustomerUpdateSerializer,
     EmailVerifySerializer,
+    ErasureSerializer,
     OtpRequestSerializer,
     OtpSentSerializer,
     TokenRequestSerializer,
@@ -64,7 +65,9 @@ class TokenApi(APIView):
         description=(
             "The first sign-in with a phone creates the customer. The token works "
             "until `expires_at` (`TOKEN_TTL_SECONDS`, 30 days by default); then "
-            "requests answer `401 TOKEN_EXPIRED` and the customer signs in again."
+            "requests answer `401 TOKEN_EXPIRED` and the customer signs in again. "
+            "A phone whose customer was erased (`DELETE /api/v1/me`) cannot sign "
+            "up again for `ERASURE_SIGNIN_HOLD_SECONDS`: `403 PHONE_RECENTLY_ERASED`."
         ),
         request=TokenRequestSerializer,
         responses={
@@ -74,6 +77,7 @@ class TokenApi(APIView):
                 services.OtpInvalid,
                 services.OtpExpired,
                 services.OtpAttemptsExceeded,
+                services.PhoneRecentlyErased,
                 RATE_LIMITED,
             ),
         },
@@ -84,6 +88,22 @@ class TokenApi(APIView):
         check_rate_limits([("token_ip", client_ip(request))])
         token = services.otp_exchange(**serializer.validated_data)
         return Response(TokenSerializer(token).data)
+
+
+# The proof of an erasure travels in a header: a DELETE has no body the OpenAPI
+# 3.0 schema can describe (and some proxies drop one), and a query string would
+# put the code in access logs.
+ERASURE_CODE_HEADER = "Erasure-Code"
+ERASURE_CODE_PARAMETER = OpenApiParameter(
+    name=ERASURE_CODE_HEADER,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    type={"type": "string", "pattern": "^[0-9]{6}$"},
+    description=(
+        "A 6-digit sign-in code sent to the customer's own phone by "
+        "`POST /api/v1/auth/otp`, unused and unexpired: proof the phone is theirs."
+    ),
+)
 
 
 class MeApi(APIView):
@@ -134,6 +154,52 @@ class MeApi(APIView):
         body = CustomerSerializer(customer).data
         started = asked is not None and body["pending_email"] == asked.lower()
         return Response(body, status=202 if started else 200)
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Erase the signed-in customer's personal data",
+        description=(
+            "Proof first: ask for a sign-in code to the customer's own phone "
+            "(`POST /api/v1/auth/otp`) and send it in the `Erasure-Code` header, "
+            "unused and unexpired (missing or not 6 digits: `400 VALIDATION_ERROR`); a "
+            "wrong one counts against `OTP_MAX_ATTEMPTS` as at sign-in and changes "
+            "nothing. Then, in one step: the phone becomes a placeholder nobody can "
+            "sign in as, email and name are removed, every token of the customer is "
+            "revoked (this one too: later requests answer `401`), their pending "
+            "codes are deleted, messages to them are anonymised (unsent ones "
+            "cancelled) and the email on their vouchers is removed. What counts "
+            "for quotas and reports stays, linked to the anonymised customer: "
+            "draws, claims, reservations, grabs and vouchers (a draw today still "
+            "counts against today's quota). The same phone can sign up again, as "
+            "a new customer with no history, only after "
+            "`ERASURE_SIGNIN_HOLD_SECONDS` (2 days by default; "
+            "`403 PHONE_RECENTLY_ERASED` until then). `204`, no body."
+        ),
+        request=None,
+        parameters=[ERASURE_CODE_PARAMETER],
+        responses={
+            204: None,
+            **error_responses(
+                *BODY_ERRORS,
+                *AUTH_ERRORS,
+                services.OtpInvalid,
+                services.OtpExpired,
+                services.OtpAttemptsExceeded,
+                RATE_LIMITED,
+            ),
+        },
+    )
+    def delete(self, request):
+        serializer = ErasureSerializer(
+            data={"code": request.headers.get(ERASURE_CODE_HEADER)}
+        )
+        serializer.is_valid(raise_exception=True)
+        # A guess at a code, like a sign-in's: the same budget per address.
+        check_rate_limits([("token_ip", client_ip(request))])
+        services.customer_erase(
+            customer=request.user, code=serializer.validated_data["code"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class EmailVerifyApi(APIView):

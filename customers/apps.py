@@ -12,8 +12,10 @@ class CustomersConfig(AppConfig):
             schema,
             signals,
         )
+        from customers.services.erasure import erased_phone_hashes_purge
         from customers.services.retention import email_codes_purge, signin_codes_purge
 
         # Retention: `manage.py purge_expired` runs this room's purges too.
         register_purge("sign_in_codes", signin_codes_purge)
         register_purge("email_codes", email_codes_purge)
+        register_purge("erased_phone_hashes", erased_phone_hashes_purge)

@@ -16,7 +16,9 @@ class Customer(models.Model):
     customer tokens, so it answers the few questions DRF and Django ask of a user.
     """
 
-    phone = models.CharField(max_length=16, unique=True, validators=[validate_e164])
+    # E.164 is at most 16 characters; an erased customer's placeholder
+    # ("erased:<id>", never a number) may be longer.
+    phone = models.CharField(max_length=32, unique=True, validators=[validate_e164])
     # NULL, not "", for "no email": the unique constraint must ignore customers without one.
     email = models.EmailField(  # noqa: DJ001
         null=True,
@@ -27,6 +29,18 @@ class Customer(models.Model):
     name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Erasure (``customers.services.erasure``): the row stays, so what counts
+    # for quotas and reports stays right; who they were does not.
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When their personal data was erased (the row is kept, anonymised).",
+    )
+    # A keyed hash of the phone they had, only while that phone may not sign
+    # up again (``ERASURE_SIGNIN_HOLD_SECONDS``); blanked by ``purge_expired``.
+    erased_phone_hash = models.CharField(
+        max_length=64, blank=True, db_index=True, editable=False
+    )
 
     is_authenticated = True
     is_anonymous = False
@@ -41,6 +55,7 @@ class Customer(models.Model):
                 violation_error_message="Another customer already uses this email.",
             )
         ]
+        permissions = [("erase_customer", "Can erase a customer's personal data")]
 
     def __str__(self) -> str:
         return self.name or self.phone

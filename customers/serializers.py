@@ -46,6 +46,12 @@ class TokenRequestSerializer(serializers.Serializer):
     code = six_digit_code("The 6-digit code sent by SMS.")
 
 
+class ErasureSerializer(serializers.Serializer):
+    """``DELETE /api/v1/me``'s proof, read from its ``Erasure-Code`` header."""
+
+    code = six_digit_code("The Erasure-Code header.")
+
+
 class CustomerSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(
         read_only=True,

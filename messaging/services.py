@@ -311,3 +311,32 @@ def message_resend(*, message: Message, acting_user, reason: str) -> Message:
         )
     message.refresh_from_db()
     return message
+
+
+ERASED_TEXT = "(erased)"
+
+
+def messages_erase_recipients(*, recipients: Iterable[str], placeholder: str) -> int:
+    """Anonymise every message to one of ``recipients`` (an erased customer's
+    phone and emails): the recipient becomes ``placeholder``, the subject, the
+    text and the provider's last error go; how many rows.
+
+    A message still on its way is cancelled (``failed``, "the recipient was
+    erased"): the worker's claim is a conditional UPDATE of a pending row, so
+    it is not sent after this commits. One being handed to the provider at that
+    moment (``sending``) may still arrive; its row is anonymised all the same.
+    The rows stay: the back office's counts of messages sent stay right.
+    """
+    recipients = sorted({recipient for recipient in recipients if recipient})
+    if not recipients:
+        return 0
+    theirs = Message.objects.filter(recipient__in=recipients)
+    theirs.filter(status__in=[Status.PENDING, Status.SENDING]).update(
+        status=Status.FAILED, last_error="Cancelled: the recipient was erased."
+    )
+    theirs.exclude(last_error="Cancelled: the recipient was erased.").update(
+        last_error=""
+    )
+    return theirs.update(
+        recipient=placeholder, subject="", body=ERASED_TEXT, html_body=""
+    )

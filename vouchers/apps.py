@@ -11,7 +11,8 @@ class VouchersConfig(AppConfig):
         # shutdown hook is registered once, here, by the lowest app.
         from couponsite.group_commit import group_committer_close
         from couponsite.server.routes import ON_SHUTDOWN, ROUTES
-        from vouchers import (  # noqa: F401 - connects the receivers, adds the export's part
+        from vouchers import (  # noqa: F401 - connects the receivers, adds the export's and erasure's parts
+            erasure,
             export,
             receivers,
         )

@@ -41,6 +41,8 @@ class Flow:
     sms_dir: Path
     mail_log: Path | None = None
     customers: dict[str, AuthenticatedClient] = field(default_factory=dict)
+    # When each customer signed in (time.time()), for waits on the resend gap.
+    signed_in_at: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     clients: dict[str, AuthenticatedClient] = field(default_factory=dict)
@@ -191,6 +193,7 @@ def run(
         ("claim and hold", "claim"),
         ("flash-sale rush", "rush"),
         ("a customer's export", "export"),
+        ("a customer's erasure", "erasure"),
     ]
     for name, module in sections:
         started = time.monotonic()

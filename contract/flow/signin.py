@@ -28,6 +28,9 @@ CUSTOMERS = {
     "carol": "+14155550303",
     "dave": "+14155550304",
 }
+# Signs in here, takes part in nothing and erases themself at the end
+# (contract/flow/erasure.py).
+ERASED = ("erin", "+14155550306")
 # Used only for the resend and rate-limit refusals (scripts/contract sets
 # RATE_LIMIT_OTP_PHONE=3/hour so the fourth request in an hour is refused).
 LIMITED_PHONE = "+14155550309"
@@ -74,10 +77,11 @@ def run(flow: Flow) -> None:
     ):
         h.accepts_anonymous("generated signatures", function, Client)
 
-    for name, phone in CUSTOMERS.items():
+    for name, phone in [*CUSTOMERS.items(), ERASED]:
         client = sign_in(flow, name, phone)
         if client is not None:
             flow.customers[name] = client
+            flow.signed_in_at[name] = time.time()
 
     alice = flow.customer("alice")
     me = h.call(

@@ -42,6 +42,7 @@ STATUS_BY_CODE: dict[str, int] = {
     # Not for this caller, or not now.
     "NOT_IN_ACTIVE_TIME": status.HTTP_403_FORBIDDEN,
     "NOT_RESERVATION": status.HTTP_403_FORBIDDEN,
+    "PHONE_RECENTLY_ERASED": status.HTTP_403_FORBIDDEN,
     # Unknown, or someone else's (they look alike).
     "NOT_FOUND": status.HTTP_404_NOT_FOUND,
     # The state of things refuses it.
@@ -59,6 +60,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "HOLD_EXPIRED": status.HTTP_409_CONFLICT,
     "NOT_REDEEMED": status.HTTP_409_CONFLICT,
     "EMAIL_TAKEN": status.HTTP_409_CONFLICT,
+    "CUSTOMER_ERASED": status.HTTP_409_CONFLICT,
     "IDEMPOTENCY_IN_PROGRESS": status.HTTP_409_CONFLICT,
     "REDEMPTION_LIMIT_REACHED": status.HTTP_409_CONFLICT,
     # The order does not meet the voucher's rules.

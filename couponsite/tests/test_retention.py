@@ -193,6 +193,7 @@ def test_purge_expired_runs_every_rooms_purge(settings):
         "webhook_events",
         "sign_in_codes",
         "email_codes",
+        "erased_phone_hashes",
     ]
 
     out = io.StringIO()
@@ -204,6 +205,7 @@ def test_purge_expired_runs_every_rooms_purge(settings):
         "webhook_events: purged 1",
         "sign_in_codes: purged 1",
         "email_codes: purged 1",
+        "erased_phone_hashes: purged 0",
     ]
     assert not IdempotencyKey.objects.exists()
     assert not OneTimeCode.objects.exists()

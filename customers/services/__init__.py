@@ -12,6 +12,8 @@ from customers.services.email import (
     email_verify,
     verified_owners,
 )
+from customers.services.erased_phones import PhoneRecentlyErased
+from customers.services.erasure import CustomerAlreadyErased, customer_erase
 from customers.services.signin import (
     OtpAttemptsExceeded,
     OtpExpired,
@@ -28,6 +30,7 @@ from customers.services.signin import (
 
 __all__ = [
     "KEEP",
+    "CustomerAlreadyErased",
     "EmailCodeAttemptsExceeded",
     "EmailCodeExpired",
     "EmailCodeInvalid",
@@ -37,6 +40,8 @@ __all__ = [
     "OtpExpired",
     "OtpInvalid",
     "OtpResendTooSoon",
+    "PhoneRecentlyErased",
+    "customer_erase",
     "customer_get_or_create",
     "customer_update",
     "email_verification_start",

@@ -14,6 +14,7 @@ from couponsite.errors import DomainError
 from customers.authentication import remember_token
 from customers.models import ApiToken, Customer, OneTimeCode
 from customers.services.codes import CodeRefusals, code_refusal
+from customers.services.erased_phones import phone_erasure_hold_check
 from messaging.services import queue_sms
 
 
@@ -94,8 +95,21 @@ def otp_send(*, phone: str) -> OneTimeCode:
 
 
 def customer_get_or_create(*, phone: str) -> Customer:
-    """The customer with this phone, created on first sight (race-safe: unique phone)."""
-    customer, _ = Customer.objects.get_or_create(phone=phone)
+    """The customer with this phone, created on first sight (race-safe: unique phone).
+
+    The customer's row is locked (``FOR NO KEY UPDATE``: their draws and
+    claims go on) until the caller's transaction ends, so a sign-in racing an
+    erasure (``customer_erase`` locks it too) waits, then finds no customer
+    with that phone. A new customer for a phone erased less than
+    ``ERASURE_SIGNIN_HOLD_SECONDS`` ago is refused (``PhoneRecentlyErased``).
+    """
+    with transaction.atomic():
+        customer = (
+            Customer.objects.select_for_update(no_key=True).filter(phone=phone).first()
+        )
+        if customer is None:
+            phone_erasure_hold_check(phone=phone)
+            customer, _ = Customer.objects.get_or_create(phone=phone)
     return customer
 
 
