@@ -3,11 +3,15 @@ import contextlib
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.http import Http404
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
+from couponsite.admin_actions import reason_action, reason_page
 from couponsite.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
 from couponsite.audit import audit_record, changes_between, field_values
 from customers import services
@@ -25,6 +29,23 @@ class ApiTokenInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
 
 
+BLOCK_HELP = (
+    "Why (recorded in the history, with who did it). The customer may still "
+    "sign in and use the coupons they hold; their draws, claims, reservations "
+    "and grabs are refused (CUSTOMER_BLOCKED)."
+)
+
+
+class BlockedFilter(admin.EmptyFieldListFilter):
+    title = "blocked"
+
+    def choices(self, changelist):
+        for choice, label in zip(
+            super().choices(changelist), ["All", "Not blocked", "Blocked"], strict=True
+        ):
+            yield {**choice, "display": label}
+
+
 @admin.register(Customer)
 class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """A customer's details, edited here, and their story: panels of what they
@@ -32,17 +53,82 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     audit_noun = "customer"
 
-    list_display = ["phone", "email", "name", "is_active", "created_at"]
+    list_display = ["phone", "email", "name", "is_active", "blocked", "created_at"]
     search_fields = ["phone", "email", "name"]
     search_help_text = (
         "A phone number however written (+1 415 555 0123), an email, or a name."
     )
-    list_filter = ["is_active"]
+    list_filter = ["is_active", ("blocked_at", BlockedFilter)]
+    readonly_fields = ["blocked_at", "blocked_reason", "blocked_by"]
+    actions = ["block", "unblock"]
     date_hierarchy = "created_at"
     inlines = [ApiTokenInline]
     change_form_template = "admin/customers/customer/change_form.html"
 
     story_panels: list[StoryPanel] = []
+
+    block = reason_action(
+        name="block",
+        description="Block selected customers from taking part",
+        apply=services.customer_block,
+        target="customer",
+        done="Blocked",
+        help_text=BLOCK_HELP,
+        permissions=["change"],
+    )
+    unblock = reason_action(
+        name="unblock",
+        description="Unblock selected customers",
+        apply=services.customer_unblock,
+        target="customer",
+        done="Unblocked",
+        permissions=["change"],
+    )
+
+    @admin.display(description="blocked", ordering="blocked_at")
+    def blocked(self, customer: Customer):
+        if customer.blocked_at is None:
+            return ""
+        return format_html(
+            '<span class="customer-blocked" title="{}">blocked</span>',
+            customer.blocked_reason,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/block/<slug:change>/",
+                self.admin_site.admin_view(self.block_view),
+                name="customers_customer_block",
+            ),
+            *super().get_urls(),
+        ]
+
+    def block_view(self, request, object_id, change):
+        """The Block / Unblock button of a customer's page: asks why, then acts."""
+        if change not in ("block", "unblock"):
+            raise Http404
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        customer = self.get_object(request, object_id)
+        if customer is None:
+            raise Http404
+        blocking = change == "block"
+        return reason_page(
+            self,
+            request,
+            customer,
+            description="Block this customer from taking part"
+            if blocking
+            else "Unblock this customer",
+            apply=services.customer_block if blocking else services.customer_unblock,
+            target="customer",
+            done="Blocked" if blocking else "Unblocked",
+            back_url=reverse("admin:customers_customer_change", args=[customer.pk]),
+            help_text=BLOCK_HELP
+            if blocking
+            else "Recorded in the history, with who did it.",
+        )
 
     @classmethod
     def add_story_panel(cls, panel: StoryPanel) -> None:
@@ -51,6 +137,14 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, **kw):
         customer = kw.get("obj")
+        if customer is not None and self.has_change_permission(request, customer):
+            change_name = "unblock" if customer.blocked_at else "block"
+            context["block_button"] = {
+                "label": "Unblock" if customer.blocked_at else "Block",
+                "url": reverse(
+                    "admin:customers_customer_block", args=[customer.pk, change_name]
+                ),
+            }
         if customer is not None:
             story = customer_story(
                 self.story_panels, customer, request, self.admin_site

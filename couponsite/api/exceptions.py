@@ -41,6 +41,8 @@ STATUS_BY_CODE: dict[str, int] = {
     # Not for this caller, or not now.
     "NOT_IN_ACTIVE_TIME": status.HTTP_403_FORBIDDEN,
     "NOT_RESERVATION": status.HTTP_403_FORBIDDEN,
+    "CUSTOMER_BLOCKED": status.HTTP_403_FORBIDDEN,
+    "COUNTRY_NOT_ALLOWED": status.HTTP_403_FORBIDDEN,
     # Unknown, or someone else's (they look alike).
     "NOT_FOUND": status.HTTP_404_NOT_FOUND,
     # The state of things refuses it.
@@ -66,6 +68,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "ALREADY_CLAIMED_TODAY": status.HTTP_429_TOO_MANY_REQUESTS,
     "OTP_RESEND_TOO_SOON": status.HTTP_429_TOO_MANY_REQUESTS,
     "EMAIL_RESEND_TOO_SOON": status.HTTP_429_TOO_MANY_REQUESTS,
+    "PHONE_PREFIX_THROTTLED": status.HTTP_429_TOO_MANY_REQUESTS,
+    "SMS_BUDGET_EXHAUSTED": status.HTTP_429_TOO_MANY_REQUESTS,
     "RATE_LIMITED": status.HTTP_429_TOO_MANY_REQUESTS,
     # A passing outage.
     "SERVICE_UNAVAILABLE": status.HTTP_503_SERVICE_UNAVAILABLE,

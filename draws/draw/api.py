@@ -18,6 +18,7 @@ from couponsite.api.schema import (
     error_responses,
 )
 from couponsite.api.throttling import CustomerAndAddressThrottle
+from customers.services.blocking import CustomerBlocked
 from draws.draw.selectors import draw_simulate
 from draws.draw.serializers import (
     DrawSerializer,
@@ -50,6 +51,7 @@ class DrawApi(APIView):
                 *AUTH_ERRORS,
                 CampaignNotFound,
                 NotInActiveTime,
+                CustomerBlocked,
                 AlreadyDrawnToday,
                 WrongCampaignKind,
                 *IDEMPOTENCY_ERRORS,
