@@ -19,11 +19,23 @@ from campaigns.selectors import campaign_by_slug, campaign_odds
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite.testing.thin import django_answer, thin_answer
 from customers.authentication import remember_token
-from customers.models import ApiToken
-from customers.services import customer_block, customer_unblock, token_create
+from customers.models import ApiToken, Customer
+from customers.services import (
+    CustomerBlocked,
+    customer_block,
+    customer_unblock,
+    token_create,
+)
+from draws.claim.services import claim_take
 from draws.claim.tests.claim_helpers import claim_campaign
+from draws.draw.services import draw_run
 from draws.models import Claim, Draw, Grab, Reservation
-from draws.rush.services import rush_local_state_clear, rush_warm
+from draws.rush.services import (
+    rush_grab,
+    rush_local_state_clear,
+    rush_reserve,
+    rush_warm,
+)
 from draws.rush.tests.rush_support import (
     DAY,
     RESERVING,
@@ -245,4 +257,44 @@ def test_a_blocked_customer_cannot_reserve_or_grab_on_the_thin_path():
         assert (passed, status) == (False, 201)
 
     assert not Reservation.objects.filter(customer=late).exists()
+    assert list(Grab.objects.values_list("customer", flat=True)) == [people[1].pk]
+
+
+def test_a_block_committed_before_the_write_is_honoured_whatever_was_loaded():
+    """The services read the block again in their write's transaction: a
+    customer loaded before the block (a cached token owner) is refused too."""
+    with time_machine.travel(NOW, tick=False):
+        draw_campaign, claim = _draw_campaign(), _claim_campaign()
+        loaded = customers(1, start=50)[0]
+        customer_block(
+            customer=Customer.objects.get(pk=loaded.pk),
+            acting_user=None,
+            reason="pumping",
+        )
+        assert loaded.blocked_at is None  # as loaded before the block
+
+        with pytest.raises(CustomerBlocked):
+            draw_run(campaign=draw_campaign, customer=loaded)
+        with pytest.raises(CustomerBlocked):
+            claim_take(campaign=claim, customer=loaded)
+    assert not Draw.objects.exists() and not Claim.objects.exists()
+
+
+def test_a_grab_of_a_customer_loaded_before_the_block_gives_the_coupon_back():
+    campaign, people = _rush()
+    loaded, late = people[0], people[5]
+    for person in (loaded, late):  # blocked through other instances
+        customer_block(
+            customer=Customer.objects.get(pk=person.pk), acting_user=None, reason="x"
+        )
+    with time_machine.travel(RESERVING, tick=False), pytest.raises(CustomerBlocked):
+        rush_reserve(campaign=campaign, customer=people[5])
+    with time_machine.travel(RUSHING, tick=False):
+        rush_warm(campaign=campaign, day=DAY, now=RUSHING)
+        with pytest.raises(CustomerBlocked):
+            rush_grab(campaign=campaign, customer=loaded)
+        # the coupon Redis offered went back: the next one gets it
+        assert rush_grab(campaign=campaign, customer=people[1]).customer_id == (
+            people[1].pk
+        )
     assert list(Grab.objects.values_list("customer", flat=True)) == [people[1].pk]
