@@ -16,7 +16,13 @@ from couponsite.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
 from couponsite.audit import audit_record, changes_between, field_values
 from customers import services
 from customers.admin_story import StoryPanel, customer_story
-from customers.models import ApiToken, Customer, EmailVerification, OneTimeCode
+from customers.models import (
+    ApiToken,
+    Customer,
+    EmailVerification,
+    OneTimeCode,
+    SmsCount,
+)
 from customers.phones import normalize_phone
 
 
@@ -199,6 +205,23 @@ class EmailVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "verified_at",
     ]
     exclude = ["code_hash"]
+
+
+@admin.register(SmsCount)
+class SmsCountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Sign-in texts per clock hour: the site's row (prefix empty) and each
+    phone prefix's (customers.services.sms_limits); read-only."""
+
+    list_display = ["hour", "prefix_shown", "sent", "refused", "exhausted_at"]
+    list_filter = [("exhausted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix"]
+    date_hierarchy = "hour"
+    ordering = ["-hour", "-sent"]
+    readonly_fields = ["hour", "prefix", "sent", "refused", "warned_at", "exhausted_at"]
+
+    @admin.display(description="prefix", ordering="prefix")
+    def prefix_shown(self, row: SmsCount) -> str:
+        return f"+{row.prefix}" if row.prefix else "(the whole site)"
 
 
 @admin.register(OneTimeCode)

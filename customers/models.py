@@ -91,6 +91,8 @@ class SmsCount(models.Model):
     exhausted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "sign-in texts per hour"
+        verbose_name_plural = "sign-in texts per hour"
         constraints = [
             models.UniqueConstraint(
                 fields=["hour", "prefix"], name="sms_count_one_per_hour_prefix"

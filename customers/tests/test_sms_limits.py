@@ -112,6 +112,14 @@ def test_the_budget_alarm_is_logged_once_and_shown_in_the_back_office(
     page = admin_client.get("/admin/").content.decode()
     assert 'id="sms-budget-alarm"' in page
     assert "5 of 5 sign-in texts" in page and "2 refused so far" in page
+    listed = admin_client.get("/admin/customers/smscount/")
+    assert 'href="/admin/customers/smscount/"' in page
+    assert [
+        (row.prefix, row.sent, row.refused) for row in listed.context["cl"].result_list
+    ] == [
+        ("", 5, 2),
+        *[(f"1415{n}55", 1, 0) for n in range(6, 1, -1)],
+    ]
     # a refused request answers the wait to the next hour
     status, body, headers = _otp("+14159550123")
     assert (status, body["code"], headers["Retry-After"]) == (
