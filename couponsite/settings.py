@@ -359,6 +359,23 @@ ERASURE_SIGNIN_HOLD_SECONDS = env.int("ERASURE_SIGNIN_HOLD_SECONDS", default=172
 # Region used to read phone numbers written without a leading "+country code".
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="") or None
 
+# Abuse controls on sign-in texts (SMS pumping costs money; docs/operations.md).
+# Countries (ISO 3166 region codes, as libphonenumber names them) whose phones
+# may be texted a code; empty: every country.
+SMS_ALLOWED_COUNTRIES = frozenset(
+    code.strip().upper()
+    for code in env.list("SMS_ALLOWED_COUNTRIES", default=["US", "CA", "GB"])
+    if code.strip()
+)
+# Sign-in texts the whole site sends per clock hour (UTC); 0: no budget. The
+# alarm is raised at SMS_BUDGET_WARN_PERCENT and when it is spent.
+SMS_HOURLY_BUDGET = env.int("SMS_HOURLY_BUDGET", default=10000)
+SMS_BUDGET_WARN_PERCENT = env.int("SMS_BUDGET_WARN_PERCENT", default=80)
+# Sign-in texts per phone prefix (country code and the first SMS_PREFIX_DIGITS
+# digits of the national number) per clock hour; 0: no limit.
+SMS_PREFIX_LIMIT = env.int("SMS_PREFIX_LIMIT", default=20)
+SMS_PREFIX_DIGITS = env.int("SMS_PREFIX_DIGITS", default=6)
+
 # API tokens: customer sign-in tokens and staff tokens end this long after they are
 # made. Token owners are cached only in Redis (shared by every worker), for at
 # most TOKEN_CACHE_SECONDS; 0 asks the database on every request.

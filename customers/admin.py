@@ -9,13 +9,20 @@ from django.db.models.functions import Lower
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from couponsite.admin_actions import reason_page
+from couponsite.admin_actions import reason_action, reason_page
 from couponsite.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
 from couponsite.audit import audit_record, changes_between, field_values
 from customers import services
 from customers.admin_story import StoryPanel, customer_story
-from customers.models import ApiToken, Customer, EmailVerification, OneTimeCode
+from customers.models import (
+    ApiToken,
+    Customer,
+    EmailVerification,
+    OneTimeCode,
+    SmsCount,
+)
 from customers.phones import normalize_phone
 
 
@@ -28,6 +35,23 @@ class ApiTokenInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
 
 
+BLOCK_HELP = (
+    "Why (recorded in the history, with who did it). The customer may still "
+    "sign in and use the coupons they hold; their draws, claims, reservations "
+    "and grabs are refused (CUSTOMER_BLOCKED)."
+)
+
+
+class BlockedFilter(admin.EmptyFieldListFilter):
+    title = "blocked"
+
+    def choices(self, changelist):
+        for choice, label in zip(
+            super().choices(changelist), ["All", "Not blocked", "Blocked"], strict=True
+        ):
+            yield {**choice, "display": label}
+
+
 @admin.register(Customer)
 class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """A customer's details, edited here, and their story: panels of what they
@@ -35,25 +59,66 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     audit_noun = "customer"
 
-    list_display = ["phone", "email", "name", "is_active", "created_at", "erased_at"]
+    list_display = [
+        "phone",
+        "email",
+        "name",
+        "is_active",
+        "blocked",
+        "created_at",
+        "erased_at",
+    ]
     search_fields = ["phone", "email", "name"]
     search_help_text = (
         "A phone number however written (+1 415 555 0123), an email, or a name."
     )
-    list_filter = ["is_active", ("erased_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "is_active",
+        ("blocked_at", BlockedFilter),
+        ("erased_at", admin.EmptyFieldListFilter),
+    ]
+    readonly_fields = ["blocked_at", "blocked_reason", "blocked_by"]
+    actions = ["block", "unblock"]
     date_hierarchy = "created_at"
     inlines = [ApiTokenInline]
     change_form_template = "admin/customers/customer/change_form.html"
 
     story_panels: list[StoryPanel] = []
 
-    @classmethod
-    def add_story_panel(cls, panel: StoryPanel) -> None:
-        """Show ``panel`` on every customer's page (apps call this at import)."""
-        cls.story_panels.append(panel)
+    block = reason_action(
+        name="block",
+        description="Block selected customers from taking part",
+        apply=services.customer_block,
+        target="customer",
+        done="Blocked",
+        help_text=BLOCK_HELP,
+        permissions=["change"],
+    )
+    unblock = reason_action(
+        name="unblock",
+        description="Unblock selected customers",
+        apply=services.customer_unblock,
+        target="customer",
+        done="Unblocked",
+        permissions=["change"],
+    )
+
+    @admin.display(description="blocked", ordering="blocked_at")
+    def blocked(self, customer: Customer):
+        if customer.blocked_at is None:
+            return ""
+        return format_html(
+            '<span class="customer-blocked" title="{}">blocked</span>',
+            customer.blocked_reason,
+        )
 
     def get_urls(self):
         return [
+            path(
+                "<path:object_id>/block/<slug:change>/",
+                self.admin_site.admin_view(self.block_view),
+                name="customers_customer_block",
+            ),
             path(
                 "<path:object_id>/erase/",
                 self.admin_site.admin_view(self.erase_view),
@@ -61,6 +126,37 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def block_view(self, request, object_id, change):
+        """The Block / Unblock button of a customer's page: asks why, then acts."""
+        if change not in ("block", "unblock"):
+            raise Http404
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        customer = self.get_object(request, object_id)
+        if customer is None:
+            raise Http404
+        blocking = change == "block"
+        return reason_page(
+            self,
+            request,
+            customer,
+            description="Block this customer from taking part"
+            if blocking
+            else "Unblock this customer",
+            apply=services.customer_block if blocking else services.customer_unblock,
+            target="customer",
+            done="Blocked" if blocking else "Unblocked",
+            back_url=reverse("admin:customers_customer_change", args=[customer.pk]),
+            help_text=BLOCK_HELP
+            if blocking
+            else "Recorded in the history, with who did it.",
+        )
+
+    @classmethod
+    def add_story_panel(cls, panel: StoryPanel) -> None:
+        """Show ``panel`` on every customer's page (apps call this at import)."""
+        cls.story_panels.append(panel)
 
     def _may_erase(self, request) -> bool:
         return request.user.has_perm("customers.erase_customer")
@@ -101,6 +197,18 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 if self._may_erase(request)
                 else None
             )
+        if (
+            customer is not None
+            and customer.erased_at is None
+            and self.has_change_permission(request, customer)
+        ):
+            change_name = "unblock" if customer.blocked_at else "block"
+            context["block_button"] = {
+                "label": "Unblock" if customer.blocked_at else "Block",
+                "url": reverse(
+                    "admin:customers_customer_block", args=[customer.pk, change_name]
+                ),
+            }
         if customer is not None:
             story = customer_story(
                 self.story_panels, customer, request, self.admin_site
@@ -155,6 +263,23 @@ class EmailVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "verified_at",
     ]
     exclude = ["code_hash"]
+
+
+@admin.register(SmsCount)
+class SmsCountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Sign-in texts per clock hour: the site's row (prefix empty) and each
+    phone prefix's (customers.services.sms_limits); read-only."""
+
+    list_display = ["hour", "prefix_shown", "sent", "refused", "exhausted_at"]
+    list_filter = [("exhausted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["prefix"]
+    date_hierarchy = "hour"
+    ordering = ["-hour", "-sent"]
+    readonly_fields = ["hour", "prefix", "sent", "refused", "warned_at", "exhausted_at"]
+
+    @admin.display(description="prefix", ordering="prefix")
+    def prefix_shown(self, row: SmsCount) -> str:
+        return f"+{row.prefix}" if row.prefix else "(the whole site)"
 
 
 @admin.register(OneTimeCode)

@@ -38,7 +38,14 @@ class OtpRequestApi(APIView):
         request=OtpRequestSerializer,
         responses={
             202: OtpSentSerializer,
-            **error_responses(*BODY_ERRORS, services.OtpResendTooSoon, RATE_LIMITED),
+            **error_responses(
+                *BODY_ERRORS,
+                services.CountryNotAllowed,
+                services.OtpResendTooSoon,
+                services.PhonePrefixThrottled,
+                services.SmsBudgetExhausted,
+                RATE_LIMITED,
+            ),
         },
     )
     def post(self, request):

@@ -25,7 +25,9 @@ The thin path (``couponsite.server.thin``) reads a smaller entry per customer
 token, with no pickled model: ``"<customer id>:<expires ms>"``. It is written
 when the token is made (so a stampede's first requests need no query) and
 whenever the database is asked for a live customer token; every revocation
-overwrites it with the same ``STALE`` mark in the same step, and writers use
+overwrites it with the same ``STALE`` mark in the same step (and so does
+blocking a customer, whose tokens then get no thin entry while they are
+blocked: Django answers them), and writers use
 ``SET NX``, so the same argument holds. It lives ``TOKEN_THIN_SECONDS`` at most
 (never past the token's end), and the same one gap applies, bounded by that.
 """
@@ -266,7 +268,8 @@ def token_owner(digest: str) -> TokenOwner:
             if left > 0:
                 ttl = min(ttl, left)
         shared.add(key, found, max(1, int(ttl)))
-        if isinstance(found.owner, Customer):
+        # A blocked customer gets no thin entry: Django answers their requests.
+        if isinstance(found.owner, Customer) and found.owner.blocked_at is None:
             remember_token(
                 digest=digest, customer_id=found.owner.pk, expires_at=found.expires_at
             )

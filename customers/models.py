@@ -41,6 +41,24 @@ class Customer(models.Model):
     erased_phone_hash = models.CharField(
         max_length=64, blank=True, db_index=True, editable=False
     )
+    # Blocked by staff (``customers.services.customer_block``): may sign in and
+    # read, may not take part (draws, claims, reservations, grabs).
+    blocked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Blocked from taking part since then (draws, claims, "
+        "reservations, grabs); use the Block / Unblock buttons.",
+    )
+    blocked_reason = models.CharField(max_length=200, blank=True, editable=False)
+    blocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
 
     is_authenticated = True
     is_anonymous = False
@@ -66,6 +84,38 @@ class Customer(models.Model):
         else:
             self.email = None
         super().save(*args, **kwargs)
+
+
+class SmsCount(models.Model):
+    """Sign-in texts sent in one clock hour (UTC): the whole site's (``prefix``
+    "") and each phone prefix's (country code and the first
+    ``SMS_PREFIX_DIGITS`` national digits, e.g. "1415555").
+
+    ``sent`` only grows by a conditional upsert that stops at the limit
+    (``customers.services.sms_limits``), inside the send's transaction: a
+    refused or failed send takes nothing. ``refused`` counts the refusals;
+    ``warned_at`` / ``exhausted_at`` mark that the hour's alarm (80 %, spent)
+    was raised, so it is logged once per hour.
+    """
+
+    hour = models.DateTimeField()
+    prefix = models.CharField(max_length=20, blank=True)
+    sent = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    exhausted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "sign-in texts per hour"
+        verbose_name_plural = "sign-in texts per hour"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "prefix"], name="sms_count_one_per_hour_prefix"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix or 'all'} {self.hour:%Y-%m-%d %H:00}: {self.sent}"
 
 
 class OneTimeCode(models.Model):

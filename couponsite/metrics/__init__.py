@@ -116,6 +116,11 @@ def rate_limited(scope: str) -> None:
     _child(RATE_LIMITED, scope).inc()
 
 
+def sms_refused(reason: str) -> None:
+    """A sign-in text refused by the abuse controls (``customers.services``)."""
+    _child(SMS_REFUSALS, reason).inc()
+
+
 # --- The domain -----------------------------------------------------------------------
 
 DRAWS = Counter(
@@ -137,6 +142,12 @@ MESSAGES = Counter(
     "Messages to customers handed to the provider: sent, retry (an attempt "
     "failed, another follows) or failed (the last attempt failed), by channel.",
     ["channel", "outcome"],
+)
+SMS_REFUSALS = Counter(
+    "couponsite_sign_in_sms_refusals",
+    "Sign-in codes not texted by the abuse controls, by reason: country (not in "
+    "SMS_ALLOWED_COUNTRIES), prefix (SMS_PREFIX_LIMIT), budget (SMS_HOURLY_BUDGET).",
+    ["reason"],
 )
 REDIS_FALLBACKS = Counter(
     "couponsite_redis_fallbacks",

@@ -1,5 +1,13 @@
 """Every write about customers, sign-in codes, email verification and tokens."""
 
+from customers.services.blocking import (
+    BlockUnchanged,
+    CustomerBlocked,
+    customer_block,
+    customer_blocked_check,
+    customer_may_take_part,
+    customer_unblock,
+)
 from customers.services.email import (
     KEEP,
     EmailCodeAttemptsExceeded,
@@ -27,10 +35,19 @@ from customers.services.signin import (
     token_lifetime,
     token_revoke,
 )
+from customers.services.sms_limits import (
+    CountryNotAllowed,
+    PhonePrefixThrottled,
+    SmsBudgetExhausted,
+    sms_budget_state,
+)
 
 __all__ = [
     "KEEP",
+    "BlockUnchanged",
+    "CountryNotAllowed",
     "CustomerAlreadyErased",
+    "CustomerBlocked",
     "EmailCodeAttemptsExceeded",
     "EmailCodeExpired",
     "EmailCodeInvalid",
@@ -40,14 +57,21 @@ __all__ = [
     "OtpExpired",
     "OtpInvalid",
     "OtpResendTooSoon",
+    "PhonePrefixThrottled",
     "PhoneRecentlyErased",
+    "SmsBudgetExhausted",
+    "customer_block",
+    "customer_blocked_check",
     "customer_erase",
     "customer_get_or_create",
+    "customer_may_take_part",
+    "customer_unblock",
     "customer_update",
     "email_verification_start",
     "email_verify",
     "otp_exchange",
     "otp_send",
+    "sms_budget_state",
     "staff_user_get_or_create",
     "token_create",
     "token_lifetime",

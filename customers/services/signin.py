@@ -15,6 +15,12 @@ from customers.authentication import remember_token
 from customers.models import ApiToken, Customer, OneTimeCode
 from customers.services.codes import CodeRefusals, code_refusal
 from customers.services.erased_phones import phone_erasure_hold_check
+from customers.services.sms_limits import (
+    SmsLimitReached,
+    sms_country_check,
+    sms_refusal_note,
+    sms_take,
+)
 from messaging.services import queue_sms
 
 
@@ -56,7 +62,13 @@ def otp_send(*, phone: str) -> OneTimeCode:
     phone's row is conditional on the last send being old enough, and the first
     send for a phone relies on the unique constraint, so parallel requests
     cannot both send.
+
+    The abuse controls (``customers.services.sms_limits``) come first: the
+    phone's country must be allowed, and the text counts against its prefix's
+    and the site's hourly limits in the same transaction (a refused request
+    takes nothing from them).
     """
+    sms_country_check(phone)
     now = timezone.now()
     code = f"{secrets.randbelow(1_000_000):06d}"
     fresh = {
@@ -67,30 +79,35 @@ def otp_send(*, phone: str) -> OneTimeCode:
         "used_at": None,
     }
     resend_after = now - timedelta(seconds=settings.OTP_RESEND_SECONDS)
-    with transaction.atomic():
-        sent = OneTimeCode.objects.filter(
-            phone=phone, sent_at__lte=resend_after
-        ).update(**fresh)
-        if not sent:
-            try:
-                with transaction.atomic():
-                    OneTimeCode.objects.create(phone=phone, **fresh)
-            except IntegrityError:
-                last = (
-                    OneTimeCode.objects.filter(phone=phone)
-                    .values_list("sent_at", flat=True)
-                    .first()
-                )
-                wait = settings.OTP_RESEND_SECONDS
-                if last is not None:
-                    wait = (last - resend_after).total_seconds()
-                raise OtpResendTooSoon(retry_after=wait) from None
-        minutes = settings.OTP_TTL_SECONDS // 60
-        queue_sms(
-            to=phone,
-            body=f"Your Couponsite code is {code}. It expires in {minutes} minutes.",
-            kind="sign_in_code",
-        )
+    try:
+        with transaction.atomic():
+            sent = OneTimeCode.objects.filter(
+                phone=phone, sent_at__lte=resend_after
+            ).update(**fresh)
+            if not sent:
+                try:
+                    with transaction.atomic():
+                        OneTimeCode.objects.create(phone=phone, **fresh)
+                except IntegrityError:
+                    last = (
+                        OneTimeCode.objects.filter(phone=phone)
+                        .values_list("sent_at", flat=True)
+                        .first()
+                    )
+                    wait = settings.OTP_RESEND_SECONDS
+                    if last is not None:
+                        wait = (last - resend_after).total_seconds()
+                    raise OtpResendTooSoon(retry_after=wait) from None
+            sms_take(phone=phone, now=now)
+            minutes = settings.OTP_TTL_SECONDS // 60
+            queue_sms(
+                to=phone,
+                body=f"Your Couponsite code is {code}. It expires in {minutes} minutes.",
+                kind="sign_in_code",
+            )
+    except SmsLimitReached as refusal:
+        sms_refusal_note(refusal, now=now)
+        raise
     return OneTimeCode.objects.get(phone=phone)
 
 
@@ -143,8 +160,9 @@ def token_create(
         expires_at=expires_at or now + token_lifetime(staff=customer is None),
     )
     token.key = raw
-    if customer is not None:
-        # The thin path knows the token from its first request (no query).
+    if customer is not None and customer.blocked_at is None:
+        # The thin path knows the token from its first request (no query); a
+        # blocked customer's requests go to Django (customers.services.blocking).
         transaction.on_commit(
             lambda: remember_token(
                 digest=token.digest,

@@ -54,3 +54,29 @@ def test_tokens_say_when_they_end(schema):
     assert token["properties"]["expires_at"]["format"] == "date-time"
     assert "expires_at" in token["required"]
     assert "TOKEN_EXPIRED" in _codes(me, "401")
+
+
+def test_the_sign_in_code_declares_the_abuse_controls(schema):
+    post = schema["paths"]["/api/v1/auth/otp"]["post"]
+
+    assert _codes(post, "403") == ["COUNTRY_NOT_ALLOWED"]
+    assert set(_codes(post, "429")) == {
+        "OTP_RESEND_TOO_SOON",
+        "PHONE_PREFIX_THROTTLED",
+        "SMS_BUDGET_EXHAUSTED",
+        "RATE_LIMITED",
+    }
+    assert post["responses"]["429"]["headers"]["Retry-After"]["required"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/campaigns/{slug}/draws",
+        "/api/v1/campaigns/{slug}/claims",
+        "/api/v1/campaigns/{slug}/reservations",
+        "/api/v1/campaigns/{slug}/grabs",
+    ],
+)
+def test_every_way_of_taking_part_declares_customer_blocked(schema, path):
+    assert "CUSTOMER_BLOCKED" in _codes(schema["paths"][path]["post"], "403")

@@ -21,6 +21,7 @@ from couponsite.api.schema import (
     error_responses,
 )
 from couponsite.api.throttling import CustomerAndAddressThrottle
+from customers.services.blocking import CustomerBlocked
 from draws.claim.models import Claim
 from draws.claim.releases import batch_release
 from draws.claim.services import AlreadyClaimedToday, SoldOut, claim_take
@@ -141,6 +142,7 @@ class ClaimApi(APIView):
                 *AUTH_ERRORS,
                 CampaignNotFound,
                 NotInActiveTime,
+                CustomerBlocked,
                 WrongCampaignKind,
                 SoldOut,
                 AlreadyClaimedToday,

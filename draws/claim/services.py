@@ -29,6 +29,7 @@ from couponsite import metrics
 from couponsite.errors import DomainError
 from couponsite.redis_client import REDIS_ERRORS, get_redis, redis_key
 from customers.models import Customer
+from customers.services.blocking import customer_blocked_check, customer_may_take_part
 from draws.claim.models import Claim
 from draws.daily_marks import done_today, remember_done_today
 from draws.opening import open_today
@@ -74,6 +75,8 @@ def claim_take(
 ) -> Claim:
     """Hold one free coupon of ``campaign`` for ``customer``; once per local day.
 
+    - A blocked customer is refused first (``CUSTOMER_BLOCKED``), and again
+      by their row in the claim's transaction (``customers.services.blocking``).
     - The campaign must be a running claim campaign (``WRONG_CAMPAIGN_KIND``,
       ``NOT_IN_ACTIVE_TIME``).
     - Once per customer, campaign and local day: the unique constraint on
@@ -91,6 +94,7 @@ def claim_take(
       indexed ``EXISTS``), so a repeat is ``ALREADY_CLAIMED_TODAY`` with or
       without Redis and its marks.
     """
+    customer_may_take_part(customer)
     now = now or timezone.now()
     today = open_today(campaign, Campaign.Kind.CLAIM, now)
     day, retry_after = today.day, today.seconds_left
@@ -104,6 +108,7 @@ def claim_take(
 
     coupon_types = list(CouponType.objects.filter(campaign=campaign))
     with transaction.atomic():
+        customer_blocked_check(customer.pk)
         picked = _pick(coupon_types, now)
         if picked is not None:
             voucher, coupon_type = picked

@@ -40,6 +40,7 @@ from campaigns.models import Campaign
 from couponsite.group_commit import GroupCommitFailed, GroupCommitter, loop_committer
 from couponsite.server import thin
 from couponsite.server.router import RATE_COUNTED, Receive, Route, Scope, Send
+from customers.services.blocking import CustomerBlocked
 from draws.claim.group_commit import claim_submit, claimed_today
 from draws.claim.services import AlreadyClaimedToday, SoldOut, sold_out_flag_keys
 from draws.opening import Today
@@ -159,6 +160,9 @@ async def _first_claim(
         )
     except GroupCommitFailed:
         return False
+    except CustomerBlocked as refusal:
+        await thin.refuse(send, refusal)
+        return True
     except AlreadyClaimedToday as repeat:
         await thin.refuse(send, repeat)
     else:

@@ -22,6 +22,7 @@ from couponsite.api.schema import (
 )
 from couponsite.api.throttling import CustomerAndAddressThrottle
 from couponsite.errors import NotFound
+from customers.services.blocking import CustomerBlocked
 from draws.draw.fairness import seed_shown
 from draws.draw.models import Draw, DrawSeed
 from draws.draw.selectors import draw_simulate
@@ -59,6 +60,7 @@ class DrawApi(APIView):
                 *AUTH_ERRORS,
                 CampaignNotFound,
                 NotInActiveTime,
+                CustomerBlocked,
                 AlreadyDrawnToday,
                 WrongCampaignKind,
                 *IDEMPOTENCY_ERRORS,

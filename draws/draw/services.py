@@ -13,6 +13,7 @@ from couponsite import metrics
 from couponsite.codes import display_code
 from couponsite.errors import DomainError
 from customers.models import Customer
+from customers.services.blocking import customer_blocked_check, customer_may_take_part
 from draws.daily_marks import done_today, remember_done_today
 from draws.draw.fairness import seeded_roll
 from draws.draw.models import Draw
@@ -121,6 +122,8 @@ def draw_run(
 ) -> Draw:
     """Draw once for ``customer`` in ``campaign`` today (the campaign's local day).
 
+    - A blocked customer is refused first (``CUSTOMER_BLOCKED``), and again
+      by their row in the draw's transaction (``customers.services.blocking``).
     - The campaign must be a running draw campaign (``NOT_IN_ACTIVE_TIME``).
     - Once per customer, campaign and local day: the unique constraint decides
       (``ALREADY_DRAWN_TODAY``, 429, ``Retry-After`` to the campaign's local
@@ -136,6 +139,7 @@ def draw_run(
       the worker after commit); the ``draw.won`` and ``voucher.issued``
       webhooks go out with it.
     """
+    customer_may_take_part(customer)
     now = now or timezone.now()
     today = open_today(campaign, Campaign.Kind.DRAW, now)
     day, retry_after = today.day, today.seconds_left
@@ -158,6 +162,7 @@ def draw_run(
         from_seed=from_seed,
     )
     with transaction.atomic():
+        customer_blocked_check(customer.pk)
         draw.pk = _draw_insert(draw)
         if draw.pk is None:
             _remember_drawn(campaign, customer, day, now)

@@ -35,6 +35,7 @@ from couponsite.group_commit import GroupCommitFailed, loop_committer
 from couponsite.localcache import MISSING
 from couponsite.server import thin
 from couponsite.server.router import RATE_COUNTED, Receive, Route, Scope, Send
+from customers.services.blocking import CustomerBlocked
 from draws.draw.fairness import roll_from_seed, seed_cache_key, seed_load
 from draws.draw.group_commit import draw_submit
 from draws.draw.services import AlreadyDrawnToday, pick_coupon_type
@@ -117,6 +118,9 @@ async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
     except GroupCommitFailed:
         scope[RATE_COUNTED] = "draw"  # Django decides; the gate counted its hit
         return False
+    except CustomerBlocked as refusal:
+        await thin.refuse(send, refusal)
+        return True
     except AlreadyDrawnToday as repeat:
         await thin.refuse(send, repeat)
         await remember_done_today_on_loop(

@@ -12,6 +12,7 @@ from couponsite.api.idempotency import (
 from couponsite.api.permissions import IsCustomer
 from couponsite.api.schema import AUTH_ERRORS, RATE_LIMITED, error_responses
 from couponsite.api.throttling import CustomerAndAddressThrottle
+from customers.services.blocking import CustomerBlocked
 from draws.opening import NotInActiveTime, WrongCampaignKind
 from draws.rush.serializers import GrabSerializer, ReservationSerializer
 from draws.rush.services import (
@@ -45,6 +46,7 @@ class ReservationApi(APIView):
                 *AUTH_ERRORS,
                 CampaignNotFound,
                 NotInActiveTime,
+                CustomerBlocked,
                 DuplicatedReservation,
                 WrongCampaignKind,
                 RushNotConfigured,
@@ -85,6 +87,7 @@ class GrabApi(APIView):
                 *AUTH_ERRORS,
                 CampaignNotFound,
                 NotInActiveTime,
+                CustomerBlocked,
                 NotReservation,
                 AlreadyReceived,
                 SoldOut,

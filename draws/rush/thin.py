@@ -31,6 +31,7 @@ from couponsite.errors import DomainError
 from couponsite.group_commit import GroupCommitFailed, loop_committer
 from couponsite.server import thin
 from couponsite.server.router import RATE_COUNTED, Receive, Route, Scope, Send
+from customers.services.blocking import CustomerBlocked
 from draws.opening import NotInActiveTime
 from draws.rush.services.common import (
     STALE_PENDING_SECONDS,
@@ -206,6 +207,10 @@ async def _commit_grab(
         await settle("kept")
         local.remember_received(campaign.pk, day, customer_id)
         await thin.created(send, grabbed.body)
+        return True
+    if grabbed.outcome == GrabOutcome.BLOCKED:
+        await settle("back")
+        await thin.refuse(send, CustomerBlocked())
         return True
     if grabbed.outcome == GrabOutcome.ALREADY_RECEIVED:
         await settle("back", holds=grabbed.holds_voucher_id)

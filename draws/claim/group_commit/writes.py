@@ -24,6 +24,7 @@ from couponsite.group_commit.sql import (
     returning,
 )
 from customers.models import Customer
+from customers.services.blocking import CustomerBlocked, blocked_refused
 from draws.claim.group_commit.bodies import claim_body
 from draws.claim.group_commit.reads import ClaimedTodayQuestion, claimed_today_read
 from draws.claim.models import Claim
@@ -184,6 +185,7 @@ async def _pick(
     return picked
 
 
+@blocked_refused(lambda request: CustomerBlocked())
 async def claims_write(
     conn: AsyncConnection,
     *,
@@ -197,6 +199,8 @@ async def claims_write(
     checked the campaign is running and found no "claimed today" mark and no
     sold-out flag):
 
+    - A blocked customer is refused ``CUSTOMER_BLOCKED`` (``blocked_refused``:
+      their row read in this transaction) and left out.
     - Once per customer, campaign and day: the customers holding a claim of
       the day are found first (one indexed ``SELECT``) and refused
       ``ALREADY_CLAIMED_TODAY``; the others' claims are inserted with ``INSERT

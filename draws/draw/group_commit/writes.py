@@ -25,6 +25,7 @@ from couponsite.group_commit.sql import (
     returning,
 )
 from customers.models import Customer
+from customers.services.blocking import CustomerBlocked, blocked_refused
 from draws.draw.group_commit.bodies import draw_body, voucher_row
 from draws.draw.models import Draw
 from draws.draw.services import WIN_NOTICE, AlreadyDrawnToday, win_message
@@ -267,6 +268,7 @@ async def _quotas_take(
     return granted
 
 
+@blocked_refused(lambda request: CustomerBlocked())
 async def draws_write(
     conn: AsyncConnection,
     *,
@@ -280,6 +282,8 @@ async def draws_write(
     checked the campaign is running and made each roll with the odds it
     holds):
 
+    - A blocked customer is refused ``CUSTOMER_BLOCKED`` (``blocked_refused``:
+      their row read in this transaction) and left out.
     - Once per customer, campaign and day: one ``INSERT … ON CONFLICT DO
       NOTHING`` of the draws, in customer order; the unique constraint
       decides, as in ``draw_run``. A customer whose draw it does not insert

@@ -14,6 +14,7 @@ from campaigns.schedule import RushCycle
 from couponsite import metrics
 from couponsite.redis_client import REDIS_ERRORS
 from customers.models import Customer
+from customers.services.blocking import customer_blocked_check, customer_may_take_part
 from draws.opening import NotInActiveTime
 from draws.pool import pool_pick
 from draws.rush.models import Grab, Reservation
@@ -62,6 +63,7 @@ def _grab_write(
     matched nothing); ``ALREADY_RECEIVED`` when the customer has a grab today
     (the unique constraint), which must roll the transaction back.
     """
+    customer_blocked_check(customer.pk)
     taken = Voucher.objects.filter(
         pk=voucher_id, campaign=campaign, status=Voucher.Status.AVAILABLE
     ).update(
@@ -256,6 +258,8 @@ def rush_grab(
 ) -> Grab:
     """Grab one of the day's coupons for ``customer``, first come first served.
 
+    - A blocked customer is refused first (``CUSTOMER_BLOCKED``), and again
+      by their row in the grab's transaction (a coupon Redis offered goes back).
     - Only a running rush campaign, inside its rush window (``NOT_IN_ACTIVE_TIME``).
     - Only a customer who reserved for the day (``NOT_RESERVATION``).
     - One coupon per customer and day (``ALREADY_RECEIVED``): the unique
@@ -278,6 +282,7 @@ def rush_grab(
 
 
 def _grab(*, campaign: Campaign, customer: Customer, now: dt.datetime) -> Grab:
+    customer_may_take_part(customer)
     require_rush(campaign)
     cycle = rush_cycle_at(campaign, now)
     if not (campaign.is_running(now) and cycle and cycle.in_rush(now)):

@@ -10,6 +10,7 @@ from campaigns.models import Campaign, CouponType
 from couponsite import metrics
 from couponsite.codes import generate_code
 from customers.models import Customer
+from customers.services.blocking import customer_blocked_check, customer_may_take_part
 from draws.opening import NotInActiveTime
 from draws.pool import Release
 from draws.rush.models import Reservation, RushDay
@@ -91,6 +92,8 @@ def rush_reserve(
 ) -> Reservation:
     """Reserve ``customer`` a place in the day's rush and return the reservation.
 
+    - A blocked customer is refused first (``CUSTOMER_BLOCKED``), and again
+      by their row in the reservation's transaction.
     - Only a running rush campaign, inside its reservation window
       (``NOT_IN_ACTIVE_TIME``).
     - Once per customer, campaign and day: the unique constraint decides
@@ -101,6 +104,7 @@ def rush_reserve(
     - That statement also sets the day's coupons to floor(reservations *
       ratio); when they grow, the new coupon is made in this transaction.
     """
+    customer_may_take_part(customer)
     now = now or timezone.now()
     require_rush(campaign)
     cycle = rush_cycle_at(campaign, now)
@@ -109,6 +113,7 @@ def rush_reserve(
     day = cycle.day
     try:
         with transaction.atomic():
+            customer_blocked_check(customer.pk)
             counted = _count_reservation(campaign.pk, day)
             if counted is None:
                 rush_day_create(campaign, day)

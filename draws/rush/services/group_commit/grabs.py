@@ -17,6 +17,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from campaigns.models import Campaign, CouponType
 from couponsite.group_commit.sql import Table, column, quote, returning
 from customers.models import Customer
+from customers.services.blocking import blocked_refused
 from draws.rush.models import Grab
 from vouchers.group_commit.bodies import (
     VOUCHER_ROW_FIELDS,
@@ -47,6 +48,7 @@ class GrabOutcome(enum.StrEnum):
     GRANTED = "granted"
     GONE = "gone"
     ALREADY_RECEIVED = "already_received"
+    BLOCKED = "blocked"  # the customer is blocked: nothing written
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +185,7 @@ async def _take_and_grab(
     }
 
 
+@blocked_refused(lambda request: _answer(request, GrabOutcome.BLOCKED))
 async def grabs_write(
     conn: AsyncConnection, *, requests: list[GrabRequest]
 ) -> list[Grabbed]:
@@ -191,6 +194,8 @@ async def grabs_write(
     What ``_grab_write`` does for one grab, for a batch (any campaigns and
     days; no two requests for one coupon):
 
+    - A blocked customer's coupon is not taken (``BLOCKED``; ``blocked_refused``
+      reads their row in this transaction).
     - The coupon is taken only if it is still free in its campaign: one
       conditional ``UPDATE`` for all (``GONE`` for those it did not find: the
       caller tells Redis and asks it for another coupon).

@@ -24,6 +24,7 @@ from couponsite.group_commit.sql import (
     quote,
     returning,
 )
+from customers.services.blocking import CustomerBlocked, blocked_refused
 from draws.opening import NotInActiveTime
 from draws.pool import Release
 from draws.rush.models import Reservation, RushDay
@@ -247,6 +248,7 @@ async def _coupons_make(
     raise RuntimeError(f"{len(pending)} coupon codes kept colliding")
 
 
+@blocked_refused(lambda request: CustomerBlocked())
 async def reservations_write(
     conn: AsyncConnection,
     *,
@@ -259,6 +261,8 @@ async def reservations_write(
     The rules of ``rush_reserve``, for a batch of one campaign and day (the caller
     checked the kind and the reservation window):
 
+    - A blocked customer is refused ``CUSTOMER_BLOCKED`` (``blocked_refused``:
+      their row read in this transaction) and left out.
     - The day's counter row is locked first, as ``rush_reserve`` locks it: every
       reservation of the day, by any process and either path, is counted under
       that lock and committed before it is released, so from here on every
