@@ -105,6 +105,16 @@ class ExportProfileSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(
         read_only=True, help_text="The first sign-in."
     )
+    blocked_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Since when staff have blocked them from taking part; null: "
+        "not blocked.",
+    )
+    blocked_reason = serializers.CharField(
+        read_only=True,
+        help_text="Why they were blocked, as staff wrote it; empty: not blocked.",
+    )
 
 
 class ExportEmailSerializer(serializers.Serializer):
@@ -164,7 +174,8 @@ class ExportMessageSerializer(serializers.Serializer):
 
 
 def _profile(customer: Customer) -> Customer:
-    return customer
+    # The row as it is now: the signed-in owner may be a cached copy.
+    return Customer.objects.get(pk=customer.pk)
 
 
 def _emails(customer: Customer) -> list[dict]:

@@ -257,3 +257,25 @@ def test_the_export_needs_a_customer_and_is_rate_limited(settings, customer_clie
     assert set(body) == PARTS
     assert body["draws"] == body["claims"] == body["grabs"] == []
     assert body["sign_ins"][0]["name"] == ""
+
+
+def test_a_blocked_customer_reads_in_their_export_that_they_are_blocked_and_why(
+    customer_client, staff_user
+):
+    from customers.services import customer_block
+
+    before = customer_client.get(URL).json()["profile"]
+    customer_block(
+        customer=customer_client.customer,
+        acting_user=staff_user,
+        reason="Scripted grabs from many phones",
+    )
+
+    after = customer_client.get(URL)
+
+    assert (before["blocked_at"], before["blocked_reason"]) == (None, "")
+    assert after.status_code == 200
+    profile = after.json()["profile"]
+    assert profile["blocked_at"] is not None
+    assert profile["blocked_reason"] == "Scripted grabs from many phones"
+    assert "blocked_by" not in profile  # who on the staff did it stays in the audit
