@@ -24,7 +24,6 @@ not reversible without the server's secret key), which ``purge_expired`` blanks
 afterwards; then the phone signs up as a new customer with no history.
 """
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,9 +32,8 @@ from couponsite.errors import DomainError
 from customers.authentication import forget_tokens_on_commit
 from customers.erasure import ErasedCustomer, erasure_parts
 from customers.models import ApiToken, Customer, EmailVerification, OneTimeCode
-from customers.services.codes import code_refusal
 from customers.services.erased_phones import erased_phone_hash, erasure_signin_hold
-from customers.services.signin import OTP_REFUSALS, _code_hash
+from customers.services.signin import otp_challenge_locked
 from messaging.services import messages_erase_recipients
 
 # What an erased customer's placeholder starts with (never a phone number).
@@ -75,19 +73,8 @@ def customer_erase(
     if code is None and acting_user is None:
         raise ValueError("customer_erase needs the customer's code or a staff user")
     now = timezone.now()
-    error = None
     with transaction.atomic():
-        phone = customer.phone
-        challenge = OneTimeCode.objects.select_for_update().filter(phone=phone).first()
-        if code is not None:
-            error = code_refusal(
-                challenge,
-                spent=challenge is not None and challenge.used_at is not None,
-                typed_hash=_code_hash(phone, code),
-                max_attempts=settings.OTP_MAX_ATTEMPTS,
-                now=now,
-                refusals=OTP_REFUSALS,
-            )
+        _, error = otp_challenge_locked(phone=customer.phone, code=code, now=now)
         if error is None:
             # Then their email verification, as ``email_verify`` takes it.
             list(

@@ -182,6 +182,26 @@ def token_revoke(*, token: ApiToken) -> ApiToken:
     return token
 
 
+def otp_challenge_locked(
+    *, phone: str, code: str | None, now: dt.datetime
+) -> tuple[OneTimeCode | None, DomainError | None]:
+    """Lock ``phone``'s sign-in code row (call it inside a transaction) and
+    judge ``code`` typed against it: ``(row, None)`` if it is right, unused and
+    unexpired, else ``(row, the refusal)``, a wrong guess counted on the row.
+    ``code=None`` only takes the lock (staff acting, no code to judge)."""
+    challenge = OneTimeCode.objects.select_for_update().filter(phone=phone).first()
+    if code is None:
+        return challenge, None
+    return challenge, code_refusal(
+        challenge,
+        spent=challenge is not None and challenge.used_at is not None,
+        typed_hash=_code_hash(phone, code),
+        max_attempts=settings.OTP_MAX_ATTEMPTS,
+        now=now,
+        refusals=OTP_REFUSALS,
+    )
+
+
 def otp_exchange(*, phone: str, code: str) -> ApiToken:
     """Trade a sent code for a customer token; the first sign-in creates the customer.
 
@@ -191,15 +211,7 @@ def otp_exchange(*, phone: str, code: str) -> ApiToken:
     """
     now = timezone.now()
     with transaction.atomic():
-        challenge = OneTimeCode.objects.select_for_update().filter(phone=phone).first()
-        error = code_refusal(
-            challenge,
-            spent=challenge is not None and challenge.used_at is not None,
-            typed_hash=_code_hash(phone, code),
-            max_attempts=settings.OTP_MAX_ATTEMPTS,
-            now=now,
-            refusals=OTP_REFUSALS,
-        )
+        challenge, error = otp_challenge_locked(phone=phone, code=code, now=now)
         if error is None:
             OneTimeCode.objects.filter(pk=challenge.pk).update(used_at=now)
             customer = customer_get_or_create(phone=phone)
