@@ -28,6 +28,7 @@ from customers.services import (
 )
 from draws.claim.services import claim_take
 from draws.claim.tests.claim_helpers import claim_campaign
+from draws.draw.fairness import day_seed
 from draws.draw.services import draw_run
 from draws.models import Claim, Draw, Grab, Reservation
 from draws.rush.services import (
@@ -141,6 +142,7 @@ def test_a_blocked_customer_cannot_draw_on_the_thin_path():
         _entry_outlives_block(token, client.customer)
         held("lucky")
         assert campaign_odds(campaign)
+        assert day_seed(campaign.pk, campaign.local_day())  # a first draw stays thin
         passed, status, _, body = thin_answer(DRAWS, token)
         assert not passed and _refused((status, None, body))
     assert not Draw.objects.exists() and not Voucher.objects.exists()
