@@ -1,13 +1,20 @@
+import math
 from datetime import timedelta
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from couponsite.api.client_ip import client_ip
-from couponsite.api.permissions import IsCustomer
+from couponsite.api.idempotency import (
+    IDEMPOTENCY_ERRORS,
+    IDEMPOTENCY_PARAMETER,
+    idempotent,
+)
+from couponsite.api.permissions import IsCustomer, IsStaff, staff_with
 from couponsite.api.schema import (
     AUTH_ERRORS,
     BODY_ERRORS,
@@ -15,18 +22,24 @@ from couponsite.api.schema import (
     error_responses,
 )
 from couponsite.api.throttling import check_rate_limits
+from couponsite.errors import NotFound
 from customers import services
 from customers.export import CustomerExportSerializer, customer_export
+from customers.models import Customer
 from customers.serializers import (
+    BlockReasonSerializer,
+    CustomerBlockSerializer,
     CustomerSerializer,
     CustomerUpdateSerializer,
     EmailVerifySerializer,
     ErasureSerializer,
     OtpRequestSerializer,
     OtpSentSerializer,
+    SmsBudgetSerializer,
     TokenRequestSerializer,
     TokenSerializer,
 )
+from customers.services.sms_limits import hour_of, next_hour
 
 
 class OtpRequestApi(APIView):
@@ -273,3 +286,129 @@ class MeExportApi(APIView):
         return Response(
             customer_export(request.user), headers={"Cache-Control": "no-store"}
         )
+
+
+class CustomerNotFound(NotFound):
+    detail = "No customer with this id."
+
+
+_ID_MAX = 2**63 - 1  # a bigint: a larger id names no customer
+
+# What the admin asks for its Block / Unblock button and actions.
+CHANGE_CUSTOMER = "customers.change_customer"
+
+
+def _customer(customer_id: int) -> Customer:
+    customer = (
+        Customer.objects.filter(pk=customer_id).first()
+        if customer_id <= _ID_MAX
+        else None
+    )
+    if customer is None:
+        raise CustomerNotFound()
+    return customer
+
+
+def _block_schema(*, blocking: bool):
+    verb = "Block" if blocking else "Unblock"
+    description = (
+        (
+            "The customer may no longer take part: their draws, claims, "
+            "reservations and grabs answer `403 CUSTOMER_BLOCKED` (they may "
+            "still sign in, read their account and redeem vouchers they hold). "
+            "Already blocked: `409 STATUS_UNCHANGED`."
+        )
+        if blocking
+        else ("The customer may take part again. Not blocked: `409 STATUS_UNCHANGED`.")
+    )
+    return extend_schema(
+        tags=["customers"],
+        summary=f"{verb} a customer (staff)",
+        description=(
+            f"{description} The `reason` and the staff user of the token are "
+            "recorded in the audit log. Needs the `customers.change_customer` "
+            "permission, as the back office's button does (`403 "
+            "PERMISSION_DENIED` without it). An erased customer changes no more: "
+            "`409 CUSTOMER_ERASED`. Answers the customer's block state."
+        ),
+        request=BlockReasonSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            200: CustomerBlockSerializer,
+            **error_responses(
+                *BODY_ERRORS,
+                *AUTH_ERRORS,
+                CustomerNotFound,
+                services.BlockUnchanged,
+                services.CustomerAlreadyErased,
+                *IDEMPOTENCY_ERRORS,
+            ),
+        },
+    )
+
+
+class _CustomerBlockChange(APIView):
+    permission_classes = [staff_with(CHANGE_CUSTOMER)]
+
+    def _post(self, request, customer_id: int):
+        customer = _customer(customer_id)
+        serializer = BlockReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = self.change(
+            customer=customer,
+            acting_user=request.user,
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(CustomerBlockSerializer(customer).data)
+
+
+class CustomerBlockApi(_CustomerBlockChange):
+    change = staticmethod(services.customer_block)
+
+    @_block_schema(blocking=True)
+    @idempotent
+    def post(self, request, customer_id: int):
+        return self._post(request, customer_id)
+
+
+class CustomerUnblockApi(_CustomerBlockChange):
+    change = staticmethod(services.customer_unblock)
+
+    @_block_schema(blocking=False)
+    @idempotent
+    def post(self, request, customer_id: int):
+        return self._post(request, customer_id)
+
+
+class SmsBudgetApi(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["customers"],
+        summary="This hour's sign-in texts against the SMS budget (staff)",
+        description=(
+            "What the back office's start page shows as its alarm: sign-in texts "
+            "sent site-wide in this clock hour (UTC), `SMS_HOURLY_BUDGET`, the "
+            "percent spent, whether the alarm is on (at `SMS_BUDGET_WARN_PERCENT`) "
+            "and whether codes are being refused (`SMS_BUDGET_EXHAUSTED`), and the "
+            "seconds until the count starts again. Changes nothing."
+        ),
+        responses={200: SmsBudgetSerializer, **error_responses(*AUTH_ERRORS)},
+    )
+    def get(self, request):
+        now = timezone.now()
+        state = services.sms_budget_state(now)
+        hour = hour_of(now)
+        wait = math.ceil((next_hour(now) - now).total_seconds())
+        body = {
+            "hour": hour,
+            "sent": state.sent if state else 0,
+            "refused": state.refused if state else 0,
+            "budget": state.budget if state else None,
+            "percent": state.percent if state else None,
+            "warn_percent": settings.SMS_BUDGET_WARN_PERCENT,
+            "alarm": state.alarm if state else False,
+            "exhausted": state.exhausted if state else False,
+            "seconds_to_next_hour": max(1, wait),
+        }
+        return Response(SmsBudgetSerializer(body).data)

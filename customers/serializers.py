@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from couponsite.api.fields import StrictCharField
+from couponsite.api.fields import BlankAsNullCharField, StrictCharField
 from customers.models import Customer
 from customers.phones import normalize_phone
 from customers.selectors import pending_email_verification
@@ -112,3 +112,71 @@ class CustomerUpdateSerializer(serializers.Serializer):
 
 class EmailVerifySerializer(serializers.Serializer):
     code = six_digit_code("The 6-digit code emailed to `pending_email`.")
+
+
+class BlockReasonSerializer(serializers.Serializer):
+    """Why staff block or unblock a customer (kept in the audit log), as the
+    admin's reason form asks it."""
+
+    reason = StrictCharField(
+        max_length=200, help_text="Why; recorded in the history with who did it."
+    )
+
+
+class CustomerBlockSerializer(serializers.ModelSerializer):
+    blocked_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When staff blocked them; null if not.",
+    )
+    blocked_reason = BlankAsNullCharField(
+        help_text="Why they were blocked; null if not."
+    )
+    blocked_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="The staff username who blocked them; null if not blocked.",
+    )
+
+    class Meta:
+        model = Customer
+        fields = ["id", "blocked_at", "blocked_reason", "blocked_by"]
+        read_only_fields = fields
+
+
+class SmsBudgetSerializer(serializers.Serializer):
+    hour = serializers.DateTimeField(help_text="The start of this clock hour (UTC).")
+    sent = serializers.IntegerField(
+        min_value=0, help_text="Sign-in texts sent this hour (site-wide)."
+    )
+    refused = serializers.IntegerField(
+        min_value=0, help_text="Sign-in codes refused this hour for the budget."
+    )
+    budget = serializers.IntegerField(
+        allow_null=True,
+        min_value=1,
+        help_text="`SMS_HOURLY_BUDGET`; null when there is no budget (then "
+        "nothing is counted and the other figures are 0 / false).",
+    )
+    percent = serializers.IntegerField(
+        allow_null=True,
+        min_value=0,
+        help_text="`sent` as a whole percent of `budget` (rounded down); null "
+        "without a budget.",
+    )
+    warn_percent = serializers.IntegerField(
+        help_text="`SMS_BUDGET_WARN_PERCENT`: the alarm's line."
+    )
+    alarm = serializers.BooleanField(
+        help_text="`percent` reached `warn_percent` (the back office's banner is on)."
+    )
+    exhausted = serializers.BooleanField(
+        help_text="The budget is spent: sign-in codes are refused until the next "
+        "hour (`SMS_BUDGET_EXHAUSTED`)."
+    )
+    seconds_to_next_hour = serializers.IntegerField(
+        min_value=1,
+        max_value=3600,
+        help_text="Seconds until the count starts again (rounded up).",
+    )

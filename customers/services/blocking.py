@@ -33,6 +33,7 @@ from couponsite.audit import audit_record
 from couponsite.errors import DomainError
 from customers.authentication import forget_tokens_of
 from customers.models import Customer
+from customers.services.erasure import CustomerAlreadyErased
 
 
 class CustomerBlocked(DomainError):
@@ -51,12 +52,12 @@ def customer_block(
     """Block ``customer`` from taking part, recording who and why (audited).
 
     The row is locked while it changes; blocking a blocked customer is
-    refused (``STATUS_UNCHANGED``). After commit, the customer's cached token
+    refused (``STATUS_UNCHANGED``), and an erased one (``CUSTOMER_ERASED``). After commit, the customer's cached token
     entries are marked stale, so no cache answers for them as unblocked.
     """
     now = now or timezone.now()
     with transaction.atomic():
-        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        locked = _locked_unerased(customer)
         if locked.blocked_at is not None:
             raise BlockUnchanged("The customer is already blocked.")
         locked.blocked_at, locked.blocked_reason = now, reason
@@ -75,9 +76,10 @@ def customer_block(
 
 
 def customer_unblock(*, customer: Customer, acting_user, reason: str) -> Customer:
-    """Let a blocked customer take part again, recording who and why (audited)."""
+    """Let a blocked customer take part again, recording who and why (audited);
+    ``STATUS_UNCHANGED`` if they are not blocked, ``CUSTOMER_ERASED`` if erased."""
     with transaction.atomic():
-        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        locked = _locked_unerased(customer)
         if locked.blocked_at is None:
             raise BlockUnchanged("The customer is not blocked.")
         was = locked.blocked_at
@@ -93,6 +95,15 @@ def customer_unblock(*, customer: Customer, acting_user, reason: str) -> Custome
         forget_tokens_of(customer_id=locked.pk)
     _copy_block(locked, customer)
     return customer
+
+
+def _locked_unerased(customer: Customer) -> Customer:
+    """The customer's row, locked; ``CUSTOMER_ERASED`` if it was erased (an
+    erased customer's row is kept for the counts, and nothing on it changes)."""
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    if locked.erased_at is not None:
+        raise CustomerAlreadyErased()
+    return locked
 
 
 def _copy_block(source: Customer, target: Customer) -> None:

@@ -80,3 +80,39 @@ def test_the_sign_in_code_declares_the_abuse_controls(schema):
 )
 def test_every_way_of_taking_part_declares_customer_blocked(schema, path):
     assert "CUSTOMER_BLOCKED" in _codes(schema["paths"][path]["post"], "403")
+
+
+@pytest.mark.parametrize("change", ["block", "unblock"])
+def test_blocking_declares_every_answer(schema, change):
+    post = schema["paths"][f"/api/v1/customers/{{customer_id}}/{change}"]["post"]
+
+    assert post["security"] == [{"bearerAuth": []}]
+    assert {"200", "400", "401", "403", "404", "409", "422", "503"} == set(
+        post["responses"]
+    )
+    assert set(_codes(post, "403")) == {"PERMISSION_DENIED"}
+    assert _codes(post, "404") == ["NOT_FOUND"]
+    assert set(_codes(post, "409")) == {
+        "STATUS_UNCHANGED",
+        "CUSTOMER_ERASED",
+        "IDEMPOTENCY_IN_PROGRESS",
+    }
+    assert "Idempotent-Replayed" in post["responses"]["200"]["headers"]
+    reason = schema["components"]["schemas"]["BlockReasonRequest"]
+    assert reason["required"] == ["reason"]
+    assert (reason["properties"]["reason"]["minLength"], 200) == (
+        1,
+        reason["properties"]["reason"]["maxLength"],
+    )
+    state = schema["components"]["schemas"]["CustomerBlock"]["properties"]
+    assert all(admits_null(state[name]) for name in ("blocked_at", "blocked_by"))
+
+
+def test_the_sms_budget_is_declared_for_staff(schema):
+    get = schema["paths"]["/api/v1/sms-budget"]["get"]
+
+    assert get["security"] == [{"bearerAuth": []}]
+    assert {"200", "401", "403", "503"} == set(get["responses"])
+    budget = schema["components"]["schemas"]["SmsBudget"]
+    assert admits_null(budget["properties"]["budget"])
+    assert set(budget["required"]) >= {"sent", "budget", "percent", "alarm"}
