@@ -14,6 +14,8 @@ permission opens (docs/back-office.md, "Roles"):
 - ``messaging.resend_message``: "send again" on a failed message (Support).
 - ``customers.erase_customer``: "Erase this customer" on a customer's page
   (Support; superusers too).
+- ``customers.block_customer``: Block / Unblock a customer, in the admin and
+  the staff API (Support; superusers too).
 - ``webhooks.*``: the webhook endpoints (add, change, delete, roll their
   secret) and the delivery log (read, send again): Campaign managers only.
 - ``view_*``: reading a list and its rows.
@@ -75,6 +77,7 @@ ROLES: dict[str, list[str]] = {
     ],
     SUPPORT: [
         "customers.erase_customer",
+        "customers.block_customer",
         "vouchers.void_voucher",
         "vouchers.rollback_voucher",
         "messaging.resend_message",

@@ -92,7 +92,7 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
         target="customer",
         done="Blocked",
         help_text=BLOCK_HELP,
-        permissions=["change"],
+        permissions=["block"],
     )
     unblock = reason_action(
         name="unblock",
@@ -100,7 +100,7 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
         apply=services.customer_unblock,
         target="customer",
         done="Unblocked",
-        permissions=["change"],
+        permissions=["block"],
     )
 
     @admin.display(description="blocked", ordering="blocked_at")
@@ -131,7 +131,7 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
         """The Block / Unblock button of a customer's page: asks why, then acts."""
         if change not in ("block", "unblock"):
             raise Http404
-        if not self.has_change_permission(request):
+        if not self.has_block_permission(request):
             raise PermissionDenied
         customer = self.get_object(request, object_id)
         if customer is None:
@@ -157,6 +157,10 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def add_story_panel(cls, panel: StoryPanel) -> None:
         """Show ``panel`` on every customer's page (apps call this at import)."""
         cls.story_panels.append(panel)
+
+    def has_block_permission(self, request) -> bool:
+        """Block / Unblock (the list actions and the page's button)."""
+        return request.user.has_perm("customers.block_customer")
 
     def _may_erase(self, request) -> bool:
         return request.user.has_perm("customers.erase_customer")
@@ -200,7 +204,7 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if (
             customer is not None
             and customer.erased_at is None
-            and self.has_change_permission(request, customer)
+            and self.has_block_permission(request)
         ):
             change_name = "unblock" if customer.blocked_at else "block"
             context["block_button"] = {

@@ -295,7 +295,7 @@ class CustomerNotFound(NotFound):
 _ID_MAX = 2**63 - 1  # a bigint: a larger id names no customer
 
 # What the admin asks for its Block / Unblock button and actions.
-CHANGE_CUSTOMER = "customers.change_customer"
+BLOCK_CUSTOMER = "customers.block_customer"
 
 
 def _customer(customer_id: int) -> Customer:
@@ -326,7 +326,7 @@ def _block_schema(*, blocking: bool):
         summary=f"{verb} a customer (staff)",
         description=(
             f"{description} The `reason` and the staff user of the token are "
-            "recorded in the audit log. Needs the `customers.change_customer` "
+            "recorded in the audit log. Needs the `customers.block_customer` "
             "permission, as the back office's button does (`403 "
             "PERMISSION_DENIED` without it). An erased customer changes no more: "
             "`409 CUSTOMER_ERASED`. Answers the customer's block state."
@@ -348,7 +348,7 @@ def _block_schema(*, blocking: bool):
 
 
 class _CustomerBlockChange(APIView):
-    permission_classes = [staff_with(CHANGE_CUSTOMER)]
+    permission_classes = [staff_with(BLOCK_CUSTOMER)]
 
     def _post(self, request, customer_id: int):
         customer = _customer(customer_id)

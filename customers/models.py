@@ -73,7 +73,10 @@ class Customer(models.Model):
                 violation_error_message="Another customer already uses this email.",
             )
         ]
-        permissions = [("erase_customer", "Can erase a customer's personal data")]
+        permissions = [
+            ("erase_customer", "Can erase a customer's personal data"),
+            ("block_customer", "Can block or unblock a customer from taking part"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.phone

@@ -97,3 +97,27 @@ def test_a_blocked_customer_may_still_sign_in_and_read(customer, api_client):
     )
 
     assert api_client.get("/api/v1/me").status_code == 200
+
+
+def test_support_may_block_in_the_back_office_and_a_campaign_manager_may_not(
+    client, customer
+):
+    from couponsite.roles import CAMPAIGN_MANAGER, SUPPORT
+    from couponsite.tests.roles_support import staff_in
+
+    page = f"/admin/customers/customer/{customer.pk}/change/"
+    button = f"/admin/customers/customer/{customer.pk}/block/block/"
+    seen = {}
+    for role in (SUPPORT, CAMPAIGN_MANAGER):
+        client.force_login(staff_in(role))
+        seen[role] = (
+            button in client.get(page).content.decode(),
+            client.get(button).status_code,
+        )
+    client.force_login(staff_in(SUPPORT, username="support-2"))
+    done = client.post(button, {"reason": "Scripted sign-ups"})
+
+    assert seen == {SUPPORT: (True, 200), CAMPAIGN_MANAGER: (False, 403)}
+    assert done.status_code == 302
+    customer.refresh_from_db()
+    assert customer.blocked_reason == "Scripted sign-ups"
