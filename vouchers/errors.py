@@ -4,38 +4,40 @@ Raised by ``vouchers.selectors`` (lookups and checks) and ``vouchers.services``
 (redemption and staff writes) alike, so they live apart from both.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 from couponsite.errors import DomainError, NotFound
 
 
 class VoucherNotFound(NotFound):
-    detail = "No such voucher."
+    detail = _("No such voucher.")
 
 
 class AlreadyRedeemed(DomainError):
     code = "ALREADY_REDEEMED"
-    detail = "This voucher was already redeemed."
+    detail = _("This voucher was already redeemed.")
 
 
 class VoucherExpired(DomainError):
     code = "EXPIRED"
-    detail = "This voucher has expired."
+    detail = _("This voucher has expired.")
 
 
 class VoucherVoid(DomainError):
     code = "VOID"
-    detail = "This voucher was voided."
+    detail = _("This voucher was voided.")
 
 
 class HoldExpired(DomainError):
     code = "HOLD_EXPIRED"
-    detail = "Your hold on this coupon ran out and it went back to the pool."
+    detail = _("Your hold on this coupon ran out and it went back to the pool.")
 
 
 class NotRedeemed(DomainError):
     code = "NOT_REDEEMED"
-    detail = "Only a redeemed voucher's redemption can be rolled back."
+    detail = _("Only a redeemed voucher's redemption can be rolled back.")
 
 
 class AlreadyVoid(DomainError):
     code = "VOID"
-    detail = "This voucher is already void."
+    detail = _("This voucher is already void.")

@@ -5,7 +5,8 @@ import json
 import random
 
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CouponType
 from campaigns.quotas import quota_take
@@ -13,6 +14,7 @@ from campaigns.selectors import campaign_odds
 from couponsite import metrics
 from couponsite.codes import display_code
 from couponsite.errors import DomainError
+from couponsite.languages import format_datetime, message_language
 from customers.models import Customer
 from draws.daily_marks import done_today, remember_done_today
 from draws.draw.models import Draw
@@ -30,7 +32,7 @@ _rng = random.SystemRandom()
 class AlreadyDrawnToday(DomainError):
     # Raised with retry_after: the seconds to the campaign's local midnight.
     code = "ALREADY_DRAWN_TODAY"
-    detail = "You already drew in this campaign today; come back after midnight."
+    detail = _("You already drew in this campaign today; come back after midnight.")
     sends_retry_after = True
 
 
@@ -59,14 +61,22 @@ def draw_roll() -> float:
 WIN_NOTICE = "win_notice"
 
 
-def win_message(campaign: Campaign, coupon_type: CouponType, voucher) -> str:
-    """The text a winner gets (either path); ``voucher``: anything with the
-    coupon's ``code`` and ``expires_at``."""
-    return (
-        f"You won {coupon_type.name} ({coupon_type.benefit_text}) in {campaign.name}! "
-        f"Code {display_code(voucher.code)}, valid until "
-        f"{voucher.expires_at.astimezone(campaign.tz):%Y-%m-%d %H:%M}."
-    )
+def win_message(
+    campaign: Campaign, coupon_type: CouponType, voucher, *, language: str
+) -> str:
+    """The text a winner gets (either path), in ``language``; ``voucher``:
+    anything with the coupon's ``code`` and ``expires_at``."""
+    with translation.override(language):
+        return _(
+            "You won %(coupon)s (%(benefit)s) in %(campaign)s! "
+            "Code %(code)s, valid until %(until)s."
+        ) % {
+            "coupon": coupon_type.name,
+            "benefit": coupon_type.benefit_text,
+            "campaign": campaign.name,
+            "code": display_code(voucher.code),
+            "until": format_datetime(voucher.expires_at, campaign.tz, language),
+        }
 
 
 _DRAW_INSERT_SQL = """
@@ -169,7 +179,12 @@ def draw_run(
             emit(EventType.DRAW_WON, lambda: draw_won_payload(draw), now=now)
             queue_sms(
                 to=customer.phone,
-                body=win_message(campaign, coupon_type, voucher),
+                body=win_message(
+                    campaign,
+                    coupon_type,
+                    voucher,
+                    language=message_language(customer.language),
+                ),
                 kind=WIN_NOTICE,
             )
         metrics.count_on_commit(metrics.DRAWS_WON if draw.won else metrics.DRAWS_LOST)

@@ -288,7 +288,7 @@ async def reservations_write(
         locked = await _day_lock(cur, campaign_id, day)
     if locked is None or locked.closed:
         return [
-            NotInActiveTime("Reservations for today's rush are closed.")
+            NotInActiveTime(_("Reservations for today's rush are closed."))
             for _ in requests
         ]
     customer_ids = [request.customer_id for request in requests]
