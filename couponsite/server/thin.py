@@ -180,6 +180,9 @@ def _base_headers() -> tuple[tuple[bytes, bytes], ...]:
         (b"content-type", b"application/json"),
         (b"allow", b"POST, OPTIONS"),
         (b"x-frame-options", settings.X_FRAME_OPTIONS.encode()),
+        # LocaleMiddleware's: the answer's language, and that it depends on the ask.
+        (b"vary", b"Accept-Language"),
+        (b"content-language", ENGLISH.encode()),
     ]
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
         headers.append((b"x-content-type-options", b"nosniff"))
