@@ -306,8 +306,10 @@ def test_the_back_office_follows_the_browsers_language(admin_client):
 
     assert page.status_code == 200
     assert page["Content-Language"] == "zh-hant"
-    assert "登出" in page.content.decode()  # Django's own, "Log out"
-    assert "Log out" not in page.content.decode()
+    html = page.content.decode()
+    assert "登出" in html  # Django's own, "Log out"
+    assert "首頁：目前進行中" in html and "目前進行中的活動" in html  # ours
+    assert "Log out" not in html and "Campaigns running now" not in html
 
     page = admin_client.get(reverse("admin:index"), HTTP_ACCEPT_LANGUAGE="zh-CN")
     assert page["Content-Language"] == "zh-hans"
