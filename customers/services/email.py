@@ -182,10 +182,10 @@ def customer_update(
             customer.save(update_fields=["name"])
         if language is not None and language != customer.language:
             customer.language = language
+            # Saving marks their cached tokens stale (customers.signals): the
+            # cached owner holds the old language, and the thin path's entry is
+            # written only for customers who follow the request.
             customer.save(update_fields=["language"])
-            # The cached owner holds the old language, and the thin path's
-            # entry is only written for customers who follow the request.
-            forget_tokens_of(customer_id=customer.pk)
         if email is None:
             _cancel_pending(customer=customer)
             if customer.email is not None:
