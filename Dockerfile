@@ -5,7 +5,8 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-RUN SECRET_KEY=build python manage.py collectstatic --noinput -v0
+RUN SECRET_KEY=build python manage.py collectstatic --noinput -v0 \
+    && python scripts/compilemessages
 
 EXPOSE 8000
 # gunicorn.conf.py names the app and the worker (uvicorn's, couponsite.server.worker).

@@ -10,7 +10,7 @@ WEBHOOKS_ALLOW_PRIVATE_TARGETS ?= true
 # adds them up; prometheus-client's multiprocess mode), emptied at each start.
 METRICS_DIR ?= $(CURDIR)/var/metrics
 
-.PHONY: run test venv lint format migrations-check bench
+.PHONY: run test venv lint format migrations-check messages bench
 
 ## Run the service on http://$(HOST):$(PORT) (embedded SQLite + local cache unless
 ## DATABASE_URL / REDIS_URL are set): venv, migrate, demo data, then the Procfile's three
@@ -44,6 +44,11 @@ format: venv
 
 migrations-check: venv
 	$(PY) manage.py makemigrations --check --dry-run
+
+## Regenerate the zh-hant and zh-hans catalogues from the code (GNU gettext's
+## xgettext), compile them, and list what is left to translate (README, "Languages").
+messages: venv
+	$(PY) -m couponsite.catalogues; status=$$?; $(PY) scripts/compilemessages && exit $$status
 
 ## Benchmark on gunicorn + Postgres + Redis, loopback only (see docs/performance.md):
 ##   make bench   |   make bench SCENARIO=rush-30000   |   make bench BENCH_ARGS=--write-docs

@@ -104,6 +104,17 @@ class _Collect(logging.Handler):
         self.records.append(record)
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in LANGUAGE_CODE: a request's language stays active in
+    its thread after the answer (LocaleMiddleware activates, never deactivates)."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def log_records():
     """``log_records(name)``: the list of records that logger emits from then on

@@ -1,4 +1,5 @@
 from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -24,7 +25,7 @@ from couponsite.errors import NotFound
 
 
 class CampaignNotFound(NotFound):
-    detail = "No such campaign."
+    detail = _("No such campaign.")
 
 
 def campaign_for(request, slug: str) -> Campaign:

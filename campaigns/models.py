@@ -9,6 +9,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone as django_timezone
+from django.utils.translation import gettext
+
+from couponsite.languages import format_money
 
 
 @functools.cache
@@ -67,7 +70,7 @@ class Benefit(models.Model):
         super().clean()
         required = BENEFIT_REQUIRES[self.benefit_kind]
         missing = {
-            name: "Required for this kind of benefit."
+            name: gettext("Required for this kind of benefit.")
             for name in required
             if getattr(self, name) in (None, "")
         }
@@ -85,12 +88,16 @@ class Benefit(models.Model):
 
 
 def benefit_text(benefit) -> str:
-    """What a benefit gives, for people ("10 USD off", "15% off", the free item).
-    ``benefit``: anything with ``Benefit``'s fields, a model or a plain row."""
+    """What a benefit gives, for people, in the active language ("US$10.00 off",
+    "15% off", the free item). ``benefit``: anything with ``Benefit``'s fields,
+    a model or a plain row."""
     if benefit.benefit_kind == Benefit.Kind.AMOUNT:
-        return f"{benefit.amount} {benefit.currency} off"
+        money = format_money(benefit.amount, benefit.currency)
+        return gettext("%(amount)s off") % {"amount": money}
     if benefit.benefit_kind == Benefit.Kind.PERCENT:
-        return f"{benefit.percent.normalize():f}% off"
+        return gettext("%(percent)s%% off") % {
+            "percent": f"{benefit.percent.normalize():f}"
+        }
     return benefit.free_item
 
 

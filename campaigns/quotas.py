@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CouponType, QuotaShard
 from couponsite.errors import DomainError
@@ -23,7 +24,7 @@ from couponsite.errors import DomainError
 
 class QuotaBelowIssued(DomainError):
     code = "QUOTA_BELOW_ISSUED"
-    detail = "A quota cannot be set below what was already issued."
+    detail = _("A quota cannot be set below what was already issued.")
 
 
 # The room test and the take of one counter row; ``{total}``/``{daily}`` name

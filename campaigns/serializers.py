@@ -2,6 +2,7 @@ import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -197,7 +198,7 @@ class CampaignCreateSerializer(serializers.ModelSerializer):
 
     def validate_slug(self, value: str) -> str:
         if Campaign.objects.filter(slug=value).exists():
-            raise serializers.ValidationError("A campaign with this slug exists.")
+            raise serializers.ValidationError(_("A campaign with this slug exists."))
         return value
 
     def validate_ends_at(self, value):

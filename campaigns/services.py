@@ -7,6 +7,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CouponType
 from campaigns.quotas import quota_spread, quotas_open_day
@@ -25,7 +26,7 @@ from couponsite.errors import DomainError
 
 class CampaignStatusUnchanged(DomainError):
     code = "STATUS_UNCHANGED"
-    detail = "The campaign already has this status."
+    detail = _("The campaign already has this status.")
 
 
 # Edits are recorded under the action naming what they change; any other field

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from couponsite.admin_mixins import ReadOnlyAdminMixin
 from couponsite.models import AuditEntry
@@ -9,10 +10,17 @@ from couponsite.models import AuditEntry
 # index.html) shows the campaigns running now.
 # (Lazy: read when a page is drawn, so a changed setting shows at once.)
 admin.site.site_header = lazy(
-    lambda: f"{settings.RETAILER_NAME} coupon back office", str
+    lambda: (
+        gettext("%(retailer)s coupon back office")
+        % {"retailer": settings.RETAILER_NAME}
+    ),
+    str,
 )()
-admin.site.site_title = lazy(lambda: f"{settings.RETAILER_NAME} back office", str)()
-admin.site.index_title = "Start: what runs now"
+admin.site.site_title = lazy(
+    lambda: gettext("%(retailer)s back office") % {"retailer": settings.RETAILER_NAME},
+    str,
+)()
+admin.site.index_title = gettext_lazy("Start: what runs now")
 
 
 @admin.register(AuditEntry)

@@ -6,6 +6,8 @@ come back, ``retry_after`` (seconds). They know nothing of HTTP:
 ``couponsite.api.exceptions`` maps each code to its status, in one table.
 """
 
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     """Subclasses set ``code`` and ``detail``.
@@ -15,7 +17,7 @@ class DomainError(Exception):
     """
 
     code: str
-    detail: str = "The request was refused."
+    detail: str = _("The request was refused.")
     sends_retry_after: bool = False
 
     def __init__(self, detail: str | None = None, *, retry_after: float | None = None):
@@ -28,4 +30,4 @@ class NotFound(DomainError):
     """What was asked for does not exist, or not for this caller (they look alike)."""
 
     code = "NOT_FOUND"
-    detail = "Not found."
+    detail = _("Not found.")

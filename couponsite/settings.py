@@ -58,6 +58,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The answer's language from Accept-Language (the back office, the API's texts);
+    # a customer's saved language wins at authentication (customers.authentication).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -194,7 +197,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The languages customers and staff are answered in (README, "Languages"): the
+# catalogues are locale/<zh_Hant|zh_Hans>/LC_MESSAGES/django.po, compiled to .mo by
+# scripts/bootstrap (scripts/compilemessages); zh-TW and zh-HK browsers get zh-hant,
+# zh-CN and zh-SG get zh-hans (Django's LANG_INFO fallbacks).
+LANGUAGES = [
+    ("en", "English"),
+    ("zh-hant", "繁體中文"),
+    ("zh-hans", "简体中文"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 # Dates as 2026-11-30, times as 2026-11-30 03:12 UTC (couponsite/formats).
 FORMAT_MODULE_PATH = ["couponsite.formats"]
 TIME_ZONE = "UTC"

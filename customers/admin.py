@@ -10,6 +10,7 @@ from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from couponsite.admin_actions import reason_action, reason_page
 from couponsite.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
@@ -310,7 +311,7 @@ class ApiTokenForm(forms.ModelForm):
     def clean_expires_at(self):
         expires_at = self.cleaned_data["expires_at"]
         if expires_at <= timezone.now():
-            raise forms.ValidationError("Choose a time in the future.")
+            raise forms.ValidationError(_("Choose a time in the future."))
         return expires_at
 
 

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -289,7 +290,7 @@ class MeExportApi(APIView):
 
 
 class CustomerNotFound(NotFound):
-    detail = "No customer with this id."
+    detail = _("No customer with this id.")
 
 
 _ID_MAX = 2**63 - 1  # a bigint: a larger id names no customer

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
@@ -269,7 +269,13 @@ def token_owner(digest: str) -> TokenOwner:
                 ttl = min(ttl, left)
         shared.add(key, found, max(1, int(ttl)))
         # A blocked customer gets no thin entry: Django answers their requests.
-        if isinstance(found.owner, Customer) and found.owner.blocked_at is None:
+        # Nor does one with a saved language: it is not in the thin entry, and
+        # the thin path answers by Accept-Language.
+        if (
+            isinstance(found.owner, Customer)
+            and found.owner.blocked_at is None
+            and not found.owner.language
+        ):
             remember_token(
                 digest=digest, customer_id=found.owner.pk, expires_at=found.expires_at
             )
@@ -301,6 +307,11 @@ class BearerAuthentication(BaseAuthentication):
             raise AuthenticationFailed(_("Invalid, revoked or no longer valid token."))
         if found.expires_at <= timezone.now():
             raise TokenExpired()
+        if isinstance(found.owner, Customer) and found.owner.language:
+            # The one place a customer's saved language takes over from
+            # Accept-Language (LocaleMiddleware's choice) for the rest of the request.
+            translation.activate(found.owner.language)
+            request._request.LANGUAGE_CODE = found.owner.language
         return found.owner, None
 
     def authenticate_header(self, request) -> str:

@@ -101,6 +101,11 @@ class ExportProfileSerializer(serializers.Serializer):
         read_only=True, allow_null=True, help_text="The verified email; null: none."
     )
     name = serializers.CharField(read_only=True)
+    language = serializers.CharField(
+        read_only=True,
+        help_text="The saved language of answers, texts and emails; empty: "
+        "each request's.",
+    )
     is_active = serializers.BooleanField(read_only=True)
     created_at = serializers.DateTimeField(
         read_only=True, help_text="The first sign-in."

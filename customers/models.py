@@ -27,6 +27,15 @@ class Customer(models.Model):
         "(or by staff here).",
     )
     name = models.CharField(max_length=150, blank=True)
+    # The language of their answers, texts and emails; blank: the request's
+    # (Accept-Language), and for messages sent without a request, English.
+    language = models.CharField(
+        max_length=8,
+        choices=[(code, name) for code, name in settings.LANGUAGES],
+        blank=True,
+        default="",
+        help_text="Blank: each request's Accept-Language.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Erasure (``customers.services.erasure``): the row stays, so what counts

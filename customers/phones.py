@@ -5,6 +5,7 @@ import re
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 # What a phone number may be written with: digits, an optional leading +, and
 # spaces, dots, dashes and parentheses. The API schema declares this pattern; the
@@ -34,10 +35,12 @@ def normalize_phone(raw: str) -> str:
             code="invalid_phone",
         ) from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError("This phone number does not exist.", code="invalid_phone")
+        raise ValidationError(
+            _("This phone number does not exist."), code="invalid_phone"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def validate_e164(value: str) -> None:
     if normalize_phone(value) != value:
-        raise ValidationError("Store phone numbers in E.164.", code="invalid_phone")
+        raise ValidationError(_("Store phone numbers in E.164."), code="invalid_phone")

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from couponsite.api.fields import BlankAsNullCharField, StrictCharField
@@ -10,7 +12,9 @@ from customers.selectors import pending_email_verification
 
 def six_digit_code(help_text: str) -> StrictCharField:
     return StrictCharField(
-        validators=[RegexValidator(r"^[0-9]{6}$", "Enter the 6 digits of the code.")],
+        validators=[
+            RegexValidator(r"^[0-9]{6}$", _("Enter the 6 digits of the code."))
+        ],
         help_text=help_text,
     )
 
@@ -79,6 +83,7 @@ class CustomerSerializer(serializers.ModelSerializer):
             "phone",
             "email",
             "name",
+            "language",
             "created_at",
             "pending_email",
             "pending_email_expires_at",
@@ -108,6 +113,12 @@ class CustomerUpdateSerializer(serializers.Serializer):
         "null removes your email.",
     )
     name = StrictCharField(max_length=150, required=False, allow_blank=True)
+    language = serializers.ChoiceField(
+        choices=["", *(code for code, _name in settings.LANGUAGES)],
+        required=False,
+        help_text="The language of your answers, texts and emails; an empty "
+        "string follows each request's Accept-Language.",
+    )
 
 
 class EmailVerifySerializer(serializers.Serializer):

@@ -8,18 +8,20 @@ cycle's day instead (``draws.rush.services.common.rush_cycle_at``).
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 from campaigns.models import Campaign
 from couponsite.errors import DomainError
 
 
 class NotInActiveTime(DomainError):
     code = "NOT_IN_ACTIVE_TIME"
-    detail = "This campaign is not open right now."
+    detail = _("This campaign is not open right now.")
 
 
 class WrongCampaignKind(DomainError):
     code = "WRONG_CAMPAIGN_KIND"
-    detail = "This campaign does not work that way."
+    detail = _("This campaign does not work that way.")
 
 
 _NOT_THIS_KIND = {

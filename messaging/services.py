@@ -20,6 +20,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from couponsite import metrics
 from couponsite.audit import audit_record
@@ -281,7 +282,9 @@ def messages_sweep(*, now: dt.datetime | None = None, limit: int = 5000) -> dict
 
 class MessageNotResendable(DomainError):
     code = "MESSAGE_NOT_RESENDABLE"
-    detail = "This message is still on its way, or holds a code that was already sent."
+    detail = _(
+        "This message is still on its way, or holds a code that was already sent."
+    )
 
 
 def message_resend(*, message: Message, acting_user, reason: str) -> Message:

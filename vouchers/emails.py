@@ -1,15 +1,18 @@
 """The email that brings a customer their voucher's code (seed 001's generate).
 
-Rendered from ``vouchers/email/issued.{txt,html}``; the expiry is written in the
-site's time zone (``TIME_ZONE``), with the zone named, since the customer's own
-is unknown.
+Rendered from ``vouchers/email/issued.{txt,html}`` in the owner's saved language
+(``Customer.language``; English for an email no customer owns yet, or an owner
+who follows each request's language: the email is sent by the worker, with no
+request); the expiry is written in the site's time zone (``TIME_ZONE``), with
+the zone named, since the customer's own is unknown.
 """
 
 from django.conf import settings
 from django.template.loader import get_template
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from couponsite.codes import display_code
+from couponsite.languages import format_datetime
 from messaging.services import OutgoingEmail
 from vouchers.models import Voucher
 
@@ -24,24 +27,29 @@ def voucher_emails(vouchers: list[Voucher], *, offer_name: str) -> list[Outgoing
     zone = timezone.get_default_timezone()
     emails = []
     for voucher in vouchers:
-        context = {
-            "retailer": settings.RETAILER_NAME,
-            "offer": offer_name,
-            "percent": f"{voucher.percent.normalize():f}",
-            "code": display_code(voucher.code),
-            "expires": timezone.localtime(voucher.expires_at, zone).strftime(
-                "%Y-%m-%d %H:%M %Z"
-            ),
-            "email": voucher.email,
-            "owned": voucher.owner_id is not None,
-        }
-        emails.append(
-            OutgoingEmail(
-                kind=KIND,
-                to=voucher.email,
-                subject=" ".join(subject.render(context).split()),
-                text=text.render(context),
-                html=html.render(context),
-            )
-        )
+        language = (voucher.owner and voucher.owner.language) or settings.LANGUAGE_CODE
+        with translation.override(language):
+            emails.append(_email(voucher, offer_name, zone, subject, text, html))
     return emails
+
+
+def _email(
+    voucher: Voucher, offer_name: str, zone, subject, text, html
+) -> OutgoingEmail:
+    context = {
+        "retailer": settings.RETAILER_NAME,
+        "offer": offer_name,
+        "percent": f"{voucher.percent.normalize():f}",
+        "code": display_code(voucher.code),
+        "expires": format_datetime(voucher.expires_at, zone)
+        + timezone.localtime(voucher.expires_at, zone).strftime(" %Z"),
+        "email": voucher.email,
+        "owned": voucher.owner_id is not None,
+    }
+    return OutgoingEmail(
+        kind=KIND,
+        to=voucher.email,
+        subject=" ".join(subject.render(context).split()),
+        text=text.render(context),
+        html=html.render(context),
+    )

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django import forms
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from vouchers.serializers import MAX_EMAILS_PER_CALL
 
@@ -88,7 +89,7 @@ class GenerateVouchersForm(forms.Form):
     def clean_expires_at(self):
         value = self.cleaned_data["expires_at"]
         if value <= timezone.now():
-            raise forms.ValidationError("The expiry must be in the future.")
+            raise forms.ValidationError(_("The expiry must be in the future."))
         return value
 
     skip_bad_lines = forms.BooleanField(
@@ -103,7 +104,7 @@ class GenerateVouchersForm(forms.Form):
         try:
             read = emails_read(upload.read().decode("utf-8-sig"))
         except UnicodeDecodeError:
-            raise forms.ValidationError("The file is not UTF-8 text.") from None
+            raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
         except csv.Error as exc:
             raise forms.ValidationError(f"Not a CSV file: {exc}") from None
         if not read.emails:

@@ -23,7 +23,10 @@ not here: it needs the database (``voucher_redeem`` counts under a lock).
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext
+
 from campaigns.models import Benefit, normalize_categories
+from couponsite.languages import format_money
 from vouchers.errors import CategoryNotEligible, CurrencyMismatch, OrderBelowMinimum
 
 # ISO 4217 minor units where they are not 2 (the standard's table; its units
@@ -116,18 +119,18 @@ def price(terms: Terms, order: Order) -> Priced:
     """The money ``terms`` take off ``order``; raises the first rule it fails."""
     if terms.currency and order.currency != terms.currency:
         raise CurrencyMismatch(
-            f"This voucher applies to orders in {terms.currency}, not {order.currency}."
+            gettext("This voucher applies to orders in %(currency)s, not %(order)s.")
+            % {"currency": terms.currency, "order": order.currency}
         )
     if terms.min_order_amount is not None and order.amount < terms.min_order_amount:
         raise OrderBelowMinimum(
-            f"This voucher needs an order of at least "
-            f"{terms.min_order_amount} {terms.currency}."
+            gettext("This voucher needs an order of at least %(minimum)s.")
+            % {"minimum": format_money(terms.min_order_amount, order.currency)}
         )
     if terms.categories and not set(order.categories) & set(terms.categories):
         raise CategoryNotEligible(
-            "This voucher applies only to orders with: "
-            + ", ".join(terms.categories)
-            + "."
+            gettext("This voucher applies only to orders with: %(categories)s.")
+            % {"categories": ", ".join(terms.categories)}
         )
     return Priced(
         discount=discount(terms, order),

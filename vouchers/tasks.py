@@ -31,7 +31,7 @@ def send_voucher_emails(voucher_ids: list[int]) -> int:
     vouchers = list(
         Voucher.objects.filter(pk__in=voucher_ids)
         .exclude(email="")
-        .select_related("offer")
+        .select_related("offer", "owner")
         .order_by("pk")
     )
     by_offer: dict[str, list[Voucher]] = {}

@@ -13,6 +13,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from couponsite.audit import audit_record
 from couponsite.errors import DomainError
@@ -30,7 +31,7 @@ class UnknownEventType(ValueError):
 
 class DeliveryNotFinished(DomainError):
     code = "DELIVERY_NOT_FINISHED"
-    detail = "This delivery is still being tried; it can be sent again once it ends."
+    detail = _("This delivery is still being tried; it can be sent again once it ends.")
 
 
 def retry_until(now: dt.datetime) -> dt.datetime:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -98,7 +99,7 @@ def error_headers(error: DomainError) -> dict[str, str]:
 
 class ServiceUnavailable(DomainError):
     code = "SERVICE_UNAVAILABLE"
-    detail = "The service is briefly unavailable; retry after the given seconds."
+    detail = _("The service is briefly unavailable; retry after the given seconds.")
     sends_retry_after = True
 
 
@@ -118,7 +119,7 @@ def service_unavailable(exc: Exception) -> ServiceUnavailable:
 
 class RateLimited(DomainError):
     code = "RATE_LIMITED"
-    detail = "Too many requests; retry later."
+    detail = _("Too many requests; retry later.")
     sends_retry_after = True
 
 
@@ -138,7 +139,7 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 
 
 def error_body(code: str, detail: str, **extra) -> dict:
-    return {"code": code, "detail": detail, **extra}
+    return {"code": code, "detail": str(detail), **extra}
 
 
 def get_only(request) -> JsonResponse | None:
@@ -147,7 +148,10 @@ def get_only(request) -> JsonResponse | None:
     if request.method in ("GET", "HEAD"):
         return None
     response = JsonResponse(
-        error_body("METHOD_NOT_ALLOWED", f'Method "{request.method}" not allowed.'),
+        error_body(
+            "METHOD_NOT_ALLOWED",
+            _('Method "{method}" not allowed.').format(method=request.method),
+        ),
         status=405,
     )
     response["Allow"] = "GET, HEAD"
@@ -219,7 +223,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, exceptions.ValidationError):
         body = error_body(
             code,
-            "The request has invalid fields.",
+            str(_("The request has invalid fields.")),
             fields=_validation_fields(exc.detail),
         )
     else:
@@ -240,7 +244,8 @@ def _domain_error_response(exc: DomainError) -> Response | None:
         return None
     metrics.refused(exc.code)
     return Response(
-        error_body(exc.code, exc.detail),
+        # str() now: a lazy detail speaks the request's active language.
+        error_body(exc.code, str(exc.detail)),
         status=status_code,
         headers=_with_retry_after(status_code, error_headers(exc)),
     )

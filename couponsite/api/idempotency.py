@@ -19,6 +19,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
@@ -48,20 +50,27 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 class InvalidIdempotencyKey(DomainError):
     code = "INVALID_IDEMPOTENCY_KEY"
-    detail = (
-        f"{HEADER} must be 1 to {MAX_KEY_LENGTH} visible ASCII characters, no spaces."
+    detail = format_lazy(
+        _("{header} must be 1 to {length} visible ASCII characters, no spaces."),
+        header=HEADER,
+        length=MAX_KEY_LENGTH,
     )
 
 
 class IdempotencyKeyReused(DomainError):
     code = "IDEMPOTENCY_KEY_REUSED"
-    detail = f"This {HEADER} was already used with a different request."
+    detail = format_lazy(
+        _("This {header} was already used with a different request."), header=HEADER
+    )
 
 
 class IdempotencyInProgress(DomainError):
     code = "IDEMPOTENCY_IN_PROGRESS"
     sends_retry_after = True
-    detail = f"A request with this {HEADER} is still being processed; retry shortly."
+    detail = format_lazy(
+        _("A request with this {header} is still being processed; retry shortly."),
+        header=HEADER,
+    )
 
 
 IDEMPOTENCY_ERRORS = (
@@ -94,7 +103,7 @@ def _replay(record: IdempotencyKey) -> Response:
 def _claim_key(*, owner: str, endpoint: str, key: str, fingerprint: str):
     """Insert the in-progress row, or answer from the row another request made."""
     now = timezone.now()
-    for _ in range(3):
+    for _attempt in range(3):
         try:
             with transaction.atomic():
                 return IdempotencyKey.objects.create(

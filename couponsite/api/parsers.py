@@ -6,6 +6,7 @@ deep parses but can exhaust the stack later (hashing it for idempotency, say).
 Both are ``400 MALFORMED_REQUEST`` here.
 """
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -34,7 +35,7 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.") from None
+            raise ParseError(_("JSON parse error - nested too deeply.")) from None
         if _depth_exceeds(data, MAX_DEPTH):
             raise ParseError(
                 f"JSON parse error - nested more than {MAX_DEPTH} levels deep."

@@ -26,7 +26,11 @@ holds there, is in ``docs/architecture.md`` ("The thin path").
 A request also goes to Django when anything about it is unusual: no bearer
 token, an ``Idempotency-Key``, an ``Accept`` other than JSON, a host not in
 ``ALLOWED_HOSTS``, HTTPS (SecurityMiddleware's redirects and HSTS), Redis
-unconfigured or down, or ``THIN_PATH`` off.
+unconfigured or down, or ``THIN_PATH`` off; and whenever Django would answer in
+another language than English: an ``Accept-Language`` whose first supported
+choice is not English (``couponsite.languages.accepts_english``), or a
+customer with a saved language (``customers.authentication`` writes no thin
+entry for them). So every refusal, body and text made here is English.
 
 On a Redis Cluster (``REDIS_CLUSTER``) one script cannot reach keys of
 several slots: the loop's client is ``couponsite.server.loop_cluster``'s (a
@@ -54,12 +58,14 @@ from django.core.signals import setting_changed
 from django.db import close_old_connections, connections
 from django.dispatch import receiver
 from django.http.request import split_domain_port, validate_host
+from django.utils import translation
 
 from couponsite import metrics
 from couponsite.api import throttling
 from couponsite.api.client_ip import client_ip
 from couponsite.api.exceptions import STATUS_BY_CODE, RateLimited, retry_after_value
 from couponsite.errors import DomainError
+from couponsite.languages import accepts_english
 from couponsite.namespace import key_namespace_known
 from couponsite.redis_client import REDIS_ERRORS, redis_key
 from couponsite.redis_cluster import key_slot
@@ -68,6 +74,9 @@ from couponsite.server.loop_redis import LoopRedis, RedisReplyError
 from couponsite.server.router import Scope, Send
 
 logger = logging.getLogger(__name__)
+
+# The only language answered here (ThinRequest.of).
+ENGLISH = "en"
 
 # The token entry: "<customer id>:<expires at, ms since the epoch>", or this mark.
 STALE = b"stale"
@@ -108,6 +117,11 @@ class ThinRequest:
                 accept = value if accept is None else accept + b"," + value
             elif name == b"host":
                 host = value
+            elif name == b"accept-language":
+                # Django answers in the request's language; the thin path's
+                # refusals and texts are English (see the module's docstring).
+                if not accepts_english(value.decode("latin-1")):
+                    return None
             elif name == b"x-forwarded-for":
                 forwarded = value if forwarded is None else forwarded + b"," + value
             elif name == b"idempotency-key" or name == b"cookie":
@@ -166,6 +180,9 @@ def _base_headers() -> tuple[tuple[bytes, bytes], ...]:
         (b"content-type", b"application/json"),
         (b"allow", b"POST, OPTIONS"),
         (b"x-frame-options", settings.X_FRAME_OPTIONS.encode()),
+        # LocaleMiddleware's: the answer's language, and that it depends on the ask.
+        (b"vary", b"Accept-Language"),
+        (b"content-language", ENGLISH.encode()),
     ]
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
         headers.append((b"x-content-type-options", b"nosniff"))
@@ -220,12 +237,9 @@ async def refuse(send: Send, error: DomainError) -> None:
     retry_after = error.retry_after
     if retry_after is None and status == 429:
         retry_after = 1
-    await answer(
-        send,
-        status,
-        error_body(error.code, str(error.detail)),
-        retry_after=retry_after,
-    )
+    with translation.override(ENGLISH):
+        detail = str(error.detail)
+    await answer(send, status, error_body(error.code, detail), retry_after=retry_after)
 
 
 async def rate_limited(send: Send, wait_ms: int) -> None:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from couponsite.audit import audit_record
 from couponsite.errors import DomainError
@@ -38,12 +39,14 @@ from customers.services.erasure import CustomerAlreadyErased
 
 class CustomerBlocked(DomainError):
     code = "CUSTOMER_BLOCKED"
-    detail = "This account may not take part in campaigns; contact the shop's support."
+    detail = _(
+        "This account may not take part in campaigns; contact the shop's support."
+    )
 
 
 class BlockUnchanged(DomainError):
     code = "STATUS_UNCHANGED"
-    detail = "The customer is already in that state."
+    detail = _("The customer is already in that state.")
 
 
 def customer_block(
@@ -59,7 +62,7 @@ def customer_block(
     with transaction.atomic():
         locked = _locked_unerased(customer)
         if locked.blocked_at is not None:
-            raise BlockUnchanged("The customer is already blocked.")
+            raise BlockUnchanged(_("The customer is already blocked."))
         locked.blocked_at, locked.blocked_reason = now, reason
         locked.blocked_by = acting_user
         locked.save(update_fields=["blocked_at", "blocked_reason", "blocked_by"])
@@ -81,7 +84,7 @@ def customer_unblock(*, customer: Customer, acting_user, reason: str) -> Custome
     with transaction.atomic():
         locked = _locked_unerased(customer)
         if locked.blocked_at is None:
-            raise BlockUnchanged("The customer is not blocked.")
+            raise BlockUnchanged(_("The customer is not blocked."))
         was = locked.blocked_at
         locked.blocked_at, locked.blocked_reason, locked.blocked_by = None, "", None
         locked.save(update_fields=["blocked_at", "blocked_reason", "blocked_by"])

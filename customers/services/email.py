@@ -20,10 +20,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from couponsite.errors import DomainError
+from couponsite.languages import message_language
 from customers.authentication import forget_tokens_of
 from customers.models import Customer, EmailVerification
 from customers.services.codes import CodeRefusals, code_refusal
@@ -40,27 +43,27 @@ KEEP = _Keep()
 
 class EmailTaken(DomainError):
     code = "EMAIL_TAKEN"
-    detail = "Another customer already uses this email."
+    detail = _("Another customer already uses this email.")
 
 
 class EmailResendTooSoon(DomainError):
     code = "EMAIL_RESEND_TOO_SOON"
-    detail = "A code was emailed to you moments ago; wait before asking again."
+    detail = _("A code was emailed to you moments ago; wait before asking again.")
 
 
 class EmailCodeInvalid(DomainError):
     code = "EMAIL_CODE_INVALID"
-    detail = "This code is not valid; check the last email we sent you."
+    detail = _("This code is not valid; check the last email we sent you.")
 
 
 class EmailCodeExpired(DomainError):
     code = "EMAIL_CODE_EXPIRED"
-    detail = "This code has expired; ask for a new one."
+    detail = _("This code has expired; ask for a new one.")
 
 
 class EmailCodeAttemptsExceeded(DomainError):
     code = "EMAIL_CODE_ATTEMPTS_EXCEEDED"
-    detail = "Too many wrong codes; ask for a new one."
+    detail = _("Too many wrong codes; ask for a new one.")
 
 
 EMAIL_CODE_REFUSALS = CodeRefusals(
@@ -85,21 +88,20 @@ def _verification_changed(customer: Customer) -> None:
     forget_tokens_of(customer_id=customer.pk)
 
 
-def _queue_code_mail(*, email: str, code: str) -> None:
+def _queue_code_mail(*, email: str, code: str, language: str) -> None:
     """Mailed by the worker once the request commits (``messaging``): a slow or
-    failing mail server neither holds the request nor loses the code."""
+    failing mail server neither holds the request nor loses the code. Written
+    in ``language`` now, since the worker has no request."""
     minutes = settings.EMAIL_CODE_TTL_SECONDS // 60
-    body = (
-        f"Your Couponsite verification code is {code}. It expires in {minutes} "
-        "minutes.\n\nIf you did not ask to add this email to a Couponsite "
-        "account, ignore this message: nothing changes without the code."
-    )
-    queue_email(
-        to=email,
-        subject="Your Couponsite verification code",
-        text=body,
-        kind="email_code",
-    )
+    with translation.override(language):
+        body = gettext(
+            "Your Couponsite verification code is %(code)s. It expires in "
+            "%(minutes)d minutes.\n\nIf you did not ask to add this email to a "
+            "Couponsite account, ignore this message: nothing changes without the "
+            "code."
+        ) % {"code": code, "minutes": minutes}
+        subject = gettext("Your Couponsite verification code")
+    queue_email(to=email, subject=subject, text=body, kind="email_code")
 
 
 def email_verification_start(*, customer: Customer, email: str) -> EmailVerification:
@@ -143,7 +145,9 @@ def email_verification_start(*, customer: Customer, email: str) -> EmailVerifica
                     wait = (last - resend_after).total_seconds()
                 raise EmailResendTooSoon(retry_after=wait) from None
         _verification_changed(customer)
-        _queue_code_mail(email=email, code=code)
+        _queue_code_mail(
+            email=email, code=code, language=message_language(customer.language)
+        )
     return customer.email_verification
 
 
@@ -156,7 +160,11 @@ def _cancel_pending(*, customer: Customer) -> None:
 
 
 def customer_update(
-    *, customer: Customer, name: str | None = None, email: str | _Keep | None = KEEP
+    *,
+    customer: Customer,
+    name: str | None = None,
+    email: str | _Keep | None = KEEP,
+    language: str | None = None,
 ) -> Customer:
     """Rename the customer and/or ask to change their email, all or nothing.
 
@@ -164,12 +172,20 @@ def customer_update(
       until the code comes back), whether or not another customer has it;
     - the email they already have cancels a pending change;
     - ``None`` removes their email (and a pending one) at once: giving an
-      address up needs no proof; vouchers already theirs stay theirs.
+      address up needs no proof; vouchers already theirs stay theirs;
+    - ``language`` ("" follows each request's) is the language of their
+      answers, texts and emails from then on.
     """
     with transaction.atomic():
         if name is not None and name != customer.name:
             customer.name = name
             customer.save(update_fields=["name"])
+        if language is not None and language != customer.language:
+            customer.language = language
+            # Saving marks their cached tokens stale (customers.signals): the
+            # cached owner holds the old language, and the thin path's entry is
+            # written only for customers who follow the request.
+            customer.save(update_fields=["language"])
         if email is None:
             _cancel_pending(customer=customer)
             if customer.email is not None:

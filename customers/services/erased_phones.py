@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 from couponsite.errors import DomainError
 from customers.models import Customer
@@ -13,7 +14,7 @@ from customers.models import Customer
 
 class PhoneRecentlyErased(DomainError):
     code = "PHONE_RECENTLY_ERASED"
-    detail = (
+    detail = _(
         "The account of this phone number was erased recently; it can sign up "
         "again after Retry-After seconds."
     )

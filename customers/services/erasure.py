@@ -26,6 +26,7 @@ afterwards; then the phone signs up as a new customer with no history.
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from couponsite.audit import audit_erase, audit_record
 from couponsite.errors import DomainError
@@ -43,7 +44,7 @@ SELF_ERASURE_REASON = "Asked by the customer (DELETE /api/v1/me, with a sign-in 
 
 class CustomerAlreadyErased(DomainError):
     code = "CUSTOMER_ERASED"
-    detail = "This customer's personal data was already erased."
+    detail = _("This customer's personal data was already erased.")
 
 
 def customer_erase(
@@ -74,7 +75,9 @@ def customer_erase(
         raise ValueError("customer_erase needs the customer's code or a staff user")
     now = timezone.now()
     with transaction.atomic():
-        _, error = otp_challenge_locked(phone=customer.phone, code=code, now=now)
+        _challenge, error = otp_challenge_locked(
+            phone=customer.phone, code=code, now=now
+        )
         if error is None:
             # Then their email verification, as ``email_verify`` takes it.
             list(

@@ -7,10 +7,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 from couponsite.errors import DomainError
+from couponsite.languages import message_language
 from customers.authentication import remember_token
 from customers.models import ApiToken, Customer, OneTimeCode
 from customers.services.codes import CodeRefusals, code_refusal
@@ -26,22 +28,22 @@ from messaging.services import queue_sms
 
 class OtpResendTooSoon(DomainError):
     code = "OTP_RESEND_TOO_SOON"
-    detail = "A code was sent to this phone moments ago; wait before asking again."
+    detail = _("A code was sent to this phone moments ago; wait before asking again.")
 
 
 class OtpInvalid(DomainError):
     code = "OTP_INVALID"
-    detail = "This code is not valid for this phone number."
+    detail = _("This code is not valid for this phone number.")
 
 
 class OtpExpired(DomainError):
     code = "OTP_EXPIRED"
-    detail = "This code has expired; ask for a new one."
+    detail = _("This code has expired; ask for a new one.")
 
 
 class OtpAttemptsExceeded(DomainError):
     code = "OTP_ATTEMPTS_EXCEEDED"
-    detail = "Too many wrong codes; ask for a new one."
+    detail = _("Too many wrong codes; ask for a new one.")
 
 
 OTP_REFUSALS = CodeRefusals(
@@ -100,11 +102,15 @@ def otp_send(*, phone: str) -> OneTimeCode:
                     raise OtpResendTooSoon(retry_after=wait) from None
             sms_take(phone=phone, now=now)
             minutes = settings.OTP_TTL_SECONDS // 60
-            queue_sms(
-                to=phone,
-                body=f"Your Couponsite code is {code}. It expires in {minutes} minutes.",
-                kind="sign_in_code",
+            # A known customer's saved language, else the request's.
+            saved = Customer.objects.filter(phone=phone).values_list(
+                "language", flat=True
             )
+            with translation.override(message_language(saved.first())):
+                body = _(
+                    "Your Couponsite code is %(code)s. It expires in %(minutes)d minutes."
+                ) % {"code": code, "minutes": minutes}
+            queue_sms(to=phone, body=str(body), kind="sign_in_code")
     except SmsLimitReached as refusal:
         sms_refusal_note(refusal, now=now)
         raise
@@ -126,7 +132,7 @@ def customer_get_or_create(*, phone: str) -> Customer:
         )
         if customer is None:
             phone_erasure_hold_check(phone=phone)
-            customer, _ = Customer.objects.get_or_create(phone=phone)
+            customer, _created = Customer.objects.get_or_create(phone=phone)
     return customer
 
 
@@ -160,9 +166,10 @@ def token_create(
         expires_at=expires_at or now + token_lifetime(staff=customer is None),
     )
     token.key = raw
-    if customer is not None and customer.blocked_at is None:
+    if customer is not None and customer.blocked_at is None and not customer.language:
         # The thin path knows the token from its first request (no query); a
-        # blocked customer's requests go to Django (customers.services.blocking).
+        # blocked customer's requests go to Django (customers.services.blocking),
+        # and so do those of a customer with a saved language (thin.py).
         transaction.on_commit(
             lambda: remember_token(
                 digest=token.digest,

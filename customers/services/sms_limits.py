@@ -33,6 +33,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from couponsite import metrics
 from couponsite.errors import DomainError
@@ -45,7 +46,7 @@ SITE = ""  # the prefix of the site-wide row
 
 class CountryNotAllowed(DomainError):
     code = "COUNTRY_NOT_ALLOWED"
-    detail = "Sign-in codes are not sent to phone numbers of this country."
+    detail = _("Sign-in codes are not sent to phone numbers of this country.")
 
 
 class SmsLimitReached(Exception):
@@ -62,7 +63,7 @@ class SmsLimitReached(Exception):
 
 class SmsBudgetExhausted(SmsLimitReached, DomainError):
     code = "SMS_BUDGET_EXHAUSTED"
-    detail = (
+    detail = _(
         "No more sign-in codes can be sent this hour; try again after the given "
         "seconds."
     )
@@ -71,7 +72,7 @@ class SmsBudgetExhausted(SmsLimitReached, DomainError):
 
 class PhonePrefixThrottled(SmsLimitReached, DomainError):
     code = "PHONE_PREFIX_THROTTLED"
-    detail = (
+    detail = _(
         "Too many sign-in codes went to numbers like this one this hour; try "
         "again after the given seconds."
     )

@@ -137,6 +137,7 @@ def test_a_signed_in_customer_exports_every_part_and_no_secret():
     assert set(body) == PARTS
     assert body["profile"]["phone"] == PHONE
     assert body["profile"]["email"] == EMAIL
+    assert body["profile"]["language"] == ""
     assert body["emails"] == [
         {
             "email": EMAIL,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CouponType
 from couponsite.audit import audit_record, changes_between, field_values
@@ -28,7 +29,7 @@ RELEASE_CHUNK_SIZE = 10_000
 
 class InvalidReleaseCount(DomainError):
     code = "INVALID_COUNT"
-    detail = "A release needs a count of at least one coupon."
+    detail = _("A release needs a count of at least one coupon.")
 
 
 def batch_release(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CouponType
 from couponsite import metrics
@@ -54,7 +55,7 @@ _rng = random.SystemRandom()
 class AlreadyClaimedToday(DomainError):
     # Raised with retry_after: the seconds to the campaign's local midnight.
     code = "ALREADY_CLAIMED_TODAY"
-    detail = (
+    detail = _(
         "You already claimed a coupon in this campaign today; come back after midnight."
     )
     sends_retry_after = True
@@ -62,7 +63,7 @@ class AlreadyClaimedToday(DomainError):
 
 class SoldOut(DomainError):
     code = "SOLD_OUT"
-    detail = (
+    detail = _(
         "No coupon is free right now; held coupons come back when their hold runs out."
     )
 

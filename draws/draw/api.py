@@ -1,4 +1,5 @@
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
@@ -113,7 +114,7 @@ class SimulationApi(APIView):
 
 
 class DrawNotFound(NotFound):
-    detail = "No such draw of yours in this campaign."
+    detail = _("No such draw of yours in this campaign.")
 
 
 _ID_MAX = 2**63 - 1  # a bigint: a larger id names no draw

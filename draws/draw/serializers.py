@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -121,13 +122,13 @@ class SimulationInputSerializer(serializers.Serializer):
 
     def validate_hourly_profile(self, value):
         if not any(value):
-            raise serializers.ValidationError("At least one hour needs a weight.")
+            raise serializers.ValidationError(_("At least one hour needs a weight."))
         return value
 
     def validate_coupon_types(self, value):
         ids = [item["id"] for item in value]
         if len(ids) != len(set(ids)):
-            raise serializers.ValidationError("Name each coupon type once.")
+            raise serializers.ValidationError(_("Name each coupon type once."))
         return value
 
     def validate(self, attrs):

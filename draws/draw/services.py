@@ -4,7 +4,8 @@ import datetime as dt
 import json
 
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CouponType
 from campaigns.quotas import quota_take
@@ -12,6 +13,7 @@ from campaigns.selectors import campaign_odds
 from couponsite import metrics
 from couponsite.codes import display_code
 from couponsite.errors import DomainError
+from couponsite.languages import format_datetime, message_language
 from customers.models import Customer
 from customers.services.blocking import customer_blocked_check, customer_may_take_part
 from draws.daily_marks import done_today, remember_done_today
@@ -28,7 +30,7 @@ from webhooks.services import emit
 class AlreadyDrawnToday(DomainError):
     # Raised with retry_after: the seconds to the campaign's local midnight.
     code = "ALREADY_DRAWN_TODAY"
-    detail = "You already drew in this campaign today; come back after midnight."
+    detail = _("You already drew in this campaign today; come back after midnight.")
     sends_retry_after = True
 
 
@@ -52,14 +54,22 @@ def _remember_drawn(campaign: Campaign, customer: Customer, day: dt.date, now) -
 WIN_NOTICE = "win_notice"
 
 
-def win_message(campaign: Campaign, coupon_type: CouponType, voucher) -> str:
-    """The text a winner gets (either path); ``voucher``: anything with the
-    coupon's ``code`` and ``expires_at``."""
-    return (
-        f"You won {coupon_type.name} ({coupon_type.benefit_text}) in {campaign.name}! "
-        f"Code {display_code(voucher.code)}, valid until "
-        f"{voucher.expires_at.astimezone(campaign.tz):%Y-%m-%d %H:%M}."
-    )
+def win_message(
+    campaign: Campaign, coupon_type: CouponType, voucher, *, language: str
+) -> str:
+    """The text a winner gets (either path), in ``language``; ``voucher``:
+    anything with the coupon's ``code`` and ``expires_at``."""
+    with translation.override(language):
+        return _(
+            "You won %(coupon)s (%(benefit)s) in %(campaign)s! "
+            "Code %(code)s, valid until %(until)s."
+        ) % {
+            "coupon": coupon_type.name,
+            "benefit": coupon_type.benefit_text,
+            "campaign": campaign.name,
+            "code": display_code(voucher.code),
+            "until": format_datetime(voucher.expires_at, campaign.tz, language),
+        }
 
 
 _DRAW_INSERT_SQL = """
@@ -175,7 +185,12 @@ def draw_run(
             emit(EventType.DRAW_WON, lambda: draw_won_payload(draw), now=now)
             queue_sms(
                 to=customer.phone,
-                body=win_message(campaign, coupon_type, voucher),
+                body=win_message(
+                    campaign,
+                    coupon_type,
+                    voucher,
+                    language=message_language(customer.language),
+                ),
                 kind=WIN_NOTICE,
             )
         metrics.count_on_commit(metrics.DRAWS_WON if draw.won else metrics.DRAWS_LOST)

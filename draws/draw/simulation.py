@@ -38,6 +38,8 @@ import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
+
 from couponsite.errors import DomainError
 
 MAX_RUNS = 2000
@@ -54,7 +56,7 @@ PERCENTILES = (5, 50, 95)
 
 class SimulationTooLarge(DomainError):
     code = "SIMULATION_TOO_LARGE"
-    detail = "This simulation would take too long."
+    detail = _("This simulation would take too long.")
 
 
 @dataclass(frozen=True)
@@ -271,7 +273,7 @@ def simulate(plan: Plan, *, runs: int, seed: int) -> dict:
     rates = [t.redemption_rate for t in types]
     unlimited = math.inf
 
-    for _ in range(runs):
+    for _run in range(runs):
         total_left = [
             unlimited if t.total_quota is None else t.total_quota for t in types
         ]

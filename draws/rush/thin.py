@@ -23,6 +23,7 @@ import logging
 from pathlib import Path
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 from campaigns.schedule import RushCycle
@@ -130,7 +131,7 @@ async def grabs(scope: Scope, receive: Receive, send: Send) -> bool:
         return reply
     outcome = reply[0]
     if outcome == "DECIDED":
-        await thin.refuse(send, NotInActiveTime("The rush is not on right now."))
+        await thin.refuse(send, NotInActiveTime(_("The rush is not on right now.")))
         return True
     customer_id = int(reply[1])
     if outcome == "OK":
@@ -245,7 +246,9 @@ async def reservations(scope: Scope, receive: Receive, send: Send) -> bool:
     if isinstance(reply, bool):
         return reply
     if not open_now:
-        await thin.refuse(send, NotInActiveTime("Reservations are not open right now."))
+        await thin.refuse(
+            send, NotInActiveTime(_("Reservations are not open right now."))
+        )
         return True
     try:
         reserved = await reservation_submit(

@@ -33,6 +33,9 @@ from messaging.group_commit import QueuedSms, sms_insert
 from vouchers.group_commit.bodies import VoucherRow
 from vouchers.models import Voucher
 
+# The thin path takes only requests Django answers in English (ThinRequest.of).
+ENGLISH = "en"
+
 
 @dataclass(frozen=True, slots=True)
 class DrawRequest:
@@ -362,7 +365,11 @@ async def draws_write(
             )
             texts[i] = QueuedSms(
                 to=inserted[request.customer_id][2],
-                body=win_message(campaign, coupon_type, coupons[i][2]),
+                # The thin path takes only requests Django answers in English
+                # (couponsite.server.thin, ThinRequest.of).
+                body=win_message(
+                    campaign, coupon_type, coupons[i][2], language=ENGLISH
+                ),
                 kind=WIN_NOTICE,
                 now=request.now,
             )

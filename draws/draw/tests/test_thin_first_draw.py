@@ -125,7 +125,9 @@ def test_a_first_draw_is_committed_then_answered_as_django_answers_one(
     assert (written.kind, written.channel) == ("win_notice", "sms")
     (text,) = _texts(1)
     assert text.to == winner.customer.phone
-    assert text.body == win_message(campaign, draw.coupon_type, draw.voucher)
+    assert text.body == win_message(
+        campaign, draw.coupon_type, draw.voucher, language="en"
+    )
 
     # and Django answers a first draw with the same headers and the same shape
     _, third = signed_in()

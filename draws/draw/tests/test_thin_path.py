@@ -13,6 +13,7 @@ import json
 import pytest
 import time_machine
 from django.core.cache import cache
+from rest_framework.test import APIClient
 
 from campaigns.caching import campaign_forget
 from campaigns.models import Campaign
@@ -25,7 +26,7 @@ from couponsite.testing.thin import (
     thin_answer,
 )
 from customers.models import ApiToken
-from customers.services import token_revoke
+from customers.services import token_create, token_revoke
 from customers.tests.factories import CustomerFactory
 from draws.daily_marks import done_today_key_prefix, remember_done_today
 from draws.models import Draw
@@ -221,3 +222,53 @@ def test_the_key_prefix_and_the_customer_id_name_the_cached_mark(campaign):
     prefix = done_today_key_prefix(action="drew", campaign=campaign, day=day)
 
     assert get_redis().get(f"{prefix}{customer.pk}") == b"1"
+
+
+# --- Languages (issue 16): the thin path answers only what Django answers in English.
+
+
+def _drawn(client) -> None:
+    assert client.post(DRAWS).status_code == 201
+    _held()
+
+
+def test_a_chinese_request_goes_to_django_which_refuses_it_in_chinese(campaign):
+    token, client = signed_in()
+    _drawn(client)
+    zh = {"Accept-Language": "zh-TW"}
+
+    passed = thin_answer(DRAWS, token, **zh)[0]
+    status, headers, body = django_answer(client, DRAWS, **zh)
+
+    assert passed
+    assert (status, headers["content-language"]) == (429, "zh-hant")
+    assert json.loads(body) == {
+        "code": "ALREADY_DRAWN_TODAY",
+        "detail": "你今天已在這個活動抽過獎，請於午夜後再來。",  # noqa: RUF001
+    }
+
+
+def test_an_english_first_accept_language_is_answered_thin_as_django_does(campaign):
+    token, client = signed_in()
+    _drawn(client)
+    en_first = {"Accept-Language": "en-US,zh-TW;q=0.8"}
+
+    passed, status, headers, body = thin_answer(DRAWS, token, **en_first)
+
+    assert not passed
+    assert (status, headers, body) == django_answer(client, DRAWS, **en_first)
+    assert headers["content-language"] == "en"
+
+
+def test_a_customer_with_a_saved_language_goes_to_django(campaign):
+    customer = CustomerFactory(language="zh-hans")
+    token = token_create(customer=customer).key
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    _drawn(client)
+
+    passed = thin_answer(DRAWS, token)[0]
+    answer = client.post(DRAWS)
+
+    assert passed  # no thin entry is written for them
+    assert answer.json()["detail"] == "你今天已在这个活动抽过奖，请于午夜后再来。"  # noqa: RUF001

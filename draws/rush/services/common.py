@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
+from django.utils.translation import gettext_lazy as _
 from redis import Redis
 
 from campaigns.models import Campaign, CouponType
@@ -39,32 +40,32 @@ GRAB_ATTEMPTS = 10
 
 class DuplicatedReservation(DomainError):
     code = "ERROR_DUPLICATED_RESERVATION"
-    detail = "You have already reserved for today's rush."
+    detail = _("You have already reserved for today's rush.")
 
 
 class NotReservation(DomainError):
     code = "NOT_RESERVATION"
-    detail = "Only customers who reserved for today's rush may grab."
+    detail = _("Only customers who reserved for today's rush may grab.")
 
 
 class AlreadyReceived(DomainError):
     code = "ALREADY_RECEIVED"
-    detail = "You already have a coupon from today's rush."
+    detail = _("You already have a coupon from today's rush.")
 
 
 class SoldOut(DomainError):
     code = "SOLD_OUT"
-    detail = "Today's coupons are all gone."
+    detail = _("Today's coupons are all gone.")
 
 
 class RushNotConfigured(DomainError):
     code = "RUSH_NOT_CONFIGURED"
-    detail = "This rush has no coupon type to hand out."
+    detail = _("This rush has no coupon type to hand out.")
 
 
 class ReservationsStillOpen(DomainError):
     code = "RESERVATIONS_STILL_OPEN"
-    detail = "That day's reservations are still open; its rush cannot be loaded yet."
+    detail = _("That day's reservations are still open; its rush cannot be loaded yet.")
 
 
 # --- Arithmetic and schedule ---------------------------------------------------------

@@ -6,6 +6,7 @@ import math
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from redis import Redis
 from redis.exceptions import MaxConnectionsError
 
@@ -112,7 +113,7 @@ def _grab_redis(
     day = cycle.day
     keys = RushKeys(campaign.pk, day)
     warmed = False
-    for _ in range(GRAB_ATTEMPTS):
+    for _attempt in range(GRAB_ATTEMPTS):
         reply = GRAB_SCRIPT(
             keys=keys.grab(),
             args=[customer.pk, ms(now), STALE_PENDING_SECONDS * 1000],
@@ -286,7 +287,7 @@ def _grab(*, campaign: Campaign, customer: Customer, now: dt.datetime) -> Grab:
     require_rush(campaign)
     cycle = rush_cycle_at(campaign, now)
     if not (campaign.is_running(now) and cycle and cycle.in_rush(now)):
-        raise NotInActiveTime("The rush is not on right now.")
+        raise NotInActiveTime(_("The rush is not on right now."))
     day = cycle.day
     if local.has_received(campaign.pk, day, customer.pk):
         raise AlreadyReceived()  # received implies reserved: the order holds

@@ -5,6 +5,7 @@ import datetime as dt
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CouponType
 from couponsite import metrics
@@ -70,7 +71,7 @@ def rush_day_create(campaign: Campaign, day: dt.date) -> None:
 def _coupons_make(*, campaign: Campaign, release_id: int, count: int, now) -> None:
     """``count`` coupons of the day, free in its release, codes made now."""
     coupon_type = CouponType.objects.get(releases=release_id)
-    for _ in range(count):
+    for _coupon in range(count):
         with_unique_codes(
             lambda: Voucher.objects.create(
                 code=generate_code(
@@ -109,7 +110,7 @@ def rush_reserve(
     require_rush(campaign)
     cycle = rush_cycle_at(campaign, now)
     if not (campaign.is_running(now) and cycle and cycle.in_reservation(now)):
-        raise NotInActiveTime("Reservations are not open right now.")
+        raise NotInActiveTime(_("Reservations are not open right now."))
     day = cycle.day
     try:
         with transaction.atomic():
@@ -119,7 +120,7 @@ def rush_reserve(
                 rush_day_create(campaign, day)
                 counted = _count_reservation(campaign.pk, day)
             if counted is None:
-                raise NotInActiveTime("Reservations for today's rush are closed.")
+                raise NotInActiveTime(_("Reservations for today's rush are closed."))
             rush_day_id, release_id, number, per_10000 = counted
             reservation = Reservation.objects.create(
                 rush_day_id=rush_day_id,

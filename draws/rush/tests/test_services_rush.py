@@ -176,7 +176,7 @@ def test_reservations_are_numbered_and_every_fifth_makes_a_coupon():
     assert _day_coupons(campaign) == {Voucher.Status.AVAILABLE: 2}
     coupon = Voucher.objects.filter(campaign=campaign).first()
     assert coupon.owner is None and coupon.release_id == day.release_id
-    assert coupon.benefit_text == "10.00 USD off"
+    assert coupon.benefit_text == "US$10.00 off"
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from psycopg import AsyncConnection, AsyncCursor
 
 from campaigns.models import BENEFIT_FIELDS, RULES_FIELDS, Campaign, CouponType
@@ -231,7 +232,7 @@ async def _coupons_make(
         }
         for at in made_at
     ]
-    for _ in range(CODE_ATTEMPTS):
+    for _attempt in range(CODE_ATTEMPTS):
         codes = generate_codes(
             len(pending), length=day.code_length, prefix=day.code_prefix
         )
@@ -288,12 +289,12 @@ async def reservations_write(
     if locked is None:
         not_configured = await _day_create(cur, campaign_id, day)
         if not_configured:
-            return [RushNotConfigured(not_configured) for _ in requests]
+            return [RushNotConfigured(not_configured) for _request in requests]
         locked = await _day_lock(cur, campaign_id, day)
     if locked is None or locked.closed:
         return [
-            NotInActiveTime("Reservations for today's rush are closed.")
-            for _ in requests
+            NotInActiveTime(_("Reservations for today's rush are closed."))
+            for _request in requests
         ]
     customer_ids = [request.customer_id for request in requests]
     await cur.execute(sql["reserved_already"], [campaign_id, day, customer_ids])
@@ -304,7 +305,7 @@ async def reservations_write(
             reserved.add(request.customer_id)
             fresh.append(request)
     if not fresh:
-        return [DuplicatedReservation() for _ in requests]
+        return [DuplicatedReservation() for _request in requests]
 
     first = locked.reservations + 1
     numbers = range(first, first + len(fresh))
@@ -332,7 +333,7 @@ async def reservations_write(
     made_at = [
         request.now
         for request, number in zip(fresh, numbers, strict=True)
-        for _ in range(
+        for _attempt in range(
             coupons_for(number, per_10000) - coupons_for(number - 1, per_10000)
         )
     ]
