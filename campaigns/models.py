@@ -1,6 +1,7 @@
 import datetime as dt
 import functools
 import zoneinfo
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.conf import settings
@@ -155,21 +156,15 @@ class RedemptionRules(models.Model):
     def clean(self) -> None:
         super().clean()
         self.currency = getattr(self, "currency", "").upper()
-        self.categories = ",".join(normalize_categories(self.categories.split(",")))
-        errors = {}
-        money = [f for f in ("min_order_amount", "max_discount") if getattr(self, f)]
-        if money and not getattr(self, "currency", ""):
-            errors["currency"] = (
-                "Name the currency the order must be in: "
-                + " and ".join(money)
-                + " are amounts of money."
-            )
-        if (
-            self.max_discount is not None
-            and getattr(self, "benefit_kind", Benefit.Kind.PERCENT)
-            != Benefit.Kind.PERCENT
-        ):
-            errors["max_discount"] = "Only a percentage off has a maximum discount."
+        categories = normalize_categories(self.categories.split(","))
+        self.categories = ",".join(categories)
+        errors = redemption_rules_errors(
+            currency=self.currency,
+            benefit_kind=getattr(self, "benefit_kind", Benefit.Kind.PERCENT),
+            min_order_amount=self.min_order_amount,
+            max_discount=self.max_discount,
+            categories=categories,
+        )
         if errors:
             raise ValidationError(errors)
 
@@ -186,6 +181,64 @@ def normalize_categories(categories) -> tuple[str, ...]:
     return tuple(
         dict.fromkeys(c.strip().lower() for c in categories if c and c.strip())
     )
+
+
+# A category's longest name: as long as an order's categories may be
+# (``vouchers.serializers.OrderSerializer``), or no order could match it.
+RULE_CATEGORY_MAX_LENGTH = 60
+CATEGORIES_MAX_LENGTH = RedemptionRules._meta.get_field("categories").max_length
+
+
+def redemption_rules_errors(
+    *,
+    currency: str,
+    benefit_kind: str,
+    min_order_amount: Decimal | None,
+    max_discount: Decimal | None,
+    categories: Sequence[str],
+) -> dict[str, list[str]]:
+    """The errors of a set of redemption rules, keyed by field: the one check
+    the admin (``RedemptionRules.clean``, on the coupon type inline and the
+    offer's page) and the staff API (campaign create, voucher generate) share.
+
+    - Money rules (a minimum order, a maximum discount) are in a currency, so
+      they need one.
+    - Only a percentage off has a maximum discount.
+    - Each category (``categories`` already normalized) fits in an order's
+      category, and all of them in the column.
+
+    Each value's own bounds (0.01 or more, 10 digits with 2 decimal places, a
+    limit of 1 or more) are the model fields' validators, which both the admin
+    form and the API serializer take from the fields.
+    """
+    errors: dict[str, list[str]] = {}
+    money = [
+        name
+        for name, value in (
+            ("min_order_amount", min_order_amount),
+            ("max_discount", max_discount),
+        )
+        if value
+    ]
+    if money and not currency:
+        errors["currency"] = [
+            "Name the currency the order must be in: "
+            + " and ".join(money)
+            + " are amounts of money."
+        ]
+    if max_discount is not None and benefit_kind != Benefit.Kind.PERCENT:
+        errors["max_discount"] = ["Only a percentage off has a maximum discount."]
+    if long := [c for c in categories if len(c) > RULE_CATEGORY_MAX_LENGTH]:
+        errors["categories"] = [
+            f"A category has at most {RULE_CATEGORY_MAX_LENGTH} characters "
+            f'("{long[0][:20]}…" has {len(long[0])}).'
+        ]
+    elif len(",".join(categories)) > CATEGORIES_MAX_LENGTH:
+        errors["categories"] = [
+            f"The categories come to more than {CATEGORIES_MAX_LENGTH} "
+            "characters, commas included."
+        ]
+    return errors
 
 
 def snapshot_fields(source) -> tuple[str, ...]:

@@ -1,6 +1,7 @@
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -11,15 +12,19 @@ from campaigns.figures import campaign_figures
 from campaigns.models import (
     BENEFIT_REQUIRES,
     CAMPAIGN_EDITABLE_FIELDS,
+    RULE_CATEGORY_MAX_LENGTH,
+    RULES_FIELDS,
     Benefit,
     Campaign,
     CouponType,
+    normalize_categories,
     validate_timezone,
 )
 from campaigns.rules import CHECKED_FIELDS, campaign_validate
 from couponsite.api.fields import (
     STRICT_FIELD_MAPPING,
     BlankAsNullCharField,
+    StrictCharField,
     StrictSlugField,
 )
 from couponsite.codes import normalize_prefix
@@ -89,6 +94,95 @@ class BenefitSerializer(serializers.Serializer):
     text = serializers.CharField(source="benefit_text")
 
 
+# The answer's source: anything with the ``RedemptionRules`` fields (a coupon
+# type, an offer, a voucher).
+class RedemptionRulesSerializer(serializers.Serializer):
+    """Redemption rules: a coupon type's or an offer's, or those a voucher
+    copied at issue (all null or empty: none)."""
+
+    min_order_amount = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        allow_null=True,
+        help_text="The order must come to at least this much, in the "
+        "benefit's `currency` (which an order must then be in).",
+    )
+    max_discount = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        allow_null=True,
+        help_text="A percentage off never takes more than this much money.",
+    )
+    categories = serializers.ListField(
+        source="category_list",
+        child=serializers.CharField(),
+        help_text="The order must list one of these; empty: any order.",
+    )
+    per_customer_limit = serializers.IntegerField(
+        allow_null=True,
+        help_text="Redemptions per customer in the campaign (or offer), this "
+        "one included; null: no limit.",
+    )
+    order_required = serializers.SerializerMethodField(
+        help_text="Whether redeeming needs the `order` (a minimum or categories)."
+    )
+
+    def get_order_required(self, source) -> bool:
+        return source.min_order_amount is not None or bool(source.categories)
+
+
+# The column is a Postgres integer.
+PER_CUSTOMER_LIMIT_MAX = 2**31 - 1
+
+
+# Each value's bounds come from the model's fields, as the admin form's do; the
+# rules across fields are ``redemption_rules_errors``, which the caller runs with
+# the benefit (``CouponType.clean``, ``Offer.clean``). Validated data are the
+# model's fields: ``categories`` normalized and comma-separated.
+class RedemptionRulesInputSerializer(serializers.ModelSerializer):
+    """Redemption rules as staff set them: the answer's shape less
+    `order_required`, every field optional (omitted or null: no such rule)."""
+
+    serializer_field_mapping = STRICT_FIELD_MAPPING
+    categories = serializers.ListField(
+        # Their length is redemption_rules_errors', so the admin's words say it.
+        child=StrictCharField(
+            validators=[RegexValidator(r"^[^,]*$", message="No commas.")]
+        ),
+        required=False,
+        max_length=50,
+        help_text="The order must list one of these (case ignored); empty or "
+        f"omitted: any order. Each at most {RULE_CATEGORY_MAX_LENGTH} characters.",
+    )
+
+    class Meta:
+        model = CouponType  # the same fields as Offer's (RedemptionRules)
+        fields = list(RULES_FIELDS)
+        extra_kwargs = {
+            "min_order_amount": {
+                "help_text": "The order must come to at least this much, in the "
+                "`currency` (required with it)."
+            },
+            "max_discount": {
+                "help_text": "Percentage off only: never more than this much "
+                "money off an order (needs the `currency`)."
+            },
+            "per_customer_limit": {"max_value": PER_CUSTOMER_LIMIT_MAX},
+        }
+
+    def validate_categories(self, value: list[str]) -> str:
+        return ",".join(normalize_categories(value))
+
+
+def rules_errors_nested(errors: dict) -> dict:
+    """``redemption_rules_errors`` (or a model's ``clean``) keyed as the API
+    takes the rules: the rules' own fields under ``rules``."""
+    nested = {k: v for k, v in errors.items() if k not in RULES_FIELDS}
+    if rules := {k: v for k, v in errors.items() if k in RULES_FIELDS}:
+        nested["rules"] = rules
+    return nested
+
+
 class CouponTypeSerializer(serializers.Serializer):
     """A coupon type in answers (plain Serializer: it is on the draw's hot path)."""
 
@@ -118,6 +212,11 @@ class CouponTypeInputSerializer(serializers.ModelSerializer):
     benefit_kind = serializers.ChoiceField(
         choices=Benefit.Kind.choices, default=Benefit.Kind.PERCENT
     )
+    rules = RedemptionRulesInputSerializer(
+        required=False,
+        help_text="What an order must be for its coupons to apply; omitted: "
+        "none. Money rules need the `currency`. Each coupon copies them at issue.",
+    )
 
     class Meta:
         model = CouponType
@@ -138,6 +237,7 @@ class CouponTypeInputSerializer(serializers.ModelSerializer):
             "hold_seconds",
             "code_prefix",
             "code_length",
+            "rules",
         ]
         # Uniqueness of names within a campaign is checked by CampaignCreateSerializer.
         validators = []
@@ -152,10 +252,13 @@ class CouponTypeInputSerializer(serializers.ModelSerializer):
         return value.upper()
 
     def validate(self, attrs):
+        attrs.update(attrs.pop("rules", {}))
         try:
             CouponType(**attrs).clean()
         except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from None
+            raise serializers.ValidationError(
+                rules_errors_nested(exc.message_dict)
+            ) from None
         return attrs
 
 
@@ -300,8 +403,19 @@ class DrawFairnessSerializer(serializers.Serializer):
     )
 
 
+class CouponTypeDetailSerializer(CouponTypeSerializer):
+    """A coupon type in the campaign's detail: with its redemption rules."""
+
+    rules = RedemptionRulesSerializer(
+        source="*",
+        read_only=True,
+        help_text="What an order must be for its coupons to apply (each coupon "
+        "copies them at issue).",
+    )
+
+
 class CampaignDetailSerializer(CampaignSerializer):
-    coupon_types = CouponTypeSerializer(many=True, read_only=True)
+    coupon_types = CouponTypeDetailSerializer(many=True, read_only=True)
     windows = serializers.SerializerMethodField()
     today = serializers.SerializerMethodField()
     draw_fairness = serializers.SerializerMethodField()

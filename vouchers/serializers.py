@@ -1,12 +1,18 @@
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from campaigns.models import normalize_categories
-from campaigns.serializers import BenefitSerializer
+from campaigns.models import RULE_CATEGORY_MAX_LENGTH, normalize_categories
+from campaigns.serializers import (
+    BenefitSerializer,
+    RedemptionRulesInputSerializer,
+    RedemptionRulesSerializer,
+    rules_errors_nested,
+)
 from couponsite.api.fields import (
     BlankAsNullCharField,
     BlankAsNullEmailField,
@@ -14,42 +20,8 @@ from couponsite.api.fields import (
     StrictDecimalField,
 )
 from couponsite.codes import display_code
-from vouchers.models import Voucher, voucher_redeem_deadline
+from vouchers.models import Offer, Voucher, voucher_redeem_deadline
 from vouchers.pricing import MAX_MINOR_UNITS, Order, minor_units, quantize
-
-
-class RedemptionRulesSerializer(serializers.Serializer):
-    """A voucher's redemption rules, as copied at issue (all null or empty: none)."""
-
-    min_order_amount = serializers.DecimalField(
-        max_digits=10,
-        decimal_places=2,
-        allow_null=True,
-        help_text="The order must come to at least this much, in the "
-        "benefit's `currency` (which an order must then be in).",
-    )
-    max_discount = serializers.DecimalField(
-        max_digits=10,
-        decimal_places=2,
-        allow_null=True,
-        help_text="A percentage off never takes more than this much money.",
-    )
-    categories = serializers.ListField(
-        source="category_list",
-        child=serializers.CharField(),
-        help_text="The order must list one of these; empty: any order.",
-    )
-    per_customer_limit = serializers.IntegerField(
-        allow_null=True,
-        help_text="Redemptions per customer in the campaign (or offer), this "
-        "one included; null: no limit.",
-    )
-    order_required = serializers.SerializerMethodField(
-        help_text="Whether redeeming needs the `order` (a minimum or categories)."
-    )
-
-    def get_order_required(self, voucher: Voucher) -> bool:
-        return voucher.min_order_amount is not None or bool(voucher.categories)
 
 
 class VoucherSerializer(serializers.Serializer):
@@ -139,7 +111,7 @@ class OrderSerializer(serializers.Serializer):
         r"^[A-Z]{3}$", help_text="ISO 4217 code, upper case (`HKD`)."
     )
     categories = serializers.ListField(
-        child=StrictCharField(max_length=60),
+        child=StrictCharField(max_length=RULE_CATEGORY_MAX_LENGTH),
         required=False,
         max_length=50,
         help_text="The order's item categories (case ignored).",
@@ -240,6 +212,20 @@ class VoucherGenerateSerializer(serializers.Serializer):
         max_value=Decimal(100),
         help_text="Percentage off, kept by each voucher as issued.",
     )
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$",
+        required=False,
+        help_text="ISO 4217, upper case: the currency orders must be in, needed "
+        "by the money `rules`. Given: it replaces the offer's.",
+    )
+    rules = RedemptionRulesInputSerializer(
+        required=False,
+        help_text="The offer's redemption rules, kept by each voucher as issued. "
+        "Given: they replace the offer's rules, all of them (a rule left out is "
+        "none), as `discount` replaces its discount; vouchers already issued "
+        "keep theirs. Omitted: the offer's rules stay as they are. Money rules "
+        "need `currency` in the same request.",
+    )
     expires_at = serializers.DateTimeField()
     send_emails = serializers.BooleanField(
         default=True,
@@ -261,6 +247,18 @@ class VoucherGenerateSerializer(serializers.Serializer):
                 {"emails": ["Give either one `email` or a list of `emails`."]}
             )
         attrs["emails"] = [attrs.pop("email")] if "email" in attrs else attrs["emails"]
+        if "rules" in attrs:
+            offer = Offer(
+                discount=attrs["discount"],
+                currency=attrs.get("currency", ""),
+                **attrs["rules"],
+            )
+            try:
+                offer.clean()  # the rules the admin's offer page applies
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(
+                    rules_errors_nested(exc.message_dict)
+                ) from None
         return attrs
 
 
@@ -279,6 +277,14 @@ class GeneratedVoucherSerializer(serializers.Serializer):
 class OfferSerializer(serializers.Serializer):
     name = serializers.CharField()
     discount = serializers.DecimalField(max_digits=5, decimal_places=2)
+    currency = BlankAsNullCharField(
+        help_text="The currency its money rules are in; null: none."
+    )
+    rules = RedemptionRulesSerializer(
+        source="*",
+        read_only=True,
+        help_text="Its redemption rules now (the vouchers just issued carry them).",
+    )
 
 
 class VoucherGenerateResultSerializer(serializers.Serializer):

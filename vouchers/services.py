@@ -313,20 +313,44 @@ def _normalize_emails(emails: list[str]) -> list[str]:
     return list(dict.fromkeys(email.strip().lower() for email in emails))
 
 
-def offer_upsert(*, name: str, discount: Decimal) -> Offer:
-    """The offer by this name (any case), created if new; its current discount set.
+# A rule left out of ``offer_upsert``'s ``rules``: none.
+RULES_DEFAULTS = {
+    "min_order_amount": None,
+    "max_discount": None,
+    "categories": "",
+    "per_customer_limit": None,
+}
 
-    Unlike seed 001, this changes no voucher already issued: vouchers carry
-    their own copy of the discount.
+
+def offer_upsert(
+    *,
+    name: str,
+    discount: Decimal,
+    currency: str | None = None,
+    rules: dict | None = None,
+) -> Offer:
+    """The offer by this name (any case), created if new; its current discount set,
+    and its currency and redemption rules when given.
+
+    ``rules`` (the ``RULES_FIELDS``, validated by the caller) replace all of the
+    offer's rules, a field left out becoming none, as ``discount`` replaces its
+    discount; ``None`` keeps the offer's. Unlike seed 001, this changes no
+    voucher already issued: vouchers carry their own copy of the discount and rules.
+    The change is one conditional update, so a generation racing another sets
+    whole values, never a mix.
     """
     name = name.strip()
+    values: dict = {"discount": discount}
+    if currency is not None:
+        values["currency"] = currency
+    if rules is not None:
+        values.update({field: RULES_DEFAULTS[field] for field in RULES_FIELDS})
+        values.update(rules)
     offer, created = Offer.objects.get_or_create(
-        name__iexact=name, defaults={"name": name, "discount": discount}
+        name__iexact=name, defaults={"name": name, **values}
     )
-    if not created and offer.discount != discount:
-        Offer.objects.filter(pk=offer.pk).update(
-            discount=discount, updated_at=timezone.now()
-        )
+    if not created and any(getattr(offer, f) != v for f, v in values.items()):
+        Offer.objects.filter(pk=offer.pk).update(**values, updated_at=timezone.now())
         offer.refresh_from_db()
     return offer
 
@@ -339,6 +363,8 @@ def vouchers_generate(
     expires_at: dt.datetime,
     acting_user: AbstractBaseUser | None,
     send_emails: bool = False,
+    currency: str | None = None,
+    rules: dict | None = None,
     now: dt.datetime | None = None,
 ) -> list[Voucher]:
     """One voucher per email for the offer (seed 001's generate), in one bulk insert.
@@ -348,7 +374,8 @@ def vouchers_generate(
     chunk of vouchers: the worker renders and queues the messages), so a failed
     generation emails no one and a committed one emails everyone.
 
-    Each voucher keeps ``discount`` as issued. A voucher belongs to the customer
+    Each voucher keeps ``discount`` and the offer's redemption rules as issued
+    (``currency`` and ``rules``, when given, set the offer's first: ``offer_upsert``). A voucher belongs to the customer
     who verified that email, now or when one does later (``vouchers_link_email``).
     One ``ISSUED`` history event names ``acting_user`` (None: a command) and
     what was issued: it is the batch's audit row.
@@ -356,7 +383,9 @@ def vouchers_generate(
     now = now or timezone.now()
     emails = _normalize_emails(emails)
     with transaction.atomic():
-        offer = offer_upsert(name=offer_name, discount=discount)
+        offer = offer_upsert(
+            name=offer_name, discount=discount, currency=currency, rules=rules
+        )
         owners = verified_owners(emails=emails)
 
         def insert() -> list[Voucher]:

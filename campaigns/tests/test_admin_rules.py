@@ -357,3 +357,91 @@ def test_the_admin_refuses_a_code_prefix_the_api_refuses(admin_client, staff_cli
         == api.json()["fields"]["coupon_types.0.code_prefix"]
     )
     assert not Campaign.objects.filter(slug="rules").exists()
+
+
+LONG_CATEGORY = "c" * 61
+
+
+@pytest.mark.parametrize(
+    ("type_fields", "rules", "field", "message"),
+    [
+        pytest.param(
+            {},
+            {"min_order_amount": "50"},
+            "currency",
+            "Name the currency the order must be in: min_order_amount are amounts "
+            "of money.",
+            id="money-rule-without-currency",
+        ),
+        pytest.param(
+            {"currency": "HKD"},
+            {"min_order_amount": "-1"},
+            "min_order_amount",
+            "Ensure this value is greater than or equal to 0.01.",
+            id="negative-minimum",
+        ),
+        pytest.param(
+            {"currency": "HKD"},
+            {"max_discount": "123456789.00"},
+            "max_discount",
+            "Ensure that there are no more than 10 digits in total.",
+            id="too-many-digits",
+        ),
+        pytest.param(
+            {"benefit_kind": "amount", "amount": "5", "currency": "HKD"},
+            {"max_discount": "3"},
+            "max_discount",
+            "Only a percentage off has a maximum discount.",
+            id="max-discount-on-an-amount-off",
+        ),
+        pytest.param(
+            {},
+            {"categories": [LONG_CATEGORY]},
+            "categories",
+            "A category has at most 60 characters",
+            id="category-too-long",
+        ),
+        pytest.param(
+            {},
+            {"per_customer_limit": 0},
+            "per_customer_limit",
+            "Ensure this value is greater than or equal to 1.",
+            id="limit-zero",
+        ),
+    ],
+)
+def test_the_admin_and_the_api_refuse_the_same_redemption_rules(
+    admin_client, staff_client, type_fields, rules, field, message
+):
+    # given one coupon type with these rules, as the API takes them (a `rules`
+    # object) and as the admin's inline does (its fields, categories comma-separated)
+    api_type = {**PRIZE, **type_fields, "rules": rules}
+    admin_rules = {
+        name: ",".join(value) if isinstance(value, list) else str(value)
+        for name, value in rules.items()
+    }
+    admin_type = {**PRIZE, **type_fields, **admin_rules}
+
+    # when both are sent
+    api = staff_client.post(API, _api_payload({}, [api_type]), format="json")
+    page = admin_client.post(_add({}), _admin_form({}, [admin_type]))
+
+    # then both refuse them, naming the field with the same words
+    assert api.status_code == 400
+    assert api.json()["code"] == "VALIDATION_ERROR"
+    path = "coupon_types.0." + (field if field == "currency" else f"rules.{field}")
+    assert any(message in text for text in api.json()["fields"][path])
+    assert page.status_code == 200
+    inline = page.context["inline_admin_formsets"][0].formset
+    assert any(message in text for text in inline.forms[0].errors[field])
+    assert not Campaign.objects.exists()
+
+
+def test_the_api_refuses_a_category_with_a_comma(staff_client):
+    """The admin takes categories comma-separated, so only the API can send one."""
+    coupon_type = {**PRIZE, "rules": {"categories": ["shoes,bags"]}}
+
+    response = staff_client.post(API, _api_payload({}, [coupon_type]), format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["coupon_types.0.rules.categories.0"]

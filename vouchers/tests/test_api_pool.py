@@ -40,7 +40,18 @@ class TestGenerate:
 
         assert response.status_code == 201
         body = response.json()
-        assert body["offer"] == {"name": "KOI", "discount": "22.10"}
+        assert body["offer"] == {
+            "name": "KOI",
+            "discount": "22.10",
+            "currency": None,
+            "rules": {
+                "min_order_amount": None,
+                "max_discount": None,
+                "categories": [],
+                "per_customer_limit": None,
+                "order_required": False,
+            },
+        }
         [issued] = body["vouchers"]
         assert issued["email"] == "customer1@gmail.com"
         voucher = Voucher.objects.get()
