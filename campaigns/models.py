@@ -25,7 +25,8 @@ def validate_timezone(value: str) -> None:
     """The one time zone check: the model field's and the API field's validator."""
     if value not in known_timezones():
         raise ValidationError(
-            f'"{value}" is not a known time zone (like Europe/Paris).'
+            gettext('"%(value)s" is not a known time zone (like Europe/Paris).')
+            % {"value": value}
         )
 
 
@@ -222,21 +223,34 @@ def redemption_rules_errors(
     ]
     if money and not currency:
         errors["currency"] = [
-            "Name the currency the order must be in: "
-            + " and ".join(money)
-            + " are amounts of money."
+            gettext(
+                "Name the currency the order must be in: %(fields)s are amounts "
+                "of money."
+            )
+            % {"fields": ", ".join(money)}
         ]
     if max_discount is not None and benefit_kind != Benefit.Kind.PERCENT:
-        errors["max_discount"] = ["Only a percentage off has a maximum discount."]
+        errors["max_discount"] = [
+            gettext("Only a percentage off has a maximum discount.")
+        ]
     if long := [c for c in categories if len(c) > RULE_CATEGORY_MAX_LENGTH]:
         errors["categories"] = [
-            f"A category has at most {RULE_CATEGORY_MAX_LENGTH} characters "
-            f'("{long[0][:20]}…" has {len(long[0])}).'
+            gettext(
+                'A category has at most %(most)d characters ("%(start)s…" has '
+                "%(length)d)."
+            )
+            % {
+                "most": RULE_CATEGORY_MAX_LENGTH,
+                "start": long[0][:20],
+                "length": len(long[0]),
+            }
         ]
     elif len(",".join(categories)) > CATEGORIES_MAX_LENGTH:
         errors["categories"] = [
-            f"The categories come to more than {CATEGORIES_MAX_LENGTH} "
-            "characters, commas included."
+            gettext(
+                "The categories come to more than %(most)d characters, commas included."
+            )
+            % {"most": CATEGORIES_MAX_LENGTH}
         ]
     return errors
 

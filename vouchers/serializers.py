@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -121,7 +122,12 @@ class OrderSerializer(serializers.Serializer):
         amount, currency = attrs["amount"], attrs["currency"]
         if quantize(amount, currency) != amount:
             raise serializers.ValidationError(
-                {"amount": [f"{currency} has {minor_units(currency)} decimal places."]}
+                {
+                    "amount": [
+                        gettext("%(currency)s has %(places)d decimal places.")
+                        % {"currency": currency, "places": minor_units(currency)}
+                    ]
+                }
             )
         return Order(
             amount=quantize(amount, currency),
@@ -244,7 +250,7 @@ class VoucherGenerateSerializer(serializers.Serializer):
     def validate(self, attrs):
         if ("email" in attrs) == ("emails" in attrs):
             raise serializers.ValidationError(
-                {"emails": ["Give either one `email` or a list of `emails`."]}
+                {"emails": [gettext("Give either one `email` or a list of `emails`.")]}
             )
         attrs["emails"] = [attrs.pop("email")] if "email" in attrs else attrs["emails"]
         if "rules" in attrs:
