@@ -19,6 +19,10 @@ def six_digit_code(help_text: str) -> StrictCharField:
     )
 
 
+# A customer's saved language: one of LANGUAGES, or "" for each request's own.
+LANGUAGE_CHOICES = ["", *(code for code, _name in settings.LANGUAGES)]
+
+
 class PhoneField(StrictCharField):
     """A phone number in any common notation, normalised to E.164."""
 
@@ -75,6 +79,14 @@ class CustomerSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="When the code for `pending_email` stops working.",
     )
+    # Declared (not the model's): a read-only field built from the model drops
+    # its blank choice, and "" (follow Accept-Language) is what most answer.
+    language = serializers.ChoiceField(
+        choices=LANGUAGE_CHOICES,
+        read_only=True,
+        help_text="The language of your answers, texts and emails; an empty "
+        "string follows each request's Accept-Language.",
+    )
 
     class Meta:
         model = Customer
@@ -114,7 +126,7 @@ class CustomerUpdateSerializer(serializers.Serializer):
     )
     name = StrictCharField(max_length=150, required=False, allow_blank=True)
     language = serializers.ChoiceField(
-        choices=["", *(code for code, _name in settings.LANGUAGES)],
+        choices=LANGUAGE_CHOICES,
         required=False,
         help_text="The language of your answers, texts and emails; an empty "
         "string follows each request's Accept-Language.",
