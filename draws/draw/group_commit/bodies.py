@@ -28,21 +28,14 @@ def voucher_row(
     return VoucherRow(
         code=code,
         status=Voucher.Status.ISSUED.value,
-        benefit_kind=coupon_type.benefit_kind,
-        amount=coupon_type.amount,
-        currency=coupon_type.currency,
-        percent=coupon_type.percent,
-        free_item=coupon_type.free_item,
+        # The benefit and the rules, copied as voucher_issue copies them.
+        **coupon_type.benefit_fields(),
         email=email,
         issued_at=issued_at,
         expires_at=expires_at,
         held_until=None,
         used_at=None,
         order_ref="",
-        min_order_amount=coupon_type.min_order_amount,
-        max_discount=coupon_type.max_discount,
-        categories=coupon_type.categories,
-        per_customer_limit=coupon_type.per_customer_limit,
         coupon_type_name=coupon_type.name,
         campaign_slug=slug,
     )
