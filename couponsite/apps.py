@@ -1,12 +1,15 @@
 from django.apps import AppConfig
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
+from django_tasks_db.apps import TasksAppConfig
 
 
 class CouponsiteConfig(AppConfig):
     """The project package doubles as the app holding shared API plumbing."""
 
     name = "couponsite"
-    verbose_name = "Platform"
+    verbose_name = _("Platform")
 
     def ready(self) -> None:
         from couponsite.api.idempotency import idempotency_keys_purge
@@ -15,6 +18,17 @@ class CouponsiteConfig(AppConfig):
         register_purge("idempotency_keys", idempotency_keys_purge)
         if settings.REDIS_URL and settings.REDIS_CLUSTER:
             _crontask_lock_on_cluster()
+
+
+class TasksDatabaseConfig(TasksAppConfig):
+    """django-tasks-db's app under a name employees read in their language."""
+
+    verbose_name = _("Background tasks")
+
+
+# Texts django-tasks-db marks for translation but ships no Chinese for: listed
+# here so makemessages puts them in our catalogues (LOCALE_PATHS) too.
+LIBRARY_TEXTS = (gettext_noop("Task Result"), gettext_noop("Task Results"))
 
 
 class _ClusterLock:

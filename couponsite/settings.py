@@ -41,7 +41,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "health_check",
-    "django_tasks_db",
+    # django-tasks-db, named in the back office's language.
+    "couponsite.apps.TasksDatabaseConfig",
     "crontask",
     "couponsite",
     "messaging",
