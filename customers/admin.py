@@ -10,6 +10,7 @@ from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from couponsite.admin_actions import reason_action, reason_page
@@ -36,20 +37,20 @@ class ApiTokenInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
 
 
-BLOCK_HELP = (
+BLOCK_HELP = _(
     "Why (recorded in the history, with who did it). The customer may still "
     "sign in and use the coupons they hold; their draws, claims, reservations "
     "and grabs are refused (CUSTOMER_BLOCKED)."
 )
+REASON_HELP = _("Recorded in the history, with who did it.")
 
 
 class BlockedFilter(admin.EmptyFieldListFilter):
-    title = "blocked"
+    title = _("blocked")
 
     def choices(self, changelist):
-        for choice, label in zip(
-            super().choices(changelist), ["All", "Not blocked", "Blocked"], strict=True
-        ):
+        labels = [gettext("All"), gettext("Not blocked"), gettext("Blocked")]
+        for choice, label in zip(super().choices(changelist), labels, strict=True):
             yield {**choice, "display": label}
 
 
@@ -70,7 +71,7 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
         "erased_at",
     ]
     search_fields = ["phone", "email", "name"]
-    search_help_text = (
+    search_help_text = _(
         "A phone number however written (+1 415 555 0123), an email, or a name."
     )
     list_filter = [
@@ -88,29 +89,31 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     block = reason_action(
         name="block",
-        description="Block selected customers from taking part",
+        description=_("Block selected customers from taking part"),
         apply=services.customer_block,
         target="customer",
-        done="Blocked",
+        done=_("Blocked"),
         help_text=BLOCK_HELP,
         permissions=["block"],
     )
     unblock = reason_action(
         name="unblock",
-        description="Unblock selected customers",
+        description=_("Unblock selected customers"),
         apply=services.customer_unblock,
         target="customer",
-        done="Unblocked",
+        done=_("Unblocked"),
+        help_text=REASON_HELP,
         permissions=["block"],
     )
 
-    @admin.display(description="blocked", ordering="blocked_at")
+    @admin.display(description=_("blocked"), ordering="blocked_at")
     def blocked(self, customer: Customer):
         if customer.blocked_at is None:
             return ""
         return format_html(
-            '<span class="customer-blocked" title="{}">blocked</span>',
+            '<span class="customer-blocked" title="{}">{}</span>',
             customer.blocked_reason,
+            gettext("blocked"),
         )
 
     def get_urls(self):
@@ -142,16 +145,14 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
             self,
             request,
             customer,
-            description="Block this customer from taking part"
+            description=gettext("Block this customer from taking part")
             if blocking
-            else "Unblock this customer",
+            else gettext("Unblock this customer"),
             apply=services.customer_block if blocking else services.customer_unblock,
             target="customer",
-            done="Blocked" if blocking else "Unblocked",
+            done=gettext("Blocked") if blocking else gettext("Unblocked"),
             back_url=reverse("admin:customers_customer_change", args=[customer.pk]),
-            help_text=BLOCK_HELP
-            if blocking
-            else "Recorded in the history, with who did it.",
+            help_text=BLOCK_HELP if blocking else REASON_HELP,
         )
 
     @classmethod
@@ -178,14 +179,16 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
             self,
             request,
             customer,
-            description="Erase this customer's personal data",
+            description=gettext("Erase this customer's personal data"),
             apply=services.customer_erase,
             target="customer",
-            done="Erased",
+            done=gettext("Erased"),
             back_url=reverse("admin:customers_customer_change", args=[customer.pk]),
-            help_text="Why (e.g. the request's reference). Recorded in the history, "
-            "with who did it. Their phone, email and name go for good; their "
-            "draws, claims and vouchers stay, anonymised.",
+            help_text=gettext(
+                "Why (e.g. the request's reference). Recorded in the history, "
+                "with who did it. Their phone, email and name go for good; their "
+                "draws, claims and vouchers stay, anonymised."
+            ),
         )
 
     def get_readonly_fields(self, request, obj=None):
@@ -209,7 +212,9 @@ class CustomerAdmin(AuditedAdminMixin, admin.ModelAdmin):
         ):
             change_name = "unblock" if customer.blocked_at else "block"
             context["block_button"] = {
-                "label": "Unblock" if customer.blocked_at else "Block",
+                "label": gettext("Unblock")
+                if customer.blocked_at
+                else gettext("Block"),
                 "url": reverse(
                     "admin:customers_customer_block", args=[customer.pk, change_name]
                 ),
@@ -282,9 +287,9 @@ class SmsCountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ["-hour", "-sent"]
     readonly_fields = ["hour", "prefix", "sent", "refused", "warned_at", "exhausted_at"]
 
-    @admin.display(description="prefix", ordering="prefix")
+    @admin.display(description=_("prefix"), ordering="prefix")
     def prefix_shown(self, row: SmsCount) -> str:
-        return f"+{row.prefix}" if row.prefix else "(the whole site)"
+        return f"+{row.prefix}" if row.prefix else gettext("(the whole site)")
 
 
 @admin.register(OneTimeCode)
@@ -391,11 +396,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
         messages.warning(
             request,
-            f"Token for {user.username}: {token.key} — copy it now, it is not shown "
-            f"again. It works until {token.expires_at:%Y-%m-%d %H:%M %Z}.",
+            gettext(
+                "Token for %(username)s: %(token)s — copy it now, it is not shown "
+                "again. It works until %(expires_at)s."
+            )
+            % {
+                "username": user.username,
+                "token": token.key,
+                "expires_at": f"{token.expires_at:%Y-%m-%d %H:%M %Z}",
+            },
         )
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description=_("Revoke selected tokens"))
     def revoke(self, request, queryset):
         with transaction.atomic():  # actions run outside the admin's transaction
             for token in queryset.active():
@@ -403,19 +415,19 @@ class ApiTokenAdmin(admin.ModelAdmin):
                 audit_record(
                     acting_user=request.user, action="api_token.revoked", target=token
                 )
-        self.message_user(request, "Revoked.")
+        self.message_user(request, gettext("Revoked."))
 
 
 CustomerAdmin.add_story_panel(
     StoryPanel(
-        title="Sign-in code (the last one sent; the code itself is never kept)",
+        title=_("Sign-in code (the last one sent; the code itself is never kept)"),
         model=OneTimeCode,
         lookups=lambda customer: {"phone__exact": customer.phone},
         columns=[
-            ("sent at", lambda code: code.sent_at),
-            ("expires at", lambda code: code.expires_at),
-            ("wrong guesses", lambda code: code.attempts),
-            ("used at", lambda code: code.used_at or "not used"),
+            (_("sent at"), lambda code: code.sent_at),
+            (_("expires at"), lambda code: code.expires_at),
+            (_("wrong guesses"), lambda code: code.attempts),
+            (_("used at"), lambda code: code.used_at or gettext("not used")),
         ],
         position=90,
         ordering=["-sent_at"],
@@ -423,14 +435,14 @@ CustomerAdmin.add_story_panel(
 )
 CustomerAdmin.add_story_panel(
     StoryPanel(
-        title="Email verification codes sent",
+        title=_("Email verification codes sent"),
         model=EmailVerification,
         lookups=lambda customer: {"customer__id__exact": customer.pk},
         columns=[
-            ("sent at", lambda row: row.sent_at),
-            ("email", lambda row: row.email),
-            ("wrong guesses", lambda row: row.attempts),
-            ("verified at", lambda row: row.verified_at or "not verified"),
+            (_("sent at"), lambda row: row.sent_at),
+            (_("email"), lambda row: row.email),
+            (_("wrong guesses"), lambda row: row.attempts),
+            (_("verified at"), lambda row: row.verified_at or gettext("not verified")),
         ],
         position=91,
         ordering=["-sent_at"],

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from customers.phones import validate_e164
 
@@ -18,50 +20,65 @@ class Customer(models.Model):
 
     # E.164 is at most 16 characters; an erased customer's placeholder
     # ("erased:<id>", never a number) may be longer.
-    phone = models.CharField(max_length=32, unique=True, validators=[validate_e164])
+    phone = models.CharField(
+        _("phone"), max_length=32, unique=True, validators=[validate_e164]
+    )
     # NULL, not "", for "no email": the unique constraint must ignore customers without one.
     email = models.EmailField(  # noqa: DJ001
+        _("email"),
         null=True,
         blank=True,
-        help_text="Verified: set only when the customer proved they own it "
-        "(or by staff here).",
+        help_text=_(
+            "Verified: set only when the customer proved they own it "
+            "(or by staff here)."
+        ),
     )
-    name = models.CharField(max_length=150, blank=True)
+    name = models.CharField(_("name"), max_length=150, blank=True)
     # The language of their answers, texts and emails; blank: the request's
     # (Accept-Language), and for messages sent without a request, English.
     language = models.CharField(
+        _("language"),
         max_length=8,
         choices=[(code, name) for code, name in settings.LANGUAGES],
         blank=True,
         default="",
-        help_text="Blank: each request's Accept-Language.",
+        help_text=_("Blank: each request's Accept-Language."),
     )
-    is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    is_active = models.BooleanField(_("is active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     # Erasure (``customers.services.erasure``): the row stays, so what counts
     # for quotas and reports stays right; who they were does not.
     erased_at = models.DateTimeField(
+        _("erased at"),
         null=True,
         blank=True,
-        help_text="When their personal data was erased (the row is kept, anonymised).",
+        help_text=_(
+            "When their personal data was erased (the row is kept, anonymised)."
+        ),
     )
     # A keyed hash of the phone they had, only while that phone may not sign
     # up again (``ERASURE_SIGNIN_HOLD_SECONDS``); blanked by ``purge_expired``.
     erased_phone_hash = models.CharField(
-        max_length=64, blank=True, db_index=True, editable=False
+        _("erased phone hash"), max_length=64, blank=True, db_index=True, editable=False
     )
     # Blocked by staff (``customers.services.customer_block``): may sign in and
     # read, may not take part (draws, claims, reservations, grabs).
     blocked_at = models.DateTimeField(
+        _("blocked at"),
         null=True,
         blank=True,
         editable=False,
-        help_text="Blocked from taking part since then (draws, claims, "
-        "reservations, grabs); use the Block / Unblock buttons.",
+        help_text=_(
+            "Blocked from taking part since then (draws, claims, "
+            "reservations, grabs); use the Block / Unblock buttons."
+        ),
     )
-    blocked_reason = models.CharField(max_length=200, blank=True, editable=False)
+    blocked_reason = models.CharField(
+        _("blocked reason"), max_length=200, blank=True, editable=False
+    )
     blocked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("blocked by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -74,12 +91,14 @@ class Customer(models.Model):
     is_staff = False
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         constraints = [
             models.UniqueConstraint(
                 Lower("email"),
                 condition=models.Q(email__isnull=False),
                 name="customer_email_unique_ci",
-                violation_error_message="Another customer already uses this email.",
+                violation_error_message=_("Another customer already uses this email."),
             )
         ]
         permissions = [
@@ -110,16 +129,16 @@ class SmsCount(models.Model):
     was raised, so it is logged once per hour.
     """
 
-    hour = models.DateTimeField()
-    prefix = models.CharField(max_length=20, blank=True)
-    sent = models.PositiveIntegerField(default=0)
-    refused = models.PositiveIntegerField(default=0)
-    warned_at = models.DateTimeField(null=True, blank=True)
-    exhausted_at = models.DateTimeField(null=True, blank=True)
+    hour = models.DateTimeField(_("hour"))
+    prefix = models.CharField(_("prefix"), max_length=20, blank=True)
+    sent = models.PositiveIntegerField(_("sent"), default=0)
+    refused = models.PositiveIntegerField(_("refused"), default=0)
+    warned_at = models.DateTimeField(_("warned at"), null=True, blank=True)
+    exhausted_at = models.DateTimeField(_("exhausted at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "sign-in texts per hour"
-        verbose_name_plural = "sign-in texts per hour"
+        verbose_name = _("sign-in texts per hour")
+        verbose_name_plural = _("sign-in texts per hour")
         constraints = [
             models.UniqueConstraint(
                 fields=["hour", "prefix"], name="sms_count_one_per_hour_prefix"
@@ -127,7 +146,8 @@ class SmsCount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.prefix or 'all'} {self.hour:%Y-%m-%d %H:00}: {self.sent}"
+        prefix = self.prefix or gettext("all")
+        return f"{prefix} {self.hour:%Y-%m-%d %H:00}: {self.sent}"
 
 
 class OneTimeCode(models.Model):
@@ -138,15 +158,22 @@ class OneTimeCode(models.Model):
     updates and a row lock, never by reading then writing in Python.
     """
 
-    phone = models.CharField(max_length=16, unique=True)
-    code_hash = models.CharField(max_length=64)
-    sent_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    used_at = models.DateTimeField(null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=16, unique=True)
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    sent_at = models.DateTimeField(_("sent at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one time code")
+        verbose_name_plural = _("one time codes")
 
     def __str__(self) -> str:
-        return f"code for {self.phone} sent {self.sent_at:%Y-%m-%d %H:%M:%S}"
+        return gettext("code for %(phone)s sent %(sent_at)s") % {
+            "phone": self.phone,
+            "sent_at": f"{self.sent_at:%Y-%m-%d %H:%M:%S}",
+        }
 
 
 class EmailVerification(models.Model):
@@ -160,17 +187,27 @@ class EmailVerification(models.Model):
     """
 
     customer = models.OneToOneField(
-        Customer, on_delete=models.CASCADE, related_name="email_verification"
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="email_verification",
+        verbose_name=_("customer"),
     )
-    email = models.EmailField(db_index=True)
-    code_hash = models.CharField(max_length=64)
-    sent_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    verified_at = models.DateTimeField(null=True, blank=True)
+    email = models.EmailField(_("email"), db_index=True)
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    sent_at = models.DateTimeField(_("sent at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("email verification")
+        verbose_name_plural = _("email verifications")
 
     def __str__(self) -> str:
-        return f"{self.email} for customer {self.customer_id}"
+        return gettext("%(email)s for customer %(customer)s") % {
+            "email": self.email,
+            "customer": self.customer_id,
+        }
 
 
 class ApiTokenQuerySet(models.QuerySet):
@@ -189,14 +226,15 @@ class ApiToken(models.Model):
     customers, ``STAFF_TOKEN_TTL_SECONDS`` for staff, unless chosen otherwise).
     """
 
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    prefix = models.CharField(max_length=8, editable=False)
+    digest = models.CharField(_("digest"), max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("prefix"), max_length=8, editable=False)
     customer = models.ForeignKey(
         Customer,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="tokens",
+        verbose_name=_("customer"),
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -204,16 +242,24 @@ class ApiToken(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="api_tokens",
-        help_text="A staff user: the token may generate vouchers, create campaigns and redeem at checkout.",
+        verbose_name=_("user"),
+        help_text=_(
+            "A staff user: the token may generate vouchers, create campaigns "
+            "and redeem at checkout."
+        ),
     )
-    name = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(help_text="The token is refused from then on.")
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(
+        _("expires at"), help_text=_("The token is refused from then on.")
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
     objects = ApiTokenQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
         constraints = [
             models.CheckConstraint(
                 condition=(

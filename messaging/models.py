@@ -5,6 +5,8 @@ import re
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 # Kinds whose body holds a code that signs in (or proves a mailbox): staff never
 # read it (a staff member with the code could act as the customer), and once the
@@ -20,34 +22,38 @@ def masked(text: str) -> str:
 
 class Message(models.Model):
     class Channel(models.TextChoices):
-        SMS = "sms", "text message"
-        EMAIL = "email", "email"
+        SMS = "sms", _("text message")
+        EMAIL = "email", _("email")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "waiting"
-        SENDING = "sending", "sending"
-        SENT = "sent", "sent"
-        FAILED = "failed", "failed"
+        PENDING = "pending", _("waiting")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
 
-    channel = models.CharField(max_length=8, choices=Channel.choices)
-    recipient = models.CharField(max_length=254, db_index=True)
-    subject = models.CharField(max_length=255, blank=True)
-    body = models.TextField()
-    html_body = models.TextField(blank=True)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    recipient = models.CharField(_("recipient"), max_length=254, db_index=True)
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    body = models.TextField(_("body"))
+    html_body = models.TextField(_("html body"), blank=True)
     # What the message is for: sign_in_code, email_code, win_notice, voucher_code…
-    kind = models.SlugField(max_length=40)
+    kind = models.SlugField(_("kind"), max_length=40)
     status = models.CharField(
-        max_length=8, choices=Status.choices, default=Status.PENDING
+        _("status"), max_length=8, choices=Status.choices, default=Status.PENDING
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
     # Pending: not to be sent before then (a retry's backoff). Sending: the end of
     # the worker's lease, after which the sweeper takes it as lost.
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
+    created_at = models.DateTimeField(
+        _("created at"), default=timezone.now, db_index=True
+    )
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["-created_at", "-id"]
         indexes = [
             # The sweeper's and the back office's "still on its way" rows.
@@ -64,9 +70,12 @@ class Message(models.Model):
         permissions = [("resend_message", "Can send a message again")]
 
     def __str__(self) -> str:
-        return (
-            f"{self.get_channel_display()} #{self.pk} to {self.recipient} ({self.kind})"
-        )
+        return gettext("%(channel)s #%(id)s to %(recipient)s (%(kind)s)") % {
+            "channel": self.get_channel_display(),
+            "id": self.pk,
+            "recipient": self.recipient,
+            "kind": self.kind,
+        }
 
     @property
     def is_secret(self) -> bool:

@@ -9,6 +9,8 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from couponsite.admin_actions import reason_action, reason_page
 from couponsite.admin_mixins import AuditedAdminMixin, ReadOnlyAdminMixin
@@ -19,7 +21,9 @@ from webhooks.models import Attempt, Delivery, Endpoint, Event
 
 class EndpointForm(forms.ModelForm):
     events = forms.MultipleChoiceField(
-        choices=EventType.choices, widget=forms.CheckboxSelectMultiple
+        label=_("Events"),
+        choices=EventType.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
 
     class Meta:
@@ -31,7 +35,9 @@ class EndpointForm(forms.ModelForm):
         try:
             transport.target_check(url)
         except transport.TargetRefused as refused:
-            raise forms.ValidationError(str(refused), code="target_refused") from None
+            raise forms.ValidationError(
+                refused.translated(), code="target_refused"
+            ) from None
         return url
 
 
@@ -43,16 +49,17 @@ class EndpointAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_filter = ["active"]
     readonly_fields = ["masked_secret", "created_at", "secret_rolled_at"]
 
-    @admin.display(description="Signing secret")
+    @admin.display(description=_("Signing secret"))
     def masked_secret(self, obj):
         if not obj.pk:
-            return "Made when the endpoint is saved, and shown once."
+            return gettext("Made when the endpoint is saved, and shown once.")
         roll = reverse("admin:webhooks_endpoint_roll_secret", args=[obj.pk])
         return format_html(
-            '{}…{} <a class="button" href="{}">Roll the secret</a>',
+            '{}…{} <a class="button" href="{}">{}</a>',
             obj.secret[:6],
             obj.secret[-4:],
             roll,
+            gettext("Roll the secret"),
         )
 
     def has_roll_secret_permission(self, request) -> bool:
@@ -79,7 +86,7 @@ class EndpointAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "admin/webhooks/endpoint_secret.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Signing secret",
+                "title": gettext("Signing secret"),
                 "endpoint": obj,
                 "opts": self.model._meta,
                 "back_url": reverse("admin:webhooks_endpoint_change", args=[obj.pk]),
@@ -107,12 +114,14 @@ class EndpointAdmin(AuditedAdminMixin, admin.ModelAdmin):
             self,
             request,
             endpoint,
-            description="Roll the signing secret",
+            description=gettext("Roll the signing secret"),
             apply=services.endpoint_roll_secret,
             target="endpoint",
-            done="New secret made",
+            done=gettext("New secret made"),
             back_url=back,
-            help_text="The old secret stops working at once. Recorded with who did it.",
+            help_text=gettext(
+                "The old secret stops working at once. Recorded with who did it."
+            ),
         )
         if request.method == "POST" and answer.status_code == 302:
             endpoint.refresh_from_db()
@@ -164,19 +173,20 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     actions = [
         reason_action(
             name="delivery_send_again",
-            description="Send selected deliveries again",
+            description=_("Send selected deliveries again"),
             apply=services.delivery_send_again,
             target="delivery",
-            done="Sent again",
+            done=_("Sent again"),
+            help_text=_("Recorded in the history, with who did it."),
             permissions=["send_again"],
         )
     ]
 
-    @admin.display(description="Event type", ordering="event__type")
+    @admin.display(description=_("Event type"), ordering="event__type")
     def event_type(self, obj):
         return obj.event.type
 
-    @admin.display(description="Payload")
+    @admin.display(description=_("Payload"))
     def payload(self, obj):
         import json
 

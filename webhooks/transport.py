@@ -18,12 +18,48 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext, gettext_noop
 
 RESPONSE_EXCERPT = 500
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a target is refused: English as ``str()`` (the delivery log keeps it),
+    in the active language from ``translated()`` (the admin's form)."""
+
+    message: str
+    params: dict
+
+    def __str__(self) -> str:
+        return self.message % {key: str(value) for key, value in self.params.items()}
+
+    def translated(self) -> str:
+        return gettext(self.message) % {
+            key: value.translated() if isinstance(value, Refusal) else value
+            for key, value in self.params.items()
+        }
+
+
 class TargetRefused(Exception):
     """The URL may not be called (scheme, host, or an address on the inside)."""
+
+    def __init__(self, message: str, **params) -> None:
+        self.refusal = Refusal(message, params)
+        super().__init__(str(self.refusal))
+
+    def translated(self) -> str:
+        return self.refusal.translated()
+
+
+# The kinds of address refused, as ``address_refusal`` names them.
+_KINDS = {
+    "loopback": gettext_noop("loopback"),
+    "link_local": gettext_noop("link-local"),
+    "private": gettext_noop("private"),
+    "multicast": gettext_noop("multicast"),
+    "reserved": gettext_noop("reserved"),
+}
 
 
 @dataclass(frozen=True)
@@ -40,16 +76,21 @@ def _allow_private(allow_private: bool | None) -> bool:
     return allow_private
 
 
-def address_refusal(address: str) -> str | None:
+def address_refusal(address: str) -> Refusal | None:
     """Why ``address`` may not be called, or None for a public address."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
-    for kind in ("loopback", "link_local", "private", "multicast", "reserved"):
+    for kind, name in _KINDS.items():
         if getattr(ip, f"is_{kind}"):
-            return f"{address} is a {kind.replace('_', '-')} address"
+            return Refusal(
+                gettext_noop("%(address)s is a %(kind)s address"),
+                {"address": address, "kind": Refusal(name, {})},
+            )
     if not ip.is_global:
-        return f"{address} is not a public address"
+        return Refusal(
+            gettext_noop("%(address)s is not a public address"), {"address": address}
+        )
     return None
 
 
@@ -57,15 +98,19 @@ def target_check(url: str, *, allow_private: bool | None = None) -> list[str]:
     """The addresses ``url``'s host resolves to, all allowed; ``TargetRefused`` else."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise TargetRefused("Only http and https URLs can receive webhooks.")
+        raise TargetRefused(
+            gettext_noop("Only http and https URLs can receive webhooks.")
+        )
     if not parts.hostname:
-        raise TargetRefused("The URL names no host.")
+        raise TargetRefused(gettext_noop("The URL names no host."))
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (OSError, ValueError, UnicodeError) as exc:
         raise TargetRefused(
-            f"The host {parts.hostname} could not be resolved ({exc})."
+            gettext_noop("The host %(host)s could not be resolved (%(error)s)."),
+            host=parts.hostname,
+            error=exc,
         ) from None
     addresses = list(dict.fromkeys(info[4][0] for info in found))
     if not _allow_private(allow_private):
@@ -73,9 +118,13 @@ def target_check(url: str, *, allow_private: bool | None = None) -> list[str]:
             refusal = address_refusal(address)
             if refusal:
                 raise TargetRefused(
-                    f"{parts.hostname} resolves to {refusal}: webhooks are not sent to "
-                    "private, loopback or link-local addresses unless "
-                    "WEBHOOKS_ALLOW_PRIVATE_TARGETS is set."
+                    gettext_noop(
+                        "%(host)s resolves to %(refusal)s: webhooks are not sent to "
+                        "private, loopback or link-local addresses unless "
+                        "WEBHOOKS_ALLOW_PRIVATE_TARGETS is set."
+                    ),
+                    host=parts.hostname,
+                    refusal=refusal,
                 )
     return addresses
 
