@@ -4,7 +4,13 @@ template drops its web fonts, and a Content-Security-Policy keeps the bundles'
 remaining remote references (Redoc's attribution logo, Swagger's validator
 badge) from being fetched at all."""
 
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+from django.utils import translation
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 # 'unsafe-inline': both pages start from an inline script and inline styles;
 # blob: Redoc's search runs in a worker made from a blob.
@@ -27,6 +33,19 @@ class _SelfContained:
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Content-Security-Policy"] = DOCS_CSP
         return response
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema, in English whatever the browser's language: a client
+    generated from it must not change with who fetched it. ``?lang=zh-hant``
+    (drf-spectacular's parameter) asks for its texts in another language."""
+
+    @extend_schema(exclude=True)  # as the view it wraps (SERVE_INCLUDE_SCHEMA off)
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("lang"):
+            return super().get(request, *args, **kwargs)
+        with translation.override("en"):
+            return super().get(request, *args, **kwargs)
 
 
 class SwaggerView(_SelfContained, SpectacularSwaggerView):

@@ -297,3 +297,17 @@ def test_every_operation_declares_the_database_outage(schema):
         unavailable = operation["responses"]["503"]
         assert "SERVICE_UNAVAILABLE" in unavailable["description"], name
         assert unavailable["headers"]["Retry-After"]["required"] is True, name
+
+
+@pytest.mark.parametrize("language", ["zh-hant", "zh-hans"])
+def test_the_schema_is_english_whatever_the_browser_asks(client, schema, language):
+    """A client generated from the schema is the same whoever fetched it; the
+    schema's texts come in another language only when asked with ``?lang=``."""
+    accept = "application/vnd.oai.openapi+json"
+    asked_in_chinese = client.get(
+        "/api/schema/", HTTP_ACCEPT=accept, HTTP_ACCEPT_LANGUAGE=language
+    ).json()
+    with_lang = client.get(f"/api/schema/?lang={language}", HTTP_ACCEPT=accept).json()
+
+    assert asked_in_chinese == schema
+    assert with_lang != schema
