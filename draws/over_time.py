@@ -19,7 +19,11 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
+from django.utils.functional import Promise
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 from couponsite.charts import Chart, chart_svg, label_every
@@ -38,26 +42,27 @@ from vouchers.timeline import redemption_timeline
 
 # More buckets than this are drawn as lines; bars would be slivers.
 MOST_BARS = 60
-SHOWN = "%a %d %b %Y %H:%M:%S"
+# Django's date format (day and month names in the page's language).
+SHOWN = "D d M Y H:i:s"
 
 
 @dataclass(frozen=True)
 class Range:
     name: str
-    title: str
+    title: Promise
     span: Callable[[Campaign, dt.datetime], Span]
     kinds: tuple[str, ...] = tuple(Campaign.Kind.values)
 
 
 RANGES = [
-    Range("hour", "Last hour, per minute", lambda c, now: hour_until(now, c.tz)),
-    Range("today", "Today, per hour", lambda c, now: day_of(now, c.tz)),
+    Range("hour", _("Last hour, per minute"), lambda c, now: hour_until(now, c.tz)),
+    Range("today", _("Today, per hour"), lambda c, now: day_of(now, c.tz)),
     Range(
         "life",
-        "The campaign's life, per day",
+        _("The campaign's life, per day"),
         lambda c, now: days_between(c.starts_at, min(c.ends_at, now), c.tz),
     ),
-    Range("rush", "The rush, per second", rush_span, kinds=(Campaign.Kind.RUSH,)),
+    Range("rush", _("The rush, per second"), rush_span, kinds=(Campaign.Kind.RUSH,)),
 ]
 DEFAULT_RANGE = "today"
 
@@ -96,8 +101,10 @@ def over_time(request: HttpRequest, object_id: int) -> HttpResponse:
     chosen = request.GET.get("range", DEFAULT_RANGE)
     if chosen not in ranges:
         return HttpResponseBadRequest(
-            f"Unknown range {chosen!r} for this campaign: choose one of "
-            f"{', '.join(ranges)}.",
+            gettext(
+                "Unknown range %(range)s for this campaign: choose one of %(ranges)s."
+            )
+            % {"range": repr(chosen), "ranges": ", ".join(ranges)},
             content_type="text/plain",
         )
     now = timezone.now()
@@ -122,12 +129,12 @@ def over_time(request: HttpRequest, object_id: int) -> HttpResponse:
         **admin.site.each_context(request),
         "opts": Campaign._meta,
         "original": campaign,
-        "title": f"Over time: {campaign}",
+        "title": gettext("Over time: %(campaign)s") % {"campaign": campaign},
         "ranges": ranges.values(),
         "chosen": chosen,
         # Formatted here: the template's date filter would show the server's zone.
-        "span_from": first.strftime(SHOWN),
-        "span_to": last.strftime(SHOWN),
+        "span_from": format_date(first, SHOWN),
+        "span_to": format_date(last, SHOWN),
         "charts": charts,
     }
     return TemplateResponse(request, "admin/campaigns/campaign/over_time.html", context)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import CouponType
 
@@ -27,25 +28,35 @@ class Release(models.Model):
     """
 
     coupon_type = models.ForeignKey(
-        CouponType, on_delete=models.CASCADE, related_name="releases"
+        CouponType,
+        on_delete=models.CASCADE,
+        related_name="releases",
+        verbose_name=_("coupon type"),
     )
-    count = models.PositiveIntegerField()
+    count = models.PositiveIntegerField(_("count"))
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("released by"),
     )
-    note = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("release")
+        verbose_name_plural = _("releases")
         db_table = "campaigns_release"
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.count} x {self.coupon_type.name} at {self.created_at:%Y-%m-%d %H:%M}"
+        return _("%(count)s x %(coupon_type)s at %(at)s") % {
+            "count": self.count,
+            "coupon_type": self.coupon_type.name,
+            "at": f"{self.created_at:%Y-%m-%d %H:%M}",
+        }
 
 
 # --- The pick -------------------------------------------------------------------------

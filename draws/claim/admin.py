@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.admin import CampaignAdmin
 from campaigns.admin_filters import CampaignLocalDayFilter, campaign_day
@@ -50,17 +52,17 @@ class ClaimAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     actions = [csv_export.action()]
 
-    @admin.display(description="Hold")
+    @admin.display(description=_("Hold"))
     def hold(self, claim: Claim) -> str:
         voucher = claim.voucher
         if (
             voucher.owner_id == claim.customer_id
             and voucher.status == Voucher.Status.REDEEMED
         ):
-            return "redeemed"
+            return gettext("redeemed")
         if claim.held_until > timezone.now():
-            return "running"
-        return "ran out"
+            return gettext("running")
+        return gettext("ran out")
 
 
 # Releasing from the admin (claim and hold, seed 002): the add form calls
@@ -70,7 +72,9 @@ ADMIN_MAX_RELEASE = 100_000
 
 
 class ReleaseForm(forms.ModelForm):
-    count = forms.IntegerField(min_value=1, max_value=ADMIN_MAX_RELEASE, initial=10_000)
+    count = forms.IntegerField(
+        label=_("Count"), min_value=1, max_value=ADMIN_MAX_RELEASE, initial=10_000
+    )
 
     class Meta:
         model = Release
@@ -83,7 +87,7 @@ class ReleaseForm(forms.ModelForm):
         self.fields["coupon_type"].queryset = CouponType.objects.filter(
             campaign__kind=Campaign.Kind.CLAIM
         ).select_related("campaign")
-        self.fields["coupon_type"].help_text = "A coupon type of a claim campaign."
+        self.fields["coupon_type"].help_text = _("A coupon type of a claim campaign.")
 
 
 @admin.register(Release)
@@ -101,7 +105,7 @@ class ReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ["release_again"]
 
-    @admin.display(ordering="coupon_type__campaign")
+    @admin.display(description=_("campaign"), ordering="coupon_type__campaign")
     def campaign(self, release: Release) -> Campaign:
         return release.coupon_type.campaign
 
@@ -129,7 +133,7 @@ class ReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         )
 
     @admin.action(
-        description="Release the same batch again (same type and count)",
+        description=_("Release the same batch again (same type and count)"),
         permissions=["add"],
     )
     def release_again(self, request, queryset):
@@ -148,7 +152,12 @@ class ReleaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    f"Released {release.count} more coupons of {release.coupon_type}.",
+                    ngettext(
+                        "Released %(count)s more coupon of %(coupon_type)s.",
+                        "Released %(count)s more coupons of %(coupon_type)s.",
+                        release.count,
+                    )
+                    % {"count": release.count, "coupon_type": release.coupon_type},
                 )
 
 
@@ -187,7 +196,7 @@ class ReleaseScheduleForm(forms.ModelForm):
         self.fields["coupon_type"].queryset = CouponType.objects.filter(
             campaign__kind=Campaign.Kind.CLAIM
         ).select_related("campaign")
-        self.fields["coupon_type"].help_text = "A coupon type of that campaign."
+        self.fields["coupon_type"].help_text = _("A coupon type of that campaign.")
 
     def clean_at(self):
         return self.cleaned_data["at"].replace(second=0, microsecond=0)
@@ -203,7 +212,7 @@ class ReleaseScheduleRunInline(ReadOnlyAdminMixin, admin.TabularInline):
     def has_view_permission(self, request, obj=None) -> bool:
         return True  # shown on a schedule's page, to whoever may see that
 
-    @admin.display(description="Release")
+    @admin.display(description=_("Release"))
     def release_link(self, run: ReleaseScheduleRun) -> str:
         return admin_link(run.release)
 
@@ -214,9 +223,11 @@ def next_run_local(schedule: ReleaseSchedule) -> str:
     ran_today = schedule.runs.filter(local_day=day).exists()
     due = schedule_next_run(schedule, now=now, ran_today=ran_today)
     if due is None:
-        return "none"
-    late = " (due: releasing now)" if due <= now else ""
-    return f"{due:%Y-%m-%d %H:%M} {schedule.campaign.timezone}{late}"
+        return gettext("none")
+    at = f"{due:%Y-%m-%d %H:%M} {schedule.campaign.timezone}"
+    if due <= now:
+        return gettext("%(at)s (due: releasing now)") % {"at": at}
+    return at
 
 
 @admin.register(ReleaseSchedule)
@@ -259,7 +270,7 @@ class ReleaseScheduleAdmin(ReleasePermissionMixin, AuditedAdminMixin, admin.Mode
         fields = [*ReleaseScheduleForm.Meta.fields]
         return fields if obj is None else [*fields, *self.readonly_fields]
 
-    @admin.display(description="Next release")
+    @admin.display(description=_("Next release"))
     def next_run(self, schedule: ReleaseSchedule) -> str:
         return next_run_local(schedule)
 
@@ -287,9 +298,9 @@ class ReleaseScheduleInline(
         "next_run",
     ]
     readonly_fields = fields
-    verbose_name_plural = "Release schedules (add one from the dashboard's link)"
+    verbose_name_plural = _("Release schedules (add one from the dashboard's link)")
 
-    @admin.display(description="Next release")
+    @admin.display(description=_("Next release"))
     def next_run(self, schedule: ReleaseSchedule) -> str:
         return next_run_local(schedule)
 
@@ -299,15 +310,15 @@ CampaignAdmin.add_kind_inline(Campaign.Kind.CLAIM, ReleaseScheduleInline)
 
 CustomerAdmin.add_story_panel(
     StoryPanel(
-        title="Claims",
+        title=_("Claims"),
         model=Claim,
         lookups=lambda customer: {"customer__id__exact": customer.pk},
         columns=[
-            ("day", lambda claim: claim.day),
-            ("campaign", lambda claim: claim.campaign),
-            ("voucher", lambda claim: admin_link(claim.voucher)),
-            ("held until", lambda claim: claim.held_until),
-            ("claimed at", lambda claim: claim.created_at),
+            (_("day"), lambda claim: claim.day),
+            (_("campaign"), lambda claim: claim.campaign),
+            (_("voucher"), lambda claim: admin_link(claim.voucher)),
+            (_("held until"), lambda claim: claim.held_until),
+            (_("claimed at"), lambda claim: claim.created_at),
         ],
         position=30,
         select_related=["campaign", "voucher"],

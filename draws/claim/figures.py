@@ -11,6 +11,7 @@ redeemed / ended.
 import datetime as dt
 
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
+from django.utils.translation import gettext
 
 from campaigns.models import Campaign
 from campaigns.selectors import on_campaign_days
@@ -65,11 +66,11 @@ def claim_headlines(
     claims = claims_of(campaign_days, now=now)
     return {
         campaign.pk: [
-            ("claims today", claims[campaign.pk]["claims_today"]),
-            ("holds running", sum(t["held"] for t in types[campaign.pk])),
-            ("free in the pool", sum(t["free"] for t in types[campaign.pk])),
+            (gettext("claims today"), claims[campaign.pk]["claims_today"]),
+            (gettext("holds running"), sum(t["held"] for t in types[campaign.pk])),
+            (gettext("free in the pool"), sum(t["free"] for t in types[campaign.pk])),
         ]
-        for campaign, _ in campaign_days
+        for campaign, _day in campaign_days
     }
 
 
@@ -123,8 +124,8 @@ def _released_by(release: Release) -> str:
         return release.released_by.get_username()
     run = getattr(release, "schedule_run", None)
     if run is not None:
-        return f"schedule {run.schedule_id}"
-    return "a command"
+        return gettext("schedule %(id)s") % {"id": run.schedule_id}
+    return gettext("a command")
 
 
 def release_schedules_of(

@@ -3,6 +3,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CouponType
 from customers.models import Customer
@@ -19,19 +21,34 @@ class Claim(models.Model):
     """
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="claims"
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="claims",
+        verbose_name=_("customer"),
     )
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.PROTECT, related_name="claims"
+        Campaign,
+        on_delete=models.PROTECT,
+        related_name="claims",
+        verbose_name=_("campaign"),
     )
-    day = models.DateField(help_text="The campaign's local date of the claim.")
+    day = models.DateField(
+        _("day"), help_text=_("The campaign's local date of the claim.")
+    )
     voucher = models.ForeignKey(
-        Voucher, on_delete=models.PROTECT, related_name="claims"
+        Voucher,
+        on_delete=models.PROTECT,
+        related_name="claims",
+        verbose_name=_("voucher"),
     )
-    held_until = models.DateTimeField(help_text="When the hold granted runs out.")
-    created_at = models.DateTimeField(default=timezone.now)
+    held_until = models.DateTimeField(
+        _("held until"), help_text=_("When the hold granted runs out.")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("claim")
+        verbose_name_plural = _("claims")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -52,7 +69,11 @@ class Claim(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer} on {self.day}: {self.voucher}"
+        return _("%(customer)s on %(day)s: %(voucher)s") % {
+            "customer": self.customer,
+            "day": self.day,
+            "voucher": self.voucher,
+        }
 
 
 def _local_today_utc():
@@ -74,39 +95,56 @@ class ReleaseSchedule(models.Model):
     """
 
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="release_schedules"
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="release_schedules",
+        verbose_name=_("campaign"),
     )
     coupon_type = models.ForeignKey(
-        CouponType, on_delete=models.CASCADE, related_name="release_schedules"
+        CouponType,
+        on_delete=models.CASCADE,
+        related_name="release_schedules",
+        verbose_name=_("coupon type"),
     )
     count = models.PositiveIntegerField(
+        _("count"),
         validators=[MinValueValidator(1), MaxValueValidator(SCHEDULE_MAX_COUNT)],
-        help_text=f"Coupons released each day (1 to {SCHEDULE_MAX_COUNT:,}).",
+        help_text=format_lazy(
+            _("Coupons released each day (1 to {most})."),
+            most=f"{SCHEDULE_MAX_COUNT:,}",
+        ),
     )
     at = models.TimeField(
-        "local time",
-        help_text=(
+        _("local time"),
+        help_text=_(
             "HH:MM in the campaign's time zone. A time a clock change skips "
             "releases when the clock jumps past it; a time it repeats, once."
         ),
     )
     starts_on = models.DateField(
+        _("starts on"),
         default=_local_today_utc,
-        help_text=(
+        help_text=_(
             "The first local day. A schedule saved after that day's time first "
             "releases on the next day."
         ),
     )
     ends_on = models.DateField(
+        _("ends on"),
         null=True,
         blank=True,
-        help_text="The last local day (included); blank: until the campaign ends.",
+        help_text=_("The last local day (included); blank: until the campaign ends."),
     )
     active = models.BooleanField(
-        default=True, help_text="Untick to stop the releases without deleting."
+        _("active"),
+        default=True,
+        help_text=_("Untick to stop the releases without deleting."),
     )
     note = models.CharField(
-        max_length=200, blank=True, help_text="Recorded with each release."
+        _("note"),
+        max_length=200,
+        blank=True,
+        help_text=_("Recorded with each release."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -114,11 +152,14 @@ class ReleaseSchedule(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("release schedule")
+        verbose_name_plural = _("release schedules")
         ordering = ["campaign", "at", "id"]
         constraints = [
             models.CheckConstraint(
@@ -129,26 +170,30 @@ class ReleaseSchedule(models.Model):
                 condition=models.Q(ends_on__isnull=True)
                 | models.Q(ends_on__gte=models.F("starts_on")),
                 name="release_schedule_ends_after_it_starts",
-                violation_error_message="The last day cannot be before the first.",
+                violation_error_message=_("The last day cannot be before the first."),
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.count} x {self.coupon_type.name} daily at {self.at:%H:%M}"
+        return _("%(count)s x %(coupon_type)s daily at %(at)s") % {
+            "count": self.count,
+            "coupon_type": self.coupon_type.name,
+            "at": f"{self.at:%H:%M}",
+        }
 
     def clean(self) -> None:
         errors = {}
         campaign = self.campaign if self.campaign_id else None
         if campaign is not None and campaign.kind != Campaign.Kind.CLAIM:
-            errors["campaign"] = "Coupons are released into claim campaigns only."
+            errors["campaign"] = _("Coupons are released into claim campaigns only.")
         if (
             campaign is not None
             and self.coupon_type_id
             and self.coupon_type.campaign_id != campaign.pk
         ):
-            errors["coupon_type"] = "This coupon type is not one of the campaign's."
+            errors["coupon_type"] = _("This coupon type is not one of the campaign's.")
         if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
-            errors["ends_on"] = "The last day cannot be before the first."
+            errors["ends_on"] = _("The last day cannot be before the first.")
         if errors:
             raise ValidationError(errors)
 
@@ -161,16 +206,28 @@ class ReleaseScheduleRun(models.Model):
     """
 
     schedule = models.ForeignKey(
-        ReleaseSchedule, on_delete=models.PROTECT, related_name="runs"
+        ReleaseSchedule,
+        on_delete=models.PROTECT,
+        related_name="runs",
+        verbose_name=_("schedule"),
     )
-    local_day = models.DateField(help_text="The campaign's local day it ran for.")
+    local_day = models.DateField(
+        _("local day"), help_text=_("The campaign's local day it ran for.")
+    )
     release = models.OneToOneField(
-        Release, on_delete=models.PROTECT, related_name="schedule_run"
+        Release,
+        on_delete=models.PROTECT,
+        related_name="schedule_run",
+        verbose_name=_("release"),
     )
-    due_at = models.DateTimeField(help_text="When that day's local time came.")
-    ran_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(
+        _("due at"), help_text=_("When that day's local time came.")
+    )
+    ran_at = models.DateTimeField(_("ran at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("release schedule run")
+        verbose_name_plural = _("release schedule runs")
         ordering = ["-local_day", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -180,4 +237,7 @@ class ReleaseScheduleRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.schedule} on {self.local_day}"
+        return _("%(schedule)s on %(day)s") % {
+            "schedule": self.schedule,
+            "day": self.local_day,
+        }

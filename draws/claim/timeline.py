@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from campaigns.models import Campaign
 from couponsite.charts import Chart, Series
@@ -54,6 +55,6 @@ def claim_timeline(
         max(0, holds - used) for holds, used in zip(ended_holds, redeemed, strict=True)
     ]
     return Chart(
-        title="Claims and lapsed holds",
-        series=[Series("Claims", made), Series("Lapses", lapses)],
+        title=gettext("Claims and lapsed holds"),
+        series=[Series(gettext("Claims"), made), Series(gettext("Lapses"), lapses)],
     )

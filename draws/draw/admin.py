@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.admin_filters import CampaignLocalDayFilter, campaign_day
 from couponsite.admin_csv import Column, CsvExport, CsvExportMixin, shown_if_set
@@ -54,15 +56,18 @@ class DrawAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 CustomerAdmin.add_story_panel(
     StoryPanel(
-        title="Draws",
+        title=_("Draws"),
         model=Draw,
         lookups=lambda customer: {"customer__id__exact": customer.pk},
         columns=[
-            ("day", lambda draw: draw.day),
-            ("campaign", lambda draw: draw.campaign),
-            ("won", lambda draw: draw.coupon_type if draw.won else "no"),
-            ("voucher", lambda draw: admin_link(draw.voucher)),
-            ("drawn at", lambda draw: draw.created_at),
+            (_("day"), lambda draw: draw.day),
+            (_("campaign"), lambda draw: draw.campaign),
+            (
+                _("won"),
+                lambda draw: draw.coupon_type if draw.won else gettext("no"),
+            ),
+            (_("voucher"), lambda draw: admin_link(draw.voucher)),
+            (_("drawn at"), lambda draw: draw.created_at),
         ],
         position=20,
         select_related=["campaign", "coupon_type", "voucher"],

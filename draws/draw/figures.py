@@ -10,6 +10,7 @@ in one more query (``GROUP BY coupon_type`` over the campaign's draws, on the
 import datetime as dt
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext
 
 from campaigns.models import Campaign
 from campaigns.selectors import on_campaign_days
@@ -41,14 +42,14 @@ def draw_headlines(
     today = draws_on(campaign_days)
     return {
         campaign.pk: [
-            ("draws today", today[campaign.pk]["draws"]),
-            ("wins today", today[campaign.pk]["wins"]),
+            (gettext("draws today"), today[campaign.pk]["draws"]),
+            (gettext("wins today"), today[campaign.pk]["wins"]),
             (
-                "coupons issued today",
+                gettext("coupons issued today"),
                 sum(t["issued_today"] for t in types[campaign.pk]),
             ),
         ]
-        for campaign, _ in campaign_days
+        for campaign, _day in campaign_days
     }
 
 

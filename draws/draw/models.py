@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CouponType
 from customers.models import Customer
@@ -15,38 +16,59 @@ class Draw(models.Model):
     """
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="draws"
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="draws",
+        verbose_name=_("customer"),
     )
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.PROTECT, related_name="draws"
+        Campaign,
+        on_delete=models.PROTECT,
+        related_name="draws",
+        verbose_name=_("campaign"),
     )
-    day = models.DateField(help_text="The campaign's local date of the draw.")
-    won = models.BooleanField(default=False)
+    day = models.DateField(
+        _("day"), help_text=_("The campaign's local date of the draw.")
+    )
+    won = models.BooleanField(_("won"), default=False)
     coupon_type = models.ForeignKey(
         CouponType,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="draws",
-        help_text="The type the roll landed on (even if its quota was spent).",
+        verbose_name=_("coupon type"),
+        help_text=_("The type the roll landed on (even if its quota was spent)."),
     )
     voucher = models.OneToOneField(
-        Voucher, null=True, blank=True, on_delete=models.PROTECT, related_name="draw"
+        Voucher,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="draw",
+        verbose_name=_("voucher"),
     )
-    roll = models.FloatField(help_text="The uniform random number in [0, 1) drawn.")
+    roll = models.FloatField(
+        _("roll"), help_text=_("The uniform random number in [0, 1) drawn.")
+    )
     odds = models.JSONField(
-        default=list, help_text="[[coupon type id, probability], …]"
+        _("odds"), default=list, help_text=_("[[coupon type id, probability], …]")
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
     from_seed = models.BooleanField(
+        _("from seed"),
         default=False,
         db_default=False,
-        help_text="The roll is the day's seed's HMAC of the draw's identity "
-        "(draws.draw.fairness), so anyone can check it once the seed is revealed; "
-        "false for draws made before seeds.",
+        help_text=_(
+            "The roll is the day's seed's HMAC of the draw's identity "
+            "(draws.draw.fairness), so anyone can check it once the seed is "
+            "revealed; false for draws made before seeds."
+        ),
     )
 
     class Meta:
+        verbose_name = _("draw")
+        verbose_name_plural = _("draws")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -67,8 +89,16 @@ class Draw(models.Model):
         ]
 
     def __str__(self) -> str:
-        outcome = f"won {self.coupon_type.name}" if self.won else "no prize"
-        return f"{self.customer} on {self.day}: {outcome}"
+        if self.won:
+            return _("%(customer)s on %(day)s: won %(coupon_type)s") % {
+                "customer": self.customer,
+                "day": self.day,
+                "coupon_type": self.coupon_type.name,
+            }
+        return _("%(customer)s on %(day)s: no prize") % {
+            "customer": self.customer,
+            "day": self.day,
+        }
 
 
 class DrawSeed(models.Model):
@@ -82,18 +112,29 @@ class DrawSeed(models.Model):
     """
 
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.PROTECT, related_name="draw_seeds"
+        Campaign,
+        on_delete=models.PROTECT,
+        related_name="draw_seeds",
+        verbose_name=_("campaign"),
     )
-    day = models.DateField(help_text="The campaign's local date the seed is for.")
+    day = models.DateField(
+        _("day"), help_text=_("The campaign's local date the seed is for.")
+    )
     seed = models.BinaryField(
-        max_length=32, help_text="32 bytes from the OS CSPRNG (secrets)."
+        _("seed"),
+        max_length=32,
+        help_text=_("32 bytes from the OS CSPRNG (secrets)."),
     )
     seed_hash = models.CharField(
-        max_length=64, help_text="SHA-256 of the seed's bytes, hex: published."
+        _("seed hash"),
+        max_length=64,
+        help_text=_("SHA-256 of the seed's bytes, hex: published."),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("draw seed")
+        verbose_name_plural = _("draw seeds")
         ordering = ["campaign", "day"]
         constraints = [
             models.UniqueConstraint(
@@ -102,7 +143,11 @@ class DrawSeed(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign} on {self.day}: {self.seed_hash[:12]}…"
+        return _("%(campaign)s on %(day)s: %(hash)s…") % {
+            "campaign": self.campaign,
+            "day": self.day,
+            "hash": self.seed_hash[:12],
+        }
 
     def is_revealed(self, now=None) -> bool:
         """Whether the campaign's local day has ended (the seed may be shown)."""

@@ -19,6 +19,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.dateformat import format as format_date
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CouponType
 from draws.draw.selectors import (
@@ -46,44 +49,57 @@ def _numbers(text: str, *, field: str, most: int) -> list[int]:
         values = [int(part) for part in _NUMBERS.split(text.strip()) if part]
     except ValueError:
         raise forms.ValidationError(
-            f"{field}: whole numbers, separated by commas or spaces."
+            gettext("%(field)s: whole numbers, separated by commas or spaces.")
+            % {"field": field}
         ) from None
     if any(not 0 <= value <= most for value in values):
-        raise forms.ValidationError(f"{field}: each between 0 and {most:,}.")
+        raise forms.ValidationError(
+            gettext("%(field)s: each between 0 and %(most)s.")
+            % {"field": field, "most": f"{most:,}"}
+        )
     return values
 
 
 class SimulationForm(forms.Form):
     participants_per_day = forms.IntegerField(
+        label=_("Participants per day"),
         min_value=0,
         max_value=MAX_PARTICIPANTS_PER_DAY,
         required=False,
-        help_text="Customers drawing on a full local day…",
+        help_text=_("Customers drawing on a full local day…"),
     )
     participants_by_day = forms.CharField(
+        label=_("Participants by day"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        help_text="…or one number per local day, first to last (commas or spaces).",
+        help_text=_("…or one number per local day, first to last (commas or spaces)."),
     )
     hourly_profile = forms.CharField(
+        label=_("Hourly profile"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        help_text="Optional: 24 relative weights, local hours 00 to 23 "
-        "(empty: evenly over the day).",
+        help_text=_(
+            "Optional: 24 relative weights, local hours 00 to 23 "
+            "(empty: evenly over the day)."
+        ),
     )
     redemption_rate = forms.DecimalField(
+        label=_("Redemption rate"),
         min_value=0,
         max_value=1,
         decimal_places=4,
         initial=Decimal(1),
-        help_text="Share of won coupons redeemed (0 to 1), unless a type says.",
+        help_text=_("Share of won coupons redeemed (0 to 1), unless a type says."),
     )
-    runs = forms.IntegerField(min_value=1, max_value=MAX_RUNS, initial=DEFAULT_RUNS)
+    runs = forms.IntegerField(
+        label=_("Runs"), min_value=1, max_value=MAX_RUNS, initial=DEFAULT_RUNS
+    )
     seed = forms.IntegerField(
+        label=_("Seed"),
         min_value=0,
         max_value=SEED_MAX,
         required=False,
-        help_text="Optional: the same seed gives the same table.",
+        help_text=_("Optional: the same seed gives the same table."),
     )
 
     def __init__(self, *args, campaign: Campaign, types: list[CouponType], **kwargs):
@@ -92,7 +108,8 @@ class SimulationForm(forms.Form):
         for coupon_type in types:
             cost = default_cost(coupon_type)
             self.fields[f"cost_{coupon_type.pk}"] = forms.DecimalField(
-                label=f"Cost of a redeemed “{coupon_type.name}”",
+                label=gettext("Cost of a redeemed “%(name)s”")
+                % {"name": coupon_type.name},
                 min_value=0,
                 max_value=MAX_COST,
                 decimal_places=2,
@@ -102,18 +119,21 @@ class SimulationForm(forms.Form):
                     attrs={"placeholder": "" if cost is None else f"{cost}"}
                 ),
                 help_text=(
-                    f"Empty: its amount ({cost} {coupon_type.currency})."
+                    gettext("Empty: its amount (%(cost)s %(currency)s).")
+                    % {"cost": cost, "currency": coupon_type.currency}
                     if cost is not None
-                    else f"Required: {coupon_type.benefit_text} has no money value."
+                    else gettext("Required: %(benefit)s has no money value.")
+                    % {"benefit": coupon_type.benefit_text}
                 ),
             )
             self.fields[f"rate_{coupon_type.pk}"] = forms.DecimalField(
-                label=f"Redemption rate of “{coupon_type.name}”",
+                label=gettext("Redemption rate of “%(name)s”")
+                % {"name": coupon_type.name},
                 min_value=0,
                 max_value=1,
                 decimal_places=4,
                 required=False,
-                help_text="Empty: the rate above.",
+                help_text=gettext("Empty: the rate above."),
             )
 
     def type_fields(self):
@@ -125,21 +145,24 @@ class SimulationForm(forms.Form):
         if not text.strip():
             return None
         return _numbers(
-            text, field="Participants by day", most=MAX_PARTICIPANTS_PER_DAY
+            text,
+            field=gettext("Participants by day"),
+            most=MAX_PARTICIPANTS_PER_DAY,
         )
 
     def clean_hourly_profile(self) -> list[int] | None:
         text = self.cleaned_data["hourly_profile"]
         if not text.strip():
             return None
-        weights = _numbers(text, field="Hourly profile", most=1_000_000)
+        weights = _numbers(text, field=gettext("Hourly profile"), most=1_000_000)
         if len(weights) != 24:
             raise forms.ValidationError(
-                f"Hourly profile: 24 weights, one per hour, not {len(weights)}."
+                gettext("Hourly profile: 24 weights, one per hour, not %(count)s.")
+                % {"count": len(weights)}
             )
         if not any(weights):
             raise forms.ValidationError(
-                "Hourly profile: at least one hour needs weight."
+                gettext("Hourly profile: at least one hour needs weight.")
             )
         return weights
 
@@ -151,7 +174,9 @@ class SimulationForm(forms.Form):
         by_day = cleaned.get("participants_by_day")
         if (per_day is None) == (by_day is None):
             raise forms.ValidationError(
-                "Give participants per day, or one number per day: one of the two."
+                gettext(
+                    "Give participants per day, or one number per day: one of the two."
+                )
             )
         cleaned["assumptions"] = {
             t.pk: TypeAssumption(
@@ -187,18 +212,22 @@ class SimulationForm(forms.Form):
 
 
 def _moment(iso: str | None) -> str:
-    """A run-out moment for people: "Tue 01 Dec 09:00" (local, as simulated)."""
+    """A run-out moment for people: "Tue 01 Dec 09:00" (local, as simulated;
+    the day and month names in the page's language)."""
     if iso is None:
         return "—"
-    return dt.datetime.fromisoformat(iso).strftime("%a %d %b %H:%M")
+    return format_date(dt.datetime.fromisoformat(iso), "D d M H:i")
 
 
 def _run_out(out: dict | None) -> str:
     if out is None:
-        return "no quota"
+        return gettext("no quota")
     if not out["share"]:
-        return "never"
-    return f"{out['share']:.0%} of runs, median {_moment(out['median_at'])}"
+        return gettext("never")
+    return gettext("%(share)s of runs, median %(at)s") % {
+        "share": f"{out['share']:.0%}",
+        "at": _moment(out["median_at"]),
+    }
 
 
 def result_rows(result: dict) -> dict:
@@ -233,7 +262,8 @@ def simulate_view(request: HttpRequest, object_id: int) -> HttpResponse:
         raise PermissionDenied
     if campaign.kind != Campaign.Kind.DRAW:
         return HttpResponseBadRequest(
-            "Only lucky draw campaigns can be simulated.", content_type="text/plain"
+            gettext("Only lucky draw campaigns can be simulated."),
+            content_type="text/plain",
         )
     types = simulation_types(campaign)
     asked = "runs" in request.GET
@@ -250,7 +280,7 @@ def simulate_view(request: HttpRequest, object_id: int) -> HttpResponse:
         **admin.site.each_context(request),
         "opts": Campaign._meta,
         "original": campaign,
-        "title": f"Simulate: {campaign}",
+        "title": gettext("Simulate: %(campaign)s") % {"campaign": campaign},
         "form": form,
         "result": result,
         "rows": result_rows(result) if result else None,

@@ -1,6 +1,7 @@
 """A draw campaign's draws and wins over time (the back office's "Over time")."""
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext
 
 from campaigns.models import Campaign
 from couponsite.charts import Chart, Series
@@ -19,6 +20,9 @@ def draw_timeline(campaign: Campaign, span: Span) -> Chart:
         wins=Count("pk", filter=Q(won=True)),
     )
     return Chart(
-        title="Draws and wins",
-        series=[Series("Draws", counts["draws"]), Series("Wins", counts["wins"])],
+        title=gettext("Draws and wins"),
+        series=[
+            Series(gettext("Draws"), counts["draws"]),
+            Series(gettext("Wins"), counts["wins"]),
+        ],
     )

@@ -4,6 +4,8 @@ import json
 
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from couponsite.admin_mixins import ReadOnlyAdminMixin
 from draws.audit_runs import AuditRun
@@ -28,30 +30,65 @@ class AuditRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
     readonly_fields = ["result", "rules", "report_json"]
 
-    @admin.display(description="result", ordering="clean", boolean=False)
+    @admin.display(description=_("result"), ordering="clean", boolean=False)
     def result(self, run: AuditRun) -> str:
         if run.error:
-            return "did not finish"
-        return "clean" if run.clean else f"{run.breaches} breaches"
+            return gettext("did not finish")
+        if run.clean:
+            return gettext("clean")
+        return ngettext("%(count)s breach", "%(count)s breaches", run.breaches) % {
+            "count": run.breaches
+        }
 
-    @admin.display(description="rules")
+    @admin.display(description=_("rules"))
     def rules(self, run: AuditRun):
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (rule["code"], rule["rule"], rule["checked"], rule["breach_count"])
+                (
+                    rule["code"],
+                    _rule_text(rule),
+                    rule["checked"],
+                    rule["breach_count"],
+                )
                 for rule in run.report
             ),
         )
         return format_html(
-            '<table class="audit-rules"><thead><tr><th>code</th><th>rule</th>'
-            "<th>checked</th><th>breaches</th></tr></thead><tbody>{}</tbody></table>",
+            '<table class="audit-rules"><thead><tr><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            gettext("code"),
+            gettext("rule"),
+            gettext("checked"),
+            gettext("breaches"),
             rows,
         )
 
-    @admin.display(description="report (each rule's breaches, with their rows)")
+    @admin.display(description=_("report (each rule's breaches, with their rows)"))
     def report_json(self, run: AuditRun):
-        return format_html(
-            '<pre class="audit-report">{}</pre>', json.dumps(run.report, indent=2)
+        """Each rule (its code and text) and its breaches as the audit kept them:
+        the rows as JSON, data as they are."""
+        return format_html_join(
+            "",
+            '<div class="audit-report"><p><code>{}</code> {}</p>{}</div>',
+            (
+                (
+                    rule["code"],
+                    _rule_text(rule),
+                    format_html(
+                        '<pre class="audit-breaches">{}</pre>',
+                        json.dumps(rule["breaches"], indent=2),
+                    )
+                    if rule.get("breaches")
+                    else format_html("<p>{}</p>", gettext("No breaches.")),
+                )
+                for rule in run.report
+            ),
         )
+
+
+def _rule_text(rule: dict) -> str:
+    """The rule's text in the page's language. The report keeps it in English;
+    each rule marks its text with gettext_noop, so the catalogue has it."""
+    return gettext(rule["rule"]) if rule.get("rule") else ""

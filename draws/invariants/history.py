@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.db.models import DateTimeField, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_noop
 
 from draws.invariants.base import DEFAULT_LIMIT, Breach, RuleResult
 from draws.models import Claim
@@ -52,7 +53,9 @@ def history_recorded(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> RuleRes
 
     result = RuleResult(
         code="HISTORY_MISSING",
-        rule="every redemption, void, claim and lapsed hold has its history event",
+        rule=gettext_noop(
+            "every redemption, void, claim and lapsed hold has its history event"
+        ),
         checked=0,
     )
     checks = [

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.utils.translation import gettext_noop
 
 from draws.invariants.base import DEFAULT_LIMIT, Breach, RuleResult, result_of
 from draws.models import Claim, Draw, Grab, Reservation
@@ -18,7 +19,9 @@ def once_a_day_kept(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> RuleResu
     local day (each model's unique constraint; the audit checks the rows)."""
     result = RuleResult(
         code="ONCE_A_DAY_BROKEN",
-        rule="one draw / claim / reservation / grab per customer, campaign and day",
+        rule=gettext_noop(
+            "one draw / claim / reservation / grab per customer, campaign and day"
+        ),
         checked=0,
     )
     for name, model in ONCE_A_DAY.items():
@@ -79,7 +82,7 @@ def holds_apart(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> RuleResult:
     )
     return result_of(
         "HOLDS_OVERLAP",
-        "one holder per coupon: claims' holds of a voucher never overlap",
+        gettext_noop("one holder per coupon: claims' holds of a voucher never overlap"),
         Claim.objects.count(),
         overlaps,
         lambda row: Breach(
@@ -116,7 +119,7 @@ def held_by_its_claim(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> RuleRe
     )
     return result_of(
         "HELD_WITHOUT_ITS_CLAIM",
-        "a held voucher has an owner and held_until, those of its claim",
+        gettext_noop("a held voucher has an owner and held_until, those of its claim"),
         held.count(),
         wrong,
         lambda row: Breach(

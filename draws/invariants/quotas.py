@@ -15,6 +15,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_noop
 
 from campaigns.models import Campaign, CouponType, QuotaShard
 from draws.invariants.base import DEFAULT_LIMIT, Breach, RuleResult, count_of, result_of
@@ -45,7 +46,7 @@ def quota_total_kept(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> RuleRes
     )
     return result_of(
         "QUOTA_TOTAL_EXCEEDED",
-        "issued <= total quota per coupon type",
+        gettext_noop("issued <= total quota per coupon type"),
         types.count(),
         over,
         lambda row: Breach(
@@ -81,7 +82,7 @@ def quota_daily_kept(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> RuleRes
     checked = wins.values("coupon_type_id", "day").distinct().count()
     return result_of(
         "QUOTA_DAILY_EXCEEDED",
-        "issued <= daily quota per coupon type and local day",
+        gettext_noop("issued <= daily quota per coupon type and local day"),
         checked,
         over,
         lambda row: Breach(
@@ -164,7 +165,7 @@ def quota_counters_match(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> Rul
     )
     return result_of(
         "QUOTA_COUNTER_MISMATCH",
-        "coupon type counters equal its draw wins (in all; on quota_day)",
+        gettext_noop("coupon type counters equal its draw wins (in all; on quota_day)"),
         types.count(),
         wrong,
         lambda row: Breach(
@@ -232,7 +233,7 @@ def quota_shares_add_up(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> Rule
     )
     return result_of(
         "QUOTA_SHARES_MISMATCH",
-        "a sharded type's shards and their shares add up to it",
+        gettext_noop("a sharded type's shards and their shares add up to it"),
         types.count(),
         wrong,
         lambda row: Breach(

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.db.models import F, OuterRef, Q
+from django.utils.translation import gettext_noop
 
 from draws.invariants.base import DEFAULT_LIMIT, Breach, RuleResult, count_of, result_of
 from draws.models import Grab, Reservation, RushDay
@@ -85,7 +86,9 @@ def rush_days_add_up(*, now: dt.datetime, limit: int = DEFAULT_LIMIT) -> RuleRes
 
     return result_of(
         "RUSH_DAY_MISCOUNTED",
-        "rush day: coupons = floor(reservations x ratio), counters = rows, grabs <= coupons",
+        gettext_noop(
+            "rush day: coupons = floor(reservations x ratio), counters = rows, grabs <= coupons"
+        ),
         RushDay.objects.count(),
         wrong,
         breach,

@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.admin import CampaignAdmin
 from campaigns.admin_filters import CampaignLocalDayFilter, campaign_day
@@ -18,20 +20,20 @@ from draws.rush.services import ReservationsStillOpen, rush_warm
 class RushFigures:
     """Per-day columns shared by the changelist and the campaign inline."""
 
-    @admin.display(description="grabs", ordering="grab_count")
+    @admin.display(description=_("grabs"), ordering="grab_count")
     def grabs(self, rush_day: RushDay) -> int:
         return rush_day.grab_count
 
-    @admin.display(description="left")
+    @admin.display(description=_("left"))
     def left(self, rush_day: RushDay) -> int:
         return coupons_left(rush_day)
 
-    @admin.display(description="sold out at")
+    @admin.display(description=_("sold out at"))
     def sold_out_at(self, rush_day: RushDay):
         """When the last coupon went; empty while any is left."""
         return day_sold_out_at(rush_day)
 
-    @admin.display(description="ratio")
+    @admin.display(description=_("ratio"))
     def ratio_display(self, rush_day: RushDay) -> str:
         return f"{rush_day.ratio:.2%}"
 
@@ -76,7 +78,7 @@ class RushDayAdmin(RushFigures, ReadOnlyAdminMixin, admin.ModelAdmin):
         return request.user.has_perm("campaigns.change_campaign")
 
     @admin.action(
-        description="Rebuild the selected days' rush state in Redis",
+        description=_("Rebuild the selected days' rush state in Redis"),
         permissions=["reload"],
     )
     def reload_into_redis(self, request, queryset):
@@ -92,12 +94,22 @@ class RushDayAdmin(RushFigures, ReadOnlyAdminMixin, admin.ModelAdmin):
                 self.message_user(request, f"Redis: {exc}", messages.ERROR)
                 return
             if result is None:
-                self.message_user(request, "No Redis configured.", messages.WARNING)
+                self.message_user(
+                    request, gettext("No Redis configured."), messages.WARNING
+                )
                 return
             self.message_user(
                 request,
-                f"{rush_day}: {result.reserved} reservations, {result.received} "
-                f"grabs and {result.stock} free coupons loaded.",
+                gettext(
+                    "%(day)s: %(reserved)s reservations, %(received)s grabs and "
+                    "%(stock)s free coupons loaded."
+                )
+                % {
+                    "day": rush_day,
+                    "reserved": result.reserved,
+                    "received": result.received,
+                    "stock": result.stock,
+                },
             )
 
 
@@ -181,14 +193,14 @@ class GrabAdmin(CsvExportMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 CustomerAdmin.add_story_panel(
     StoryPanel(
-        title="Reservations",
+        title=_("Reservations"),
         model=Reservation,
         lookups=lambda customer: {"customer__id__exact": customer.pk},
         columns=[
-            ("day", lambda reservation: reservation.day),
-            ("campaign", lambda reservation: reservation.campaign),
-            ("number", lambda reservation: reservation.number),
-            ("reserved at", lambda reservation: reservation.created_at),
+            (_("day"), lambda reservation: reservation.day),
+            (_("campaign"), lambda reservation: reservation.campaign),
+            (_("number"), lambda reservation: reservation.number),
+            (_("reserved at"), lambda reservation: reservation.created_at),
         ],
         position=40,
         select_related=["campaign"],
@@ -196,15 +208,15 @@ CustomerAdmin.add_story_panel(
 )
 CustomerAdmin.add_story_panel(
     StoryPanel(
-        title="Grabs",
+        title=_("Grabs"),
         model=Grab,
         lookups=lambda customer: {"customer__id__exact": customer.pk},
         columns=[
-            ("day", lambda grab: grab.day),
-            ("campaign", lambda grab: grab.campaign),
-            ("voucher", lambda grab: admin_link(grab.voucher)),
-            ("via", lambda grab: grab.get_via_display()),
-            ("grabbed at", lambda grab: grab.created_at),
+            (_("day"), lambda grab: grab.day),
+            (_("campaign"), lambda grab: grab.campaign),
+            (_("voucher"), lambda grab: admin_link(grab.voucher)),
+            (_("via"), lambda grab: grab.get_via_display()),
+            (_("grabbed at"), lambda grab: grab.created_at),
         ],
         position=50,
         select_related=["campaign", "voucher"],

@@ -18,6 +18,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
 from campaigns.models import Campaign
 from campaigns.schedule import RushWindows
@@ -113,9 +114,12 @@ def rush_headlines(
     cycles = rush_cycles([campaign for campaign, _ in campaign_days], now)
     return {
         pk: [
-            (f"reservations ({cycle['day']})", cycle["reservations"]),
-            ("grabs", cycle["grabs"]),
-            ("coupons left", cycle["coupons"] - cycle["grabs"]),
+            (
+                gettext("reservations (%(day)s)") % {"day": cycle["day"]},
+                cycle["reservations"],
+            ),
+            (gettext("grabs"), cycle["grabs"]),
+            (gettext("coupons left"), cycle["coupons"] - cycle["grabs"]),
         ]
         for pk, cycle in cycles.items()
     }

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 from customers.models import Customer
@@ -26,25 +27,39 @@ class RushDay(models.Model):
     """
 
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.PROTECT, related_name="rush_days"
+        Campaign,
+        on_delete=models.PROTECT,
+        related_name="rush_days",
+        verbose_name=_("campaign"),
     )
-    day = models.DateField(help_text="The local date the reservation window opened.")
+    day = models.DateField(
+        _("day"), help_text=_("The local date the reservation window opened.")
+    )
     release = models.OneToOneField(
-        Release, on_delete=models.PROTECT, related_name="rush_day"
+        Release,
+        on_delete=models.PROTECT,
+        related_name="rush_day",
+        verbose_name=_("release"),
     )
     coupons_per_10000 = models.PositiveIntegerField(
-        help_text="The day's ratio: coupons per 10,000 reservations (2000 = 20%)."
+        _("coupons per 10000"),
+        help_text=_("The day's ratio: coupons per 10,000 reservations (2000 = 20%)."),
     )
-    reservations = models.PositiveBigIntegerField(default=0)
-    coupons = models.PositiveBigIntegerField(default=0)
+    reservations = models.PositiveBigIntegerField(_("reservations"), default=0)
+    coupons = models.PositiveBigIntegerField(_("coupons"), default=0)
     reservations_closed_at = models.DateTimeField(
+        _("reservations closed at"),
         null=True,
         blank=True,
-        help_text="Set when the rush state is loaded: later reservations are refused.",
+        help_text=_(
+            "Set when the rush state is loaded: later reservations are refused."
+        ),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("rush day")
+        verbose_name_plural = _("rush days")
         ordering = ["-day", "campaign"]
         constraints = [
             models.UniqueConstraint(
@@ -66,7 +81,10 @@ class RushDay(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.campaign} on {self.day}"
+        return _("%(campaign)s on %(day)s") % {
+            "campaign": self.campaign,
+            "day": self.day,
+        }
 
     @property
     def ratio(self) -> Decimal:
@@ -77,19 +95,32 @@ class Reservation(models.Model):
     """A customer's place in one day's rush; ``number`` is their ticket that day."""
 
     rush_day = models.ForeignKey(
-        RushDay, on_delete=models.PROTECT, related_name="reservation_set"
+        RushDay,
+        on_delete=models.PROTECT,
+        related_name="reservation_set",
+        verbose_name=_("rush day"),
     )
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.PROTECT, related_name="reservations"
+        Campaign,
+        on_delete=models.PROTECT,
+        related_name="reservations",
+        verbose_name=_("campaign"),
     )
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="reservations"
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="reservations",
+        verbose_name=_("customer"),
     )
-    day = models.DateField(help_text="The local date the reservation window opened.")
-    number = models.PositiveIntegerField()
-    created_at = models.DateTimeField(default=timezone.now)
+    day = models.DateField(
+        _("day"), help_text=_("The local date the reservation window opened.")
+    )
+    number = models.PositiveIntegerField(_("number"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("reservation")
+        verbose_name_plural = _("reservations")
         ordering = ["-day", "number"]
         constraints = [
             models.UniqueConstraint(
@@ -108,7 +139,11 @@ class Reservation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.number} {self.customer} on {self.day}"
+        return _("#%(number)s %(customer)s on %(day)s") % {
+            "number": self.number,
+            "customer": self.customer,
+            "day": self.day,
+        }
 
 
 class Grab(models.Model):
@@ -119,26 +154,40 @@ class Grab(models.Model):
     """
 
     class Via(models.TextChoices):
-        REDIS = "redis", "Redis fast path"
-        POSTGRES = "postgres", "Postgres (Redis unavailable)"
+        REDIS = "redis", _("Redis fast path")
+        POSTGRES = "postgres", _("Postgres (Redis unavailable)")
 
     reservation = models.OneToOneField(
-        Reservation, on_delete=models.PROTECT, related_name="grab"
+        Reservation,
+        on_delete=models.PROTECT,
+        related_name="grab",
+        verbose_name=_("reservation"),
     )
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.PROTECT, related_name="grabs"
+        Campaign,
+        on_delete=models.PROTECT,
+        related_name="grabs",
+        verbose_name=_("campaign"),
     )
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="grabs"
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="grabs",
+        verbose_name=_("customer"),
     )
-    day = models.DateField(help_text="The local date of the rush's cycle.")
+    day = models.DateField(_("day"), help_text=_("The local date of the rush's cycle."))
     voucher = models.OneToOneField(
-        Voucher, on_delete=models.PROTECT, related_name="grab"
+        Voucher,
+        on_delete=models.PROTECT,
+        related_name="grab",
+        verbose_name=_("voucher"),
     )
-    via = models.CharField(max_length=8, choices=Via.choices)
-    created_at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(_("via"), max_length=8, choices=Via.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("grab")
+        verbose_name_plural = _("grabs")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -152,4 +201,8 @@ class Grab(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.customer} on {self.day}: {self.voucher}"
+        return _("%(customer)s on %(day)s: %(voucher)s") % {
+            "customer": self.customer,
+            "day": self.day,
+            "voucher": self.voucher,
+        }

@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+from django.utils.translation import gettext
+
 from campaigns.models import Campaign
 from campaigns.schedule import RushWindows
 from couponsite.charts import Chart, Series
@@ -32,9 +34,9 @@ def rush_timeline(campaign: Campaign, span: Span) -> Chart:
         Grab.objects.filter(campaign=campaign), "created_at", span, day_field="day"
     )
     return Chart(
-        title="Reservations and grabs",
+        title=gettext("Reservations and grabs"),
         series=[
-            Series("Reservations", reservations["count"]),
-            Series("Grabs", grabs["count"]),
+            Series(gettext("Reservations"), reservations["count"]),
+            Series(gettext("Grabs"), grabs["count"]),
         ],
     )
