@@ -3,9 +3,10 @@ import io
 from dataclasses import dataclass, field
 
 from django import forms
+from django.conf import settings
 from django.core.validators import validate_email
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from vouchers.serializers import MAX_EMAILS_PER_CALL
@@ -100,6 +101,15 @@ class GenerateVouchersForm(forms.Form):
         label=_("Email each customer their code"),
         help_text=_("Queued with the vouchers; the task worker sends them."),
     )
+    language = forms.ChoiceField(
+        choices=settings.LANGUAGES,
+        required=False,
+        label=_("Language of the emails"),
+        help_text=_(
+            "For addresses whose customer saved no language; a customer's saved "
+            "language wins."
+        ),
+    )
     skip_bad_lines = forms.BooleanField(
         required=False,
         label=_("Skip bad lines"),
@@ -109,11 +119,19 @@ class GenerateVouchersForm(forms.Form):
         ),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The employee's own language (the back office's), unless they choose.
+        self.fields["language"].initial = get_language()
+
     def clean_expires_at(self):
         value = self.cleaned_data["expires_at"]
         if value <= timezone.now():
             raise forms.ValidationError(_("The expiry must be in the future."))
         return value
+
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or get_language()
 
     def clean_emails_csv(self) -> EmailsRead:
         upload = self.cleaned_data["emails_csv"]

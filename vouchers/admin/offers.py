@@ -127,6 +127,7 @@ class OfferAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 expires_at=form.cleaned_data["expires_at"],
                 acting_user=request.user,
                 send_emails=form.cleaned_data["send_emails"],
+                language=form.cleaned_data["language"],
             )
             if form.cleaned_data["send_emails"]:  # shown on the next page too
                 self.message_user(
