@@ -1,4 +1,5 @@
 from django.utils import timezone
+from django.utils.translation import get_language
 from drf_spectacular.utils import (
     OpenApiParameter,
     PolymorphicProxySerializer,
@@ -126,9 +127,9 @@ class VoucherListApi(generics.ListAPIView):
     def post(self, request):
         serializer = VoucherGenerateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        vouchers = services.vouchers_generate(
-            **serializer.validated_data, acting_user=request.user
-        )
+        # The emails' language when the body names none: the request's.
+        given = {"language": get_language(), **serializer.validated_data}
+        vouchers = services.vouchers_generate(**given, acting_user=request.user)
         offer = vouchers[0].offer
         result = {
             "offer": offer,

@@ -1,10 +1,11 @@
 """The email that brings a customer their voucher's code (seed 001's generate).
 
 Rendered from ``vouchers/email/issued.{txt,html}`` in the owner's saved language
-(``Customer.language``; English for an email no customer owns yet, or an owner
-who follows each request's language: the email is sent by the worker, with no
-request); the expiry is written in the site's time zone (``TIME_ZONE``), with
-the zone named, since the customer's own is unknown.
+(``Customer.language``); for an email no customer owns yet, or an owner who
+follows each request's language, in the language the sender chose (the
+generate call's or page's ``language``; English when none: the email is sent
+by the worker, with no request). The expiry is written in the site's time zone
+(``TIME_ZONE``), with the zone named, since the customer's own is unknown.
 """
 
 from django.conf import settings
@@ -19,16 +20,20 @@ from vouchers.models import Voucher
 KIND = "voucher_code"
 
 
-def voucher_emails(vouchers: list[Voucher], *, offer_name: str) -> list[OutgoingEmail]:
-    """One email per voucher; the templates are loaded once for the whole batch."""
+def voucher_emails(
+    vouchers: list[Voucher], *, offer_name: str, language: str | None = None
+) -> list[OutgoingEmail]:
+    """One email per voucher, in its owner's saved language, else ``language``
+    (the sender's choice), else the default; the templates are loaded once for
+    the whole batch."""
     subject = get_template("vouchers/email/issued_subject.txt")
     text = get_template("vouchers/email/issued.txt")
     html = get_template("vouchers/email/issued.html")
     zone = timezone.get_default_timezone()
     emails = []
     for voucher in vouchers:
-        language = (voucher.owner and voucher.owner.language) or settings.LANGUAGE_CODE
-        with translation.override(language):
+        saved = voucher.owner.language if voucher.owner else ""
+        with translation.override(saved or language or settings.LANGUAGE_CODE):
             emails.append(_email(voucher, offer_name, zone, subject, text, html))
     return emails
 

@@ -3,8 +3,10 @@ import io
 from dataclasses import dataclass, field
 
 from django import forms
+from django.conf import settings
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from vouchers.serializers import MAX_EMAILS_PER_CALL
@@ -12,13 +14,18 @@ from vouchers.serializers import MAX_EMAILS_PER_CALL
 
 @dataclass(frozen=True)
 class SkippedLine:
-    """A line of an uploaded file that gave no voucher, and why."""
+    """A line of an uploaded file that gave no voucher, and why (``invalid``: a
+    cell that looks like an email but is none)."""
 
     number: int
     why: str
+    invalid: bool = False
 
     def __str__(self) -> str:
-        return f"Line {self.number}: {self.why}"
+        return gettext("Line %(number)s: %(why)s") % {
+            "number": self.number,
+            "why": self.why,
+        }
 
 
 @dataclass
@@ -40,21 +47,26 @@ def emails_read(text: str) -> EmailsRead:
         candidates = [cell for cell in cells if "@" in cell]
         if not candidates:
             if cells and number > 1:
-                read.skipped.append(SkippedLine(number, "no email in this line."))
+                read.skipped.append(
+                    SkippedLine(number, gettext("no email in this line."))
+                )
             continue
         for cell in candidates:
             email = cell.lower()
             try:
                 validate_email(cell)
             except forms.ValidationError:
-                read.skipped.append(
-                    SkippedLine(number, f"“{cell}” is not a valid email address.")
-                )
+                why = gettext("“%(cell)s” is not a valid email address.") % {
+                    "cell": cell
+                }
+                read.skipped.append(SkippedLine(number, why, invalid=True))
             else:
                 if email in seen:
-                    read.skipped.append(
-                        SkippedLine(number, f"{email} repeats line {seen[email]}.")
-                    )
+                    why = gettext("%(email)s repeats line %(line)s.") % {
+                        "email": email,
+                        "line": seen[email],
+                    }
+                    read.skipped.append(SkippedLine(number, why))
                 else:
                     seen[email] = number
                     read.emails.append(email)
@@ -64,27 +76,53 @@ def emails_read(text: str) -> EmailsRead:
 def emails_from_csv(text: str) -> list[str]:
     """The file's emails (``emails_read``); a cell that is no valid email is refused."""
     read = emails_read(text)
-    refused = [line for line in read.skipped if "not a valid email" in line.why]
+    refused = [line for line in read.skipped if line.invalid]
     if refused:
         raise forms.ValidationError(str(refused[0]))
     return read.emails
 
 
 class GenerateVouchersForm(forms.Form):
-    offer_name = forms.CharField(max_length=120)
-    discount = forms.DecimalField(min_value=0.01, max_value=100, decimal_places=2)
+    offer_name = forms.CharField(max_length=120, label=_("Offer name"))
+    discount = forms.DecimalField(
+        min_value=0.01, max_value=100, decimal_places=2, label=_("Discount (%)")
+    )
     expires_at = forms.DateTimeField(
-        help_text="In the site's time zone (UTC), e.g. 2027-01-31 23:59."
+        label=_("Expires at"),
+        help_text=_("In the site's time zone (UTC), e.g. 2027-01-31 23:59."),
     )
     emails_csv = forms.FileField(
-        label="Emails (CSV)", help_text="A CSV file; every cell with an email counts."
+        label=_("Emails (CSV)"),
+        help_text=_("A CSV file; every cell with an email counts."),
     )
     send_emails = forms.BooleanField(
         required=False,
         initial=True,
-        label="Email each customer their code",
-        help_text="Queued with the vouchers; the task worker sends them.",
+        label=_("Email each customer their code"),
+        help_text=_("Queued with the vouchers; the task worker sends them."),
     )
+    language = forms.ChoiceField(
+        choices=settings.LANGUAGES,
+        required=False,
+        label=_("Language of the emails"),
+        help_text=_(
+            "For addresses whose customer saved no language; a customer's saved "
+            "language wins."
+        ),
+    )
+    skip_bad_lines = forms.BooleanField(
+        required=False,
+        label=_("Skip bad lines"),
+        help_text=_(
+            "Generate for the good lines even if some lines have no usable "
+            "email (each is listed)."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The employee's own language (the back office's), unless they choose.
+        self.fields["language"].initial = get_language()
 
     def clean_expires_at(self):
         value = self.cleaned_data["expires_at"]
@@ -92,12 +130,8 @@ class GenerateVouchersForm(forms.Form):
             raise forms.ValidationError(_("The expiry must be in the future."))
         return value
 
-    skip_bad_lines = forms.BooleanField(
-        required=False,
-        label="Skip bad lines",
-        help_text="Generate for the good lines even if some lines have no usable "
-        "email (each is listed).",
-    )
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or get_language()
 
     def clean_emails_csv(self) -> EmailsRead:
         upload = self.cleaned_data["emails_csv"]
@@ -106,15 +140,23 @@ class GenerateVouchersForm(forms.Form):
         except UnicodeDecodeError:
             raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
         except csv.Error as exc:
-            raise forms.ValidationError(f"Not a CSV file: {exc}") from None
+            raise forms.ValidationError(
+                gettext("Not a CSV file: %(error)s") % {"error": exc}
+            ) from None
         if not read.emails:
             raise forms.ValidationError(
-                ["No email found in the file.", *map(str, read.skipped)]
+                [gettext("No email found in the file."), *map(str, read.skipped)]
             )
         if len(read.emails) > MAX_EMAILS_PER_CALL:
             raise forms.ValidationError(
-                f"{len(read.emails):,} emails; at most {MAX_EMAILS_PER_CALL:,} per "
-                "file (use manage.py generate_vouchers for more)."
+                gettext(
+                    "%(count)s emails; at most %(most)s per file (use manage.py "
+                    "generate_vouchers for more)."
+                )
+                % {
+                    "count": f"{len(read.emails):,}",
+                    "most": f"{MAX_EMAILS_PER_CALL:,}",
+                }
             )
         return read
 
@@ -125,8 +167,14 @@ class GenerateVouchersForm(forms.Form):
             self.add_error(
                 "emails_csv",
                 [
-                    f"{len(read.skipped)} line(s) give no voucher. Fix them, or tick "
-                    "“Skip bad lines” and send the file again:",
+                    ngettext(
+                        "%(count)s line gives no voucher. Fix it, or tick “Skip "
+                        "bad lines” and send the file again:",
+                        "%(count)s lines give no voucher. Fix them, or tick “Skip "
+                        "bad lines” and send the file again:",
+                        len(read.skipped),
+                    )
+                    % {"count": len(read.skipped)},
                     *map(str, read.skipped),
                 ],
             )

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Benefit, Campaign, CouponType, RedemptionRules
 from couponsite.codes import display_code
@@ -19,28 +21,33 @@ class Offer(RedemptionRules):
     issued: each voucher keeps a copy of what it was issued with.
     """
 
-    name = models.CharField(max_length=120)
+    name = models.CharField(_("name"), max_length=120)
     discount = models.DecimalField(
+        _("discount"),
         max_digits=5,
         decimal_places=2,
         validators=[MinValueValidator(0), MaxValueValidator(100)],
-        help_text="Percentage off for vouchers issued from now on.",
+        help_text=_("Percentage off for vouchers issued from now on."),
     )
     currency = models.CharField(
+        _("currency"),
         max_length=3,
         blank=True,
-        help_text="The currency orders must be in (needed by the money rules).",
+        help_text=_("The currency orders must be in (needed by the money rules)."),
     )
-    code_prefix = models.CharField(max_length=8, blank=True)
+    code_prefix = models.CharField(_("code prefix"), max_length=8, blank=True)
     code_length = models.PositiveSmallIntegerField(
+        _("code length"),
         default=10,
         validators=[MinValueValidator(10), MaxValueValidator(20)],
-        help_text="Random symbols per code (5 bits each; 10 = 50 bits).",
+        help_text=_("Random symbols per code (5 bits each; 10 = 50 bits)."),
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(Lower("name"), name="offer_name_unique_ci"),
@@ -93,19 +100,20 @@ class Voucher(Benefit, RedemptionRules):
     """
 
     class Status(models.TextChoices):
-        AVAILABLE = "available", "Available"  # in a pool, nobody holds it
-        HELD = "held", "Held"  # claimed, held for one customer until held_until
-        ISSUED = "issued", "Issued"  # belongs to its owner until used or expired
-        REDEEMED = "redeemed", "Redeemed"
-        EXPIRED = "expired", "Expired"
-        VOID = "void", "Void"
+        AVAILABLE = "available", _("Available")  # in a pool, nobody holds it
+        HELD = "held", _("Held")  # claimed, held for one customer until held_until
+        ISSUED = "issued", _("Issued")  # belongs to its owner until used or expired
+        REDEEMED = "redeemed", _("Redeemed")
+        EXPIRED = "expired", _("Expired")
+        VOID = "void", _("Void")
 
-    code = models.CharField(max_length=32, unique=True)
+    code = models.CharField(_("code"), max_length=32, unique=True)
     status = models.CharField(
-        max_length=10, choices=Status.choices, default=Status.ISSUED
+        _("status"), max_length=10, choices=Status.choices, default=Status.ISSUED
     )
     campaign = models.ForeignKey(
         Campaign,
+        verbose_name=_("campaign"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -113,18 +121,25 @@ class Voucher(Benefit, RedemptionRules):
     )
     coupon_type = models.ForeignKey(
         CouponType,
+        verbose_name=_("coupon type"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="vouchers",
     )
     offer = models.ForeignKey(
-        Offer, null=True, blank=True, on_delete=models.PROTECT, related_name="vouchers"
+        Offer,
+        verbose_name=_("offer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="vouchers",
     )
     # The batch a claim or rush coupon came in (``draws.Release``, named by
     # string: vouchers know no mode; the modes know vouchers).
     release = models.ForeignKey(
         "draws.Release",
+        verbose_name=_("release"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -132,42 +147,49 @@ class Voucher(Benefit, RedemptionRules):
     )
     owner = models.ForeignKey(
         Customer,
+        verbose_name=_("owner"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="vouchers",
     )
     # The pool's vouchers are issued to an email; the customer with that email owns them.
-    email = models.EmailField(blank=True)
-    issued_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    held_until = models.DateTimeField(null=True, blank=True)
-    used_at = models.DateTimeField(null=True, blank=True)
-    order_ref = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    held_until = models.DateTimeField(_("held until"), null=True, blank=True)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    order_ref = models.CharField(_("order ref"), max_length=100, blank=True)
     order_amount = models.DecimalField(
-        max_digits=15, decimal_places=3, null=True, blank=True
+        _("order amount"), max_digits=15, decimal_places=3, null=True, blank=True
     )
-    order_currency = models.CharField(max_length=3, blank=True)
+    order_currency = models.CharField(_("order currency"), max_length=3, blank=True)
     discount_granted = models.DecimalField(
+        _("discount granted"),
         max_digits=15,
         decimal_places=3,
         null=True,
         blank=True,
-        help_text="Money taken off the order at redemption (in its currency).",
+        help_text=_("Money taken off the order at redemption (in its currency)."),
     )
     redeemed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("redeemed by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text="The staff user who redeemed it at checkout (empty: the owner did).",
+        help_text=_(
+            "The staff user who redeemed it at checkout (empty: the owner did)."
+        ),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     objects = VoucherQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("voucher")
+        verbose_name_plural = _("vouchers")
         # Staff change vouchers only through these actions (the page edits nothing).
         permissions = [
             ("void_voucher", "Can void vouchers"),
@@ -268,36 +290,54 @@ class VoucherEvent(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ISSUED = "issued", "Issued"
-        RELEASED = "released", "Released"
-        CLAIMED = "claimed", "Claimed"
-        REDEEMED = "redeemed", "Redeemed"
-        EXPIRED = "expired", "Hold expired"
-        VOIDED = "voided", "Voided"
-        REDEMPTION_ROLLED_BACK = "rolled_back", "Redemption rolled back"
+        ISSUED = "issued", _("Issued")
+        RELEASED = "released", _("Released")
+        CLAIMED = "claimed", _("Claimed")
+        REDEEMED = "redeemed", _("Redeemed")
+        EXPIRED = "expired", _("Hold expired")
+        VOIDED = "voided", _("Voided")
+        REDEMPTION_ROLLED_BACK = "rolled_back", _("Redemption rolled back")
 
     voucher = models.ForeignKey(
-        Voucher, on_delete=models.CASCADE, related_name="events", null=True, blank=True
+        Voucher,
+        verbose_name=_("voucher"),
+        on_delete=models.CASCADE,
+        related_name="events",
+        null=True,
+        blank=True,
     )
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Campaign,
+        verbose_name=_("campaign"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
+        Customer,
+        verbose_name=_("customer"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    reason = models.CharField(max_length=200, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("voucher event")
+        verbose_name_plural = _("voucher events")
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(
@@ -308,4 +348,8 @@ class VoucherEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.voucher or ''} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+        return gettext("%(kind)s %(voucher)s at %(time)s") % {
+            "kind": self.get_kind_display(),
+            "voucher": self.voucher or "",
+            "time": f"{self.created_at:%Y-%m-%d %H:%M:%S}",
+        }

@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -240,6 +241,13 @@ class VoucherGenerateSerializer(serializers.Serializer):
             "the expiry). The emails are queued with the vouchers and sent by the "
             "task worker, never inside this request. `false`: no email."
         ),
+    )
+    language = serializers.ChoiceField(
+        choices=[code for code, _name in settings.LANGUAGES],
+        required=False,
+        help_text="The language of the emails to addresses whose customer saved "
+        "none (a customer's saved language wins). Omitted: the request's "
+        "language (`Accept-Language`).",
     )
 
     def validate_expires_at(self, value):

@@ -363,6 +363,7 @@ def vouchers_generate(
     expires_at: dt.datetime,
     acting_user: AbstractBaseUser | None,
     send_emails: bool = False,
+    language: str | None = None,
     currency: str | None = None,
     rules: dict | None = None,
     now: dt.datetime | None = None,
@@ -372,7 +373,9 @@ def vouchers_generate(
     With ``send_emails``, each customer's email with their code is queued in the
     same transaction (``vouchers.tasks.send_voucher_emails``, one task per
     chunk of vouchers: the worker renders and queues the messages), so a failed
-    generation emails no one and a committed one emails everyone.
+    generation emails no one and a committed one emails everyone. An email goes
+    out in its owner's saved language, else in ``language`` (the sender's
+    choice, one of ``LANGUAGES``), else in the default one.
 
     Each voucher keeps ``discount`` and the offer's redemption rules as issued
     (``currency`` and ``rules``, when given, set the offer's first: ``offer_upsert``). A voucher belongs to the customer
@@ -434,7 +437,9 @@ def vouchers_generate(
             now=now,
         )
         if send_emails:
-            voucher_emails_enqueue([voucher.pk for voucher in vouchers])
+            voucher_emails_enqueue(
+                [voucher.pk for voucher in vouchers], language=language
+            )
     return vouchers
 
 

@@ -1,5 +1,7 @@
 """A campaign's redemptions over time, in every mode (the back office's "Over time")."""
 
+from django.utils.translation import gettext
+
 from campaigns.models import Campaign
 from couponsite.charts import Chart, Series
 from couponsite.timeseries import Span, counted
@@ -13,4 +15,5 @@ def redemption_timeline(campaign: Campaign, span: Span) -> Chart:
     """
     redeemed = Voucher.objects.filter(campaign=campaign, status=Voucher.Status.REDEEMED)
     counts = counted(redeemed, "used_at", span)
-    return Chart(title="Redemptions", series=[Series("Redemptions", counts["count"])])
+    label = gettext("Redemptions")
+    return Chart(title=label, series=[Series(label, counts["count"])])

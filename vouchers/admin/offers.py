@@ -9,6 +9,8 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.admin import REDEMPTION_RULES_FIELDS, REDEMPTION_RULES_HELP
 from couponsite.admin_mixins import AuditedAdminMixin
@@ -49,7 +51,7 @@ class OfferAdmin(AuditedAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "Redemption rules",
+            _("Redemption rules"),
             {
                 "fields": REDEMPTION_RULES_FIELDS,
                 "description": REDEMPTION_RULES_HELP,
@@ -67,23 +69,25 @@ class OfferAdmin(AuditedAdminMixin, admin.ModelAdmin):
             .annotate(**{f"{name}_count": count for name, count in counts.items()})
         )
 
-    @admin.display(description="vouchers issued", ordering="issued_count")
+    @admin.display(description=_("vouchers issued"), ordering="issued_count")
     def issued(self, offer: Offer) -> int:
         return offer.issued_count
 
-    @admin.display(ordering="redeemed_count")
+    @admin.display(description=_("redeemed"), ordering="redeemed_count")
     def redeemed(self, offer: Offer) -> int:
         return offer.redeemed_count
 
-    @admin.display(ordering="expired_count")
+    @admin.display(description=_("expired"), ordering="expired_count")
     def expired(self, offer: Offer) -> int:
         return offer.expired_count
 
-    @admin.display(description="outstanding (redeemable)", ordering="outstanding_count")
+    @admin.display(
+        description=_("outstanding (redeemable)"), ordering="outstanding_count"
+    )
     def outstanding(self, offer: Offer) -> int:
         return offer.outstanding_count
 
-    @admin.display(description="Vouchers of this offer")
+    @admin.display(description=_("Vouchers of this offer"))
     def figures(self, offer: Offer) -> str:
         if offer.pk is None:
             return "—"
@@ -123,19 +127,33 @@ class OfferAdmin(AuditedAdminMixin, admin.ModelAdmin):
                 expires_at=form.cleaned_data["expires_at"],
                 acting_user=request.user,
                 send_emails=form.cleaned_data["send_emails"],
+                language=form.cleaned_data["language"],
             )
             if form.cleaned_data["send_emails"]:  # shown on the next page too
                 self.message_user(
                     request,
-                    f"{len(vouchers)} emails with their codes queued; the task "
-                    "worker sends them (Messages to customers).",
+                    ngettext(
+                        "%(count)s email with its code queued; the task worker "
+                        "sends it (Messages to customers).",
+                        "%(count)s emails with their codes queued; the task "
+                        "worker sends them (Messages to customers).",
+                        len(vouchers),
+                    )
+                    % {"count": len(vouchers)},
                     messages.INFO,
                 )
             if read.skipped:  # shown on the next page (the answer is a file)
                 self.message_user(
                     request,
-                    f"{len(vouchers)} vouchers generated; skipped: "
-                    + "; ".join(map(str, read.skipped)),
+                    ngettext(
+                        "%(count)s voucher generated; skipped: %(skipped)s",
+                        "%(count)s vouchers generated; skipped: %(skipped)s",
+                        len(vouchers),
+                    )
+                    % {
+                        "count": len(vouchers),
+                        "skipped": "; ".join(map(str, read.skipped)),
+                    },
                     messages.WARNING,
                 )
             response = HttpResponse(content_type="text/csv")
@@ -158,7 +176,7 @@ class OfferAdmin(AuditedAdminMixin, admin.ModelAdmin):
             "admin/vouchers/offer/generate.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Generate vouchers from a CSV of emails",
+                "title": gettext("Generate vouchers from a CSV of emails"),
                 "form": form,
                 "opts": self.model._meta,
             },

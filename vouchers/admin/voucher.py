@@ -8,6 +8,7 @@ from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from couponsite.admin_actions import reason_action, reason_page
 from couponsite.admin_csv import Column, CsvExport, CsvExportMixin
@@ -24,24 +25,24 @@ from vouchers.models import Voucher
 STAFF_CHANGES = {
     "void": {
         "action": "voucher_void",
-        "action_description": "Void selected vouchers",
-        "description": "Void this voucher",
+        "action_description": _("Void selected vouchers"),
+        "description": _("Void this voucher"),
         "apply": services.voucher_void,
-        "done": "Voided",
+        "done": _("Voided"),
         "permission": "void",
         "can": lambda voucher: voucher.status != Voucher.Status.VOID,
     },
     "rollback": {
         "action": "voucher_rollback_redemption",
-        "action_description": "Roll back the redemption of selected vouchers",
-        "description": "Roll back the redemption",
+        "action_description": _("Roll back the redemption of selected vouchers"),
+        "description": _("Roll back the redemption"),
         "apply": services.voucher_rollback_redemption,
-        "done": "Rolled back",
+        "done": _("Rolled back"),
         "permission": "rollback",
         "can": lambda voucher: voucher.status == Voucher.Status.REDEEMED,
     },
 }
-HELP = "Recorded in the voucher's history, with who did it."
+HELP = _("Recorded in the voucher's history, with who did it.")
 TIMELINE_EVENTS = 50  # a pool coupon claimed and let go daily has a long history
 
 
@@ -126,15 +127,15 @@ class VoucherAdmin(
     fieldsets = [
         (None, {"fields": ["code_display", ("status", "effective_status")]}),
         (
-            "Where it comes from",
+            _("Where it comes from"),
             {"fields": [("campaign", "coupon_type"), ("offer", "release")]},
         ),
         (
-            "Whose",
+            _("Whose"),
             {"fields": [("owner", "email")]},
         ),
         (
-            "Benefit",
+            _("Benefit"),
             {
                 "fields": [
                     "benefit_kind",
@@ -145,11 +146,11 @@ class VoucherAdmin(
             },
         ),
         (
-            "When",
+            _("When"),
             {"fields": [("created_at", "issued_at", "expires_at"), "held_until"]},
         ),
         (
-            "Redemption rules",
+            _("Redemption rules"),
             {
                 "fields": [
                     ("min_order_amount", "max_discount"),
@@ -158,7 +159,7 @@ class VoucherAdmin(
             },
         ),
         (
-            "Redemption",
+            _("Redemption"),
             {
                 "fields": [
                     ("used_at", "order_ref", "redeemed_by"),
@@ -166,7 +167,7 @@ class VoucherAdmin(
                 ]
             },
         ),
-        ("History", {"fields": ["timeline"]}),
+        (_("History"), {"fields": ["timeline"]}),
     ]
     readonly_fields = [
         "code_display",
@@ -280,19 +281,19 @@ class VoucherAdmin(
             ]
         return super().render_change_form(request, context, add, change, **kw)
 
-    @admin.display(description="code", ordering="code")
+    @admin.display(description=_("code"), ordering="code")
     def code_display(self, voucher: Voucher):
         return shown_code(voucher.code)
 
-    @admin.display(description="offer / coupon type")
+    @admin.display(description=_("offer / coupon type"))
     def source(self, voucher: Voucher) -> str:
         return voucher.source_name
 
-    @admin.display(description="as customers see it now")
+    @admin.display(description=_("as customers see it now"))
     def effective_status(self, voucher: Voucher) -> str:
         return Voucher.Status(voucher.effective_status()).label
 
-    @admin.display(description="timeline (oldest first)")
+    @admin.display(description=_("timeline (oldest first)"))
     def timeline(self, voucher: Voucher) -> str:
         """The voucher's events: what happened, when, by which staff member or
         customer, and why."""
@@ -323,17 +324,17 @@ class VoucherAdmin(
 
 CustomerAdmin.add_story_panel(
     StoryPanel(
-        title="Vouchers",
+        title=_("Vouchers"),
         model=Voucher,
         lookups=lambda customer: {"owner__id__exact": customer.pk},
         columns=[
-            ("code", lambda voucher: shown_code(voucher.code)),
-            ("status", lambda voucher: voucher.get_status_display()),
-            ("offer / coupon type", lambda voucher: voucher.source_name),
-            ("campaign", lambda voucher: voucher.campaign or ""),
-            ("issued at", lambda voucher: voucher.issued_at),
-            ("expires at", lambda voucher: voucher.expires_at),
-            ("used at", lambda voucher: voucher.used_at),
+            (_("code"), lambda voucher: shown_code(voucher.code)),
+            (_("status"), lambda voucher: voucher.get_status_display()),
+            (_("offer / coupon type"), lambda voucher: voucher.source_name),
+            (_("campaign"), lambda voucher: voucher.campaign or ""),
+            (_("issued at"), lambda voucher: voucher.issued_at),
+            (_("expires at"), lambda voucher: voucher.expires_at),
+            (_("used at"), lambda voucher: voucher.used_at),
         ],
         position=10,
         select_related=["campaign", "coupon_type", "offer"],

@@ -3,6 +3,7 @@ import datetime as dt
 import sys
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -44,6 +45,12 @@ class Command(BaseCommand):
             help="Do not email each customer their code (by default the emails are "
             "queued with the vouchers and the task worker sends them).",
         )
+        parser.add_argument(
+            "--language",
+            choices=[code for code, _name in settings.LANGUAGES],
+            help="The emails' language for addresses whose customer saved none "
+            f"(default: {settings.LANGUAGE_CODE}).",
+        )
 
     def handle(
         self,
@@ -54,6 +61,7 @@ class Command(BaseCommand):
         emails_file,
         output=None,
         no_emails=False,
+        language=None,
         **options,
     ):
         try:
@@ -89,6 +97,7 @@ class Command(BaseCommand):
                         discount=discount,
                         expires_at=expires_at,
                         send_emails=not no_emails,
+                        language=language,
                     ):
                         writer.writerow([voucher.email, display_code(voucher.code)])
                     progress.update(len(chunk))
