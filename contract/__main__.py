@@ -2,8 +2,14 @@
 
     python -m contract                    # its own server (scripts/contract does this)
     python -m contract --base-url URL --staff-token TOKEN --sms-dir DIR
+                      [--support-token TOKEN --no-role-token TOKEN]
                                           # against a server you run (SMS_BACKEND=file,
                                           # and a task worker: it sends the codes)
+
+``--staff-token``: a superuser's (campaigns, releases, vouchers, simulations);
+``--support-token``: a staff user's in the Support role, who blocks and unblocks
+a customer; ``--no-role-token``: a staff user's in no role, refused the block.
+(Without the last two, the parts that need them stop with a note.)
 
 1. fetches the live schema (``/api/schema/``) and validates it with
    openapi-spec-validator;
@@ -34,6 +40,7 @@ from contract.harness import Harness, Recorder, Report
 from contract.rules import RULES
 from contract.server import contract_server
 from contract.spec import Spec, spec_errors
+from couponsite.roles import SUPPORT
 
 HERE = Path(__file__).resolve().parent
 GENERATOR_CONFIG = HERE / "openapi-python-client.yaml"
@@ -113,6 +120,10 @@ def main() -> int:
     )
     parser.add_argument("--base-url", help="a running server (default: start one)")
     parser.add_argument("--staff-token")
+    parser.add_argument(
+        "--support-token", help="a staff user's in the Support role (block, unblock)"
+    )
+    parser.add_argument("--no-role-token", help="a staff user's in no role")
     parser.add_argument("--sms-dir", type=Path, help="the server's SMS_FILE_PATH")
     parser.add_argument(
         "--mail-log",
@@ -139,6 +150,8 @@ def main() -> int:
                 args.sms_dir,
                 args.mail_log,
                 started,
+                support_token=args.support_token,
+                no_role_token=args.no_role_token,
             )
         with contract_server() as server:
             try:
@@ -150,6 +163,8 @@ def main() -> int:
                     server.log,
                     started,
                     server,
+                    support_token=server.staff_token("support", SUPPORT),
+                    no_role_token=server.staff_token("no-role"),
                 )
             finally:
                 signal.alarm(0)  # the clean-up that follows runs to its end
@@ -179,6 +194,9 @@ def check(
     mail_log: Path | None,
     started: float,
     server=None,
+    *,
+    support_token: str | None = None,
+    no_role_token: str | None = None,
 ) -> int:
     report = Report()
     content = fetch_schema(base_url)
@@ -201,6 +219,8 @@ def check(
                 staff_token=staff_token,
                 sms_dir=sms_dir,
                 mail_log=mail_log,
+                support_token=support_token,
+                no_role_token=no_role_token,
             )
         else:
             notes.append("no client could be generated; nothing was called")

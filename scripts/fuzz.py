@@ -3,8 +3,9 @@
 Creates a database of its own, migrates and seeds it (a campaign of each kind),
 starts gunicorn on Postgres + Redis on a spare port with rate limits raised (so
 the run is not 429 noise), then runs schemathesis twice, as a customer and as
-staff, with a fixed seed, bounded examples and a time limit. It fails on any
-5xx, any answer the schema does not declare (status, body, headers, content
+staff (a user in every back-office role of ``couponsite.roles``, so that
+operations needing a permission are fuzzed past it), with a fixed seed, bounded
+examples and a time limit. It fails on any 5xx, any answer the schema does not declare (status, body, headers, content
 type), any request the schema forbids that the server accepts, and auth the
 server ignores. Cleans up (server, database) whatever happens
 (``couponsite.testing.live_server``).
@@ -24,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script (scripts/fuzz): find couponsite
 
+from couponsite.roles import ROLES  # noqa: E402
 from couponsite.testing.live_server import (  # noqa: E402
     DEFAULT_ADMIN_URL,
     LiveServer,
@@ -67,8 +69,10 @@ def _server() -> LiveServer:
             # gunicorn answers an over-long URL itself (414, HTML) before the API
             # sees it; lifted so over-long query values reach the API's own checks.
             "GUNICORN_LIMIT_REQUEST_LINE": "0",
-            # Every limit, far above what one run sends.
+            # Every limit, far above what one run sends; the hourly sign-in
+            # texts per phone prefix too (both passes text +1415555… numbers).
             **rate_limits("100000/minute"),
+            "SMS_PREFIX_LIMIT": "1000000",
         },
     )
 
@@ -109,7 +113,10 @@ def main() -> int:
         customer = server.manage(
             "issue_token", "--phone", "+14155550199", "--name", "fuzz"
         )
-        staff = server.manage("issue_token", "--staff", "fuzz-staff", "--name", "fuzz")
+        # In every back-office role: the staff-only operations that need a
+        # permission (block and unblock need customers.block_customer) are
+        # fuzzed past it, not only refused with 403.
+        staff = server.staff_token("fuzz-staff", *ROLES)
         failed = [
             who
             for who, token in (("customer", customer), ("staff", staff))

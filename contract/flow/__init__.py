@@ -40,6 +40,11 @@ class Flow:
     staff_token: str
     sms_dir: Path
     mail_log: Path | None = None
+    # Staff tokens of two more users (``staff_token``'s is the seeded superuser):
+    # one in the Support role (customers.block_customer), one in no role (what
+    # a staff user without the permission is refused).
+    support_token: str | None = None
+    no_role_token: str | None = None
     customers: dict[str, AuthenticatedClient] = field(default_factory=dict)
     # When each customer signed in (time.time()), for waits on the resend gap.
     signed_in_at: dict[str, float] = field(default_factory=dict)
@@ -68,6 +73,18 @@ class Flow:
     @property
     def staff(self) -> AuthenticatedClient:
         return self.client(self.staff_token)
+
+    @property
+    def support(self) -> AuthenticatedClient:
+        if self.support_token is None:
+            raise Stop("no staff token of the Support role (--support-token)")
+        return self.client(self.support_token)
+
+    @property
+    def no_role(self) -> AuthenticatedClient:
+        if self.no_role_token is None:
+            raise Stop("no staff token of a user in no role (--no-role-token)")
+        return self.client(self.no_role_token)
 
     def customer(self, name: str) -> AuthenticatedClient:
         if name not in self.customers:
@@ -176,6 +193,8 @@ def run(
     staff_token: str,
     sms_dir: Path,
     mail_log: Path | None = None,
+    support_token: str | None = None,
+    no_role_token: str | None = None,
 ) -> list[str]:
     """Every section in order; the notes of sections that stopped early."""
     flow = Flow(
@@ -184,10 +203,14 @@ def run(
         staff_token=staff_token,
         sms_dir=sms_dir,
         mail_log=mail_log,
+        support_token=support_token,
+        no_role_token=no_role_token,
     )
     sections = [
         ("sign-in", "signin"),
         ("lucky draw", "draw"),
+        ("a draw's seeds, verification and simulation", "draw_checks"),
+        ("staff block a customer", "block"),
         ("voucher pool", "pool"),
         ("the integration guide's example", "guide"),
         ("claim and hold", "claim"),

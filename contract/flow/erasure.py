@@ -1,6 +1,7 @@
 """A customer erases themself: a fresh sign-in code as proof (a wrong one is
 refused), ``DELETE /me`` (the code in its ``Erasure-Code`` header) through the generated client, then their token is
-refused and the phone cannot sign up again at once."""
+refused, the phone cannot sign up again at once, and staff can no longer block
+the erased customer."""
 
 import time
 
@@ -10,7 +11,13 @@ from couponsite_client.api.auth import (
     me_destroy,
     me_retrieve,
 )
-from couponsite_client.models import OtpRequestRequest, TokenRequestRequest
+from couponsite_client.api.customers import customers_block_create
+from couponsite_client.models import (
+    BlockReasonRequest,
+    Customer,
+    OtpRequestRequest,
+    TokenRequestRequest,
+)
 
 from contract.flow import Flow
 from contract.flow.signin import ERASED
@@ -35,6 +42,12 @@ def run(flow: Flow) -> None:
     h = flow.h
     name, phone = ERASED
     erin = flow.customer(name)
+    me = h.call(
+        "erasure: read the account first",
+        lambda: me_retrieve.sync_detailed(client=erin),
+        expect=200,
+        want=Customer,
+    )
     # Signed in at the start (sign-in section): wait out the resend gap.
     time.sleep(
         max(0.0, flow.signed_in_at.get(name, 0) + RESEND_SECONDS + 1 - time.time())
@@ -61,6 +74,8 @@ def run(flow: Flow) -> None:
         expect=401,
         code="INVALID_TOKEN",
     )
+    if me is not None:
+        flow.part("erasure: staff block the erased customer", block_erased, me.id)
     time.sleep(1.1)  # sms_code reads texts from a second before the ask on
     again = _code(flow, "erasure: the phone asks for a code again", phone)
     if again is None:
@@ -73,4 +88,15 @@ def run(flow: Flow) -> None:
         ),
         expect=403,
         code="PHONE_RECENTLY_ERASED",
+    )
+
+
+def block_erased(flow: Flow, customer_id: int) -> None:
+    flow.h.call(
+        "erasure: staff block the erased customer",
+        lambda: customers_block_create.sync_detailed(
+            customer_id, client=flow.support, body=BlockReasonRequest(reason="late")
+        ),
+        expect=409,
+        code="CUSTOMER_ERASED",
     )

@@ -343,6 +343,23 @@ class LiveServer:
             )
         return done.stdout.strip()
 
+    def staff_token(self, username: str, *roles: str) -> str:
+        """A new API token of staff user ``username`` (made if new), who is in
+        exactly the back office's ``roles`` (``couponsite.roles``' groups; none:
+        a staff user without any permission)."""
+        token = self.manage("issue_token", "--staff", username, "--name", self.label)
+        self.manage(
+            "shell",
+            "--no-imports",
+            "-c",
+            "from django.contrib.auth import get_user_model; "
+            "from django.contrib.auth.models import Group; "
+            f"groups = Group.objects.filter(name__in={list(roles)!r}); "
+            f"assert len(groups) == {len(roles)}, 'a role without its group'; "
+            f"get_user_model().objects.get(username={username!r}).groups.set(groups)",
+        )
+        return token
+
     def errors_logged(self) -> list[str]:
         """The lines of gunicorn's log that tell of an error or a traceback."""
         if not self.log.exists():
