@@ -27,6 +27,9 @@ from contract.harness import Harness
 
 T = TypeVar("T")
 TIMEOUT = httpx.Timeout(30.0)
+# How long a text or mail sent by the server's task worker is waited for: the
+# one worker may be busy with other tasks (a webhook delivery's timeout) first.
+WORKER_WAIT = 45
 
 
 class Stop(Exception):
@@ -148,7 +151,7 @@ class Flow:
         worker may send after it, is passed over."""
         if self.mail_log is None:
             return None
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + WORKER_WAIT
         while time.monotonic() < deadline:
             codes = [
                 found.group(1)
@@ -162,7 +165,7 @@ class Flow:
 
     def sms_code(self, phone: str, after: float) -> str | None:
         """The code in the newest text to ``phone`` written after ``after``."""
-        deadline = time.monotonic() + 15  # sent by the server's task worker
+        deadline = time.monotonic() + WORKER_WAIT  # sent by the server's task worker
         while time.monotonic() < deadline:
             newest = None
             for path in sorted(self.sms_dir.glob("*.json")):
