@@ -1,12 +1,13 @@
 from django.apps import AppConfig
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 
 class CouponsiteConfig(AppConfig):
     """The project package doubles as the app holding shared API plumbing."""
 
     name = "couponsite"
-    verbose_name = "Platform"
+    verbose_name = _("Platform")
 
     def ready(self) -> None:
         from couponsite.api.idempotency import idempotency_keys_purge
