@@ -2,10 +2,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView
 
 from couponsite import health
-from couponsite.api.docs import RedocView, SwaggerView
+from couponsite.api.docs import RedocView, SchemaView, SwaggerView
 from couponsite.metrics.exposition import metrics_view
 
 api_v1 = [
@@ -17,7 +16,7 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path(
         "api/docs/",
         SwaggerView.as_view(url_name="schema"),

@@ -4,7 +4,13 @@ template drops its web fonts, and a Content-Security-Policy keeps the bundles'
 remaining remote references (Redoc's attribution logo, Swagger's validator
 badge) from being fetched at all."""
 
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+from django.conf import settings
+from django.utils import translation
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 # 'unsafe-inline': both pages start from an inline script and inline styles;
 # blob: Redoc's search runs in a worker made from a blob.
@@ -35,3 +41,20 @@ class SwaggerView(_SelfContained, SpectacularSwaggerView):
 
 class RedocView(_SelfContained, SpectacularRedocView):
     pass
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema in English, whatever language the reader's browser asks
+    for (``?lang=`` still chooses one): the API's documentation stays English,
+    while the models' labels and help texts it quotes are translated for the
+    back office. Rendered here, inside the language, as its texts are lazy."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.GET.get("lang"):
+            return super().dispatch(request, *args, **kwargs)
+        with translation.override(settings.LANGUAGE_CODE):
+            response = super().dispatch(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+            response.headers.setdefault("Content-Language", settings.LANGUAGE_CODE)
+        return response

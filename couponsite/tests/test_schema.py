@@ -297,3 +297,18 @@ def test_every_operation_declares_the_database_outage(schema):
         unavailable = operation["responses"]["503"]
         assert "SERVICE_UNAVAILABLE" in unavailable["description"], name
         assert unavailable["headers"]["Retry-After"]["required"] is True, name
+
+
+def test_the_schema_stays_english_for_a_chinese_browser(client):
+    """The models' labels and help texts the schema quotes are translated for
+    the back office; the API's documentation is not."""
+    response = client.get(
+        "/api/schema/",
+        HTTP_ACCEPT="application/vnd.oai.openapi+json",
+        HTTP_ACCEPT_LANGUAGE="zh-hant",
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Language"] == "en"
+    assert not re.search(r"[\u4e00-\u9fff]", response.content.decode())
+    assert "Lucky draw" in response.content.decode()  # a choice's label
