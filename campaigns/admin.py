@@ -8,6 +8,8 @@ from django.db import transaction
 from django.forms.models import BaseInlineFormSet
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from campaigns import services
 from campaigns.dashboard import URL_NAME as DASHBOARD_URL_NAME
@@ -95,12 +97,29 @@ REDEMPTION_RULES_FIELDS = [
     "categories",
     "per_customer_limit",
 ]
-REDEMPTION_RULES_HELP = (
+REDEMPTION_RULES_TITLE = _("Redemption rules")
+REDEMPTION_RULES_HELP = _(
     "What an order must be for a coupon to apply (empty: any order). Money is "
     "in the benefit's currency, which orders must then be in. Each coupon keeps "
     "the rules it was issued with: a change here applies to coupons issued from "
     "now on."
 )
+
+
+# The benefit's and the redemption rules' labels. Their fields are declared on
+# abstract models the vouchers' models share (``Benefit``, ``RedemptionRules``);
+# labelled here, they need no migration of the models that share them.
+BENEFIT_AND_RULES_LABELS = {
+    "benefit_kind": _("benefit kind"),
+    "amount": _("amount"),
+    "currency": _("currency"),
+    "percent": _("percent"),
+    "free_item": _("free item"),
+    "min_order_amount": _("min order amount"),
+    "max_discount": _("max discount"),
+    "categories": _("categories"),
+    "per_customer_limit": _("per customer limit"),
+}
 
 
 class CouponTypeForm(forms.ModelForm):
@@ -110,6 +129,7 @@ class CouponTypeForm(forms.ModelForm):
         model = CouponType
         # The inline's fieldsets decide the fields shown; these are the ones cleaned here.
         fields = ["code_prefix", "currency"]
+        labels = BENEFIT_AND_RULES_LABELS
 
     def clean_code_prefix(self) -> str:
         try:
@@ -128,15 +148,21 @@ class CouponTypeForm(forms.ModelForm):
         if self.instance.pk and QUOTA_FIELDS & set(self.changed_data):
             issued = quota_issued([self.instance.pk])[self.instance.pk]
             today = issued.on(self.instance.campaign.local_day())
-            for field, count, when in [
-                ("total_quota", issued.total, ""),
-                ("daily_quota", today, " today"),
+            for field, count, message in [
+                (
+                    "total_quota",
+                    issued.total,
+                    gettext("%(count)d coupons were issued: not below that."),
+                ),
+                (
+                    "daily_quota",
+                    today,
+                    gettext("%(count)d coupons were issued today: not below that."),
+                ),
             ]:
                 quota = cleaned.get(field)
                 if quota is not None and quota < count:
-                    self.add_error(
-                        field, f"{count} coupons were issued{when}: not below that."
-                    )
+                    self.add_error(field, message % {"count": count})
         return cleaned
 
 
@@ -148,7 +174,7 @@ class CouponTypeInline(admin.StackedInline):
     fieldsets = [
         (None, {"fields": [("name", "category")]}),
         (
-            "Benefit",
+            _("Benefit"),
             {
                 "fields": [
                     "benefit_kind",
@@ -159,7 +185,7 @@ class CouponTypeInline(admin.StackedInline):
             },
         ),
         (
-            "Odds and quotas",
+            _("Odds and quotas"),
             {
                 "fields": [
                     "probability",
@@ -170,11 +196,11 @@ class CouponTypeInline(admin.StackedInline):
             },
         ),
         (
-            "Coupons",
+            _("Coupons"),
             {"fields": [("valid_days", "valid_until"), ("code_prefix", "code_length")]},
         ),
         (
-            "Redemption rules",
+            REDEMPTION_RULES_TITLE,
             {
                 "fields": REDEMPTION_RULES_FIELDS,
                 "description": REDEMPTION_RULES_HELP,
@@ -236,7 +262,7 @@ def _status_action(name: str, description: str, status: str, done: str):
         apply=partial(services.campaign_status_set, status=status),
         target="campaign",
         done=done,
-        help_text="Recorded in the audit log, with who did it.",
+        help_text=_("Recorded in the audit log, with who did it."),
         permissions=["change"],
     )
 
@@ -275,11 +301,11 @@ class CampaignAdmin(admin.ModelAdmin):
     inlines = [CouponTypeInline]
     readonly_fields = ["created_by", "created_at", "updated_at", "live_figures"]
     fieldsets = [
-        ("Live figures", {"fields": ["live_figures"]}),
+        (_("Live figures"), {"fields": ["live_figures"]}),
         (None, {"fields": ["name", "slug", "kind", "status", "description"]}),
-        ("When", {"fields": ["timezone", ("starts_at", "ends_at")]}),
+        (_("When"), {"fields": ["timezone", ("starts_at", "ends_at")]}),
         (
-            "Rush windows (local times)",
+            _("Rush windows (local times)"),
             {
                 "fields": [
                     ("reservation_opens", "reservation_closes"),
@@ -288,24 +314,27 @@ class CampaignAdmin(admin.ModelAdmin):
                 ],
             },
         ),
-        ("Audit", {"fields": [("created_by", "created_at", "updated_at")]}),
+        (_("Audit"), {"fields": [("created_by", "created_at", "updated_at")]}),
     ]
 
     actions = [
         _status_action(
             "campaign_activate",
-            "Activate (or resume) selected campaigns",
+            _("Activate (or resume) selected campaigns"),
             Campaign.Status.ACTIVE,
-            "Activated",
+            _("Activated"),
         ),
         _status_action(
             "campaign_pause",
-            "Pause selected campaigns",
+            _("Pause selected campaigns"),
             Campaign.Status.PAUSED,
-            "Paused",
+            _("Paused"),
         ),
         _status_action(
-            "campaign_end", "End selected campaigns", Campaign.Status.ENDED, "Ended"
+            "campaign_end",
+            _("End selected campaigns"),
+            Campaign.Status.ENDED,
+            _("Ended"),
         ),
     ]
 
@@ -321,12 +350,14 @@ class CampaignAdmin(admin.ModelAdmin):
                 "admin/campaigns/campaign/choose_kind.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": "Add campaign: choose its kind",
+                    "title": gettext("Add campaign: choose its kind"),
                     "opts": self.opts,
                     "kinds": Campaign.Kind.choices,
                 },
             )
-        title = f"Add campaign: {Campaign.Kind(kind).label.lower()}"
+        title = gettext("Add campaign: %(kind)s") % {
+            "kind": Campaign.Kind(kind).label.lower()
+        }
         return super().add_view(
             request, form_url, {**(extra_context or {}), "title": title}
         )
@@ -435,7 +466,7 @@ class CampaignAdmin(admin.ModelAdmin):
             fieldsets, self._kind(request, obj), CAMPAIGN_KIND_FIELDS
         )
 
-    @admin.display(description="Dashboard")
+    @admin.display(description=_("Dashboard"))
     def live_figures(self, campaign: Campaign) -> str:
         return dashboard_with_assets(campaign)
 

@@ -12,13 +12,14 @@ import zoneinfo
 from django.contrib import admin
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
 
 _SPANS = {
-    "today": ("Today", 0, 0),
-    "yesterday": ("Yesterday", 1, 1),
-    "past_7_days": ("Past 7 days", 6, 0),
+    "today": (_("Today"), 0, 0),
+    "yesterday": (_("Yesterday"), 1, 1),
+    "past_7_days": (_("Past 7 days"), 6, 0),
 }
 
 
@@ -27,7 +28,7 @@ class CampaignLocalDayFilter(admin.SimpleListFilter):
     campaign's local day. ``day_field`` and ``campaign_field`` name the row's
     local date and its campaign."""
 
-    title = "day (the campaign's local day)"
+    title = _("day (the campaign's local day)")
     parameter_name = "local_day"
     day_field = "day"
     campaign_field = "campaign"
@@ -35,7 +36,7 @@ class CampaignLocalDayFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         return [
             *((value, label) for value, (label, _, _) in _SPANS.items()),
-            ("this_month", "This month"),
+            ("this_month", _("This month")),
         ]
 
     def queryset(self, request, queryset):
@@ -62,7 +63,7 @@ class CampaignLocalDayFilter(admin.SimpleListFilter):
         return today - dt.timedelta(days=back), today - dt.timedelta(days=to)
 
 
-@admin.display(description="day (campaign's)", ordering="day")
+@admin.display(description=_("day (campaign's)"), ordering="day")
 def campaign_day(row) -> dt.date:
     """A row's ``day``, said to be its campaign's local day."""
     return row.day

@@ -10,7 +10,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone as django_timezone
-from django.utils.translation import gettext
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_noop
+from django.utils.translation import gettext_lazy as _
 
 from couponsite.languages import format_money
 
@@ -39,9 +41,9 @@ class Benefit(models.Model):
     """What a coupon is worth: an amount off, a percentage off, or a free item."""
 
     class Kind(models.TextChoices):
-        AMOUNT = "amount", "Amount off"
-        PERCENT = "percent", "Percentage off"
-        FREE_ITEM = "free_item", "Free item"
+        AMOUNT = "amount", _("Amount off")
+        PERCENT = "percent", _("Percentage off")
+        FREE_ITEM = "free_item", _("Free item")
 
     benefit_kind = models.CharField(
         max_length=16, choices=Kind.choices, default=Kind.PERCENT
@@ -62,7 +64,7 @@ class Benefit(models.Model):
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(100)],
     )
     free_item = models.CharField(
-        max_length=120, blank=True, help_text='For example "Buy 1 get 1 free".'
+        max_length=120, blank=True, help_text=_('For example "Buy 1 get 1 free".')
     )
 
     class Meta:
@@ -123,7 +125,7 @@ class RedemptionRules(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0.01"))],
-        help_text="The order must come to at least this much (in the currency).",
+        help_text=_("The order must come to at least this much (in the currency)."),
     )
     max_discount = models.DecimalField(
         max_digits=10,
@@ -131,12 +133,12 @@ class RedemptionRules(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0.01"))],
-        help_text="Percentage off: never more than this much money off an order.",
+        help_text=_("Percentage off: never more than this much money off an order."),
     )
     categories = models.CharField(
         max_length=300,
         blank=True,
-        help_text=(
+        help_text=_(
             "Comma-separated (shoes, bags): the order must list one of them. "
             "The discount then applies to the whole order. Empty: any order."
         ),
@@ -145,7 +147,7 @@ class RedemptionRules(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
-        help_text=(
+        help_text=_(
             "A customer may redeem at most this many coupons of the campaign "
             "(of the offer, for the voucher pool), this one included. Empty: no limit."
         ),
@@ -306,39 +308,44 @@ class Campaign(models.Model):
     """A coupon campaign of one kind, with its own time zone for "a day"."""
 
     class Kind(models.TextChoices):
-        DRAW = "draw", "Lucky draw"
-        CLAIM = "claim", "Claim and hold"
-        RUSH = "rush", "Flash-sale rush"
+        DRAW = "draw", _("Lucky draw")
+        CLAIM = "claim", _("Claim and hold")
+        RUSH = "rush", _("Flash-sale rush")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        ACTIVE = "active", "Active"
-        PAUSED = "paused", "Paused"
-        ENDED = "ended", "Ended"
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        ENDED = "ended", _("Ended")
 
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80, unique=True)
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    description = models.TextField(blank=True)
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    description = models.TextField(_("description"), blank=True)
     timezone = models.CharField(
-        max_length=64, default="UTC", validators=[validate_timezone]
+        _("timezone"), max_length=64, default="UTC", validators=[validate_timezone]
     )
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField()
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
     status = models.CharField(
-        max_length=8, choices=Status.choices, default=Status.ACTIVE
+        _("status"), max_length=8, choices=Status.choices, default=Status.ACTIVE
     )
     # Rush campaigns: each local day, a reservation window then a rush window.
-    reservation_opens = models.TimeField(default=dt.time(22, 55))
-    reservation_closes = models.TimeField(default=dt.time(22, 59, 59))
-    rush_opens = models.TimeField(default=dt.time(23, 0))
-    rush_closes = models.TimeField(default=dt.time(23, 0, 59))
+    reservation_opens = models.TimeField(
+        _("reservation opens"), default=dt.time(22, 55)
+    )
+    reservation_closes = models.TimeField(
+        _("reservation closes"), default=dt.time(22, 59, 59)
+    )
+    rush_opens = models.TimeField(_("rush opens"), default=dt.time(23, 0))
+    rush_closes = models.TimeField(_("rush closes"), default=dt.time(23, 0, 59))
     ratio = models.DecimalField(
+        _("ratio"),
         max_digits=5,
         decimal_places=4,
         default=Decimal("0.2"),
         validators=[MinValueValidator(0), MaxValueValidator(1)],
-        help_text="Rush: coupons per reservation (0.2 = one per five).",
+        help_text=_("Rush: coupons per reservation (0.2 = one per five)."),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -346,19 +353,22 @@ class Campaign(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(default=django_timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=django_timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = CampaignQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         ordering = ["-starts_at", "id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(starts_at__lt=F("ends_at")),
                 name="campaign_starts_before_it_ends",
-                violation_error_message="A campaign must start before it ends.",
+                violation_error_message=_("A campaign must start before it ends."),
             ),
             models.CheckConstraint(
                 condition=Q(ratio__gte=0, ratio__lte=1), name="campaign_ratio_0_1"
@@ -396,7 +406,7 @@ class Campaign(models.Model):
 
 # A claimed coupon must be redeemed within its hold, and once redeemed it is
 # used: no validity in days could ever apply to it.
-CLAIM_VALID_DAYS_REFUSED = (
+CLAIM_VALID_DAYS_REFUSED = gettext_noop(
     "valid_days has no effect on a claim's coupons: the hold (hold_seconds) is "
     "their deadline. Leave it out (valid_until still ends the pool's coupons)."
 )
@@ -422,57 +432,78 @@ class CouponType(Benefit, RedemptionRules):
     """
 
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="coupon_types"
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="coupon_types",
+        verbose_name=_("campaign"),
     )
-    name = models.CharField(max_length=120)
-    category = models.CharField(max_length=60, blank=True)
+    name = models.CharField(_("name"), max_length=120)
+    category = models.CharField(_("category"), max_length=60, blank=True)
     probability = models.DecimalField(
+        _("probability"),
         max_digits=7,
         decimal_places=6,
         default=Decimal(0),
         validators=[MinValueValidator(0), MaxValueValidator(1)],
-        help_text="Draws: chance of winning this type (all types sum to at most 1).",
+        help_text=_("Draws: chance of winning this type (all types sum to at most 1)."),
     )
     total_quota = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Empty for unlimited."
+        _("total quota"), null=True, blank=True, help_text=_("Empty for unlimited.")
     )
     daily_quota = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Empty for unlimited."
+        _("daily quota"), null=True, blank=True, help_text=_("Empty for unlimited.")
     )
     valid_days = models.PositiveIntegerField(
+        _("valid days"),
         default=30,
         validators=[MaxValueValidator(MAX_VALID_DAYS)],
-        help_text=(
-            f"A coupon is valid this many days after it is issued "
-            f"(at most {MAX_VALID_DAYS:,})."
+        help_text=format_lazy(
+            _("A coupon is valid this many days after it is issued (at most {most})."),
+            most=f"{MAX_VALID_DAYS:,}",
         ),
     )
     valid_until = models.DateTimeField(
-        null=True, blank=True, help_text="…and never after this moment, if set."
+        _("valid until"),
+        null=True,
+        blank=True,
+        help_text=_("…and never after this moment, if set."),
     )
     hold_seconds = models.PositiveIntegerField(
-        default=300, help_text="Claims: how long a claimed coupon is held."
+        _("hold seconds"),
+        default=300,
+        help_text=_("Claims: how long a claimed coupon is held."),
     )
-    code_prefix = models.CharField(max_length=8, blank=True)
+    code_prefix = models.CharField(_("code prefix"), max_length=8, blank=True)
     code_length = models.PositiveSmallIntegerField(
+        _("code length"),
         default=10,
         validators=[MinValueValidator(10), MaxValueValidator(20)],
-        help_text="Random symbols per code (5 bits each; 10 = 50 bits).",
+        help_text=_("Random symbols per code (5 bits each; 10 = 50 bits)."),
     )
     quota_shards = models.PositiveSmallIntegerField(
+        _("quota shards"),
         default=1,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_QUOTA_SHARDS)],
-        help_text=(
-            "Rows the quota counter is spread over (1 to "
-            f"{MAX_QUOTA_SHARDS}): more lets more draws of this type win at "
-            "once; 1 suits all but the hottest types."
+        help_text=format_lazy(
+            _(
+                "Rows the quota counter is spread over (1 to {most}): more lets "
+                "more draws of this type win at once; 1 suits all but the "
+                "hottest types."
+            ),
+            most=MAX_QUOTA_SHARDS,
         ),
     )
-    issued_total = models.PositiveIntegerField(default=0, editable=False)
-    issued_today = models.PositiveIntegerField(default=0, editable=False)
-    quota_day = models.DateField(null=True, blank=True, editable=False)
+    issued_total = models.PositiveIntegerField(
+        _("issued in all"), default=0, editable=False
+    )
+    issued_today = models.PositiveIntegerField(
+        _("issued today"), default=0, editable=False
+    )
+    quota_day = models.DateField(_("quota day"), null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name = _("coupon type")
+        verbose_name_plural = _("coupon types")
         ordering = ["campaign", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -481,8 +512,9 @@ class CouponType(Benefit, RedemptionRules):
             models.CheckConstraint(
                 condition=Q(quota_shards__gte=1, quota_shards__lte=MAX_QUOTA_SHARDS),
                 name="coupon_type_quota_shards_bounded",
-                violation_error_message=(
-                    f"A quota is spread over 1 to {MAX_QUOTA_SHARDS} rows."
+                violation_error_message=format_lazy(
+                    _("A quota is spread over 1 to {most} rows."),
+                    most=MAX_QUOTA_SHARDS,
                 ),
             ),
             models.CheckConstraint(
@@ -492,21 +524,26 @@ class CouponType(Benefit, RedemptionRules):
             models.CheckConstraint(
                 condition=Q(valid_days__lte=MAX_VALID_DAYS),
                 name="coupon_type_valid_days_bounded",
-                violation_error_message=(
-                    f"A coupon may be valid {MAX_VALID_DAYS:,} days at most."
+                violation_error_message=format_lazy(
+                    _("A coupon may be valid {most} days at most."),
+                    most=f"{MAX_VALID_DAYS:,}",
                 ),
             ),
             models.CheckConstraint(
                 condition=Q(total_quota__isnull=True)
                 | Q(issued_total__lte=F("total_quota")),
                 name="coupon_type_total_quota_kept",
-                violation_error_message="The total quota cannot be below what was already issued.",
+                violation_error_message=_(
+                    "The total quota cannot be below what was already issued."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(daily_quota__isnull=True)
                 | Q(issued_today__lte=F("daily_quota")),
                 name="coupon_type_daily_quota_kept",
-                violation_error_message="The daily quota cannot be below what was issued today.",
+                violation_error_message=_(
+                    "The daily quota cannot be below what was issued today."
+                ),
             ),
         ]
 
@@ -556,6 +593,8 @@ class QuotaShard(models.Model):
     quota_day = models.DateField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("quota shard")
+        verbose_name_plural = _("quota shards")
         ordering = ["coupon_type", "slot"]
         constraints = [
             models.UniqueConstraint(

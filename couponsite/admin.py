@@ -58,9 +58,9 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ]
 
     @admin.display(
-        description="acting user",
+        description=gettext_lazy("acting user"),
         ordering="acting_user__username",
-        empty_value="(no user: a command)",
+        empty_value=gettext_lazy("(no user: a command)"),
     )
     def by(self, entry: AuditEntry):
         return entry.acting_user

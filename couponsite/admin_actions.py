@@ -8,12 +8,16 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from couponsite.errors import DomainError
 
+RECORDED_WITH_WHO = _("Recorded in the history, with who did it.")
+
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=200)
+    reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
 def reason_action(
@@ -23,7 +27,7 @@ def reason_action(
     apply: Callable[..., object],
     target: str,
     done: str,
-    help_text: str = "Recorded in the history, with who did it.",
+    help_text: str = RECORDED_WITH_WHO,
     permissions: Iterable[str] | None = None,
 ):
     """An admin action that first asks for a reason, then calls the service
@@ -47,7 +51,11 @@ def reason_action(
                     target=target,
                     reason=form.cleaned_data["reason"],
                 )
-                modeladmin.message_user(request, f"{done}: {ok}; refused: {failed}.")
+                modeladmin.message_user(
+                    request,
+                    gettext("%(done)s: %(ok)d; refused: %(failed)d.")
+                    % {"done": done, "ok": ok, "failed": failed},
+                )
                 return None
         else:
             form = ReasonForm()
@@ -80,7 +88,7 @@ def reason_page(
     target: str,
     done: str,
     back_url: str,
-    help_text: str = "Recorded in the history, with who did it.",
+    help_text: str = RECORDED_WITH_WHO,
 ):
     """What ``reason_action`` does, for one row from a button on its page: asks
     for a reason (GET), then calls ``apply(<target>=obj, acting_user=…,
@@ -96,7 +104,10 @@ def reason_page(
             reason=form.cleaned_data["reason"],
         )
         if ok:
-            modeladmin.message_user(request, f"{done}: {obj}.")
+            modeladmin.message_user(
+                request,
+                gettext("%(done)s: %(object)s.") % {"done": done, "object": obj},
+            )
         return HttpResponseRedirect(back_url)
     form.fields["reason"].help_text = help_text
     return TemplateResponse(

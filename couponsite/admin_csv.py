@@ -23,6 +23,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path, reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 CHUNK_SIZE = 2000  # rows a fetch from the cursor
 BLOCK_CHARS = 64 * 1024  # CSV handed to the server at once
@@ -110,7 +113,9 @@ class CsvExport:
         """The admin action exporting the ticked rows."""
 
         @admin.action(
-            description=f"Export selected as CSV ({self.filename})",
+            description=format_lazy(
+                _("Export selected as CSV ({filename})"), filename=self.filename
+            ),
             permissions=["export"],
         )
         def export(modeladmin, request, queryset):
@@ -174,7 +179,7 @@ class CsvExportMixin:
             matching = self.get_changelist_instance(request).queryset
         except IncorrectLookupParameters:
             return HttpResponseBadRequest(
-                "Unknown filter in the query string (code INVALID_FILTER).",
+                gettext("Unknown filter in the query string (code INVALID_FILTER)."),
                 content_type="text/plain",
             )
         return self.csv_export.response(matching)

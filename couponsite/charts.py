@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from html import escape
 from itertools import count
 
+from django.utils.translation import gettext, ngettext
+
 # Okabe-Ito colours: told apart with any of the common colour blindnesses.
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9")
 WIDTH, HEIGHT = 1000, 300
@@ -92,9 +94,19 @@ def chart_svg(
 
     totals = ", ".join(f"{s.name} {_number(sum(s.values))}" for s in series)
     summary = description or (
-        f"{len(labels)} buckets from {labels[0]} to {labels[-1]}; totals: {totals}."
+        ngettext(
+            "%(count)d bucket from %(first)s to %(last)s; totals: %(totals)s.",
+            "%(count)d buckets from %(first)s to %(last)s; totals: %(totals)s.",
+            len(labels),
+        )
+        % {
+            "count": len(labels),
+            "first": labels[0],
+            "last": labels[-1],
+            "totals": totals,
+        }
         if labels
-        else "No buckets."
+        else gettext("No buckets.")
     )
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" '

@@ -6,6 +6,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 class IdempotencyKey(models.Model):
@@ -16,8 +18,8 @@ class IdempotencyKey(models.Model):
     """
 
     class State(models.TextChoices):
-        IN_PROGRESS = "in_progress", "In progress"
-        DONE = "done", "Done"
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
 
     owner = models.CharField(max_length=64)
     endpoint = models.CharField(max_length=255)
@@ -32,6 +34,8 @@ class IdempotencyKey(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "endpoint", "key"], name="idempotency_key_unique"
@@ -54,6 +58,8 @@ class KeyNamespace(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
+        verbose_name = _("key namespace")
+        verbose_name_plural = _("key namespaces")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(id=1), name="key_namespace_one_row"
@@ -83,31 +89,40 @@ class AuditEntry(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("acting user"),
     )
     action = models.CharField(
-        max_length=64, help_text='What was done, e.g. "campaign.status_changed".'
+        _("action"),
+        max_length=64,
+        help_text=_('What was done, e.g. "campaign.status_changed".'),
     )
     target_type = models.ForeignKey(
-        ContentType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        ContentType,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("target type"),
     )
-    target_id = models.CharField(max_length=64)
+    target_id = models.CharField(_("target id"), max_length=64)
     target_repr = models.CharField(
-        "target", max_length=200, help_text="The target as it read then."
+        _("target"), max_length=200, help_text=_("The target as it read then.")
     )
     target = GenericForeignKey("target_type", "target_id")
-    reason = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
     changes = models.JSONField(
+        _("changes"),
         default=dict,
         blank=True,
         encoder=DjangoJSONEncoder,
-        help_text="Each changed field: [old, new] (old is null for a new object).",
+        help_text=_("Each changed field: [old, new] (old is null for a new object)."),
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "audit entry"
-        verbose_name_plural = "audit log"
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
         # The back office's own permissions, with no model of their own to sit on.
         permissions = [("export_csv", "Can export admin lists as CSV")]
         indexes = [
@@ -119,9 +134,11 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return (
-            f"{self.action} {self.target_repr} at {self.created_at:%Y-%m-%d %H:%M:%S}"
-        )
+        return gettext("%(action)s %(target)s at %(when)s") % {
+            "action": self.action,
+            "target": self.target_repr,
+            "when": f"{self.created_at:%Y-%m-%d %H:%M:%S}",
+        }
 
 
 class JobRun(models.Model):
@@ -137,6 +154,8 @@ class JobRun(models.Model):
     done_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("job run")
+        verbose_name_plural = _("job runs")
         ordering = ["-done_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["job", "key"], name="job_run_once")

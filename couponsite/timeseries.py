@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from django.db.models import Aggregate, Count, F, QuerySet
 from django.db.models.functions import Trunc
+from django.utils import dateformat
+from django.utils.translation import pgettext
 
 UNITS = ("second", "minute", "hour", "day")
 _STEP = {
@@ -132,11 +134,15 @@ def counted(
     return totals
 
 
-_LABELS = {"second": "%H:%M:%S", "minute": "%H:%M", "hour": "%H:00", "day": "%d %b"}
+_LABELS = {"second": "%H:%M:%S", "minute": "%H:%M", "hour": "%H:00"}
 
 
 def labels(span: Span) -> list[str]:
-    """The buckets' names as people read them: 22:59:07, 14:05, 09:00, 30 Nov."""
+    """The buckets' names as people read them: 22:59:07, 14:05, 09:00, 30 Nov
+    (a day in the active language: 11月30日 in Chinese)."""
+    if span.unit == "day":
+        shown = pgettext("a chart's day, as a Django date format", "d M")
+        return [dateformat.format(key, shown) for key in span.buckets()]
     return [key.strftime(_LABELS[span.unit]) for key in span.buckets()]
 
 

@@ -5,6 +5,7 @@ import zoneinfo
 
 import pytest
 from django.db.models import Count, Q
+from django.utils import translation
 
 from campaigns.tests.factories import CampaignFactory
 from couponsite.timeseries import (
@@ -79,6 +80,16 @@ def test_a_campaigns_life_is_its_local_days():
     names = labels(days_between(start, end, PARIS))
 
     assert names == ["01 Nov", "02 Nov", "03 Nov"]
+
+
+def test_days_are_named_in_the_active_language():
+    start = paris(dt.date(2026, 11, 1), "12:00")
+    end = paris(dt.date(2026, 11, 2), "12:00")
+
+    with translation.override("zh-hant"):
+        names = labels(days_between(start, end, PARIS))
+
+    assert names == ["11月1日", "11月2日"]
 
 
 def test_a_span_wants_a_known_unit_and_aware_ends():
