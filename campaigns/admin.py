@@ -106,22 +106,6 @@ REDEMPTION_RULES_HELP = _(
 )
 
 
-# The benefit's and the redemption rules' labels. Their fields are declared on
-# abstract models the vouchers' models share (``Benefit``, ``RedemptionRules``);
-# labelled here, they need no migration of the models that share them.
-BENEFIT_AND_RULES_LABELS = {
-    "benefit_kind": _("benefit kind"),
-    "amount": _("amount"),
-    "currency": _("currency"),
-    "percent": _("percent"),
-    "free_item": _("free item"),
-    "min_order_amount": _("min order amount"),
-    "max_discount": _("max discount"),
-    "categories": _("categories"),
-    "per_customer_limit": _("per customer limit"),
-}
-
-
 class CouponTypeForm(forms.ModelForm):
     """The per-type rules the API's ``CouponTypeInputSerializer`` applies, too."""
 
@@ -129,7 +113,6 @@ class CouponTypeForm(forms.ModelForm):
         model = CouponType
         # The inline's fieldsets decide the fields shown; these are the ones cleaned here.
         fields = ["code_prefix", "currency"]
-        labels = BENEFIT_AND_RULES_LABELS
 
     def clean_code_prefix(self) -> str:
         try:

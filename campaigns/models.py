@@ -46,17 +46,19 @@ class Benefit(models.Model):
         FREE_ITEM = "free_item", _("Free item")
 
     benefit_kind = models.CharField(
-        max_length=16, choices=Kind.choices, default=Kind.PERCENT
+        _("benefit kind"), max_length=16, choices=Kind.choices, default=Kind.PERCENT
     )
     amount = models.DecimalField(
+        _("amount"),
         max_digits=10,
         decimal_places=2,
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
-    currency = models.CharField(max_length=3, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
     percent = models.DecimalField(
+        _("percent"),
         max_digits=5,
         decimal_places=2,
         null=True,
@@ -64,7 +66,10 @@ class Benefit(models.Model):
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(100)],
     )
     free_item = models.CharField(
-        max_length=120, blank=True, help_text=_('For example "Buy 1 get 1 free".')
+        _("free item"),
+        max_length=120,
+        blank=True,
+        help_text=_('For example "Buy 1 get 1 free".'),
     )
 
     class Meta:
@@ -120,6 +125,7 @@ class RedemptionRules(models.Model):
     """
 
     min_order_amount = models.DecimalField(
+        _("min order amount"),
         max_digits=10,
         decimal_places=2,
         null=True,
@@ -128,6 +134,7 @@ class RedemptionRules(models.Model):
         help_text=_("The order must come to at least this much (in the currency)."),
     )
     max_discount = models.DecimalField(
+        _("max discount"),
         max_digits=10,
         decimal_places=2,
         null=True,
@@ -136,6 +143,7 @@ class RedemptionRules(models.Model):
         help_text=_("Percentage off: never more than this much money off an order."),
     )
     categories = models.CharField(
+        _("categories"),
         max_length=300,
         blank=True,
         help_text=_(
@@ -144,6 +152,7 @@ class RedemptionRules(models.Model):
         ),
     )
     per_customer_limit = models.PositiveIntegerField(
+        _("per customer limit"),
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],

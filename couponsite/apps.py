@@ -26,9 +26,15 @@ class TasksDatabaseConfig(TasksAppConfig):
     verbose_name = _("Background tasks")
 
 
-# Texts django-tasks-db marks for translation but ships no Chinese for: listed
-# here so makemessages puts them in our catalogues (LOCALE_PATHS) too.
-LIBRARY_TEXTS = (gettext_noop("Task Result"), gettext_noop("Task Results"))
+# Texts our libraries mark for translation but ship no Chinese for: listed here
+# so makemessages puts them in our catalogues (LOCALE_PATHS, read first) too.
+# django-tasks-db's model names; Django 6's admin's date filter and blank choice.
+LIBRARY_TEXTS = (
+    gettext_noop("Task Result"),
+    gettext_noop("Task Results"),
+    gettext_noop("Filter by %(field_name)s"),
+    gettext_noop("- Select an option -"),
+)
 
 
 class _ClusterLock:
