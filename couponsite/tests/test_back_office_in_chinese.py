@@ -267,7 +267,7 @@ def test_the_check_finds_an_english_label():
     html = (
         '<h1>活動</h1><th title="Campaign name">名稱</th><td>Lucky Draw</td>'
         "<td>ACTIVE</td><td>Couponsite</td><script>var label = 'Hidden';</script>"
-        "<td>voucher.redeemed：已使用</td><td>hold_seconds</td>"
+        "<td>voucher.redeemed 已使用</td><td>hold_seconds</td>"
         '<input type="submit" value="Save">'
     )
 
