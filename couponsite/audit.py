@@ -9,10 +9,12 @@ who acted and why. Action codes read ``<noun>.<what happened>``, e.g.
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, router, transaction
 from django.db.models import Field
+from django.utils import translation
 
 from couponsite.models import AuditEntry
 
@@ -36,19 +38,23 @@ def audit_record(
     Must run inside the action's transaction (``AuditOutsideTransaction``
     otherwise): the row commits with the action, and a refused or failed action
     leaves no row. ``acting_user`` is None when no person is known (a
-    management command, the demo data).
+    management command, the demo data). The target's name is kept in the site's
+    language (``LANGUAGE_CODE``), whichever language the employee reads: one
+    log, searchable by one name.
     """
     using = router.db_for_write(AuditEntry)
     if not transaction.get_connection(using).in_atomic_block:
         raise AuditOutsideTransaction(
             f"audit_record({action!r}) must run in the transaction of its action."
         )
+    with translation.override(settings.LANGUAGE_CODE):
+        target_repr = str(target)[:200]
     return AuditEntry.objects.using(using).create(
         acting_user=acting_user,
         action=action,
         target_type=ContentType.objects.get_for_model(target, for_concrete_model=False),
         target_id=str(target.pk),
-        target_repr=str(target)[:200],
+        target_repr=target_repr,
         reason=reason,
         changes=changes or {},
     )

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
 
 from campaigns.models import Campaign
 from campaigns.tests.factories import CampaignFactory
@@ -20,6 +21,7 @@ from couponsite.audit import (
     field_values,
 )
 from couponsite.models import AuditEntry
+from customers.models import OneTimeCode
 
 
 @pytest.mark.django_db
@@ -59,6 +61,27 @@ def test_the_row_outlives_its_target_by_its_name(admin_user):
     entry = AuditEntry.objects.get()
     assert entry.target is None
     assert entry.target_repr == "Gone soon"
+
+
+@pytest.mark.django_db
+def test_the_target_is_named_in_the_sites_language_whatever_the_employee_reads(
+    admin_user,
+):
+    """One log, searchable by one name: an employee reading Chinese records the
+    target under its English name (LANGUAGE_CODE)."""
+    code = OneTimeCode.objects.create(
+        phone="+14155550100",
+        code_hash="x",
+        sent_at=dt.datetime(2026, 5, 1, tzinfo=dt.UTC),
+        expires_at=dt.datetime(2026, 5, 1, 0, 5, tzinfo=dt.UTC),
+    )
+
+    with translation.override("zh-hant"), transaction.atomic():
+        in_chinese = str(code)
+        entry = audit_record(acting_user=admin_user, action="code.deleted", target=code)
+
+    assert entry.target_repr == "code for +14155550100 sent 2026-05-01 00:00:00"
+    assert in_chinese != entry.target_repr
 
 
 @pytest.mark.django_db
