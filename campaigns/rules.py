@@ -15,8 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
-from campaigns.models import CLAIM_VALID_DAYS_REFUSED, RUSH_WINDOW_FIELDS, Campaign
+from campaigns.models import RUSH_WINDOW_FIELDS, Campaign
 from campaigns.schedule import RushWindows
 
 # The campaign fields the rules read (the keyword arguments of campaign_validate).
@@ -44,13 +45,23 @@ COUPON_TYPE_KIND_FIELDS: dict[str, tuple[str, ...]] = {
     Campaign.Kind.RUSH: ("valid_days",),
 }
 
-ENDS_IN_THE_PAST = "A campaign must end in the future."
-ENDS_BEFORE_IT_STARTS = "A campaign must end after it starts."
-TYPE_NAMES_REPEATED = "Coupon type names must differ."
-DRAW_WITHOUT_ODDS = "A lucky draw needs at least one coupon type with a probability."
-RUSH_NOT_ONE_TYPE = "A rush hands out exactly one coupon type."
-RUSH_TIME_FRACTION = "Window times are to the second."
-RUSH_RATIO_ZERO = "A rush needs a ratio above 0 (0.2: one coupon per five)."
+# The messages, as msgids: each is translated where an error is made (gettext).
+ENDS_IN_THE_PAST = gettext_noop("A campaign must end in the future.")
+ENDS_BEFORE_IT_STARTS = gettext_noop("A campaign must end after it starts.")
+TYPE_NAMES_REPEATED = gettext_noop("Coupon type names must differ.")
+DRAW_WITHOUT_ODDS = gettext_noop(
+    "A lucky draw needs at least one coupon type with a probability."
+)
+RUSH_NOT_ONE_TYPE = gettext_noop("A rush hands out exactly one coupon type.")
+RUSH_TIME_FRACTION = gettext_noop("Window times are to the second.")
+RUSH_RATIO_ZERO = gettext_noop(
+    "A rush needs a ratio above 0 (0.2: one coupon per five)."
+)
+# campaigns.models.CLAIM_VALID_DAYS_REFUSED, marked for translation.
+CLAIM_VALID_DAYS_REFUSED = gettext_noop(
+    "valid_days has no effect on a claim's coupons: the hold (hold_seconds) is "
+    "their deadline. Leave it out (valid_until still ends the pool's coupons)."
+)
 
 
 # Probabilities have six decimals (CouponType.probability), as the API's total shows.
@@ -68,7 +79,9 @@ def kind_fields(
 
 def odds_past_one(total: Decimal) -> str:
     total = Decimal(total).quantize(PROBABILITY_STEP)
-    return f"Probabilities add up to {total}; they may add up to 1 at most."
+    return gettext(
+        "Probabilities add up to %(total)s; they may add up to 1 at most."
+    ) % {"total": total}
 
 
 def campaign_validate(
@@ -105,19 +118,19 @@ def campaign_validate(
     errors: dict[str, list[str]] = {}
     if ends_at is not None:
         if (creating or end_moved) and ends_at <= (now or timezone.now()):
-            errors["ends_at"] = [ENDS_IN_THE_PAST]
+            errors["ends_at"] = [gettext(ENDS_IN_THE_PAST)]
         elif starts_at is not None and starts_at >= ends_at:
-            errors["ends_at"] = [ENDS_BEFORE_IT_STARTS]
+            errors["ends_at"] = [gettext(ENDS_BEFORE_IT_STARTS)]
     if coupon_types is not None:
         names = [t["name"] for t in coupon_types if t.get("name") is not None]
         if len(set(names)) != len(names):
-            errors["coupon_types"] = [TYPE_NAMES_REPEATED]
+            errors["coupon_types"] = [gettext(TYPE_NAMES_REPEATED)]
     if kind == Campaign.Kind.DRAW and coupon_types is not None:
         total = sum(_probability(t) for t in coupon_types)
         if total > 1:
             errors["coupon_types"] = [odds_past_one(total)]
         elif total == 0:
-            errors["coupon_types"] = [DRAW_WITHOUT_ODDS]
+            errors["coupon_types"] = [gettext(DRAW_WITHOUT_ODDS)]
     if kind == Campaign.Kind.RUSH:
         times = {
             "reservation_opens": reservation_opens,
@@ -131,7 +144,7 @@ def campaign_validate(
         and coupon_types is not None
         and any("valid_days" in t for t in coupon_types)
     ):
-        errors.setdefault("coupon_types", []).append(CLAIM_VALID_DAYS_REFUSED)
+        errors.setdefault("coupon_types", []).append(gettext(CLAIM_VALID_DAYS_REFUSED))
     return errors
 
 
@@ -148,12 +161,12 @@ def _rush_errors(
     """A rush hands out one coupon type, in windows that make a daily cycle."""
     errors = {}
     if coupon_types is not None and len(coupon_types) != 1:
-        errors["coupon_types"] = [RUSH_NOT_ONE_TYPE]
+        errors["coupon_types"] = [gettext(RUSH_NOT_ONE_TYPE)]
     for name, value in times.items():
         if value is not None and value.microsecond:
-            errors[name] = [RUSH_TIME_FRACTION]
+            errors[name] = [gettext(RUSH_TIME_FRACTION)]
     if ratio is not None and ratio <= 0:
-        errors["ratio"] = [RUSH_RATIO_ZERO]
+        errors["ratio"] = [gettext(RUSH_RATIO_ZERO)]
     if all(value is not None for value in times.values()):
         for name, message in RushWindows(**times).errors().items():
             errors.setdefault(name, [message])

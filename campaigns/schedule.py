@@ -22,6 +22,8 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 DAY_SECONDS = 24 * 3600
 ONE_SECOND = dt.timedelta(seconds=1)
 # A longer wait between reserving and rushing is taken for a typo (times swapped).
@@ -83,13 +85,17 @@ class RushWindows:
         closes, rush_opens, rush_closes = self.offsets()
         if not closes < rush_opens <= closes + MAX_WAIT_SECONDS:
             return {
-                "rush_opens": "The rush must open after the reservation window "
-                "closes, within 12 hours."
+                "rush_opens": gettext(
+                    "The rush must open after the reservation window closes, "
+                    "within 12 hours."
+                )
             }
         if rush_closes < rush_opens:
             return {
-                "rush_closes": "The rush must close before the next day's "
-                "reservation window opens."
+                "rush_closes": gettext(
+                    "The rush must close before the next day's reservation "
+                    "window opens."
+                )
             }
         return {}
 

@@ -10,6 +10,8 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 from campaigns.models import Benefit, Campaign, CouponType
 from draws.draw.simulation import (
     SimType,
@@ -71,15 +73,26 @@ def simulation_errors(
         days = simulation_day_count(campaign)
         if len(participants_by_day) != days:
             errors["participants_by_day"] = [
-                f"The campaign has {days} local days ({campaign.timezone}); "
-                f"give one number for each, not {len(participants_by_day)}."
+                gettext(
+                    "The campaign has %(days)s local days (%(timezone)s); give "
+                    "one number for each, not %(given)s."
+                )
+                % {
+                    "days": days,
+                    "timezone": campaign.timezone,
+                    "given": len(participants_by_day),
+                }
             ]
     known = {coupon_type.pk: coupon_type for coupon_type in types}
     unknown = sorted(set(assumptions) - set(known))
     if unknown:
+        known_ids = ", ".join(map(str, sorted(known))) or "—"
         errors["coupon_types"] = [
-            f"Coupon type {pk} is not one of this campaign's that can be won "
-            f"(known: {', '.join(map(str, sorted(known))) or 'none'})."
+            gettext(
+                "Coupon type %(id)s is not one of this campaign's that can be won "
+                "(known: %(known)s)."
+            )
+            % {"id": pk, "known": known_ids}
             for pk in unknown
         ]
     currencies = set()
@@ -89,15 +102,25 @@ def simulation_errors(
             continue
         if default_cost(coupon_type) is None:
             errors.setdefault("coupon_types", []).append(
-                f'Give a cost for "{coupon_type.name}" (id {coupon_type.pk}): '
-                f"its benefit ({coupon_type.benefit_text}) has no money value."
+                gettext(
+                    'Give a cost for "%(name)s" (id %(id)s): its benefit '
+                    "(%(benefit)s) has no money value."
+                )
+                % {
+                    "name": coupon_type.name,
+                    "id": coupon_type.pk,
+                    "benefit": coupon_type.benefit_text,
+                }
             )
         else:
             currencies.add(coupon_type.currency)
     if len(currencies) > 1:
         errors.setdefault("coupon_types", []).append(
-            f"The amounts off are in {', '.join(sorted(currencies))}: give a cost "
-            "for each type, in one currency."
+            gettext(
+                "The amounts off are in %(currencies)s: give a cost for each "
+                "type, in one currency."
+            )
+            % {"currencies": ", ".join(sorted(currencies))}
         )
     return errors
 
