@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, CouponType, QuotaShard
@@ -262,11 +263,15 @@ def quota_spread(*, coupon_type: CouponType, day: dt.date | None = None) -> None
         total_quota, daily_quota = coupon_type.total_quota, coupon_type.daily_quota
         if total_quota is not None and total_quota < counted.total:
             raise QuotaBelowIssued(
-                f"The total quota cannot be below the {counted.total} coupons issued."
+                gettext("The total quota cannot be below the %(count)s coupons issued.")
+                % {"count": counted.total}
             )
         if daily_quota is not None and daily_quota < today:
             raise QuotaBelowIssued(
-                f"The daily quota cannot be below the {today} coupons issued today."
+                gettext(
+                    "The daily quota cannot be below the %(count)s coupons issued today."
+                )
+                % {"count": today}
             )
         n = coupon_type.quota_shards
         quota_day = day if counted.day else None

@@ -27,7 +27,7 @@ from couponsite.api.fields import (
     StrictCharField,
     StrictSlugField,
 )
-from couponsite.codes import normalize_prefix
+from couponsite.codes import normalize_prefix, prefix_refused
 
 # A local time of day, without an offset: the campaign's time zone applies.
 # (RFC 3339's `format: time` requires an offset, which these times do not have.)
@@ -147,7 +147,7 @@ class RedemptionRulesInputSerializer(serializers.ModelSerializer):
     categories = serializers.ListField(
         # Their length is redemption_rules_errors', so the admin's words say it.
         child=StrictCharField(
-            validators=[RegexValidator(r"^[^,]*$", message="No commas.")]
+            validators=[RegexValidator(r"^[^,]*$", message=_("No commas."))]
         ),
         required=False,
         max_length=50,
@@ -245,8 +245,8 @@ class CouponTypeInputSerializer(serializers.ModelSerializer):
     def validate_code_prefix(self, value: str) -> str:
         try:
             return normalize_prefix(value)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from None
+        except ValueError:
+            raise serializers.ValidationError(prefix_refused()) from None
 
     def validate_currency(self, value: str) -> str:
         return value.upper()

@@ -10,6 +10,8 @@ dashes are ignored, O reads as 0 and I or L as 1.
 import re
 import secrets
 
+from django.utils.translation import gettext
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 BITS_PER_SYMBOL = 5
 DEFAULT_LENGTH = 10  # 50 bits
@@ -60,10 +62,18 @@ def is_well_formed(canonical: str) -> bool:
     return 0 < len(canonical) <= MAX_CODE_LENGTH and bool(_VALID.match(canonical))
 
 
+def prefix_refused() -> str:
+    """Why a prefix was refused, for people (the API's and the admin's words)."""
+    return gettext("A prefix may use only these symbols: %(alphabet)s.") % {
+        "alphabet": ALPHABET
+    }
+
+
 def normalize_prefix(prefix: str) -> str:
+    """``ValueError`` (``prefix_refused``) for symbols outside the alphabet."""
     canonical = normalize_code(prefix)
     if canonical and not _VALID.match(canonical):
-        raise ValueError(f"prefix {prefix!r} has symbols outside {ALPHABET}")
+        raise ValueError(prefix_refused())
     return canonical
 
 

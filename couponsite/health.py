@@ -10,6 +10,7 @@ import asyncio
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils.translation import gettext
 from health_check.checks import Database
 from health_check.contrib.redis import Redis
 from health_check.views import HealthCheckView
@@ -36,7 +37,10 @@ class ReadinessView(HealthCheckView):
 
     async def http_method_not_allowed(self, request, *args, **kwargs):
         response = JsonResponse(
-            error_body("METHOD_NOT_ALLOWED", f'Method "{request.method}" not allowed.'),
+            error_body(
+                "METHOD_NOT_ALLOWED",
+                gettext('Method "{method}" not allowed.').format(method=request.method),
+            ),
             status=405,
         )
         response["Allow"] = "GET"

@@ -37,19 +37,25 @@ def babel_locale(language: str | None = None) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def accepts_english(accept_language: str) -> bool:
-    """Whether Django (``LocaleMiddleware``) would answer a request with this
-    ``Accept-Language`` in English: its first supported choice, or none."""
+def accepted_language(accept_language: str) -> str:
+    """The language Django (``LocaleMiddleware``) would answer a request with
+    this ``Accept-Language`` in: its first supported choice, else the default.
+    For answers given before Django sees the request (the server's own)."""
     for code, _quality in translation.trans_real.parse_accept_lang_header(
         accept_language
     ):
         if code == "*":
             break
         try:
-            return translation.get_supported_language_variant(code) == "en"
+            return translation.get_supported_language_variant(code)
         except LookupError:
             continue
-    return settings.LANGUAGE_CODE == "en"
+    return settings.LANGUAGE_CODE
+
+
+def accepts_english(accept_language: str) -> bool:
+    """Whether Django would answer a request with this ``Accept-Language`` in English."""
+    return accepted_language(accept_language) == "en"
 
 
 def format_money(amount: Decimal, currency: str, language: str | None = None) -> str:

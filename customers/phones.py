@@ -24,14 +24,14 @@ def normalize_phone(raw: str) -> str:
     """
     if not _PHONE.fullmatch(raw):
         raise ValidationError(
-            "Enter a phone number in international format, like +14155550123.",
+            _("Enter a phone number in international format, like +14155550123."),
             code="invalid_phone",
         )
     try:
         number = phonenumbers.parse(raw, settings.PHONE_DEFAULT_REGION)
     except phonenumbers.NumberParseException as exc:
         raise ValidationError(
-            "Enter a phone number in international format, like +14155550123.",
+            _("Enter a phone number in international format, like +14155550123."),
             code="invalid_phone",
         ) from exc
     if not phonenumbers.is_valid_number(number):

@@ -1,5 +1,6 @@
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext
 from drf_spectacular.utils import (
     OpenApiParameter,
     PolymorphicProxySerializer,
@@ -78,7 +79,7 @@ class VoucherListApi(generics.ListAPIView):
         customer = self.request.user if is_customer(self.request.user) else None
         if customer is None and email is None:
             raise serializers.ValidationError(
-                {"email": ["Staff must give the customer's email."]}
+                {"email": [gettext("Staff must give the customer's email.")]}
             )
         return selectors.voucher_list(
             customer=customer, email=email, now=timezone.now()

@@ -1,6 +1,7 @@
 """Serializer fields shared by the apps."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 
@@ -12,7 +13,7 @@ class StrictCharField(serializers.CharField):
     one refuses anything that is not a string with ``VALIDATION_ERROR``.
     """
 
-    default_error_messages = {"invalid": "Not a valid string."}
+    default_error_messages = {"invalid": _("Not a valid string.")}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -24,7 +25,7 @@ class StrictDecimalField(serializers.DecimalField):
     """A ``DecimalField`` that takes only JSON strings (``"12.50"``), as the
     schema says (``type: string``): DRF's also takes ``12.5``, a float."""
 
-    default_error_messages = {"invalid": "A valid number is required, as a string."}
+    default_error_messages = {"invalid": _("A valid number is required, as a string.")}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -59,7 +60,7 @@ class BlankAsNullEmailField(_BlankAsNull, serializers.EmailField):
 class StrictSlugField(serializers.SlugField):
     """A ``SlugField`` that takes only JSON strings (``0`` is not the slug "0")."""
 
-    default_error_messages = {"invalid_type": "Not a valid string."}
+    default_error_messages = {"invalid_type": _("Not a valid string.")}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

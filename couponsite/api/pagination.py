@@ -9,6 +9,7 @@ Here a value that is not a plain decimal integer inside its range is a
 import re
 
 from django.conf import settings
+from django.utils.translation import gettext
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 
@@ -26,7 +27,12 @@ def _bounded_int(params, name: str, *, default: int, low: int, high: int) -> int
         return default
     if not _DIGITS.fullmatch(raw) or not low <= int(raw) <= high:
         raise serializers.ValidationError(
-            {name: [f"Must be a whole number from {low} to {high:,}."]}
+            {
+                name: [
+                    gettext("Must be a whole number from %(low)s to %(high)s.")
+                    % {"low": low, "high": f"{high:,}"}
+                ]
+            }
         )
     return int(raw)
 

@@ -3,6 +3,8 @@
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 
@@ -16,21 +18,21 @@ def is_staff(user) -> bool:
 
 
 class IsCustomer(BasePermission):
-    message = "Only a signed-in customer may do this."
+    message = _("Only a signed-in customer may do this.")
 
     def has_permission(self, request, view) -> bool:
         return is_customer(request.user)
 
 
 class IsStaff(BasePermission):
-    message = "Only staff may do this."
+    message = _("Only staff may do this.")
 
     def has_permission(self, request, view) -> bool:
         return is_staff(request.user)
 
 
 class IsCustomerOrStaff(BasePermission):
-    message = "Sign in as a customer or with a staff token."
+    message = _("Sign in as a customer or with a staff token.")
 
     def has_permission(self, request, view) -> bool:
         return is_customer(request.user) or is_staff(request.user)
@@ -41,7 +43,11 @@ def staff_with(permission: str) -> type[BasePermission]:
     asks for the same action: the API opens no more than the back office."""
 
     class StaffWith(IsStaff):
-        message = f"Only staff with the {permission} permission may do this."
+        @property
+        def message(self) -> str:  # read by DRF per refused request
+            return gettext(
+                "Only staff with the %(permission)s permission may do this."
+            ) % {"permission": permission}
 
         def has_permission(self, request, view) -> bool:
             return super().has_permission(request, view) and request.user.has_perm(

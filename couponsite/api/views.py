@@ -4,6 +4,7 @@ checks, crashes and database outages outside the API's views."""
 import sys
 
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from django.views import csrf, defaults
 
 from couponsite.api.exceptions import (
@@ -21,7 +22,7 @@ def _wants_html(request) -> bool:
 def not_found(request, exception=None):
     if _wants_html(request):
         return defaults.page_not_found(request, exception)
-    return JsonResponse(error_body("NOT_FOUND", "No such route."), status=404)
+    return JsonResponse(error_body("NOT_FOUND", gettext("No such route.")), status=404)
 
 
 def _unavailable(request, exc: Exception):
@@ -43,21 +44,22 @@ def server_error(request):
     if _wants_html(request):
         return defaults.server_error(request)
     return JsonResponse(
-        error_body("INTERNAL_ERROR", "Something went wrong on our side."), status=500
+        error_body("INTERNAL_ERROR", gettext("Something went wrong on our side.")),
+        status=500,
     )
 
 
 def bad_request(request, exception=None):
     if _wants_html(request):
         return defaults.bad_request(request, exception)
-    return JsonResponse(error_body("BAD_REQUEST", "Bad request."), status=400)
+    return JsonResponse(error_body("BAD_REQUEST", gettext("Bad request.")), status=400)
 
 
 def permission_denied(request, exception=None):
     if _wants_html(request):
         return defaults.permission_denied(request, exception)
     return JsonResponse(
-        error_body("PERMISSION_DENIED", "You may not do this."), status=403
+        error_body("PERMISSION_DENIED", gettext("You may not do this.")), status=403
     )
 
 
@@ -66,6 +68,9 @@ def csrf_failure(request, reason=""):
     if _wants_html(request):
         return csrf.csrf_failure(request, reason=reason)
     return JsonResponse(
-        error_body("CSRF_FAILED", f"Cross-site request refused: {reason}"),
+        error_body(
+            "CSRF_FAILED",
+            gettext("Cross-site request refused: %(reason)s") % {"reason": reason},
+        ),
         status=403,
     )

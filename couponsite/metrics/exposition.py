@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -111,7 +112,10 @@ def _refusal(request) -> JsonResponse | None:
         return JsonResponse(
             error_body(
                 "PERMISSION_DENIED",
-                "Metrics are served to the addresses of METRICS_ALLOWED_NETWORKS only.",
+                gettext(
+                    "Metrics are served to the addresses of "
+                    "METRICS_ALLOWED_NETWORKS only."
+                ),
             ),
             status=403,
         )
@@ -124,7 +128,7 @@ def _refusal(request) -> JsonResponse | None:
             return JsonResponse(
                 error_body(
                     "PERMISSION_DENIED",
-                    "Metrics need the bearer token of METRICS_TOKEN.",
+                    gettext("Metrics need the bearer token of METRICS_TOKEN."),
                 ),
                 status=403,
             )
@@ -140,7 +144,9 @@ def metrics_view(request) -> HttpResponse:
     except Exception:  # never a 500: the scraper sees the target down instead
         logger.exception("metrics: the scrape failed")
         return JsonResponse(
-            error_body("SERVICE_UNAVAILABLE", "The metrics could not be read."),
+            error_body(
+                "SERVICE_UNAVAILABLE", gettext("The metrics could not be read.")
+            ),
             status=503,
         )
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

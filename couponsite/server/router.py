@@ -19,7 +19,12 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
+from django.utils import translation
+from django.utils.translation import gettext_noop
+
 from couponsite import metrics
+from couponsite.languages import accepted_language
 
 logger = logging.getLogger(__name__)
 
@@ -58,19 +63,43 @@ class Route:
         return cls(method.upper(), re.compile(pattern), app, label or pattern)
 
 
+def in_request_language(
+    scope: Scope, message: str, params: dict[str, Any]
+) -> tuple[str, str]:
+    """``message`` (a msgid marked with ``gettext_noop``, ``{named}``
+    placeholders) filled in with ``params`` in the language Django would answer
+    this request in (its ``Accept-Language``), and that language. English when
+    no Django is loaded to translate (a bare WSGI app, as the server's tests run)."""
+    if not apps.ready:
+        return message.format(**params), "en"
+    accept = b""
+    for name, value in scope["headers"]:
+        if name == b"accept-language":
+            accept = value
+            break
+    language = accepted_language(accept.decode("latin-1"))
+    with translation.override(language):
+        return translation.gettext(message).format(**params), language
+
+
 async def respond(
     send: Send,
     status: int,
     code: str,
-    detail: str,
+    message: str,
     *,
+    scope: Scope,
+    params: dict[str, Any] | None = None,
     close: bool = False,
 ) -> None:
-    """A ``{code, detail}`` JSON answer, like every error of the API."""
+    """A ``{code, detail}`` JSON answer, like every error of the API, its
+    ``detail`` ``message`` in the request's language (``in_request_language``)."""
+    detail, language = in_request_language(scope, message, params or {})
     body = json.dumps({"code": code, "detail": detail}).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
+        (b"content-language", language.encode()),
     ]
     if close:
         headers.append((b"connection", b"close"))
@@ -195,7 +224,9 @@ class Router:
                     sending,
                     414,
                     "URI_TOO_LONG",
-                    f"The request line is longer than {self.limit_request_line} bytes.",
+                    gettext_noop("The request line is longer than {limit} bytes."),
+                    params={"limit": self.limit_request_line},
+                    scope=scope,
                     close=True,
                 )
                 return

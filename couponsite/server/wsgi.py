@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote_to_bytes
 from wsgiref.util import FileWrapper
 
+from django.utils.translation import gettext_noop
+
 from couponsite.metrics import ROUTE_KEY
 from couponsite.server.router import RATE_COUNTED, Receive, Scope, Send, respond
 
@@ -49,9 +51,14 @@ def oldest_request_start() -> float | None:
 
 
 class RequestRefused(Exception):
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
+    """The server refuses the request itself; ``message`` is a msgid with
+    ``{named}`` placeholders, filled in with ``params`` in the request's
+    language when answered (``router.respond``)."""
+
+    def __init__(self, status: int, code: str, message: str, **params) -> None:
+        super().__init__(message.format(**params))
+        self.status, self.code = status, code
+        self.message, self.params = message, params
 
 
 async def read_body(
@@ -87,13 +94,17 @@ async def read_body(
         raise RequestRefused(
             408,
             "REQUEST_TIMEOUT",
-            f"The request body did not arrive within {timeout:g} seconds.",
+            gettext_noop("The request body did not arrive within {seconds} seconds."),
+            seconds=f"{timeout:g}",
         ) from None
 
 
 def _too_large(limit: int) -> RequestRefused:
     return RequestRefused(
-        413, "REQUEST_TOO_LARGE", f"The request body is larger than {limit} bytes."
+        413,
+        "REQUEST_TOO_LARGE",
+        gettext_noop("The request body is larger than {limit} bytes."),
+        limit=limit,
     )
 
 
@@ -220,7 +231,13 @@ class WSGIBridge:
             )
         except RequestRefused as refused:
             await respond(
-                send, refused.status, refused.code, refused.detail, close=True
+                send,
+                refused.status,
+                refused.code,
+                refused.message,
+                params=refused.params,
+                scope=scope,
+                close=True,
             )
             return
         if body is None:

@@ -1,6 +1,7 @@
 """Claim and hold endpoints: staff release batches, customers claim one a day."""
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -53,7 +54,7 @@ class ReleaseInputSerializer(serializers.Serializer):
         coupon_type = self.context["campaign"].coupon_types.filter(pk=value).first()
         if coupon_type is None:
             raise serializers.ValidationError(
-                "No coupon type with this id in this campaign."
+                gettext("No coupon type with this id in this campaign.")
             )
         return coupon_type
 

@@ -139,7 +139,7 @@ class SimulationInputSerializer(serializers.Serializer):
         ]
         if len(given) != 1:
             raise serializers.ValidationError(
-                "Give exactly one of participants_per_day and participants_by_day."
+                _("Give exactly one of participants_per_day and participants_by_day.")
             )
         campaign = self.context["campaign"]
         attrs["types"] = simulation_types(campaign)

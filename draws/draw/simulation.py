@@ -38,6 +38,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from couponsite.errors import DomainError
@@ -114,8 +115,11 @@ def require_simulable_days(count: int) -> None:
     ``MAX_SIMULATED_DAYS``, before any day is laid out."""
     if count > MAX_SIMULATED_DAYS:
         raise SimulationTooLarge(
-            f"The campaign spans {count:,} local days; at most "
-            f"{MAX_SIMULATED_DAYS:,} can be simulated."
+            gettext(
+                "The campaign spans %(count)s local days; at most %(most)s can be "
+                "simulated."
+            )
+            % {"count": f"{count:,}", "most": f"{MAX_SIMULATED_DAYS:,}"}
         )
 
 
@@ -252,13 +256,23 @@ def simulate(plan: Plan, *, runs: int, seed: int) -> dict:
     mean and P5/P50/P95 over the runs.
     """
     if not 1 <= runs <= MAX_RUNS:
-        raise SimulationTooLarge(f"Runs must be between 1 and {MAX_RUNS:,}.")
+        raise SimulationTooLarge(
+            gettext("Runs must be between 1 and %(most)s.") % {"most": f"{MAX_RUNS:,}"}
+        )
     steps = plan.steps(runs)
     if steps > MAX_STEPS:
         raise SimulationTooLarge(
-            f"{runs:,} runs of {len(plan.days):,} days and {len(plan.types)} coupon "
-            f"types take up to {steps:,} steps; the limit is {MAX_STEPS:,}. "
-            "Ask for fewer runs."
+            gettext(
+                "%(runs)s runs of %(days)s days and %(types)s coupon types take up "
+                "to %(steps)s steps; the limit is %(limit)s. Ask for fewer runs."
+            )
+            % {
+                "runs": f"{runs:,}",
+                "days": f"{len(plan.days):,}",
+                "types": len(plan.types),
+                "steps": f"{steps:,}",
+                "limit": f"{MAX_STEPS:,}",
+            }
         )
     rng = random.Random(seed)
     types, days = plan.types, plan.days

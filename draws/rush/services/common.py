@@ -206,7 +206,7 @@ def rush_coupon_type(campaign: Campaign) -> CouponType:
             raise RushNotConfigured()
         if len(coupon_types) > 1:
             raise RushNotConfigured(
-                "This rush has more than one coupon type; it hands out exactly one."
+                _("This rush has more than one coupon type; it hands out exactly one.")
             )
         return coupon_types[0]
 
