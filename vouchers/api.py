@@ -1,6 +1,5 @@
 from django.utils import timezone
-from django.utils.translation import get_language
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from drf_spectacular.utils import (
     OpenApiParameter,
     PolymorphicProxySerializer,
