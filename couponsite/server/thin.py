@@ -26,11 +26,16 @@ holds there, is in ``docs/architecture.md`` ("The thin path").
 A request also goes to Django when anything about it is unusual: no bearer
 token, an ``Idempotency-Key``, an ``Accept`` other than JSON, a host not in
 ``ALLOWED_HOSTS``, HTTPS (SecurityMiddleware's redirects and HSTS), Redis
-unconfigured or down, or ``THIN_PATH`` off; and whenever Django would answer in
-another language than English: an ``Accept-Language`` whose first supported
-choice is not English (``couponsite.languages.accepts_english``), or a
-customer with a saved language (``customers.authentication`` writes no thin
-entry for them). So every refusal, body and text made here is English.
+unconfigured or down, or ``THIN_PATH`` off.
+
+Answers speak the language Django would answer in: the customer's saved
+language, which their token entry holds (``token_entry``; the script hands it
+back with its reply, ``GateReply.language``), else the one ``LocaleMiddleware``
+picks from ``Accept-Language`` (``ThinRequest.language``, through
+``couponsite.languages.request_language``, cached per header). Each answer
+carries ``Content-Language`` and ``Vary: Accept-Language`` as LocaleMiddleware
+sets them, and a refusal's body is rendered once per text and language
+(``refusal_body``), so English costs what it did when it was the only one.
 
 On a Redis Cluster (``REDIS_CLUSTER``) one script cannot reach keys of
 several slots: the loop's client is ``couponsite.server.loop_cluster``'s (a
@@ -76,6 +81,8 @@ from couponsite.server.router import Scope, Send
 
 logger = logging.getLogger(__name__)
 
+# The language of an answer nothing else decides (a request with no
+# Accept-Language is answered in LANGUAGE_CODE: ThinRequest.language).
 ENGLISH = "en"
 
 # The token entry: "<customer id>:<expires at, ms since the epoch>", and

@@ -348,3 +348,20 @@ def test_a_customer_who_follows_the_request_again_is_answered_by_accept_language
     status, answer = same_answer(client, token, DRAWS, **{"Accept-Language": "zh-CN"})
     assert (status, in_language(answer, "zh-hans")) == (429, "ALREADY_DRAWN_TODAY")
     assert same_answer(client, token, DRAWS)[1]["headers"]["content-language"] == "en"
+
+
+def test_an_entry_of_the_old_format_is_read_as_following_the_request(campaign):
+    # given an entry written before entries held a language: "<id>:<expires ms>"
+    token, client = _one_token(language="zh-hant")
+    _drawn(client)
+    row = ApiToken.objects.get(digest=ApiToken.digest_of(token))
+    key = token_entry_key(row.digest)
+    assert get_redis().get(key).endswith(b":zh-hant")
+    get_redis().set(key, f"{row.customer_id}:{int(row.expires_at.timestamp() * 1000)}")
+
+    passed, status, headers, _ = thin_answer(
+        DRAWS, token, **{"Accept-Language": "zh-CN"}
+    )
+
+    # then the thin path answers as the entry says: by Accept-Language
+    assert (passed, status, headers["content-language"]) == (False, 429, "zh-hans")
