@@ -46,6 +46,7 @@ import asyncio
 import errno
 import json
 import math
+import os
 import resource
 import socket
 import sys
@@ -56,6 +57,11 @@ from multiprocessing import get_context
 from pathlib import Path
 
 ALLOWED_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+# Every request's Accept-Language (none when unset): BENCH_ACCEPT_LANGUAGE=zh-TW
+# measures the answers in Chinese.
+ACCEPT_LANGUAGE = os.environ.get("BENCH_ACCEPT_LANGUAGE", "")
 
 
 class _NothingRead(Exception):
@@ -80,6 +86,8 @@ def _request_bytes(
     if not keep_alive:  # HTTP/1.1 connections persist unless a side says close
         lines.append("Connection: close")
     lines.append("Accept: application/json")
+    if ACCEPT_LANGUAGE:
+        lines.append(f"Accept-Language: {ACCEPT_LANGUAGE}")
     if body is not None:
         lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")

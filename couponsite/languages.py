@@ -12,6 +12,7 @@ language's own pattern (babel's CLDR data).
 import datetime as dt
 import functools
 from decimal import Decimal
+from types import SimpleNamespace
 
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_decimal
@@ -36,26 +37,13 @@ def babel_locale(language: str | None = None) -> str:
     return _BABEL_LOCALES.get(message_language(language), "en")
 
 
-@functools.lru_cache(maxsize=64)
-def accepted_language(accept_language: str) -> str:
-    """The language Django (``LocaleMiddleware``) would answer a request with
-    this ``Accept-Language`` in: its first supported choice, else the default.
-    For answers given before Django sees the request (the server's own)."""
-    for code, _quality in translation.trans_real.parse_accept_lang_header(
-        accept_language
-    ):
-        if code == "*":
-            break
-        try:
-            return translation.get_supported_language_variant(code)
-        except LookupError:
-            continue
-    return settings.LANGUAGE_CODE
-
-
-def accepts_english(accept_language: str) -> bool:
-    """Whether Django would answer a request with this ``Accept-Language`` in English."""
-    return accepted_language(accept_language) == "en"
+@functools.lru_cache(maxsize=256)
+def request_language(accept_language: str) -> str:
+    """The language ``LocaleMiddleware`` answers a request with this
+    ``Accept-Language`` in (and no language cookie): its first supported
+    choice, else ``LANGUAGE_CODE``; Django's own choice, asked once per header."""
+    asking = SimpleNamespace(COOKIES={}, META={"HTTP_ACCEPT_LANGUAGE": accept_language})
+    return translation.get_language_from_request(asking)
 
 
 def format_money(amount: Decimal, currency: str, language: str | None = None) -> str:

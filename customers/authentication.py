@@ -22,12 +22,15 @@ served until it times out, at most ``TOKEN_CACHE_SECONDS`` after the
 revocation (``docs/architecture.md``, "Caches").
 
 The thin path (``couponsite.server.thin``) reads a smaller entry per customer
-token, with no pickled model: ``"<customer id>:<expires ms>"``. It is written
+token, with no pickled model: ``"<customer id>:<expires ms>"``, and
+``":<language>"`` after it for a customer with a saved language, which the
+thin path then answers in (``thin.token_entry``). It is written
 when the token is made (so a stampede's first requests need no query) and
 whenever the database is asked for a live customer token; every revocation
 overwrites it with the same ``STALE`` mark in the same step (and so does
 blocking a customer, whose tokens then get no thin entry while they are
-blocked: Django answers them), and writers use
+blocked: Django answers them; and any change to the customer, a new saved
+language among them: ``customers.signals``), and writers use
 ``SET NX``, so the same argument holds. It lives ``TOKEN_THIN_SECONDS`` at most
 (never past the token's end), and the same one gap applies, bounded by that.
 """
@@ -106,31 +109,42 @@ def _thin_seconds() -> int:
 
 
 def remember_token(
-    *, digest: str, customer_id: int, expires_at: dt.datetime, create: bool = False
+    *,
+    digest: str,
+    customer_id: int,
+    expires_at: dt.datetime,
+    language: str = "",
+    create: bool = False,
 ) -> None:
-    """Write a customer token's thin entry (``couponsite.server.thin``).
+    """Write a customer token's thin entry (``couponsite.server.thin``), with
+    their saved ``language`` ("" when they follow the request's).
 
     ``create``: the token was just made, so no revocation can be marked yet;
     otherwise only where no entry (and no stale mark) is.
     """
-    remember_tokens([(digest, customer_id, expires_at)], create=create)
+    remember_tokens([(digest, customer_id, expires_at, language)], create=create)
 
 
 def remember_tokens(
-    tokens: list[tuple[str, int, dt.datetime]], *, create: bool = False
+    tokens: list[tuple[str, int, dt.datetime] | tuple[str, int, dt.datetime, str]],
+    *,
+    create: bool = False,
 ) -> None:
-    """``remember_token`` for many (digest, customer id, expires at), in one round trip."""
+    """``remember_token`` for many (digest, customer id, expires at[, saved
+    language]), in one round trip."""
     if shared_token_cache() is None or settings.TOKEN_THIN_SECONDS <= 0:
         return
     now = timezone.now()
     try:
         pipe = get_redis().pipeline(transaction=False)
-        for digest, customer_id, expires_at in tokens:
+        for digest, customer_id, expires_at, *language in tokens:
             left = int((expires_at - now).total_seconds())
             if left >= 1:
                 pipe.set(
                     token_entry_key(digest),
-                    token_entry(customer_id, int(expires_at.timestamp() * 1000)),
+                    token_entry(
+                        customer_id, int(expires_at.timestamp() * 1000), *language
+                    ),
                     ex=min(_thin_seconds(), left),
                     nx=not create,
                 )
@@ -269,15 +283,13 @@ def token_owner(digest: str) -> TokenOwner:
                 ttl = min(ttl, left)
         shared.add(key, found, max(1, int(ttl)))
         # A blocked customer gets no thin entry: Django answers their requests.
-        # Nor does one with a saved language: it is not in the thin entry, and
-        # the thin path answers by Accept-Language.
-        if (
-            isinstance(found.owner, Customer)
-            and found.owner.blocked_at is None
-            and not found.owner.language
-        ):
+        # A saved language goes in the entry: the thin path answers in it.
+        if isinstance(found.owner, Customer) and found.owner.blocked_at is None:
             remember_token(
-                digest=digest, customer_id=found.owner.pk, expires_at=found.expires_at
+                digest=digest,
+                customer_id=found.owner.pk,
+                expires_at=found.expires_at,
+                language=found.owner.language,
             )
     return found
 

@@ -165,7 +165,7 @@ async def redeem(scope: Scope, receive: Receive, send: Send) -> bool:
     if answer is None:
         scope[RATE_COUNTED] = "redeem"
         return False
-    await thin.answer(send, 200, answer)
+    await thin.answer(send, 200, answer, language=reply.language)
     return True
 
 

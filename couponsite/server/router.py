@@ -24,7 +24,7 @@ from django.utils import translation
 from django.utils.translation import gettext_noop
 
 from couponsite import metrics
-from couponsite.languages import accepted_language
+from couponsite.languages import request_language
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def in_request_language(
         if name == b"accept-language":
             accept = value
             break
-    language = accepted_language(accept.decode("latin-1"))
+    language = request_language(accept.decode("latin-1"))
     with translation.override(language):
         return translation.gettext(message).format(**params), language
 

@@ -26,11 +26,16 @@ holds there, is in ``docs/architecture.md`` ("The thin path").
 A request also goes to Django when anything about it is unusual: no bearer
 token, an ``Idempotency-Key``, an ``Accept`` other than JSON, a host not in
 ``ALLOWED_HOSTS``, HTTPS (SecurityMiddleware's redirects and HSTS), Redis
-unconfigured or down, or ``THIN_PATH`` off; and whenever Django would answer in
-another language than English: an ``Accept-Language`` whose first supported
-choice is not English (``couponsite.languages.accepts_english``), or a
-customer with a saved language (``customers.authentication`` writes no thin
-entry for them). So every refusal, body and text made here is English.
+unconfigured or down, or ``THIN_PATH`` off.
+
+Answers speak the language Django would answer in: the customer's saved
+language, which their token entry holds (``token_entry``; the script hands it
+back with its reply, ``GateReply.language``), else the one ``LocaleMiddleware``
+picks from ``Accept-Language`` (``ThinRequest.language``, through
+``couponsite.languages.request_language``, cached per header). Each answer
+carries ``Content-Language`` and ``Vary: Accept-Language`` as LocaleMiddleware
+sets them, and a refusal's body is rendered once per text and language
+(``refusal_body``), so English costs what it did when it was the only one.
 
 On a Redis Cluster (``REDIS_CLUSTER``) one script cannot reach keys of
 several slots: the loop's client is ``couponsite.server.loop_cluster``'s (a
@@ -59,13 +64,14 @@ from django.db import close_old_connections, connections
 from django.dispatch import receiver
 from django.http.request import split_domain_port, validate_host
 from django.utils import translation
+from django.utils.functional import Promise
 
 from couponsite import metrics
 from couponsite.api import throttling
 from couponsite.api.client_ip import client_ip
 from couponsite.api.exceptions import STATUS_BY_CODE, RateLimited, retry_after_value
 from couponsite.errors import DomainError
-from couponsite.languages import accepts_english
+from couponsite.languages import request_language
 from couponsite.namespace import key_namespace_known
 from couponsite.redis_client import REDIS_ERRORS, redis_key
 from couponsite.redis_cluster import key_slot
@@ -75,10 +81,12 @@ from couponsite.server.router import Scope, Send
 
 logger = logging.getLogger(__name__)
 
-# The only language answered here (ThinRequest.of).
+# The language of an answer nothing else decides (a request with no
+# Accept-Language is answered in LANGUAGE_CODE: ThinRequest.language).
 ENGLISH = "en"
 
-# The token entry: "<customer id>:<expires at, ms since the epoch>", or this mark.
+# The token entry: "<customer id>:<expires at, ms since the epoch>", and
+# ":<language>" for a customer with a saved language; or this mark.
 STALE = b"stale"
 
 # Answers whose Accept asks for something JSONRenderer gives byte for byte.
@@ -90,8 +98,11 @@ def token_entry_key(digest: str) -> str:
     return redis_key("thin-token", digest)
 
 
-def token_entry(customer_id: int, expires_at_ms: int) -> str:
-    return f"{customer_id}:{expires_at_ms}"
+def token_entry(customer_id: int, expires_at_ms: int, language: str = "") -> str:
+    """A live token's thin entry; ``language``: the customer's saved one ("" to
+    follow the request's ``Accept-Language``, and the two-part entry of old)."""
+    entry = f"{customer_id}:{expires_at_ms}"
+    return f"{entry}:{language}" if language else entry
 
 
 # --- The request -----------------------------------------------------------------
@@ -104,10 +115,12 @@ class ThinRequest:
     scope: Scope
     digest: str
     address: str
+    # LocaleMiddleware's choice (``Accept-Language``); a saved language overrides it.
+    language: str = ENGLISH
 
     @classmethod
     def of(cls, scope: Scope) -> "ThinRequest | None":
-        authorization = accept = host = forwarded = None
+        authorization = accept = host = forwarded = languages = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 if authorization is not None:
@@ -118,10 +131,7 @@ class ThinRequest:
             elif name == b"host":
                 host = value
             elif name == b"accept-language":
-                # Django answers in the request's language; the thin path's
-                # refusals and texts are English (see the module's docstring).
-                if not accepts_english(value.decode("latin-1")):
-                    return None
+                languages = value if languages is None else languages + b"," + value
             elif name == b"x-forwarded-for":
                 forwarded = value if forwarded is None else forwarded + b"," + value
             elif name == b"idempotency-key" or name == b"cookie":
@@ -149,6 +159,7 @@ class ThinRequest:
             # ApiToken.digest_of, without importing the model here.
             digest=hashlib.sha256(raw.encode()).hexdigest(),
             address=client_ip(SimpleNamespace(META=meta)),
+            language=request_language((languages or b"").decode("latin-1")),
         )
 
 
@@ -172,17 +183,18 @@ def _redirects(scope: Scope) -> bool:
 # --- The answer ------------------------------------------------------------------
 
 
-@functools.cache
-def _base_headers() -> tuple[tuple[bytes, bytes], ...]:
+@functools.lru_cache(maxsize=16)
+def _base_headers(language: str) -> tuple[tuple[bytes, bytes], ...]:
     """What Django's middleware and DRF's APIView add to every JSON answer here
-    (computed once; ``_settings_changed`` forgets it)."""
+    in ``language`` (computed once per language; ``_settings_changed`` forgets them)."""
     headers = [
         (b"content-type", b"application/json"),
         (b"allow", b"POST, OPTIONS"),
         (b"x-frame-options", settings.X_FRAME_OPTIONS.encode()),
-        # LocaleMiddleware's: the answer's language, and that it depends on the ask.
+        # LocaleMiddleware's: the answer's language (the active one, which a
+        # saved language replaced at authentication), and that it depends on the ask.
         (b"vary", b"Accept-Language"),
-        (b"content-language", ENGLISH.encode()),
+        (b"content-language", language.encode()),
     ]
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
         headers.append((b"x-content-type-options", b"nosniff"))
@@ -206,9 +218,11 @@ async def answer(
     status: int,
     body: bytes,
     *,
+    language: str,
     retry_after: float | None = None,
 ) -> None:
-    headers = list(_base_headers())
+    """Send a JSON answer as Django would, answering in ``language``."""
+    headers = list(_base_headers(language))
     if retry_after is not None:
         headers.append((b"retry-after", retry_after_value(retry_after).encode()))
     headers.append((b"content-length", str(len(body)).encode()))
@@ -216,9 +230,9 @@ async def answer(
     await send({"type": "http.response.body", "body": body})
 
 
-async def created(send: Send, body: bytes) -> None:
+async def created(send: Send, body: bytes, *, language: str) -> None:
     """A ``201`` whose JSON ``body`` was serialized as DRF's renderer would."""
-    await answer(send, 201, body)
+    await answer(send, 201, body, language=language)
 
 
 @functools.lru_cache(maxsize=256)
@@ -229,21 +243,52 @@ def error_body(code: str, detail: str) -> bytes:
     ).encode()
 
 
-async def refuse(send: Send, error: DomainError) -> None:
-    """The answer ``couponsite.api.exceptions.exception_handler`` gives ``error``:
-    ``Retry-After`` whenever it was raised with ``retry_after``, and on every 429."""
+# Refusals' bodies by (code, detail, language): (the detail, the body). A lazy
+# detail (a translatable text) is keyed by its identity (hashing one translates
+# it) and kept here, so the identity is never another's: the class's own
+# ``detail``, or a module's constant, is rendered once per language.
+_refusal_bodies: dict[tuple[str, object, str], tuple[object, bytes]] = {}
+_REFUSAL_BODIES_MAX = 512
+
+
+def refusal_body(error: DomainError, language: str) -> bytes:
+    """``error``'s JSON body in ``language``, as ``exception_handler`` renders it."""
+    detail = error.detail
+    lazy = isinstance(detail, Promise)
+    key = (error.code, id(detail) if lazy else detail, language)
+    found = _refusal_bodies.get(key)
+    if found is not None and (found[0] is detail or not lazy):
+        return found[1]
+    with translation.override(language):
+        body = error_body(error.code, str(detail))
+    if len(_refusal_bodies) >= _REFUSAL_BODIES_MAX:
+        _refusal_bodies.clear()  # (details made per request would fill it)
+    _refusal_bodies[key] = (detail, body)
+    return body
+
+
+async def refuse(send: Send, error: DomainError, *, language: str) -> None:
+    """The answer ``couponsite.api.exceptions.exception_handler`` gives ``error``
+    in ``language``: ``Retry-After`` whenever it was raised with ``retry_after``,
+    and on every 429."""
     status = STATUS_BY_CODE[error.code]
     metrics.refused(error.code)
     retry_after = error.retry_after
     if retry_after is None and status == 429:
         retry_after = 1
-    with translation.override(ENGLISH):
-        detail = str(error.detail)
-    await answer(send, status, error_body(error.code, detail), retry_after=retry_after)
+    await answer(
+        send,
+        status,
+        refusal_body(error, language),
+        language=language,
+        retry_after=retry_after,
+    )
 
 
-async def rate_limited(send: Send, wait_ms: int) -> None:
-    await refuse(send, RateLimited(retry_after=max(1, -(-wait_ms // 1000))))
+async def rate_limited(send: Send, wait_ms: int, *, language: str) -> None:
+    await refuse(
+        send, RateLimited(retry_after=max(1, -(-wait_ms // 1000))), language=language
+    )
 
 
 # --- The gate script -------------------------------------------------------------
@@ -256,6 +301,7 @@ _PRELUDE = """
 -- ('' = the Redis server's), ARGV[3] a unique member, ARGV[4] how many limits,
 -- then per limit: key prefix (the customer's id is appended when it ends in ':'),
 -- count, period (ms); the body's arguments follow.
+-- The entry: "<customer>:<expires ms>" or "<customer>:<expires ms>:<language>".
 local entry = redis.call('GET', KEYS[1])
 if not entry then
   return {'PASS', 'token'}
@@ -265,7 +311,18 @@ if not sep then
   return {'PASS', 'token'}
 end
 local customer = string.sub(entry, 1, sep - 1)
-if tonumber(string.sub(entry, sep + 1)) <= tonumber(ARGV[1]) then
+local expires = string.sub(entry, sep + 1)
+local language = ''
+local lsep = string.find(expires, ':', 1, true)
+if lsep then
+  language = string.sub(expires, lsep + 1)
+  expires = string.sub(expires, 1, lsep - 1)
+end
+expires = tonumber(expires)
+if not expires then
+  return {'PASS', 'token'}
+end
+if expires <= tonumber(ARGV[1]) then
   return {'PASS', 'expired'}
 end
 
@@ -281,7 +338,7 @@ for i = 1, limits do
 end
 local wait = rate_wait(keys, counts, periods, now)
 if wait > 0 then
-  return {'LIMITED', customer, wait}
+  return {'LIMITED', customer, wait, language}
 end
 
 local body_keys = {}
@@ -301,6 +358,7 @@ if reply[1] == 'PASS' then
 end
 rate_count(keys, counts, periods, now, now .. ':' .. ARGV[3])
 table.insert(reply, 2, customer)
+reply[#reply + 1] = language
 return reply
 """
 
@@ -325,13 +383,29 @@ return body(ARGV[1], KEYS, body_args)
 _RATE_SHA = hashlib.sha1(throttling.SCRIPT_SOURCE).hexdigest().encode()
 
 
+class GateReply(list):
+    """A gate's reply (the parts ``Gate`` names) and ``language``, the one to
+    answer in: the customer's saved language (the token entry's), else the
+    request's (``ThinRequest.language``), as Django would answer."""
+
+    language: str = ENGLISH
+
+    @classmethod
+    def of(cls, parts: list, saved: str, request: "ThinRequest") -> "GateReply":
+        reply = cls(parts)
+        reply.language = saved or request.language
+        return reply
+
+
 @dataclass(frozen=True)
 class Gate:
     """One route's gate script: the prelude, its ``body`` (Lua defining
     ``local function body(customer, keys, args)`` that returns ``{'PASS', why}``
-    or an answer), the epilogue. The reply: ``('PASS', why)``,
+    or an answer), the epilogue. The reply (a ``GateReply``): ``('PASS', why)``,
     ``('LIMITED', customer id, wait ms)``, or the body's answer with the
-    customer id inserted second.
+    customer id inserted second; its ``language`` is the answer's. (The script
+    itself appends the entry's saved language, or '', to the last two; ``run``
+    takes it off.)
 
     ``on_cluster``: the body uses nothing of the prelude's but ``customer``,
     ``keys`` and ``args``, and touches only the keys it is given, all in one
@@ -377,7 +451,7 @@ class Gate:
         scope_name: str,
         keys: Sequence[str] = (),
         args: Sequence[object] = (),
-    ) -> list:
+    ) -> GateReply:
         if isinstance(redis, ClusterLoopRedis):
             return await self.run_on_cluster(
                 redis, request=request, scope_name=scope_name, keys=keys, args=args
@@ -402,7 +476,11 @@ class Gate:
                 *args,
             ],
         )
-        return [part.decode() if isinstance(part, bytes) else part for part in reply]
+        reply = [part.decode() if isinstance(part, bytes) else part for part in reply]
+        if reply[0] == "PASS":
+            return GateReply(reply)
+        saved = reply.pop()
+        return GateReply.of(reply, saved, request)
 
     async def run_on_cluster(
         self,
@@ -412,7 +490,7 @@ class Gate:
         scope_name: str,
         keys: Sequence[str] = (),
         args: Sequence[object] = (),
-    ) -> list:
+    ) -> GateReply:
         """The gate in steps, each a command or script on one slot, with the
         single script's rules and replies:
 
@@ -434,13 +512,14 @@ class Gate:
         keys span slots is not run: ``PASS``, nothing counted.
         """
         now_ms = int(time.time() * 1000)
-        customer = _customer(await redis.get(token_entry_key(request.digest)), now_ms)
-        if customer is None:
-            return ["PASS", "token"]
+        found = _customer(await redis.get(token_entry_key(request.digest)), now_ms)
+        if found is None:
+            return GateReply(["PASS", "token"])
+        customer, saved = found
         if self.cluster_keys is not None:
             keys = self.cluster_keys(customer, keys, args)
         if len({key_slot(key) for key in keys}) > 1:
-            return ["PASS", "slots"]
+            return GateReply(["PASS", "slots"])
         groups = throttling.by_slot(_limits(request, scope_name, customer))
         clock = throttling.clock
         now_arg = "" if clock is None else int(clock() * 1000)
@@ -475,7 +554,7 @@ class Gate:
                     await undo(counted)
                     for rest in groups[done + 1 :]:
                         wait = max(wait, await rate(rest, "peek"))
-                    return ["LIMITED", customer, wait]
+                    return GateReply.of(["LIMITED", customer, wait], saved, request)
                 counted.append(group)
             reply = await redis.evalsha(
                 self.alone_sha, self.alone, keys=keys, args=[customer, *args]
@@ -489,9 +568,9 @@ class Gate:
         reply = [part.decode() if isinstance(part, bytes) else part for part in reply]
         if reply[0] == "PASS":
             await undo(counted)
-            return reply
+            return GateReply(reply)
         reply.insert(1, customer)
-        return reply
+        return GateReply.of(reply, saved, request)
 
     async def decide(
         self,
@@ -502,11 +581,12 @@ class Gate:
         scope_name: str,
         keys: Sequence[str] = (),
         args: Sequence[object] = (),
-    ) -> list | bool:
+    ) -> GateReply | bool:
         """Run the gate and do what every route does with its reply first: False
         (Django answers) when Redis failed or the script passed; True once a spent
         rate limit was answered (``RATE_LIMITED``); else the reply, the route's to
-        answer. On a Redis Cluster a gate not ``on_cluster`` lets Django answer."""
+        answer in ``reply.language``. On a Redis Cluster a gate not
+        ``on_cluster`` lets Django answer."""
         if not self.on_cluster and isinstance(redis, ClusterLoopRedis):
             return False
         try:
@@ -520,7 +600,7 @@ class Gate:
             return False
         if reply[0] == "LIMITED":
             metrics.rate_limited(scope_name)
-            await rate_limited(send, int(reply[2]))
+            await rate_limited(send, int(reply[2]), language=reply.language)
             return True
         return reply
 
@@ -542,7 +622,7 @@ class Gate:
         )
         if isinstance(reply, bool):
             return reply
-        await refuse(send, refusals[reply[0]])
+        await refuse(send, refusals[reply[0]], language=reply.language)
         return True
 
 
@@ -555,16 +635,18 @@ def _member() -> str:
     return f"{_member_prefix}{next(_member_count)}"
 
 
-def _customer(entry: bytes | None, now_ms: int) -> str | None:
-    """The customer id of a live token entry (the prelude's rules), or None."""
+def _customer(entry: bytes | None, now_ms: int) -> tuple[str, str] | None:
+    """The customer id and saved language ('' for none) of a live token entry
+    (the prelude's rules), or None."""
     if entry is None:
         return None
     customer, sep, expires = entry.partition(b":")
+    expires, _, language = expires.partition(b":")
     if not sep or not customer.isdigit() or not expires.isdigit():
         return None
     if int(expires) <= now_ms:
         return None
-    return customer.decode()
+    return customer.decode(), language.decode()
 
 
 def _limits(
@@ -597,6 +679,7 @@ def _rates(scope_name: str) -> tuple[throttling.Rate | None, throttling.Rate | N
 @receiver(setting_changed)
 def _settings_changed(**kwargs) -> None:
     _base_headers.cache_clear()
+    _refusal_bodies.clear()
     _rates.cache_clear()
     _host_allowed.cache_clear()
 
@@ -710,12 +793,14 @@ __all__ = [
     "STALE",
     "THIN_REDIS_ERRORS",
     "Gate",
+    "GateReply",
     "ThinRequest",
     "answer",
     "error_body",
     "loop_redis",
     "rate_limited",
     "redis_failed",
+    "refusal_body",
     "refuse",
     "reset",
     "token_entry",

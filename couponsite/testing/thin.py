@@ -135,15 +135,16 @@ def django_answer(client, path: str, **headers: str) -> Answer:
     )
 
 
-def same_answer(client, token: str, path: str) -> tuple[int, dict]:
-    """The thin path answers (does not pass) exactly what Django answers."""
-    passed, status, headers, body = thin_answer(path, token)
+def same_answer(client, token: str, path: str, **headers: str) -> tuple[int, dict]:
+    """The thin path answers (does not pass) exactly what Django answers, both
+    asked with ``headers`` (``**{"Accept-Language": "zh-TW"}``)."""
+    passed, status, thin_headers, body = thin_answer(path, token, **headers)
     assert not passed, "the thin path passed a refusal on to Django"
-    thin = (status, headers, body)
-    django = django_answer(client, path)
+    thin = (status, thin_headers, body)
+    django = django_answer(client, path, **headers)
     # (This module is not rewritten by pytest: the message shows both answers.)
     assert thin == django, f"thin path {thin!r} != Django {django!r}"
-    return status, {"headers": headers, "body": body}
+    return status, {"headers": thin_headers, "body": body}
 
 
 async def _post(app, scope: dict, body: bytes) -> tuple[int, bytes]:

@@ -23,7 +23,7 @@ from django.utils.functional import Promise
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite import catalogues
 from couponsite.api.exceptions import exception_handler
-from couponsite.languages import accepts_english, format_datetime, format_money
+from couponsite.languages import format_datetime, format_money, request_language
 from couponsite.tests.test_domain_errors import _product_errors
 from customers.tests.factories import CustomerFactory
 from messaging.tests.support import mail_sent, sms_sent
@@ -293,18 +293,29 @@ def test_times_are_in_the_campaigns_zone_for_the_language(language, text):
 
 
 @pytest.mark.parametrize(
-    ("accept", "english"),
+    ("accept", "language"),
     [
-        ("", True),
-        ("en", True),
-        ("en-GB,zh;q=0.1", True),
-        ("fr", True),  # unsupported: Django answers in LANGUAGE_CODE
-        ("zh-TW", False),
-        ("fr,zh-CN;q=0.5", False),
+        ("", "en"),
+        ("en", "en"),
+        ("en-GB,zh;q=0.1", "en"),
+        ("fr", "en"),  # unsupported: Django answers in LANGUAGE_CODE
+        ("*", "en"),
+        ("zh-TW", "zh-hant"),
+        ("zh-HK,en;q=0.5", "zh-hant"),
+        ("zh-CN", "zh-hans"),
+        ("fr,zh-CN;q=0.5", "zh-hans"),
+        ("zh-Hans-SG", "zh-hans"),
     ],
 )
-def test_which_requests_django_answers_in_english(accept, english):
-    assert accepts_english(accept) is english
+@pytest.mark.django_db
+def test_the_request_language_is_the_one_django_answers_in(client, accept, language):
+    # the thin path's choice (couponsite.server.thin) ...
+    chosen = request_language(accept)
+    # ... and LocaleMiddleware's, on a request Django answers
+    answer = client.get("/api/v1/me", HTTP_ACCEPT_LANGUAGE=accept)
+
+    assert chosen == language
+    assert answer["Content-Language"] == language
 
 
 # --- The back office ------------------------------------------------------------------

@@ -183,8 +183,7 @@ def customer_update(
         if language is not None and language != customer.language:
             customer.language = language
             # Saving marks their cached tokens stale (customers.signals): the
-            # cached owner holds the old language, and the thin path's entry is
-            # written only for customers who follow the request.
+            # cached owner and the thin path's entry hold the old language.
             customer.save(update_fields=["language"])
         if email is None:
             _cancel_pending(customer=customer)

@@ -166,15 +166,16 @@ def token_create(
         expires_at=expires_at or now + token_lifetime(staff=customer is None),
     )
     token.key = raw
-    if customer is not None and customer.blocked_at is None and not customer.language:
-        # The thin path knows the token from its first request (no query); a
-        # blocked customer's requests go to Django (customers.services.blocking),
-        # and so do those of a customer with a saved language (thin.py).
+    if customer is not None and customer.blocked_at is None:
+        # The thin path knows the token from its first request (no query), and
+        # the customer's saved language; a blocked customer's requests go to
+        # Django (customers.services.blocking).
         transaction.on_commit(
             lambda: remember_token(
                 digest=token.digest,
                 customer_id=customer.pk,
                 expires_at=token.expires_at,
+                language=customer.language,
                 create=True,
             )
         )

@@ -107,12 +107,19 @@ async def claims(scope: Scope, receive: Receive, send: Send) -> bool:
         return reply
     repeat = AlreadyClaimedToday(retry_after=today.seconds_left)
     if reply[0] == "DONE":
-        await thin.refuse(send, repeat)
+        await thin.refuse(send, repeat, language=reply.language)
         return True
     customer_id = int(reply[1])
     if reply[0] == "FIRST":
         answered = await _first_claim(
-            send, start, committer, today, mark=mark, customer_id=customer_id, now=now
+            send,
+            start,
+            committer,
+            today,
+            mark=mark,
+            customer_id=customer_id,
+            now=now,
+            language=reply.language,
         )
         if not answered:  # Django decides; the gate counted its hit already
             scope[RATE_COUNTED] = "claim"
@@ -126,9 +133,9 @@ async def claims(scope: Scope, receive: Receive, send: Send) -> bool:
         scope[RATE_COUNTED] = "claim"  # Django decides; the gate counted its hit
         return False
     if not claimed:
-        await thin.refuse(send, SoldOut())
+        await thin.refuse(send, SoldOut(), language=reply.language)
         return True
-    await thin.refuse(send, repeat)
+    await thin.refuse(send, repeat, language=reply.language)
     await remember_done_today_on_loop(
         redis, campaign=campaign, mark=mark, customer_id=customer_id, now=now
     )
@@ -144,10 +151,11 @@ async def _first_claim(
     mark: str,
     customer_id: int,
     now: dt.datetime,
+    language: str,
 ) -> bool:
     """A first claim committed in a group, answered ``201`` after its ``COMMIT``
-    (or ``429`` when the constraint found the day's claim), then the mark
-    written; not decided there (no coupon free for it, a failure): Django's."""
+    (or ``429`` when the constraint found the day's claim) in ``language``, then
+    the mark written; not decided there (no coupon free for it, a failure): Django's."""
     campaign, redis = start.campaign, start.redis
     try:
         claimed = await claim_submit(
@@ -161,12 +169,12 @@ async def _first_claim(
     except GroupCommitFailed:
         return False
     except CustomerBlocked as refusal:
-        await thin.refuse(send, refusal)
+        await thin.refuse(send, refusal, language=language)
         return True
     except AlreadyClaimedToday as repeat:
-        await thin.refuse(send, repeat)
+        await thin.refuse(send, repeat, language=language)
     else:
-        await thin.created(send, claimed.body)
+        await thin.created(send, claimed.body, language=language)
     await remember_done_today_on_loop(
         redis, campaign=campaign, mark=mark, customer_id=customer_id, now=now
     )

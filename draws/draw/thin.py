@@ -96,7 +96,7 @@ async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
         return reply
     refusal = AlreadyDrawnToday(retry_after=today.seconds_left)
     if reply[0] == "DONE":
-        await thin.refuse(send, refusal)
+        await thin.refuse(send, refusal, language=reply.language)
         return True
     customer_id = int(reply[1])
     roll = roll_from_seed(
@@ -114,20 +114,21 @@ async def draws(scope: Scope, receive: Receive, send: Send) -> bool:
             retry_after=today.seconds_left,
             now=now,
             from_seed=True,
+            language=reply.language,
         )
     except GroupCommitFailed:
         scope[RATE_COUNTED] = "draw"  # Django decides; the gate counted its hit
         return False
     except CustomerBlocked as refusal:
-        await thin.refuse(send, refusal)
+        await thin.refuse(send, refusal, language=reply.language)
         return True
     except AlreadyDrawnToday as repeat:
-        await thin.refuse(send, repeat)
+        await thin.refuse(send, repeat, language=reply.language)
         await remember_done_today_on_loop(
             redis, campaign=campaign, mark=mark, customer_id=customer_id, now=now
         )
         return True
-    await thin.created(send, drawn.body)
+    await thin.created(send, drawn.body, language=reply.language)
     await remember_done_today_on_loop(
         redis, campaign=campaign, mark=mark, customer_id=customer_id, now=now
     )

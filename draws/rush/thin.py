@@ -91,6 +91,11 @@ end
 GRAB = thin.Gate.of(_grab_body(), on_cluster=True)
 SETTLE_SHA = SETTLE_SCRIPT.sha.encode()
 
+# The rush's own "not now" texts (as ``rush_grab`` and ``rush_reserve`` word
+# them), made once: a refusal's body is rendered once per text and language.
+RUSH_CLOSED = _("The rush is not on right now.")
+RESERVATIONS_CLOSED = _("Reservations are not open right now.")
+
 _REFUSALS = {
     "NOT_RESERVATION": NotReservation,
     "ALREADY_RECEIVED": AlreadyReceived,
@@ -131,7 +136,7 @@ async def grabs(scope: Scope, receive: Receive, send: Send) -> bool:
         return reply
     outcome = reply[0]
     if outcome == "DECIDED":
-        await thin.refuse(send, NotInActiveTime(_("The rush is not on right now.")))
+        await thin.refuse(send, NotInActiveTime(RUSH_CLOSED), language=reply.language)
         return True
     customer_id = int(reply[1])
     if outcome == "OK":
@@ -145,6 +150,7 @@ async def grabs(scope: Scope, receive: Receive, send: Send) -> bool:
             voucher_id=int(reply[2]),
             reservation_id=int(reply[3]),
             now=now,
+            language=reply.language,
         )
         if not answered:  # Django decides; the gate counted its hit already
             scope[RATE_COUNTED] = "grab"
@@ -153,7 +159,7 @@ async def grabs(scope: Scope, receive: Receive, send: Send) -> bool:
         local.remember_received(campaign.pk, cycle.day, customer_id)
     elif outcome == "SOLD_OUT":
         metrics.GRABS_SOLD_OUT.inc()
-    await thin.refuse(send, _REFUSALS[outcome]())
+    await thin.refuse(send, _REFUSALS[outcome](), language=reply.language)
     return True
 
 
@@ -168,8 +174,10 @@ async def _commit_grab(
     voucher_id: int,
     reservation_id: int,
     now: dt.datetime,
+    language: str,
 ) -> bool:
-    """Commit the coupon Redis gave (in a group), settle it in Redis, answer.
+    """Commit the coupon Redis gave (in a group), settle it in Redis, answer
+    (in ``language``).
 
     As ``_grab_redis`` does: kept once committed; back in the stock when the
     write failed; gone (to whom Postgres says) when Postgres had given it away,
@@ -207,16 +215,16 @@ async def _commit_grab(
     if grabbed.outcome == GrabOutcome.GRANTED:
         await settle("kept")
         local.remember_received(campaign.pk, day, customer_id)
-        await thin.created(send, grabbed.body)
+        await thin.created(send, grabbed.body, language=language)
         return True
     if grabbed.outcome == GrabOutcome.BLOCKED:
         await settle("back")
-        await thin.refuse(send, CustomerBlocked())
+        await thin.refuse(send, CustomerBlocked(), language=language)
         return True
     if grabbed.outcome == GrabOutcome.ALREADY_RECEIVED:
         await settle("back", holds=grabbed.holds_voucher_id)
         local.remember_received(campaign.pk, day, customer_id)
-        await thin.refuse(send, AlreadyReceived())
+        await thin.refuse(send, AlreadyReceived(), language=language)
         return True
     await settle("gone", gone_to=grabbed.holder_id)
     return False  # Django takes the next coupon Redis offers
@@ -247,7 +255,7 @@ async def reservations(scope: Scope, receive: Receive, send: Send) -> bool:
         return reply
     if not open_now:
         await thin.refuse(
-            send, NotInActiveTime(_("Reservations are not open right now."))
+            send, NotInActiveTime(RESERVATIONS_CLOSED), language=reply.language
         )
         return True
     try:
@@ -262,9 +270,9 @@ async def reservations(scope: Scope, receive: Receive, send: Send) -> bool:
         scope[RATE_COUNTED] = "reserve"  # Django decides; the gate counted its hit
         return False
     except DomainError as refusal:
-        await thin.refuse(send, refusal)
+        await thin.refuse(send, refusal, language=reply.language)
         return True
-    await thin.created(send, reserved.body)
+    await thin.created(send, reserved.body, language=reply.language)
     return True
 
 

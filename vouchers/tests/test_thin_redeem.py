@@ -27,7 +27,7 @@ from couponsite.testing.thin import (
     thin_answer,
 )
 from customers.services import token_create
-from draws.tests.thin_support import signed_in
+from draws.tests.thin_support import IN_CHINESE, in_language, signed_in
 from vouchers.api import _redeemed_price, _result
 from vouchers.group_commit import redeem_submit
 from vouchers.models import Voucher, VoucherEvent
@@ -183,6 +183,41 @@ def test_a_redemption_is_answered_as_django_answers_one(settings):
         k: v for k, v in django_headers.items() if k != "content-length"
     }
     assert rate_limit_hits("redeem_customer", f"customer:{client.customer.pk}") == 2
+
+
+@pytest.mark.parametrize(("language", "asking", "saved"), IN_CHINESE)
+def test_in_chinese_a_redemption_and_a_spent_limit_are_answered_as_django_does(
+    settings, language, asking, saved
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "redeem_customer": "1/minute"}
+    token, client = signed_in(language=saved)
+    voucher = VoucherFactory(owner=client.customer)
+
+    # a redemption: answered in the language (its body has no text to translate)
+    passed, status, headers, body = thin_answer(
+        REDEEM, token, json_body=_body(code=voucher.code), **asking
+    )
+    assert (passed, status, body) == (False, 200, _rendered(voucher))
+    assert headers["content-language"] == language
+
+    # the spent limit: the thin path's answer is Django's
+    passed, status, headers, body = thin_answer(
+        REDEEM, token, json_body=_body(code=voucher.code), **asking
+    )
+    django = client.post(
+        REDEEM,
+        {"code": voucher.code},
+        format="json",
+        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in asking.items()},
+    )
+    answer = {"headers": headers, "body": body}
+    assert (passed, status, in_language(answer, language)) == (
+        False,
+        429,
+        "RATE_LIMITED",
+    )
+    assert (status, body) == (django.status_code, django.content)
+    assert headers == {k.lower(): v for k, v in django.headers.items()}
 
 
 def test_what_the_batch_did_not_redeem_goes_to_django_with_its_body():

@@ -21,7 +21,7 @@ from customers.services import token_revoke
 from draws.claim.tests.claim_helpers import claim_campaign
 from draws.daily_marks import remember_done_today
 from draws.models import Claim
-from draws.tests.thin_support import held, signed_in
+from draws.tests.thin_support import IN_CHINESE, held, in_language, signed_in
 
 pytestmark = [
     pytest.mark.postgres,
@@ -168,3 +168,30 @@ def test_drafts_and_other_kinds_go_to_django(campaign, change):
 
     assert thin_answer(CLAIMS, token)[0]
     assert thin_answer("/api/v1/campaigns/nope/claims", token)[0]
+
+
+# --- Languages: the thin path answers in the customer's language, as Django does.
+
+
+@pytest.mark.parametrize(("language", "asking", "saved"), IN_CHINESE)
+def test_refusals_in_chinese_are_answered_thin_as_django_answers_them(
+    campaign, settings, language, asking, saved
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "claim_customer": "3/minute"}
+    token, client = signed_in(language=saved)
+    _held()
+    passed, status, headers, _ = thin_answer(CLAIMS, token, **asking)
+    assert (passed, status, headers["content-language"]) == (False, 201, language)
+
+    _held()
+    status, answer = same_answer(client, token, CLAIMS, **asking)
+    assert (status, in_language(answer, language)) == (429, "ALREADY_CLAIMED_TODAY")
+    # (the claim and the two repeats spent the limit)
+    status, answer = same_answer(client, token, CLAIMS, **asking)
+    assert (status, in_language(answer, language)) == (429, "RATE_LIMITED")
+
+    other_token, other = signed_in(language=saved)
+    with time_machine.travel(NOW + dt.timedelta(hours=2), tick=False):
+        _held()
+        status, answer = same_answer(other, other_token, CLAIMS, **asking)
+    assert (status, in_language(answer, language)) == (403, "NOT_IN_ACTIVE_TIME")

@@ -24,7 +24,7 @@ from couponsite.testing.thin import (
 from draws.claim.releases import batch_release
 from draws.claim.tests.claim_helpers import claim_campaign, first_type
 from draws.models import Claim
-from draws.tests.thin_support import held, signed_in
+from draws.tests.thin_support import IN_CHINESE, held, in_language, signed_in
 
 pytestmark = [
     pytest.mark.postgres,
@@ -222,3 +222,15 @@ def test_customers_asked_in_one_batch_get_their_own_answers(frozen, settings):
     for _, client in claimers:
         assert cache.get(_mark(campaign, client.customer.pk)) == 1
     assert Claim.objects.count() == 2
+
+
+@pytest.mark.parametrize(("language", "asking", "saved"), IN_CHINESE)
+def test_sold_out_in_chinese_is_answered_thin_as_django_answers_it(
+    frozen, language, asking, saved
+):
+    _sold_out()
+    token, client = signed_in(language=saved)
+
+    status, answer = same_answer(client, token, CLAIMS, **asking)
+
+    assert (status, in_language(answer, language)) == (409, "SOLD_OUT")

@@ -45,11 +45,13 @@ async def draw_submit(
     retry_after: float,
     now: dt.datetime | None = None,
     from_seed: bool = False,
+    language: str = "en",
 ) -> Drawn:
     """Commit ``customer_id``'s first draw of ``day`` in ``campaign_id`` (the
     route checked the campaign runs at ``now`` and rolled ``roll``, which
     picked ``coupon_type_id`` from ``odds``; ``from_seed``: the day's seed's
-    HMAC of the draw's identity), in a group of ``committer``'s.
+    HMAC of the draw's identity), in a group of ``committer``'s; a winner's
+    text is written in ``language`` (``draw_run``'s ``message_language``).
 
     Raises ``AlreadyDrawnToday`` (with ``retry_after``) or ``GroupCommitFailed``.
     """
@@ -63,6 +65,7 @@ async def draw_submit(
         odds=odds,
         retry_after=retry_after,
         from_seed=from_seed,
+        language=language,
     )
     return await committer.submit(DRAWS, request)
 

@@ -33,9 +33,6 @@ from messaging.group_commit import QueuedSms, sms_insert
 from vouchers.group_commit.bodies import VoucherRow
 from vouchers.models import Voucher
 
-# The thin path takes only requests Django answers in English (ThinRequest.of).
-ENGLISH = "en"
-
 
 @dataclass(frozen=True, slots=True)
 class DrawRequest:
@@ -48,6 +45,9 @@ class DrawRequest:
     odds: list
     retry_after: float  # seconds to the campaign's local midnight
     from_seed: bool = False  # the roll is the day's seed's (draws.draw.fairness)
+    # The winner's text's: their saved language, else the request's (as
+    # draw_run's message_language), which the thin path answers in too.
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,10 +365,8 @@ async def draws_write(
             )
             texts[i] = QueuedSms(
                 to=inserted[request.customer_id][2],
-                # The thin path takes only requests Django answers in English
-                # (couponsite.server.thin, ThinRequest.of).
                 body=win_message(
-                    campaign, coupon_type, coupons[i][2], language=ENGLISH
+                    campaign, coupon_type, coupons[i][2], language=request.language
                 ),
                 kind=WIN_NOTICE,
                 now=request.now,

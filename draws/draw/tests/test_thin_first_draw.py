@@ -34,7 +34,7 @@ from draws.draw.fairness import day_seed, roll_from_seed
 from draws.draw.models import Draw, DrawSeed
 from draws.draw.serializers import DrawSerializer
 from draws.draw.services import win_message
-from draws.tests.thin_support import held, signed_in
+from draws.tests.thin_support import IN_CHINESE, held, signed_in
 from messaging.models import Message
 from vouchers.models import Voucher
 
@@ -142,6 +142,30 @@ def test_a_first_draw_is_committed_then_answered_as_django_answers_one(
     assert status == 429 and answer["headers"]["retry-after"] == "1800"
     assert b"ALREADY_DRAWN_TODAY" in answer["body"]
     assert Draw.objects.count() == 3 and Voucher.objects.count() == 1
+
+
+@pytest.mark.parametrize(("language", "asking", "saved"), IN_CHINESE)
+def test_a_winner_in_chinese_is_answered_and_texted_in_their_language(
+    frozen, language, asking, saved
+):
+    # given a prize, held by this process with its odds
+    campaign = _campaign(daily_quota=1)
+    token, client = signed_in(language=saved)
+    _held(campaign)
+
+    # when they draw on the thin path, asking in Chinese
+    passed, status, headers, _ = thin_answer(DRAWS, token, **asking)
+
+    # then the answer says so, and the text is in the language Django writes it in
+    assert (passed, status, headers["content-language"]) == (False, 201, language)
+    draw = Draw.objects.select_related("voucher").get(customer=client.customer)
+    (text,) = _texts(1)
+    assert text.body == win_message(
+        campaign, draw.coupon_type, draw.voucher, language=language
+    )
+    assert text.body != win_message(
+        campaign, draw.coupon_type, draw.voucher, language="en"
+    )
 
 
 def test_a_draw_the_database_already_holds_is_refused_and_marked(frozen):

@@ -19,18 +19,20 @@ from campaigns.caching import campaign_forget
 from campaigns.models import Campaign
 from campaigns.tests.factories import CampaignFactory, CouponTypeFactory
 from couponsite.redis_client import get_redis
+from couponsite.server.thin import STALE, token_entry_key
 from couponsite.testing.thin import (
     django_answer,
     rate_limit_hits,
     same_answer,
     thin_answer,
 )
+from customers.authentication import token_cache_key
 from customers.models import ApiToken
 from customers.services import token_create, token_revoke
 from customers.tests.factories import CustomerFactory
 from draws.daily_marks import done_today_key_prefix, remember_done_today
 from draws.models import Draw
-from draws.tests.thin_support import held, signed_in
+from draws.tests.thin_support import IN_CHINESE, held, in_language, signed_in
 
 pytestmark = [
     pytest.mark.postgres,
@@ -224,7 +226,7 @@ def test_the_key_prefix_and_the_customer_id_name_the_cached_mark(campaign):
     assert get_redis().get(f"{prefix}{customer.pk}") == b"1"
 
 
-# --- Languages (issue 16): the thin path answers only what Django answers in English.
+# --- Languages: the thin path answers in the customer's language, as Django does.
 
 
 def _drawn(client) -> None:
@@ -232,20 +234,51 @@ def _drawn(client) -> None:
     _held()
 
 
-def test_a_chinese_request_goes_to_django_which_refuses_it_in_chinese(campaign):
-    token, client = signed_in()
+@pytest.mark.parametrize(("language", "asking", "saved"), IN_CHINESE)
+def test_refusals_in_chinese_are_answered_thin_as_django_answers_them(
+    campaign, settings, language, asking, saved
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "draw_customer": "3/minute"}
+    token, client = signed_in(language=saved)
     _drawn(client)
-    zh = {"Accept-Language": "zh-TW"}
 
-    passed = thin_answer(DRAWS, token, **zh)[0]
-    status, headers, body = django_answer(client, DRAWS, **zh)
+    status, answer = same_answer(client, token, DRAWS, **asking)
+    assert (status, in_language(answer, language)) == (429, "ALREADY_DRAWN_TODAY")
+    assert answer["headers"]["retry-after"] == "1800"
+    # (the draw and the two repeats spent the limit)
+    status, answer = same_answer(client, token, DRAWS, **asking)
+    assert (status, in_language(answer, language)) == (429, "RATE_LIMITED")
 
-    assert passed
-    assert (status, headers["content-language"]) == (429, "zh-hant")
-    assert json.loads(body) == {
-        "code": "ALREADY_DRAWN_TODAY",
-        "detail": "你今天已在這個活動抽過獎，請於午夜後再來。",  # noqa: RUF001
-    }
+    other_token, other = signed_in(language=saved)
+    with time_machine.travel(NOW + dt.timedelta(hours=2), tick=False):
+        _held()
+        status, answer = same_answer(other, other_token, DRAWS, **asking)
+    assert (status, in_language(answer, language)) == (403, "NOT_IN_ACTIVE_TIME")
+
+
+@pytest.mark.parametrize(
+    ("asking", "saved", "detail"),
+    [
+        (
+            {"Accept-Language": "zh-TW"},
+            "",
+            "你今天已在這個活動抽過獎，請於午夜後再來。",  # noqa: RUF001
+        ),
+        (
+            {"Accept-Language": "zh-TW"},  # the saved language wins
+            "zh-hans",
+            "你今天已在这个活动抽过奖，请于午夜后再来。",  # noqa: RUF001
+        ),
+    ],
+)
+def test_a_chinese_refusal_reads_as_the_catalogue_says(campaign, asking, saved, detail):
+    token, client = signed_in(language=saved)
+    _drawn(client)
+
+    passed, status, _, body = thin_answer(DRAWS, token, **asking)
+
+    assert (passed, status) == (False, 429)
+    assert json.loads(body)["detail"] == detail
 
 
 def test_an_english_first_accept_language_is_answered_thin_as_django_does(campaign):
@@ -260,15 +293,75 @@ def test_an_english_first_accept_language_is_answered_thin_as_django_does(campai
     assert headers["content-language"] == "en"
 
 
-def test_a_customer_with_a_saved_language_goes_to_django(campaign):
-    customer = CustomerFactory(language="zh-hans")
-    token = token_create(customer=customer).key
+def _mark_lapsed(token: str) -> None:
+    """What the token's stale marks' timeouts do (TOKEN_THIN_SECONDS,
+    TOKEN_CACHE_SECONDS): Django's next read of the token writes them again."""
+    digest = ApiToken.digest_of(token)
+    assert get_redis().get(token_entry_key(digest)) == STALE
+    get_redis().delete(token_entry_key(digest))
+    cache.delete(token_cache_key(digest))
+
+
+def _one_token(language: str = "") -> tuple[str, APIClient]:
+    """A customer and one token, the thin path's and Django's client's alike."""
+    token = token_create(customer=CustomerFactory(language=language)).key
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return token, client
+
+
+def test_a_saved_language_is_answered_thin_once_saved_and_when_changed(campaign):
+    # given a customer who follows the request's language, answered thin
+    token, client = _one_token()
+    _drawn(client)
+    assert json.loads(thin_answer(DRAWS, token)[3])["detail"].isascii()
+
+    for language in ["zh-hans", "zh-hant"]:
+        # when they save a language (PATCH /me)
+        saved = client.patch("/api/v1/me", {"language": language}, format="json")
+        assert saved.status_code == 200
+
+        # then their thin entry is stale: Django answers, in that language
+        assert thin_answer(DRAWS, token)[0]
+        assert client.post(DRAWS)["Content-Language"] == language
+        # and once the mark lapsed, Django's next read writes the entry again,
+        # with the language: the thin path answers in it, as Django does
+        _mark_lapsed(token)
+        assert client.post(DRAWS)["Content-Language"] == language
+        _held()
+        status, answer = same_answer(client, token, DRAWS)
+        assert (status, in_language(answer, language)) == (429, "ALREADY_DRAWN_TODAY")
+
+
+def test_a_customer_who_follows_the_request_again_is_answered_by_accept_language(
+    campaign,
+):
+    token, client = _one_token(language="zh-hant")
     _drawn(client)
 
-    passed = thin_answer(DRAWS, token)[0]
-    answer = client.post(DRAWS)
+    answer = client.patch("/api/v1/me", {"language": ""}, format="json")
+    assert answer.status_code == 200
+    _mark_lapsed(token)
+    assert client.post(DRAWS).status_code == 429
+    _held()
 
-    assert passed  # no thin entry is written for them
-    assert answer.json()["detail"] == "你今天已在这个活动抽过奖，请于午夜后再来。"  # noqa: RUF001
+    status, answer = same_answer(client, token, DRAWS, **{"Accept-Language": "zh-CN"})
+    assert (status, in_language(answer, "zh-hans")) == (429, "ALREADY_DRAWN_TODAY")
+    assert same_answer(client, token, DRAWS)[1]["headers"]["content-language"] == "en"
+
+
+def test_an_entry_of_the_old_format_is_read_as_following_the_request(campaign):
+    # given an entry written before entries held a language: "<id>:<expires ms>"
+    token, client = _one_token(language="zh-hant")
+    _drawn(client)
+    row = ApiToken.objects.get(digest=ApiToken.digest_of(token))
+    key = token_entry_key(row.digest)
+    assert get_redis().get(key).endswith(b":zh-hant")
+    get_redis().set(key, f"{row.customer_id}:{int(row.expires_at.timestamp() * 1000)}")
+
+    passed, status, headers, _ = thin_answer(
+        DRAWS, token, **{"Accept-Language": "zh-CN"}
+    )
+
+    # then the thin path answers as the entry says: by Accept-Language
+    assert (passed, status, headers["content-language"]) == (False, 429, "zh-hans")

@@ -28,7 +28,7 @@ from couponsite.testing.thin import (
     same_answer,
     thin_answer,
 )
-from customers.models import ApiToken
+from customers.models import ApiToken, Customer
 from customers.services import token_create, token_revoke
 from draws.models import Grab, Reservation
 from draws.rush.serializers import GrabSerializer, ReservationSerializer
@@ -42,6 +42,7 @@ from draws.rush.tests.rush_support import (
     customers,
     rush_campaign,
 )
+from draws.tests.thin_support import IN_CHINESE, in_language
 from webhooks.subscriptions import subscribed_types
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -352,3 +353,70 @@ def test_the_campaign_row_is_read_again_before_it_times_out_and_never_used_after
         thin.reset()
         assert local_peek_stale(key)[0] is not reloaded  # and it was read again
         assert not thin_answer(GRABS, token)[0]
+
+
+# --- Languages: the thin path answers in the customer's language, as Django does.
+
+
+@pytest.mark.parametrize(("language", "asking", "saved"), IN_CHINESE)
+def test_every_refusal_in_chinese_is_answered_thin_as_django_answers_it(
+    rush, language, asking, saved
+):
+    campaign, people = rush
+    Customer.objects.filter(pk__in=[p.pk for p in people]).update(language=saved)
+    for person in people:
+        person.refresh_from_db()
+    reserved, stranger = people[:5], people[5]
+    with time_machine.travel(RUSHING, tick=False):
+        _at_rush(campaign)
+        winner_token = _token(reserved[0])
+        passed, status, headers, _ = thin_answer(GRABS, winner_token, **asking)
+        assert (passed, status, headers["content-language"]) == (False, 201, language)
+
+        token = _token(stranger)
+        status, answer = same_answer(client_for(stranger), token, GRABS, **asking)
+        assert (status, in_language(answer, language)) == (403, "NOT_RESERVATION")
+
+        status, answer = same_answer(
+            client_for(reserved[0]), winner_token, GRABS, **asking
+        )
+        assert (status, in_language(answer, language)) == (409, "ALREADY_RECEIVED")
+
+        loser = reserved[1]
+        status, answer = same_answer(client_for(loser), _token(loser), GRABS, **asking)
+        assert (status, in_language(answer, language)) == (409, "SOLD_OUT")
+
+        # the reservations are closed while the rush is on
+        status, answer = same_answer(
+            client_for(stranger), token, RESERVATIONS, **asking
+        )
+        assert (status, in_language(answer, language)) == (403, "NOT_IN_ACTIVE_TIME")
+        status, answer = same_answer(
+            client_for(reserved[1]), _token(reserved[1]), RESERVATIONS, **asking
+        )
+        assert (status, in_language(answer, language)) == (403, "NOT_IN_ACTIVE_TIME")
+
+    with time_machine.travel(at(DAY, "23:05:00"), tick=False):
+        local_clear()
+        campaign_by_slug("tonight")
+        status, answer = same_answer(client_for(stranger), token, GRABS, **asking)
+        assert (status, in_language(answer, language)) == (403, "NOT_IN_ACTIVE_TIME")
+
+
+@pytest.mark.parametrize(("language", "asking", "saved"), IN_CHINESE)
+def test_a_spent_grab_limit_in_chinese_is_answered_as_django_does(
+    rush, settings, language, asking, saved
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "grab_customer": "1/minute"}
+    campaign, people = rush
+    stranger = people[5]
+    Customer.objects.filter(pk=stranger.pk).update(language=saved)
+    stranger.refresh_from_db()
+    with time_machine.travel(RUSHING, tick=False):
+        _at_rush(campaign)
+        token = _token(stranger)
+        assert thin_answer(GRABS, token, **asking)[1] == 403  # NOT_RESERVATION
+
+        status, answer = same_answer(client_for(stranger), token, GRABS, **asking)
+
+    assert (status, in_language(answer, language)) == (429, "RATE_LIMITED")
