@@ -2,7 +2,6 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
-from django_tasks_db.apps import TasksAppConfig
 
 
 class CouponsiteConfig(AppConfig):
@@ -20,15 +19,10 @@ class CouponsiteConfig(AppConfig):
             _crontask_lock_on_cluster()
 
 
-class TasksDatabaseConfig(TasksAppConfig):
-    """django-tasks-db's app under a name employees read in their language."""
-
-    verbose_name = _("Background tasks")
-
-
 # Texts our libraries mark for translation but ship no Chinese for: listed here
 # so makemessages puts them in our catalogues (LOCALE_PATHS, read first) too.
-# django-tasks-db's model names; Django 6's admin's date filter and blank choice.
+# django-tasks-db's model names (its app's, ``couponsite.background.app``);
+# Django 6's admin's date filter and blank choice.
 LIBRARY_TEXTS = (
     gettext_noop("Task Result"),
     gettext_noop("Task Results"),

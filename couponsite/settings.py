@@ -42,7 +42,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "health_check",
     # django-tasks-db, named in the back office's language.
-    "couponsite.apps.TasksDatabaseConfig",
+    "couponsite.background.app.TasksDatabaseConfig",
     "crontask",
     "couponsite",
     "messaging",
