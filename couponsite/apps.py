@@ -22,12 +22,14 @@ class CouponsiteConfig(AppConfig):
 # Texts our libraries mark for translation but ship no Chinese for: listed here
 # so makemessages puts them in our catalogues (LOCALE_PATHS, read first) too.
 # django-tasks-db's model names (its app's, ``couponsite.background.app``);
-# Django 6's admin's date filter and blank choice.
+# Django 6's admin's date filter and blank choice; the sessions app's name (on
+# the permissions of a role's page).
 LIBRARY_TEXTS = (
     gettext_noop("Task Result"),
     gettext_noop("Task Results"),
     gettext_noop("Filter by %(field_name)s"),
     gettext_noop("- Select an option -"),
+    gettext_noop("Sessions"),
 )
 
 

@@ -1,8 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DrawsConfig(AppConfig):
     name = "draws"
+    # Every way a customer takes part: draws, claims, releases, the rush.
+    verbose_name = _("Draws")
 
     def ready(self) -> None:
         # ready() is where start-up hooks go: the models are loaded by now.
