@@ -42,8 +42,9 @@ from vouchers.timeline import redemption_timeline
 
 # More buckets than this are drawn as lines; bars would be slivers.
 MOST_BARS = 60
-# Django's date format (day and month names in the page's language).
-SHOWN = "D d M Y H:i:s"
+# Django's date format, itself translated (as Django's DATE_FORMAT is): a day
+# reads "Mon 30 Nov 2026 00:00:00" in English, "2026年11月30日 00:00:00" in Chinese.
+SHOWN = _("D d M Y H:i:s")
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,8 @@ def over_time(request: HttpRequest, object_id: int) -> HttpResponse:
         "ranges": ranges.values(),
         "chosen": chosen,
         # Formatted here: the template's date filter would show the server's zone.
-        "span_from": format_date(first, SHOWN),
-        "span_to": format_date(last, SHOWN),
+        "span_from": format_date(first, str(SHOWN)),
+        "span_to": format_date(last, str(SHOWN)),
         "charts": charts,
     }
     return TemplateResponse(request, "admin/campaigns/campaign/over_time.html", context)

@@ -5,6 +5,7 @@ schedules, rush days, grabs and audit runs, the dashboards, "Over time" and
 (``scripts/bootstrap`` compiles them)."""
 
 import datetime as dt
+import re
 import zoneinfo
 from decimal import Decimal
 
@@ -121,6 +122,7 @@ def test_a_draw_campaigns_dashboard_over_time_and_simulation(
 
     assert "今天的抽獎" in dashboard and "抽獎種子" in dashboard
     assert "今天，每小時" in over_time and "抽獎與中獎" in over_time
+    assert re.search(r"由 \d{4}年\d{1,2}月\d{1,2}日 00:00:00 至", over_time)
     assert "每日參加人數" in simulate and "預期成本" in simulate
     assert "結果：模擬 20 次" in simulate
 
@@ -131,3 +133,4 @@ def test_english_stays_the_default(admin_client, draw_campaign):
     )
 
     assert "Today, per hour" in over_time and "Draws and wins" in over_time
+    assert re.search(r"From \w{3} \d{2} \w{3} \d{4} 00:00:00 to", over_time)
