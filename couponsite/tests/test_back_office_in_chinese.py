@@ -36,8 +36,7 @@ from customers.models import Customer
 from customers.services import email_verification_start, otp_send
 from draws.claim.services import claim_take
 from draws.claim.tests.claim_helpers import claim_campaign
-from draws.rush.services import rush_grab, rush_local_state_clear, rush_reserve
-from draws.rush.tests.rush_support import RESERVING, RUSHING, customers, rush_campaign
+from draws.rush.tests.rush_support import customers, rush_with_one_grab
 from webhooks.models import Endpoint
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -196,15 +195,11 @@ def _scene() -> dict:
         stdout=io.StringIO(),
     )
     claim_take(campaign=claim_campaign(released=1), customer=Customer.objects.first())
-    rush_local_state_clear()
-    campaign = rush_campaign()
-    people = customers(5)  # one coupon for five reservations
-    for person in people:
-        rush_reserve(campaign=campaign, customer=person, now=RESERVING)
-    rush_grab(campaign=campaign, customer=people[0], now=RUSHING)
-    rush_local_state_clear()
+    rush_with_one_grab()
     otp_send(phone="+14155550100")
-    email_verification_start(customer=people[1], email="new@example.com")
+    email_verification_start(
+        customer=customers(1, start=50)[0], email="new@example.com"
+    )
     call_command("audit_invariants", stdout=io.StringIO())
     endpoint = Endpoint.objects.create(
         url="https://example.com/hook", description="Checkout"

@@ -13,8 +13,7 @@ from draws.claim.services import claim_take
 from draws.claim.tests.claim_helpers import claim_campaign
 from draws.models import Claim, Grab, Reservation, RushDay
 from draws.pool import Release
-from draws.rush.services import rush_grab, rush_local_state_clear, rush_reserve
-from draws.rush.tests.rush_support import RESERVING, RUSHING, customers, rush_campaign
+from draws.rush.tests.rush_support import rush_with_one_grab
 from draws.tests.factories import DrawFactory
 from vouchers.models import VoucherEvent
 from vouchers.tests.factories import VoucherFactory
@@ -26,16 +25,6 @@ def _claimed():
     claim_take(campaign=claim_campaign(released=1), customer=CustomerFactory())
 
 
-def _rushed():
-    rush_local_state_clear()
-    campaign = rush_campaign()
-    people = customers(5)  # one coupon for five reservations
-    for person in people:
-        rush_reserve(campaign=campaign, customer=person, now=RESERVING)
-    rush_grab(campaign=campaign, customer=people[0], now=RUSHING)
-    rush_local_state_clear()
-
-
 def _verifying():
     email_verification_start(customer=CustomerFactory(), email="new@example.com")
 
@@ -45,9 +34,9 @@ PAGES = [
     ("draws_draw", DrawFactory, lambda: DrawFactory._meta.model.objects.get(), 0, 0),
     ("draws_claim", _claimed, lambda: Claim.objects.get(), 0, 0),
     ("draws_release", _claimed, lambda: Release.objects.get(), 1, 0),
-    ("draws_rushday", _rushed, lambda: RushDay.objects.get(), 0, 0),
-    ("draws_reservation", _rushed, lambda: Reservation.objects.first(), 0, 0),
-    ("draws_grab", _rushed, lambda: Grab.objects.get(), 0, 0),
+    ("draws_rushday", rush_with_one_grab, lambda: RushDay.objects.get(), 0, 0),
+    ("draws_reservation", rush_with_one_grab, lambda: Reservation.objects.first(), 0, 0),
+    ("draws_grab", rush_with_one_grab, lambda: Grab.objects.get(), 0, 0),
     ("vouchers_voucher", VoucherFactory, lambda: VoucherFactory._meta.model.objects.get(), 0, 0),
     ("vouchers_voucherevent", _claimed, lambda: VoucherEvent.objects.first(), 0, 0),
     ("couponsite_auditentry", _claimed, lambda: AuditEntry.objects.first(), 0, 0),
@@ -78,7 +67,7 @@ def test_a_history_page_is_shown_without_save_buttons(
 
 
 def test_the_campaign_page_shows_a_rushs_days_read_only(admin_client):
-    _rushed()
+    rush_with_one_grab()
     campaign = RushDay.objects.get().campaign
 
     page = admin_client.get(

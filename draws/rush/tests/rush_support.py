@@ -10,6 +10,7 @@ from campaigns.models import Campaign, CouponType
 from campaigns.services import campaign_create
 from customers.models import Customer
 from customers.services import token_create
+from draws.rush.services import rush_grab, rush_local_state_clear, rush_reserve
 
 ZONE = "Asia/Taipei"  # UTC+8: the local day differs from the UTC day at 23:00
 DAY = dt.date(2026, 4, 24)
@@ -46,6 +47,19 @@ def rush_campaign(**fields) -> Campaign:
         ],
     }
     return campaign_create(**{**defaults, **fields})
+
+
+def rush_with_one_grab() -> Campaign:
+    """A rush whose day has five reservations and one grab (one coupon for five
+    reservations), written through the services; Redis's local state cleared."""
+    rush_local_state_clear()
+    campaign = rush_campaign()
+    people = customers(5)
+    for person in people:
+        rush_reserve(campaign=campaign, customer=person, now=RESERVING)
+    rush_grab(campaign=campaign, customer=people[0], now=RUSHING)
+    rush_local_state_clear()
+    return campaign
 
 
 def customers(count: int, *, start: int = 0) -> list[Customer]:
