@@ -260,7 +260,7 @@ def refusal_body(error: DomainError, language: str) -> bytes:
     if found is not None and (found[0] is detail or not lazy):
         return found[1]
     with translation.override(language):
-        body = error_body(error.code, str(detail))
+        body = error_body(error.code, str(error.detail))
     if len(_refusal_bodies) >= _REFUSAL_BODIES_MAX:
         _refusal_bodies.clear()  # (details made per request would fill it)
     _refusal_bodies[key] = (detail, body)
