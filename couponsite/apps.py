@@ -1,7 +1,6 @@
 from django.apps import AppConfig
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 
 class CouponsiteConfig(AppConfig):
@@ -17,20 +16,6 @@ class CouponsiteConfig(AppConfig):
         register_purge("idempotency_keys", idempotency_keys_purge)
         if settings.REDIS_URL and settings.REDIS_CLUSTER:
             _crontask_lock_on_cluster()
-
-
-# Texts our libraries mark for translation but ship no Chinese for: listed here
-# so makemessages puts them in our catalogues (LOCALE_PATHS, read first) too.
-# django-tasks-db's model names (its app's, ``couponsite.background.app``);
-# Django 6's admin's date filter and blank choice; the sessions app's name (on
-# the permissions of a role's page).
-LIBRARY_TEXTS = (
-    gettext_noop("Task Result"),
-    gettext_noop("Task Results"),
-    gettext_noop("Filter by %(field_name)s"),
-    gettext_noop("- Select an option -"),
-    gettext_noop("Sessions"),
-)
 
 
 class _ClusterLock:

@@ -10,7 +10,7 @@ Three nets, each catching what the others cannot:
   gettext call, not a plain string or f-string;
 - DRF's own texts: every error message of every field of our serializers, and
   of each DRF error the handler answers, is translated (DRF's zh_Hant catalogue
-  misses some; ``couponsite/api/drf_texts.py`` marks those for ours);
+  misses some; ``couponsite/library_texts.py`` marks those for ours);
 - bad requests, one per kind of refusal we can reach, answered in zh-hant
   with Chinese texts and no English sentence, with the code and status the
   same request gets in English, and a ``Content-Language`` saying so.

@@ -1,13 +1,19 @@
-"""DRF's own error texts that its zh_Hant catalogue leaves in English.
+"""Texts our libraries mark for translation but ship no Chinese (or too little)
+for.
 
-DRF ships zh_Hans whole, but its zh_Hant lacks some of the texts the API
-answers ("Authentication credentials were not provided.", "Must be a valid
-boolean.", a date in the wrong format ...). Marked here, makemessages puts them
-in our catalogues, which Django reads before any app's (``LOCALE_PATHS``), so
-both Chinese answers come from ours. Each msgid must stay DRF's to the letter,
-its ``{placeholders}`` too. Nothing imports this module: it is read by
-makemessages only. ``couponsite/tests/test_api_languages.py`` fails when a
-field of ours can answer a DRF text that neither catalogue translates.
+Marked here, makemessages puts them in our catalogues, which Django reads
+before any app's (``LOCALE_PATHS``), so the Chinese answers come from ours.
+Each msgid must stay the library's to the letter, its placeholders too.
+Nothing imports this module: it is read by makemessages only.
+
+- DRF ships zh_Hans whole, but its zh_Hant lacks some of the texts the API
+  answers ("Authentication credentials were not provided.", "Must be a valid
+  boolean.", a date in the wrong format ...).
+  ``couponsite/tests/test_api_languages.py`` fails when a field of ours can
+  answer a DRF text that neither catalogue translates.
+- Django 6's admin and sessions app, and django-tasks-db, have texts on the
+  back office's pages with no Chinese;
+  ``couponsite/tests/test_back_office_in_chinese.py`` finds them.
 """
 
 from django.utils.translation import gettext_noop
@@ -53,4 +59,16 @@ DRF_TEXTS = (
     gettext_noop('Expected a dictionary of items but got type "{input_type}".'),
     gettext_noop("This dictionary may not be empty."),
     gettext_noop("Surrogate characters are not allowed: U+{code_point:X}."),
+)
+
+
+# The back office: django-tasks-db's model names (its app's name is
+# ``couponsite.background.app``'s); Django 6's admin's date filter and blank
+# choice; the sessions app's name (on the permissions of a role's page).
+BACK_OFFICE_TEXTS = (
+    gettext_noop("Task Result"),
+    gettext_noop("Task Results"),
+    gettext_noop("Filter by %(field_name)s"),
+    gettext_noop("- Select an option -"),
+    gettext_noop("Sessions"),
 )
