@@ -10,7 +10,10 @@ class StrictCharField(serializers.CharField):
 
     DRF's ``CharField`` turns ``0`` into ``"0"`` and ``1.5`` into ``"1.5"``, so
     ``{"name": 0}`` would be accepted although the schema says ``string``; this
-    one refuses anything that is not a string with ``VALIDATION_ERROR``.
+    one refuses anything that is not a string with ``VALIDATION_ERROR``. And
+    DRF measures ``max_length`` after trimming the string's surrounding
+    whitespace, so a longer string would pass although the schema's
+    ``maxLength`` refuses it; here ``max_length`` counts the string as sent.
     """
 
     default_error_messages = {"invalid": _("Not a valid string.")}
@@ -18,6 +21,8 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 
